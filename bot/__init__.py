@@ -1,0 +1,1 @@
+"""Nätverksboten: the Discord bot and the ``natverksbot`` command line."""

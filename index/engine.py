@@ -1,0 +1,208 @@
+"""The engine facade: one object that indexes, searches and answers, safe to share between threads.
+
+The live index is swapped as a whole after a reindex, so questions in flight finish on
+the index they started with and the next one sees the new build.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from index.answer import Answer, Language, QuestionError, build_answer, clean_question
+from index.embedding import Encoder
+from index.search import FusionSettings, Retriever, SearchResult, Visibility, hybrid_search
+from index.store import (
+    BuildSettings,
+    BuildSummary,
+    Index,
+    Progress,
+    build_index,
+    current_build,
+    index_status,
+    load_index,
+)
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class EngineSettings:
+    """Everything the engine needs from the configuration."""
+
+    knowledge_dir: Path
+    index_dir: Path
+    default_visibility: str = "internal"
+    max_chars: int = 700
+    overlap_sentences: int = 1
+    top_k: int = 10
+    fusion: FusionSettings = field(default_factory=FusionSettings)
+    dense_index: str = "auto"
+    approximate_above: int = 200_000
+    hnsw_m: int = 32
+    hnsw_ef_search: int = 128
+    hnsw_ef_construction: int = 200
+    max_sentences: int = 3
+    passages: int = 4
+    min_confidence: float = 0.35
+    max_question_chars: int = 500
+
+
+class Engine:
+    """Indexes the knowledge folder and answers questions from the live index."""
+
+    def __init__(self, settings: EngineSettings, encoder: Encoder) -> None:
+        self.settings = settings
+        self.encoder = encoder
+        self._index: Index | None = None
+        self._index_build: Path | None = None
+        self._load_lock = threading.Lock()
+        self.questions_answered = 0
+
+    # -- index lifecycle -------------------------------------------------------------
+
+    def build_settings(self) -> BuildSettings:
+        """Return the settings a build is made with (loads the model for its id)."""
+        s = self.settings
+        return BuildSettings(
+            model_id=self.encoder.model_id,
+            dimension=self.encoder.dimension,
+            max_chars=s.max_chars,
+            overlap_sentences=s.overlap_sentences,
+            default_visibility=s.default_visibility,
+            dense_index=s.dense_index,
+            hnsw_m=s.hnsw_m,
+            hnsw_ef_construction=s.hnsw_ef_construction,
+            hnsw_ef_search=s.hnsw_ef_search,
+            approximate_above=s.approximate_above,
+        )
+
+    def reindex(self, progress: Progress | None = None, *, force: bool = False) -> BuildSummary:
+        """Build or update the index, then answer from the new build; raise if one is running."""
+        summary = build_index(
+            self.settings.knowledge_dir,
+            self.settings.index_dir,
+            self.encoder,
+            self.build_settings(),
+            progress=progress,
+            force=force,
+        )
+        self.reload()
+        return summary
+
+    def has_index(self) -> bool:
+        """Return whether a built index exists."""
+        return current_build(self.settings.index_dir) is not None
+
+    def reload(self) -> Index:
+        """Load the live build if it is not the one in memory; return the index in use."""
+        with self._load_lock:
+            folder = current_build(self.settings.index_dir)
+            if self._index is not None and folder == self._index_build:
+                return self._index
+            index = load_index(self.settings.index_dir, self.encoder)
+            old, self._index, self._index_build = self._index, index, index.folder
+            if old is not None:
+                log.info("now answering from build %s", index.folder.name)
+            # The old index may still serve a question in flight; let GC close it.
+            return index
+
+    @property
+    def index(self) -> Index:
+        """Return the index in use, loading it on first use."""
+        current = self._index
+        return current if current is not None else self.reload()
+
+    def status(self) -> dict[str, Any]:
+        """Return what is indexed, with which model, when and how big."""
+        info = index_status(self.settings.index_dir)
+        info["questions_answered"] = self.questions_answered
+        return info
+
+    # -- questions -------------------------------------------------------------------
+
+    def search(
+        self,
+        question: str,
+        *,
+        visibility: Visibility = "internal",
+        retriever: Retriever = "hybrid",
+        top_k: int | None = None,
+    ) -> SearchResult:
+        """Return ranked passages for a question (no answer extraction)."""
+        index = self.index
+        vector = None
+        t = time.perf_counter()
+        if retriever in ("hybrid", "dense"):
+            vector = self.encoder.encode_queries([question])[0]
+        encode_ms = (time.perf_counter() - t) * 1000
+        result = hybrid_search(
+            index,
+            question,
+            vector,
+            visibility=visibility,
+            top_k=top_k or self.settings.top_k,
+            fusion=self.settings.fusion,
+            retriever=retriever,
+        )
+        result.timings_ms["encode"] = encode_ms
+        return result
+
+    def ask(
+        self,
+        question: str,
+        *,
+        visibility: Visibility = "internal",
+        context: str | None = None,
+        language: Language | None = None,
+    ) -> Answer:
+        """Return a cited extractive answer, or an abstention; raise QuestionError if unfit.
+
+        ``context`` is an earlier question of the same conversation: it widens the search
+        for a follow-up such as "Och när startade det?".
+        """
+        started = time.perf_counter()
+        text, detected = clean_question(question, self.settings.max_question_chars)
+        language = language or detected
+        query = text
+        if context:
+            context_text, _ = clean_question(context[: self.settings.max_question_chars], 10**6)
+            query = f"{context_text} {text}"
+        index = self.index
+        t = time.perf_counter()
+        vector = self.encoder.encode_queries([query])[0]
+        encode_ms = (time.perf_counter() - t) * 1000
+        result = hybrid_search(
+            index,
+            query,
+            vector,
+            visibility=visibility,
+            top_k=self.settings.top_k,
+            fusion=self.settings.fusion,
+        )
+        t = time.perf_counter()
+        answer = build_answer(
+            index,
+            text,
+            language,
+            result.hits,
+            context=context_text if context else None,
+            max_sentences=self.settings.max_sentences,
+            passages=self.settings.passages,
+            min_confidence=self.settings.min_confidence,
+        )
+        answer.timings_ms = {
+            "encode": encode_ms,
+            "search": sum(v for k, v in result.timings_ms.items()),
+            "answer": (time.perf_counter() - t) * 1000,
+            "total": (time.perf_counter() - started) * 1000,
+        }
+        self.questions_answered += 1
+        return answer
+
+
+__all__ = ["Answer", "Engine", "EngineSettings", "QuestionError"]

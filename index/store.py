@@ -1,0 +1,744 @@
+"""The index on disk: FAISS vectors, keyword indexes, chunk table and manifest, swapped atomically.
+
+Layout of the index folder::
+
+    CURRENT               name of the live build (replaced with os.replace)
+    builds/<name>/        manifest.json, dense.faiss, words.*, chars.*, chunks.sqlite
+    embeddings.sqlite     vector cache keyed by model id + chunk text hash
+    .lock                 held (flock) by the one reindex that may run
+
+A reindex writes a new build in ``tmp-<name>``, renames it into ``builds/`` and only then
+points CURRENT at it, so a crash at any moment leaves the previous build live and whole.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import json
+import logging
+import os
+import shutil
+import sqlite3
+import threading
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import faiss
+import numpy as np
+
+from index.chunking import Chunk, chunk_document
+from index.documents import (
+    Document,
+    DocumentError,
+    SkippedFile,
+    document_id,
+    file_hash,
+    iter_document_paths,
+    read_document,
+)
+from index.embedding import EmbeddingCache, Encoder, embed_with_cache
+from index.lexical import BM25Index, char_terms, word_terms
+
+log = logging.getLogger(__name__)
+
+FORMAT_VERSION = 1
+_KEEP_BUILDS = 2
+
+Progress = Callable[[str, int, int], None]
+"""Called as progress(stage, done, total); stages: scan, read, embed, write, swap, done."""
+
+
+class StoreError(Exception):
+    """Base class of index storage errors; the message is meant for users."""
+
+
+class IndexMissingError(StoreError):
+    """There is no built index yet."""
+
+
+class IndexIncompatibleError(StoreError):
+    """The index on disk was built with another model, dimension or format."""
+
+
+class IndexLockedError(StoreError):
+    """Another reindex holds the lock."""
+
+
+@dataclass(frozen=True)
+class DocumentRecord:
+    """What the index keeps of a document."""
+
+    id: str
+    title: str
+    visibility: str
+    content_hash: str
+    author: str | None = None
+    date: str | None = None
+    url: str | None = None
+    municipalities: tuple[str, ...] = ()
+    topics: tuple[str, ...] = ()
+
+    @classmethod
+    def from_document(cls, doc: Document) -> DocumentRecord:
+        """Return the record of a parsed document."""
+        return cls(
+            id=doc.id,
+            title=doc.title,
+            visibility=doc.visibility,
+            content_hash=doc.content_hash,
+            author=doc.author,
+            date=doc.date,
+            url=doc.url,
+            municipalities=tuple(doc.municipalities),
+            topics=tuple(doc.topics),
+        )
+
+
+@dataclass(frozen=True)
+class ChunkRecord:
+    """One passage as stored: its id is its FAISS id and its keyword-index row."""
+
+    id: int
+    doc_id: str
+    ordinal: int
+    text: str
+    sentences: tuple[str, ...]
+    heading: str | None
+    page: int | None
+
+
+@dataclass
+class BuildSummary:
+    """What a reindex did."""
+
+    documents: int = 0
+    chunks: int = 0
+    embedded: int = 0
+    reused: int = 0
+    skipped: list[SkippedFile] = field(default_factory=list)
+    added: list[str] = field(default_factory=list)
+    updated: list[str] = field(default_factory=list)
+    removed: list[str] = field(default_factory=list)
+    changed: bool = True
+    seconds: float = 0.0
+    build: str = ""
+
+    def as_dict(self) -> dict[str, Any]:
+        """Return the summary as plain JSON-able data."""
+        return {
+            "documents": self.documents,
+            "chunks": self.chunks,
+            "embedded": self.embedded,
+            "reused": self.reused,
+            "skipped": [{"path": s.path, "reason": s.reason} for s in self.skipped],
+            "added": self.added,
+            "updated": self.updated,
+            "removed": self.removed,
+            "changed": self.changed,
+            "seconds": round(self.seconds, 3),
+            "build": self.build,
+        }
+
+
+@dataclass(frozen=True)
+class BuildSettings:
+    """Everything besides the documents that decides what a build contains."""
+
+    model_id: str
+    dimension: int
+    max_chars: int
+    overlap_sentences: int
+    default_visibility: str
+    dense_index: str = "exact"
+    hnsw_m: int = 32
+    hnsw_ef_construction: int = 200
+    hnsw_ef_search: int = 128
+    approximate_above: int = 200_000
+
+    def chunk_key(self) -> dict[str, Any]:
+        """Return the settings that decide how documents are read and chunked."""
+        return {
+            "max_chars": self.max_chars,
+            "overlap_sentences": self.overlap_sentences,
+            "default_visibility": self.default_visibility,
+        }
+
+    def dense_kind(self, n: int) -> str:
+        """Return "exact" or "hnsw" for an index of n vectors."""
+        if self.dense_index == "auto":
+            return "hnsw" if n > self.approximate_above else "exact"
+        return self.dense_index
+
+
+def passage_text(title: str, doc_id: str, chunk: Chunk) -> str:
+    """Return the text that is embedded and keyword-indexed for a chunk.
+
+    The heading is context that belongs to the passage; a real title (not just the file
+    name) is added when the passage does not already contain it.
+    """
+    parts = []
+    if title and title != Path(doc_id).stem and title not in chunk.text:
+        parts.append(title)
+    if chunk.heading and chunk.heading not in chunk.text:
+        parts.append(chunk.heading)
+    parts.append(chunk.text)
+    return "\n".join(parts)
+
+
+# ---------------------------------------------------------------------------- loading
+
+
+class Index:
+    """A loaded, read-only build: dense + keyword indexes, document table, chunk table."""
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+        manifest_path = folder / "manifest.json"
+        try:
+            self.manifest: dict[str, Any] = json.loads(manifest_path.read_text(encoding="utf-8"))
+        except (OSError, ValueError) as exc:
+            raise IndexIncompatibleError(
+                f"the index at {folder} is unreadable ({exc}): run `natverksbot index` to rebuild"
+            ) from exc
+        version = self.manifest.get("format_version")
+        if version != FORMAT_VERSION:
+            raise IndexIncompatibleError(
+                f"the index at {folder} has format version {version}, this version reads "
+                f"{FORMAT_VERSION}: run `natverksbot index` to rebuild it"
+            )
+        self._db = sqlite3.connect(
+            f"file:{folder / 'chunks.sqlite'}?mode=ro", uri=True, check_same_thread=False
+        )
+        self._db_lock = threading.Lock()
+        self.documents: dict[str, DocumentRecord] = {}
+        for row in self._db.execute(
+            "SELECT id, title, visibility, content_hash, author, date, url, municipalities,"
+            " topics FROM documents"
+        ):
+            self.documents[row[0]] = DocumentRecord(
+                *row[:7], tuple(json.loads(row[7])), tuple(json.loads(row[8]))
+            )
+        doc_ids = [r[0] for r in self._db.execute("SELECT doc_id FROM chunks ORDER BY id")]
+        self.chunk_doc_ids: list[str] = doc_ids
+        self.public_mask = np.fromiter(
+            (self.documents[d].visibility == "public" for d in doc_ids),
+            dtype=bool,
+            count=len(doc_ids),
+        )
+        self.dense = faiss.read_index(str(folder / "dense.faiss"), faiss.IO_FLAG_MMAP)
+        self.words = BM25Index.load(folder, "words")
+        self.chars = BM25Index.load(folder, "chars")
+        self._public_ids = np.flatnonzero(self.public_mask).astype(np.int64)
+        self._selectors: dict[str, Any] = {}
+        if self.dense.ntotal != len(doc_ids) or self.words.size != len(doc_ids):
+            raise IndexIncompatibleError(
+                f"the index at {folder} is inconsistent: run `natverksbot index` to rebuild"
+            )
+
+    @property
+    def model_id(self) -> str:
+        """Return the id of the model the vectors were made with."""
+        return str(self.manifest["model_id"])
+
+    @property
+    def dimension(self) -> int:
+        """Return the vector dimension."""
+        return int(self.manifest["dimension"])
+
+    @property
+    def size(self) -> int:
+        """Return the number of chunks."""
+        return len(self.chunk_doc_ids)
+
+    def check_encoder(self, encoder: Encoder) -> None:
+        """Raise IndexIncompatibleError unless the index was built with this encoder."""
+        if encoder.model_id != self.model_id or encoder.dimension != self.dimension:
+            raise IndexIncompatibleError(
+                f"the index was built with model {self.model_id} ({self.dimension} dimensions) "
+                f"but the configured model is {encoder.model_id} ({encoder.dimension} dimensions):"
+                " run `natverksbot index` to rebuild it"
+            )
+
+    def allowed_mask(self, visibility: str) -> np.ndarray | None:
+        """Return a boolean mask of chunks a reader of that visibility may see (None: all)."""
+        return None if visibility == "internal" else self.public_mask
+
+    def search_dense(
+        self, query: np.ndarray, k: int, visibility: str
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Return (scores, ids) of the k nearest allowed chunks; ids are -1 past the end."""
+        k = max(1, min(k, self.size))
+        params = None
+        if visibility != "internal":
+            if not len(self._public_ids):
+                return np.zeros(0, dtype=np.float32), np.zeros(0, dtype=np.int64)
+            sel = self._selectors.get(visibility)
+            if sel is None:
+                sel = self._selectors[visibility] = faiss.IDSelectorBatch(self._public_ids)
+            if self.manifest.get("dense_index") == "hnsw":
+                params = faiss.SearchParametersHNSW(sel=sel, efSearch=max(k, self._ef_search))
+            else:
+                params = faiss.SearchParameters(sel=sel)
+        elif self.manifest.get("dense_index") == "hnsw":
+            params = faiss.SearchParametersHNSW(efSearch=max(k, self._ef_search))
+        scores, ids = self.dense.search(query.reshape(1, -1).astype(np.float32), k, params=params)
+        keep = ids[0] >= 0
+        return scores[0][keep], ids[0][keep]
+
+    @property
+    def _ef_search(self) -> int:
+        return int(self.manifest.get("hnsw", {}).get("ef_search", 128))
+
+    def chunks(self, ids: list[int]) -> dict[int, ChunkRecord]:
+        """Return the chunk records for ids, by id."""
+        if not ids:
+            return {}
+        marks = ",".join("?" * len(ids))
+        with self._db_lock:
+            rows = self._db.execute(
+                "SELECT id, doc_id, ordinal, text, sentences, heading, page FROM chunks"
+                f" WHERE id IN ({marks})",
+                [int(i) for i in ids],
+            ).fetchall()
+        return {
+            r[0]: ChunkRecord(r[0], r[1], r[2], r[3], tuple(json.loads(r[4])), r[5], r[6])
+            for r in rows
+        }
+
+    def all_chunks(self) -> Iterator[ChunkRecord]:
+        """Yield every chunk in id order."""
+        with self._db_lock:
+            rows = self._db.execute(
+                "SELECT id, doc_id, ordinal, text, sentences, heading, page FROM chunks ORDER BY id"
+            ).fetchall()
+        for r in rows:
+            yield ChunkRecord(r[0], r[1], r[2], r[3], tuple(json.loads(r[4])), r[5], r[6])
+
+    def disk_bytes(self) -> int:
+        """Return the size of this build on disk."""
+        return sum(p.stat().st_size for p in self.folder.iterdir() if p.is_file())
+
+    def close(self) -> None:
+        """Close the chunk table."""
+        with contextlib.suppress(Exception):
+            self._db.close()
+
+
+def current_build(index_dir: Path) -> Path | None:
+    """Return the folder of the live build, or None when there is none."""
+    pointer = Path(index_dir) / "CURRENT"
+    try:
+        name = pointer.read_text(encoding="utf-8").strip()
+    except FileNotFoundError:
+        return None
+    folder = Path(index_dir) / "builds" / name
+    return folder if name and folder.is_dir() else None
+
+
+def load_index(index_dir: Path, encoder: Encoder | None = None) -> Index:
+    """Return the live index; raise IndexMissingError or IndexIncompatibleError."""
+    folder = current_build(index_dir)
+    if folder is None:
+        raise IndexMissingError(f"no index in {index_dir} yet: run `natverksbot index` to build it")
+    index = Index(folder)
+    if encoder is not None:
+        index.check_encoder(encoder)
+    return index
+
+
+# ---------------------------------------------------------------------------- building
+
+
+@contextlib.contextmanager
+def index_lock(index_dir: Path) -> Iterator[None]:
+    """Hold the reindex lock; raise IndexLockedError when another process or thread has it."""
+    index_dir.mkdir(parents=True, exist_ok=True)
+    path = index_dir / ".lock"
+    handle = open(path, "a+")  # noqa: SIM115 - held for the with-block
+    try:
+        try:
+            fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            handle.seek(0)
+            holder = handle.read().strip() or "another process"
+            raise IndexLockedError(
+                f"a reindex is already running ({holder}); wait for it to finish"
+            ) from None
+        handle.seek(0)
+        handle.truncate()
+        handle.write(f"pid {os.getpid()} since {datetime.now(UTC).isoformat(timespec='seconds')}")
+        handle.flush()
+        try:
+            yield
+        finally:
+            handle.seek(0)
+            handle.truncate()
+            fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
+    finally:
+        handle.close()
+
+
+# flock is per open file description, so threads of one process need their own guard.
+_thread_locks: dict[str, threading.Lock] = {}
+_thread_locks_guard = threading.Lock()
+
+
+def _thread_lock(index_dir: Path) -> threading.Lock:
+    with _thread_locks_guard:
+        return _thread_locks.setdefault(str(index_dir.resolve()), threading.Lock())
+
+
+def _fsync_dir(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _fsync_file(path: Path) -> None:
+    with open(path, "rb") as handle:
+        os.fsync(handle.fileno())
+
+
+def _previous_state(
+    index_dir: Path, settings: BuildSettings
+) -> tuple[dict[str, Any] | None, dict[str, tuple[DocumentRecord, list[ChunkRecord]]]]:
+    """Return the live manifest and its reusable documents with their chunks."""
+    folder = current_build(index_dir)
+    if folder is None:
+        return None, {}
+    try:
+        index = Index(folder)
+    except StoreError as exc:
+        log.warning("previous index not reusable: %s", exc)
+        return None, {}
+    try:
+        manifest = index.manifest
+        if manifest.get("chunking") != settings.chunk_key():
+            return manifest, {}
+        by_doc: dict[str, list[ChunkRecord]] = {}
+        for chunk in index.all_chunks():
+            by_doc.setdefault(chunk.doc_id, []).append(chunk)
+        return manifest, {
+            doc_id: (record, by_doc.get(doc_id, [])) for doc_id, record in index.documents.items()
+        }
+    finally:
+        index.close()
+
+
+def build_index(
+    knowledge_dir: Path,
+    index_dir: Path,
+    encoder: Encoder,
+    settings: BuildSettings,
+    *,
+    progress: Progress | None = None,
+    force: bool = False,
+) -> BuildSummary:
+    """Build or update the index from the knowledge folder and swap it in atomically.
+
+    Only chunks whose text changed are embedded (the rest come from the cache); documents
+    whose file hash is unchanged are not even parsed again. With nothing changed, the live
+    build stays and the summary says so. Raises IndexLockedError when a reindex is running.
+    """
+    index_dir = Path(index_dir)
+    guard = _thread_lock(index_dir)
+    if not guard.acquire(blocking=False):
+        raise IndexLockedError("a reindex is already running in this process; wait for it")
+    try:
+        with index_lock(index_dir):
+            return _build_locked(Path(knowledge_dir), index_dir, encoder, settings, progress, force)
+    finally:
+        guard.release()
+
+
+def _build_locked(
+    knowledge_dir: Path,
+    index_dir: Path,
+    encoder: Encoder,
+    settings: BuildSettings,
+    progress: Progress | None,
+    force: bool,
+) -> BuildSummary:
+    started = time.perf_counter()
+    report = progress or (lambda stage, done, total: None)
+    summary = BuildSummary()
+    _collect_garbage(index_dir)
+    manifest, previous = _previous_state(index_dir, settings)
+    compatible = manifest is not None and (
+        manifest.get("model_id") == settings.model_id
+        and manifest.get("dimension") == settings.dimension
+    )
+
+    paths = iter_document_paths(knowledge_dir)
+    report("scan", 0, len(paths))
+    records: list[DocumentRecord] = []
+    doc_chunks: list[list[tuple[str | None, Chunk | ChunkRecord]]] = []
+    for n, path in enumerate(paths, 1):
+        doc_id = document_id(path, knowledge_dir)
+        try:
+            digest = file_hash(path)
+        except OSError as exc:
+            summary.skipped.append(SkippedFile(doc_id, f"cannot read file: {exc.strerror}"))
+            continue
+        old = previous.get(doc_id)
+        if old is not None and old[0].content_hash == digest:
+            records.append(old[0])
+            doc_chunks.append([(old[0].title, c) for c in old[1]])
+        else:
+            try:
+                doc = read_document(path, knowledge_dir, settings.default_visibility)  # type: ignore[arg-type]
+            except DocumentError as exc:
+                log.warning("skipped %s: %s", doc_id, exc)
+                summary.skipped.append(SkippedFile(doc_id, str(exc)))
+                continue
+            chunks = chunk_document(doc, settings.max_chars, settings.overlap_sentences)
+            if not chunks:
+                summary.skipped.append(SkippedFile(doc_id, "no text to index"))
+                continue
+            (summary.updated if old is not None else summary.added).append(doc_id)
+            records.append(DocumentRecord.from_document(doc))
+            doc_chunks.append([(doc.title, c) for c in chunks])
+        report("read", n, len(paths))
+    present = {r.id for r in records}
+    summary.removed = sorted(set(previous) - present)
+    summary.documents = len(records)
+
+    unchanged = (
+        compatible
+        and not force
+        and not summary.added
+        and not summary.updated
+        and not summary.removed
+        and manifest is not None
+        and manifest.get("chunking") == settings.chunk_key()
+        and manifest.get("dense_kind_request") == settings.dense_index
+        and current_build(index_dir) is not None
+    )
+    if unchanged:
+        assert manifest is not None
+        summary.changed = False
+        summary.chunks = int(manifest.get("chunks", 0))
+        summary.reused = summary.chunks
+        summary.build = str(manifest.get("build", ""))
+        summary.seconds = time.perf_counter() - started
+        report("done", 1, 1)
+        return summary
+
+    flat: list[tuple[int, DocumentRecord, Chunk | ChunkRecord, str]] = []
+    for record, items in zip(records, doc_chunks, strict=True):
+        for title, chunk in items:
+            chunk_view = chunk if isinstance(chunk, Chunk) else _as_chunk(chunk)
+            flat.append(
+                (len(flat), record, chunk, passage_text(title or "", record.id, chunk_view))
+            )
+    summary.chunks = len(flat)
+    texts = [item[3] for item in flat]
+
+    done = 0
+
+    def on_embedded(count: int) -> None:
+        nonlocal done
+        done += count
+        report("embed", done, len(texts))
+
+    report("embed", 0, len(texts))
+    cache = EmbeddingCache(index_dir / "embeddings.sqlite")
+    try:
+        vectors, summary.embedded = embed_with_cache(encoder, texts, cache, progress=on_embedded)
+    finally:
+        cache.close()
+    summary.reused = len(texts) - summary.embedded
+
+    name = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%fZ")
+    summary.build = name
+    tmp = index_dir / f"tmp-{name}"
+    tmp.mkdir(parents=True)
+    report("write", 0, 4)
+    dense_kind = settings.dense_kind(len(flat))
+    _write_dense(tmp / "dense.faiss", vectors, dense_kind, settings)
+    report("write", 1, 4)
+    BM25Index.build([word_terms(t) for t in texts]).save(tmp, "words")
+    BM25Index.build([char_terms(t) for t in texts]).save(tmp, "chars")
+    report("write", 2, 4)
+    _write_tables(tmp / "chunks.sqlite", records, flat)
+    report("write", 3, 4)
+    new_manifest = {
+        "format_version": FORMAT_VERSION,
+        "build": name,
+        "built_at": datetime.now(UTC).isoformat(timespec="seconds"),
+        "model_id": settings.model_id,
+        "dimension": settings.dimension,
+        "chunking": settings.chunk_key(),
+        "dense_index": dense_kind,
+        "dense_kind_request": settings.dense_index,
+        "hnsw": {
+            "m": settings.hnsw_m,
+            "ef_construction": settings.hnsw_ef_construction,
+            "ef_search": settings.hnsw_ef_search,
+        },
+        "documents": {
+            r.id: {"content_hash": r.content_hash, "visibility": r.visibility} for r in records
+        },
+        "chunks": len(flat),
+        "skipped": [{"path": s.path, "reason": s.reason} for s in summary.skipped],
+    }
+    (tmp / "manifest.json").write_text(json.dumps(new_manifest, ensure_ascii=False, indent=1))
+    for item in tmp.iterdir():
+        _fsync_file(item)
+    _fsync_dir(tmp)
+    report("write", 4, 4)
+
+    builds = index_dir / "builds"
+    builds.mkdir(exist_ok=True)
+    final = builds / name
+    os.replace(tmp, final)
+    _fsync_dir(builds)
+    report("swap", 0, 1)
+    pointer_tmp = index_dir / "CURRENT.tmp"
+    pointer_tmp.write_text(name, encoding="utf-8")
+    _fsync_file(pointer_tmp)
+    os.replace(pointer_tmp, index_dir / "CURRENT")
+    _fsync_dir(index_dir)
+    report("swap", 1, 1)
+    _collect_garbage(index_dir)
+    summary.seconds = time.perf_counter() - started
+    report("done", 1, 1)
+    log.info(
+        "index %s: %d documents, %d chunks, %d embedded, %d skipped",
+        name,
+        summary.documents,
+        summary.chunks,
+        summary.embedded,
+        len(summary.skipped),
+    )
+    return summary
+
+
+def _as_chunk(record: ChunkRecord) -> Chunk:
+    return Chunk(
+        doc_id=record.doc_id,
+        ordinal=record.ordinal,
+        text=record.text,
+        sentences=record.sentences,
+        heading=record.heading,
+        page=record.page,
+    )
+
+
+def _write_dense(path: Path, vectors: np.ndarray, kind: str, settings: BuildSettings) -> None:
+    dimension = settings.dimension
+    if kind == "hnsw":
+        inner = faiss.IndexHNSWFlat(dimension, settings.hnsw_m, faiss.METRIC_INNER_PRODUCT)
+        inner.hnsw.efConstruction = settings.hnsw_ef_construction
+        inner.hnsw.efSearch = settings.hnsw_ef_search
+    else:
+        inner = faiss.IndexFlatIP(dimension)
+    dense = faiss.IndexIDMap2(inner)
+    if len(vectors):
+        dense.add_with_ids(vectors, np.arange(len(vectors), dtype=np.int64))
+    faiss.write_index(dense, str(path))
+
+
+def _write_tables(
+    path: Path,
+    records: list[DocumentRecord],
+    flat: list[tuple[int, DocumentRecord, Chunk | ChunkRecord, str]],
+) -> None:
+    db = sqlite3.connect(path)
+    try:
+        db.execute("PRAGMA journal_mode=OFF")
+        db.execute(
+            "CREATE TABLE documents (id TEXT PRIMARY KEY, title TEXT, visibility TEXT,"
+            " content_hash TEXT, author TEXT, date TEXT, url TEXT, municipalities TEXT,"
+            " topics TEXT)"
+        )
+        db.execute(
+            "CREATE TABLE chunks (id INTEGER PRIMARY KEY, doc_id TEXT NOT NULL, ordinal INTEGER,"
+            " text TEXT NOT NULL, sentences TEXT NOT NULL, heading TEXT, page INTEGER)"
+        )
+        db.executemany(
+            "INSERT INTO documents VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            [
+                (
+                    r.id,
+                    r.title,
+                    r.visibility,
+                    r.content_hash,
+                    r.author,
+                    r.date,
+                    r.url,
+                    json.dumps(list(r.municipalities), ensure_ascii=False),
+                    json.dumps(list(r.topics), ensure_ascii=False),
+                )
+                for r in records
+            ],
+        )
+        db.executemany(
+            "INSERT INTO chunks VALUES (?, ?, ?, ?, ?, ?, ?)",
+            [
+                (
+                    cid,
+                    record.id,
+                    chunk.ordinal,
+                    chunk.text,
+                    json.dumps(list(chunk.sentences), ensure_ascii=False),
+                    chunk.heading,
+                    chunk.page,
+                )
+                for cid, record, chunk, _ in flat
+            ],
+        )
+        db.execute("CREATE INDEX chunks_doc ON chunks (doc_id)")
+        db.commit()
+    finally:
+        db.close()
+
+
+def _collect_garbage(index_dir: Path) -> None:
+    """Remove half-written builds and all but the newest finished builds."""
+    for tmp in index_dir.glob("tmp-*"):
+        shutil.rmtree(tmp, ignore_errors=True)
+    builds = index_dir / "builds"
+    if not builds.is_dir():
+        return
+    live = current_build(index_dir)
+    finished = sorted(p for p in builds.iterdir() if p.is_dir())
+    keep = {p for p in finished[-_KEEP_BUILDS:]}
+    if live is not None:
+        keep.add(live)
+    for old in finished:
+        if old not in keep:
+            shutil.rmtree(old, ignore_errors=True)
+
+
+def index_status(index_dir: Path) -> dict[str, Any]:
+    """Return what the live index holds: build, model, counts, sizes, time (no model load)."""
+    folder = current_build(index_dir)
+    if folder is None:
+        raise IndexMissingError(f"no index in {index_dir} yet: run `natverksbot index` to build it")
+    index = Index(folder)
+    try:
+        public = sum(1 for d in index.documents.values() if d.visibility == "public")
+        return {
+            "index_dir": str(index_dir),
+            "build": index.manifest.get("build"),
+            "built_at": index.manifest.get("built_at"),
+            "model_id": index.model_id,
+            "dimension": index.dimension,
+            "dense_index": index.manifest.get("dense_index"),
+            "documents": len(index.documents),
+            "public_documents": public,
+            "internal_documents": len(index.documents) - public,
+            "chunks": index.size,
+            "skipped": index.manifest.get("skipped", []),
+            "disk_bytes": index.disk_bytes(),
+        }
+    finally:
+        index.close()
