@@ -82,9 +82,19 @@ def main():
         "c4all": (lambda t: grams(t, (4,), stop=False), {}),
     }
     for name, (fn, _) in variants.items():
-        for k1, b in [(1.2, 0.75), (1.5, 0.5), (0.9, 0.4), (2.0, 0.75)]:
+        for k1, b in [(1.2, 0.75), (1.5, 0.5)]:
             idx = BM25Index.build([fn(t) for t in texts], k1=k1, b=b)
             signals[f"{name}/k{k1}b{b}"] = np.stack([idx.scores(fn(q["question"])) for q in qs])
+    from index.chunking import split_sentences
+
+    leads = [(split_sentences(t) or [t])[0] for t in texts]
+    for name, fn in [
+        ("lead_c4", lambda t: grams(t, (4,))),
+        ("lead_c3", lambda t: grams(t, (3,))),
+        ("lead_w", wterms),
+    ]:
+        idx = BM25Index.build([fn(t) for t in leads], k1=1.2, b=0.75)
+        signals[name] = np.stack([idx.scores(fn(q["question"])) for q in qs])
     langs = np.array([q["lang"] for q in qs])
     expected = [q["expected_source"] for q in qs]
 

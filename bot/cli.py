@@ -62,7 +62,7 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--visibility", choices=["public", "internal"], default="internal")
     p.add_argument(
         "--retriever",
-        choices=["hybrid", "dense", "keyword", "words", "chars"],
+        choices=["hybrid", "dense", "keyword", "words", "chars", "lead"],
         default="hybrid",
         help="rank with one signal only (for comparisons)",
     )

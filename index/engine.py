@@ -43,6 +43,7 @@ class EngineSettings:
     fusion: FusionSettings = field(default_factory=FusionSettings)
     dense_index: str = "auto"
     approximate_above: int = 200_000
+    char_ngram: int = 3
     hnsw_m: int = 32
     hnsw_ef_search: int = 128
     hnsw_ef_construction: int = 200
@@ -79,6 +80,7 @@ class Engine:
             hnsw_ef_construction=s.hnsw_ef_construction,
             hnsw_ef_search=s.hnsw_ef_search,
             approximate_above=s.approximate_above,
+            char_ngram=s.char_ngram,
         )
 
     def reindex(self, progress: Progress | None = None, *, force: bool = False) -> BuildSummary:

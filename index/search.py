@@ -13,10 +13,10 @@ from typing import Literal
 import numpy as np
 
 from index.lexical import char_terms, word_terms
-from index.store import ChunkRecord, Index
+from index.store import Index
 
 Visibility = Literal["public", "internal"]
-Retriever = Literal["hybrid", "dense", "words", "chars", "keyword"]
+Retriever = Literal["hybrid", "dense", "words", "chars", "lead", "keyword"]
 
 
 @dataclass(frozen=True)
@@ -25,8 +25,9 @@ class FusionSettings:
 
     method: Literal["weighted", "rrf"] = "weighted"
     dense: float = 0.3
-    words: float = 0.3
-    chars: float = 0.4
+    words: float = 0.1
+    chars: float = 0.2
+    lead: float = 0.2
     rrf_k: int = 60
     candidates: int = 100
 
@@ -41,7 +42,7 @@ class Hit:
     dense: float = 0.0
     words: float = 0.0
     chars: float = 0.0
-    chunk: ChunkRecord | None = None
+    lead: float = 0.0
 
 
 @dataclass
@@ -93,6 +94,7 @@ def hybrid_search(
     dense: dict[int, float] = {}
     words: dict[int, float] = {}
     chars: dict[int, float] = {}
+    lead: dict[int, float] = {}
 
     if retriever in ("hybrid", "dense") and query_vector is not None:
         t = time.perf_counter()
@@ -107,18 +109,28 @@ def hybrid_search(
             w = np.where(mask, w, 0.0)
         words = {int(i): float(w[i]) for i in _top(w, n)}
     if retriever in ("hybrid", "chars", "keyword"):
-        c = index.chars.scores(char_terms(query))
+        c = index.chars.scores(char_terms(query, index.char_ngram))
         if mask is not None:
             c = np.where(mask, c, 0.0)
         chars = {int(i): float(c[i]) for i in _top(c, n)}
+    if retriever in ("hybrid", "lead", "keyword"):
+        g = index.lead.scores(char_terms(query, 4))
+        if mask is not None:
+            g = np.where(mask, g, 0.0)
+        lead = {int(i): float(g[i]) for i in _top(g, n)}
     timings["keyword"] = (time.perf_counter() - t) * 1000
 
-    weights = {"dense": fusion.dense, "words": fusion.words, "chars": fusion.chars}
+    weights = {
+        "dense": fusion.dense,
+        "words": fusion.words,
+        "chars": fusion.chars,
+        "lead": fusion.lead,
+    }
     if retriever == "keyword":
-        weights = {"dense": 0.0, "words": fusion.words, "chars": fusion.chars}
+        weights["dense"] = 0.0
     elif retriever != "hybrid":
         weights = {name: float(name == retriever) for name in weights}
-    signals = {"dense": dense, "words": words, "chars": chars}
+    signals = {"dense": dense, "words": words, "chars": chars, "lead": lead}
     fused: dict[int, float] = {}
     if fusion.method == "rrf":
         for name, values in signals.items():
@@ -138,6 +150,7 @@ def hybrid_search(
             dense=dense.get(cid, 0.0),
             words=words.get(cid, 0.0),
             chars=chars.get(cid, 0.0),
+            lead=lead.get(cid, 0.0),
         )
         for cid in ranked_ids
         if fused[cid] > 0

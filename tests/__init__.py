@@ -1,0 +1,1 @@
+"""Tests for the bot and the retrieval engine."""

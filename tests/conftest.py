@@ -1,0 +1,112 @@
+"""Shared fixtures: a predictable fake encoder, small knowledge folders, the real model."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
+
+ROOT = Path(__file__).resolve().parents[1]
+SHARED = ROOT.parent / "shared"
+SEED = ROOT / "knowledge" / "allt-startade-i-almedalen.md"
+
+
+class FakeEncoder:
+    """Hashes character trigrams into a small normalised vector: fast and predictable.
+
+    Texts sharing many trigrams get similar vectors, so ranking tests are meaningful.
+    """
+
+    def __init__(self, dimension: int = 64, model_id: str = "fake-trigram-64") -> None:
+        self._dimension = dimension
+        self._model_id = model_id
+        self.calls: list[int] = []  # batch sizes of encode_documents
+
+    @property
+    def model_id(self) -> str:
+        return self._model_id
+
+    @property
+    def dimension(self) -> int:
+        return self._dimension
+
+    def _vector(self, text: str) -> np.ndarray:
+        v = np.zeros(self._dimension, dtype=np.float32)
+        t = f"  {text.casefold()}  "
+        for i in range(len(t) - 2):
+            h = int.from_bytes(
+                hashlib.blake2b(t[i : i + 3].encode(), digest_size=4).digest(), "little"
+            )
+            v[h % self._dimension] += 1.0
+        n = np.linalg.norm(v)
+        return v / n if n else v
+
+    def encode_documents(self, texts: Sequence[str]) -> np.ndarray:
+        self.calls.append(len(texts))
+        return (
+            np.stack([self._vector(t) for t in texts])
+            if texts
+            else np.zeros((0, self._dimension), np.float32)
+        )
+
+    def encode_queries(self, texts: Sequence[str]) -> np.ndarray:
+        return np.stack([self._vector(t) for t in texts])
+
+
+@pytest.fixture
+def fake_encoder() -> FakeEncoder:
+    return FakeEncoder()
+
+
+@pytest.fixture(scope="session")
+def real_encoder():
+    """The packaged all-MiniLM-L6-v2, loaded once per test session."""
+    from index.embedding import SentenceTransformerEncoder
+
+    return SentenceTransformerEncoder()
+
+
+def write_doc(folder: Path, name: str, body: str, **front: object) -> Path:
+    """Write a markdown document with optional front matter; return its path."""
+    import yaml
+
+    path = folder / name
+    path.parent.mkdir(parents=True, exist_ok=True)
+    text = body
+    if front:
+        text = "---\n" + yaml.safe_dump(front, allow_unicode=True) + "---\n" + body
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+@pytest.fixture
+def knowledge(tmp_path: Path) -> Path:
+    """A small knowledge folder: the seed (public) plus two internal documents."""
+    folder = tmp_path / "knowledge"
+    folder.mkdir()
+    (folder / SEED.name).write_bytes(SEED.read_bytes())
+    write_doc(
+        folder,
+        "intern/budget.md",
+        "# Budget 2025\n\nNätverkets gemensamma budget för 2025 är 1 200 000 kronor. "
+        "Hemlig uppgift: kodordet är Blåklocka.\n",
+        title="Intern budget",
+        visibility="internal",
+    )
+    write_doc(
+        folder,
+        "sommarskola.md",
+        "# Sommarskolan\n\nBorlänges sommarskola hålls varje år i juli för nyanlända elever. "
+        "Skolan har funnits sedan 2015.\n",
+        title="Sommarskolan i Borlänge",
+        visibility="public",
+    )
+    return folder

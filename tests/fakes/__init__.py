@@ -1,0 +1,1 @@
+"""Test doubles; ``tests.fakes.discord`` is the in-process fake Discord."""
