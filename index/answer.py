@@ -177,6 +177,65 @@ def location_of(chunk: ChunkRecord, language: Language) -> str | None:
     return chunk.heading
 
 
+# Answer types: what kind of text a question asks for, and what such a sentence contains.
+_YEAR = re.compile(r"\b(?:1[89]|20)\d\d\b")
+_NUMBER = re.compile(r"\d")
+_ANSWER_TYPES: tuple[tuple[re.Pattern[str], str], ...] = (
+    (re.compile(r"\b(?:när|vilket år|sedan när|when|what year|since when)\b", re.I), "time"),
+    (re.compile(r"\b(?:vem|vilka personer|who)\b", re.I), "person"),
+    (
+        re.compile(r"\b(?:vilka|vilken|which|what)\b.*\b(?:kommun\w*|municipalit\w*)", re.I),
+        "municipality",
+    ),
+    (
+        re.compile(
+            r"\b(?:kostar|kostnad\w*|pris\w*|hur mycket|hur många|belopp|cost\w*|price|"
+            r"how much|how many)\b",
+            re.I,
+        ),
+        "number",
+    ),
+)
+_PERSON = re.compile(
+    r"\b[A-ZÅÄÖ][a-zåäöé]+(?:-[A-ZÅÄÖ][a-zåäöé]+)? [A-ZÅÄÖ][a-zåäöé]+\b|"
+    r"\b\w*(?:chef|ordförande|minister|direktör|samordnare|handläggare)\b",
+)
+
+
+def answer_types(question: str) -> set[str]:
+    """Return the kinds of answer a question asks for (time, person, municipality, number)."""
+    return {kind for pattern, kind in _ANSWER_TYPES if pattern.search(question)}
+
+
+def _type_match(kinds: set[str], sentence: str, municipalities: frozenset[str]) -> float:
+    """Return 1.0 when a sentence holds the kind of answer asked for, else 0."""
+    if not kinds:
+        return 0.0
+    found = 0.0
+    if "time" in kinds and _YEAR.search(sentence):
+        found = 1.0
+    if "person" in kinds and _PERSON.search(sentence):
+        found = 1.0
+    if "number" in kinds and _NUMBER.search(sentence):
+        found = 1.0
+    if "municipality" in kinds and municipalities:
+        named = sum(1 for m in municipalities if m in sentence)
+        found = max(found, min(named / 2, 1.0))
+    return found
+
+
+def _is_list_unit(unit: str) -> bool:
+    """Return whether a sentence unit is a short lead-in with its list ("Exempel är: • a • b")."""
+    first, _, rest = unit.partition("\n")
+    return bool(rest) and first.rstrip().endswith(":") and len(first) <= 80
+
+
+def _quote_text(unit: str) -> str:
+    """Return a unit as quoted: spaces collapsed, a list's line breaks kept."""
+    lines = (re.sub(r"[ \t\r\f\v]+", " ", line).strip() for line in unit.split("\n"))
+    return "\n".join(line for line in lines if line)
+
+
 def _score_sentences(
     index: Index, question: str, context: str | None, hits: list[tuple[Hit, ChunkRecord]]
 ) -> list[_Candidate]:
@@ -184,12 +243,14 @@ def _score_sentences(
     q_chars = set(char_terms(question))
     c_words = set(word_terms(context)) - q_words if context else set()
     idf = _idf(index, q_words | c_words)
+    kinds = answer_types(question)
+    municipalities = index.municipalities
     best_hit = max((h.score for h, _ in hits), default=1.0) or 1.0
     seen: set[str] = set()
     out: list[_Candidate] = []
     for rank, (hit, chunk) in enumerate(hits):
         for position, sentence in enumerate(chunk.sentences):
-            key = re.sub(r"\s+", " ", sentence).strip()
+            key = _quote_text(sentence)
             if not key or key in seen:
                 continue
             seen.add(key)
@@ -203,6 +264,7 @@ def _score_sentences(
                 + 0.35 * char_cover
                 + 0.1 * context_cover
                 + 0.2 * (hit.score / best_hit)
+                + 0.25 * _type_match(kinds, sentence, municipalities)
                 - 0.02 * rank
             )
             out.append(_Candidate(key, rank, position, chunk, score, word_cover, char_cover))
@@ -220,8 +282,8 @@ def confidence_of(top: Hit | None, best: _Candidate | None, language: Language) 
     lexical = 0.6 * best.word_cover + 0.4 * best.char_cover
     dense = min(max(top.dense, 0.0), 1.0)
     if language == "en":
-        return max(lexical, 0.5 * lexical + 0.8 * dense)
-    return max(lexical, 0.7 * lexical + 0.5 * dense)
+        return min(1.0, max(lexical, 0.5 * lexical + 0.8 * dense))
+    return min(1.0, max(lexical, 0.7 * lexical + 0.5 * dense))
 
 
 def build_answer(
@@ -233,7 +295,7 @@ def build_answer(
     context: str | None = None,
     max_sentences: int = 3,
     passages: int = 4,
-    min_confidence: float = 0.35,
+    min_confidence: float = 0.37,
 ) -> Answer:
     """Return the extractive answer for ranked hits, or an abstention when evidence is weak."""
     top_hits = hits[:passages]
@@ -252,6 +314,14 @@ def build_answer(
             break
         if cand.score >= 0.75 * best.score and (cand.word_cover > 0 or cand.char_cover > 0.3):
             chosen.append(cand)
+    # A sentence followed by a short lead-in and its list ("Några exempel på det är: • …")
+    # is incomplete without the list, so the list comes along.
+    by_place = {(c.chunk.id, c.position): c for c in candidates}
+    for cand in list(chosen):
+        follower = by_place.get((cand.chunk.id, cand.position + 1))
+        nxt = cand.chunk.sentences[cand.position + 1 : cand.position + 2]
+        if follower and nxt and _is_list_unit(nxt[0]) and follower not in chosen:
+            chosen.append(follower)
     # Quotes from one passage read best in document order.
     chosen.sort(key=lambda c: (c.hit_rank, c.chunk.ordinal, c.position))
 

