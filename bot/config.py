@@ -64,7 +64,7 @@ class SearchConfig(_Section):
     """Hybrid search settings."""
 
     top_k: int = Field(10, ge=1, le=100)
-    candidates: int = Field(100, ge=1, le=10000)
+    candidates: int = Field(300, ge=1, le=10000)
     fusion: Literal["weighted", "rrf"] = "weighted"
     weights: FusionWeights = FusionWeights()
     rrf_k: int = Field(60, ge=1)

@@ -29,7 +29,7 @@ class FusionSettings:
     chars: float = 0.2
     lead: float = 0.2
     rrf_k: int = 60
-    candidates: int = 100
+    candidates: int = 300
 
 
 @dataclass(frozen=True)
