@@ -159,6 +159,7 @@ class _Candidate:
     score: float
     word_cover: float
     char_cover: float
+    context_cover: float = 0.0
 
 
 def _coverage(query: set[str], sentence: set[str], weights: dict[str, float] | None) -> float:
@@ -258,16 +259,21 @@ def _score_sentences(
             s_chars = set(char_terms(sentence))
             word_cover = _coverage(q_words, s_words, idf)
             char_cover = _coverage(q_chars, s_chars, None)
+            # A follow-up ("Och när startade den?") names little itself: the passage found
+            # with the earlier question in the query and the earlier question's words count more.
             context_cover = _coverage(c_words, s_words, idf) if c_words else 0.0
+            passage_weight = 0.45 if c_words else 0.2
             score = (
                 0.45 * word_cover
                 + 0.35 * char_cover
-                + 0.1 * context_cover
-                + 0.2 * (hit.score / best_hit)
+                + 0.2 * context_cover
+                + passage_weight * (hit.score / best_hit)
                 + 0.25 * _type_match(kinds, sentence, municipalities)
                 - 0.02 * rank
             )
-            out.append(_Candidate(key, rank, position, chunk, score, word_cover, char_cover))
+            out.append(
+                _Candidate(key, rank, position, chunk, score, word_cover, char_cover, context_cover)
+            )
     return out
 
 
@@ -286,6 +292,34 @@ def confidence_of(top: Hit | None, best: _Candidate | None, language: Language) 
     return min(1.0, max(lexical, 0.7 * lexical + 0.5 * dense))
 
 
+def _follow_up_confidence(
+    index: Index,
+    question: str,
+    context: str,
+    chosen: list[_Candidate],
+    top: Hit | None,
+    language: Language,
+) -> float:
+    """Return the confidence of a follow-up: how well all quotes cover both questions."""
+    q_words = set(word_terms(question))
+    c_words = set(word_terms(context)) - q_words
+    idf = _idf(index, q_words | c_words)
+    weights = {**{t: 0.5 * idf[t] for t in c_words}, **{t: idf[t] for t in q_words}}
+    said_words = set().union(*(word_terms(c.text) for c in chosen))
+    q_chars = set(char_terms(question)) | set(char_terms(context))
+    said_chars = set().union(*(char_terms(c.text) for c in chosen))
+    pseudo = _Candidate(
+        "",
+        0,
+        0,
+        chosen[0].chunk,
+        0.0,
+        _coverage(q_words | c_words, said_words, weights),
+        _coverage(q_chars, said_chars, None),
+    )
+    return confidence_of(top, pseudo, language)
+
+
 def build_answer(
     index: Index,
     question: str,
@@ -297,23 +331,37 @@ def build_answer(
     passages: int = 4,
     min_confidence: float = 0.37,
 ) -> Answer:
-    """Return the extractive answer for ranked hits, or an abstention when evidence is weak."""
+    """Return the extractive answer for ranked hits, or an abstention when evidence is weak.
+
+    With ``context`` (a follow-up), quotes come from the top document only: the follow-up
+    is about what the conversation is about, and the earlier question's words count too.
+    """
     top_hits = hits[:passages]
+    if context and top_hits:
+        top_hits = [h for h in hits if h.doc_id == hits[0].doc_id][:passages]
     chunks = index.chunks([h.chunk_id for h in top_hits])
     pairs = [(h, chunks[h.chunk_id]) for h in top_hits if h.chunk_id in chunks]
     candidates = _score_sentences(index, question, context, pairs)
     candidates.sort(key=lambda c: -c.score)
     best = candidates[0] if candidates else None
-    confidence = confidence_of(top_hits[0] if top_hits else None, best, language)
-    if best is None or confidence < min_confidence:
-        return Answer(question, False, MESSAGES["abstain"][language], [], [], language, confidence)
+    top = top_hits[0] if top_hits else None
+    if best is None:
+        return Answer(question, False, MESSAGES["abstain"][language], [], [], language, 0.0)
 
     chosen = [best]
     for cand in candidates[1:]:
         if len(chosen) >= max_sentences:
             break
-        if cand.score >= 0.75 * best.score and (cand.word_cover > 0 or cand.char_cover > 0.3):
+        related = cand.word_cover > 0 or cand.char_cover > 0.3 or cand.context_cover > 0
+        if cand.score >= 0.75 * best.score and related:
             chosen.append(cand)
+    if context:
+        confidence = _follow_up_confidence(index, question, context, chosen, top, language)
+    else:
+        confidence = confidence_of(top, best, language)
+    if confidence < min_confidence:
+        return Answer(question, False, MESSAGES["abstain"][language], [], [], language, confidence)
+
     # A sentence followed by a short lead-in and its list ("Några exempel på det är: • …")
     # is incomplete without the list, so the list comes along.
     by_place = {(c.chunk.id, c.position): c for c in candidates}
