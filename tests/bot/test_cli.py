@@ -453,3 +453,21 @@ def test_missing_model_is_one_line_naming_the_path_tried(tmp_path, site):
 
     assert_one_line_error(Run(run.returncode, run.stdout, run.stderr), "/nonexistent/model")
     assert not (tmp_path / "state" / "index").exists()
+
+
+# --------------------------------------------------------------------------- chat
+
+
+@pytest.mark.integration
+def test_chat_answers_each_line_until_end_of_input(cli, monkeypatch):
+    import io
+
+    lines = "När startade samarbetet mellan kommunerna?\n???\nVem är presschef?\n"
+    monkeypatch.setattr("sys.stdin", io.StringIO(lines))
+    run = cli("chat")
+
+    assert run.code == 0, run.err
+    assert "2012" in run.out
+    assert "Brovall" in run.out
+    assert "Skriv en fråga" in run.out  # the unfit line gets the polite message, not a crash
+    assert "Traceback" not in run.out + run.err
