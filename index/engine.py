@@ -62,6 +62,7 @@ class Engine:
         self._index: Index | None = None
         self._index_build: Path | None = None
         self._load_lock = threading.Lock()
+        self._count_lock = threading.Lock()
         self.questions_answered = 0
 
     # -- index lifecycle -------------------------------------------------------------
@@ -203,7 +204,8 @@ class Engine:
             "answer": (time.perf_counter() - t) * 1000,
             "total": (time.perf_counter() - started) * 1000,
         }
-        self.questions_answered += 1
+        with self._count_lock:  # asked from several worker threads at once
+            self.questions_answered += 1
         return answer
 
 

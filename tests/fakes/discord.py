@@ -3166,7 +3166,12 @@ class FakeDiscord:
             "name": command["name"],
             "description": command.get("description", ""),
             "options": copy.deepcopy(command.get("options") or []),
-            "default_member_permissions": command.get("default_member_permissions"),
+            # Discord answers with the permission integer as a string.
+            "default_member_permissions": (
+                None
+                if command.get("default_member_permissions") is None
+                else str(command["default_member_permissions"])
+            ),
             "dm_permission": command.get("dm_permission", True),
             "nsfw": command.get("nsfw", False),
             "name_localizations": command.get("name_localizations"),

@@ -1,0 +1,194 @@
+"""The bot: ``create_bot(config)`` builds a ``commands.Bot`` without connecting it.
+
+Dependencies (config, engine) go into the constructor; asynchronous start-up (the record
+store, the translator, the extensions, warming the index) happens in ``setup_hook``.
+Everything slow runs off the event loop: questions on the engine pool
+(``discord.engine_workers`` threads), reindexing on a thread of its own, and every
+database call on the single records thread. Slash commands are synced only on request
+(``natverksbot sync-commands``), never on start.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import logging
+import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any, TypeVar
+
+import discord
+from discord.ext import commands
+
+from bot.config import Config, engine_settings
+from bot.i18n import CommandTranslator
+from bot.ratelimit import RateLimiter
+from bot.records import RecordStore
+from index.embedding import Encoder
+from index.engine import Engine
+
+log = logging.getLogger(__name__)
+
+T = TypeVar("T")
+
+# Every message the bot sends passes this too: no text can ping anyone.
+NO_MENTIONS = discord.AllowedMentions.none()
+
+# The features, loaded in this order by setup_hook; errors first so it sees every failure.
+EXTENSIONS = (
+    "bot.exts.errors",
+    "bot.exts.ask",
+    "bot.exts.feedback",
+    "bot.exts.admin",
+    "bot.exts.retention",
+)
+
+# Custom event for a failure to show the user: ``bot.dispatch(USER_ERROR, target, error)``
+# where target is the Interaction or Message to answer; the errors extension replies.
+USER_ERROR = "user_error"
+
+
+class EngineNotReadyError(Exception):
+    """The bot has no engine yet (it was built for syncing commands only)."""
+
+
+def bot_intents() -> discord.Intents:
+    """Return the gateway intents: the defaults, no privileged ones, no message content."""
+    intents = discord.Intents.default()
+    intents.message_content = False
+    intents.members = False
+    intents.presences = False
+    intents.guild_messages = True
+    intents.dm_messages = True
+    return intents
+
+
+class NatverksBot(commands.Bot):
+    """Nätverksboten: answers questions from the engine in Discord."""
+
+    def __init__(self, config: Config, engine: Engine | None) -> None:
+        super().__init__(
+            command_prefix=commands.when_mentioned,
+            intents=bot_intents(),
+            allowed_mentions=NO_MENTIONS,
+            help_command=None,
+        )
+        self.config = config
+        self.engine = engine
+        discord_config = config.discord
+        self.executor = ThreadPoolExecutor(
+            discord_config.engine_workers, thread_name_prefix="engine"
+        )
+        self.reindex_executor = ThreadPoolExecutor(1, thread_name_prefix="reindex")
+        self.records_executor = ThreadPoolExecutor(1, thread_name_prefix="records")
+        self.records: RecordStore | None = None
+        self.rate_limiter = RateLimiter(
+            discord_config.rate_limit.per_user_per_minute,
+            discord_config.rate_limit.per_guild_per_minute,
+        )
+        self.started_at = time.time()
+        self.questions_since_start = 0
+        self.answered_since_start = 0
+        self._closed_resources = False
+
+    # -- start-up and shutdown -------------------------------------------------------
+
+    async def setup_hook(self) -> None:
+        """Open the record store, set the translator, load the features, warm the index."""
+        self.records = await self.in_records_thread(RecordStore.open, self.config.state_dir)
+        await self.tree.set_translator(CommandTranslator())
+        for name in EXTENSIONS:
+            await self.load_extension(name)
+        engine = self.engine
+        if engine is not None and await self.run_engine(engine.has_index):
+            # Load the index now so the first question does not pay for it.
+            await self.run_engine(engine.reload)
+
+    async def close(self) -> None:
+        """Disconnect, then close the record store and the worker threads."""
+        await super().close()
+        if self._closed_resources:
+            return
+        self._closed_resources = True
+        # Unloading stops the features' background tasks (the daily retention purge).
+        for name in reversed(list(self.extensions)):
+            try:
+                await self.unload_extension(name)
+            except Exception:
+                log.exception("could not unload %s", name)
+        records, self.records = self.records, None
+        if records is not None:
+            try:
+                await self.in_records_thread(records.close)
+            except RuntimeError:  # the records thread is already gone
+                records.close()
+        # Questions or a reindex still running finish on their threads; nothing waits.
+        for pool in (self.executor, self.reindex_executor, self.records_executor):
+            pool.shutdown(wait=False, cancel_futures=True)
+
+    async def on_message(self, message: discord.Message, /) -> None:
+        """Ignore prefix commands: the bot has none; the ask extension reads messages."""
+
+    async def on_error(self, event_method: str, /, *args: Any, **kwargs: Any) -> None:
+        """Log an exception that escaped an event handler, with its traceback."""
+        log.exception("unhandled error in %s", event_method)
+
+    # -- running blocking work off the event loop ------------------------------------
+
+    async def run_engine(self, func: Callable[..., T], /, *args: Any, **kwargs: Any) -> T:
+        """Return ``func(*args, **kwargs)`` run on the engine pool."""
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self.executor, functools.partial(func, *args, **kwargs))
+
+    async def run_reindex(self, func: Callable[..., T], /, *args: Any, **kwargs: Any) -> T:
+        """Return ``func(*args, **kwargs)`` run on the reindex thread."""
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(
+            self.reindex_executor, functools.partial(func, *args, **kwargs)
+        )
+
+    async def in_records_thread(self, func: Callable[..., T], /, *args: Any, **kwargs: Any) -> T:
+        """Return ``func(*args, **kwargs)`` run on the single records thread."""
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(
+            self.records_executor, functools.partial(func, *args, **kwargs)
+        )
+
+    async def record(self, method: str, /, *args: Any, **kwargs: Any) -> Any:
+        """Return the result of the record store's ``method`` run on the records thread."""
+        if self.records is None:
+            raise RuntimeError("the record store is not open")
+        return await self.in_records_thread(getattr(self.records, method), *args, **kwargs)
+
+    def require_engine(self) -> Engine:
+        """Return the engine, or raise EngineNotReadyError when there is none."""
+        if self.engine is None:
+            raise EngineNotReadyError("the bot has no engine")
+        return self.engine
+
+    def report_error(self, target: discord.Interaction | discord.Message, error: Exception) -> None:
+        """Hand a failure to the errors extension, which answers ``target`` politely."""
+        self.dispatch(USER_ERROR, target, error)
+
+
+def create_bot(
+    config: Config,
+    engine: Engine | None = None,
+    *,
+    encoder: Encoder | None = None,
+    load_engine: bool = True,
+) -> NatverksBot:
+    """Return the bot, not connected: ``bot.start(token)`` (or ``login``/``connect``) runs it.
+
+    Without ``engine`` one is built from the config, with ``encoder`` or the configured
+    model (loaded here, so call this before the event loop is busy). ``load_engine=False``
+    builds a bot without an engine, enough to sync slash commands.
+    """
+    if engine is None and load_engine:
+        if encoder is None:
+            from index.embedding import create_encoder
+
+            encoder = create_encoder(config.model)
+        engine = Engine(engine_settings(config), encoder)
+    return NatverksBot(config, engine)

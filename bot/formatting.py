@@ -1,0 +1,413 @@
+"""Answers, summaries and status as Discord messages that respect every Discord limit.
+
+Pure functions: nothing here talks to Discord. An answer becomes one message with one
+embed: the question as title, the quoted sentences as description, the sources as
+compact fields, and a footer. The sources are always listed in full when they can be
+(titles are shortened, then links dropped, before any source is left out); the answer
+text gives way first and is cut at a sentence boundary. Every text that comes from a
+user or a document is escaped so it can neither format, link nor mention.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+from urllib.parse import urlsplit
+
+import discord
+
+from bot.i18n import t
+from index.answer import Answer, Source
+from index.store import BuildSummary
+
+# Discord's limits (https://discord.com/developers/docs/resources/message#embed-object-embed-limits).
+CONTENT_LIMIT = 2000
+TITLE_LIMIT = 256
+DESCRIPTION_LIMIT = 4096
+FIELDS_LIMIT = 25
+FIELD_NAME_LIMIT = 256
+FIELD_VALUE_LIMIT = 1024
+FOOTER_LIMIT = 2048
+EMBED_TOTAL_LIMIT = 6000
+EMBEDS_LIMIT = 10
+
+# The answer text keeps at least this much room before sources are compressed further.
+MIN_DESCRIPTION = 600
+MAX_URL = 512
+MAX_LOCATION = 100
+ELLIPSIS = "…"
+EMBED_COLOUR = 0x2B6CB0
+
+# Markdown that Discord renders anywhere in a line; escaping each with a backslash is
+# always safe because Discord drops a backslash before any punctuation.
+_MARKDOWN = re.compile(r"([\\*_~|`\[\]<>])")
+_LINE_START_MARKDOWN = re.compile(r"^(\s*)([#>\-+]|\d+\.)")
+_MASS_MENTION = re.compile(r"@(everyone|here)")
+_SENTENCE_END = re.compile(r"[.!?…][\"”’)\]]*\s+")
+_WHITESPACE = re.compile(r"\s+")
+
+
+@dataclass(frozen=True)
+class FormattedAnswer:
+    """The message an answer becomes: optional content and the embeds."""
+
+    content: str | None
+    embeds: list[discord.Embed]
+    shortened: bool = False
+
+    def embed_dicts(self) -> list[dict[str, Any]]:
+        """Return the embeds as the JSON Discord receives."""
+        return [e.to_dict() for e in self.embeds]
+
+
+def one_line(text: str) -> str:
+    """Return ``text`` with every run of whitespace (newlines included) as one space."""
+    return _WHITESPACE.sub(" ", text or "").strip()
+
+
+def escape(text: str) -> str:
+    """Return ``text`` safe to show: no markdown, links, spoilers or mentions take effect.
+
+    ``<`` is escaped, which disarms user, role and channel mentions and timestamps;
+    ``@everyone``/``@here`` get a zero-width space, as discord.py's ``escape_mentions``.
+    """
+    text = _MARKDOWN.sub(r"\\\1", text)
+    text = _LINE_START_MARKDOWN.sub(r"\1\\\2", text)
+    return _MASS_MENTION.sub("@\u200b\\1", text)
+
+
+def _drop_dangling_backslash(text: str) -> str:
+    """Return ``text`` without a trailing odd backslash (half of a cut escape)."""
+    stripped = text.rstrip("\\")
+    if (len(text) - len(stripped)) % 2:
+        return text[:-1]
+    return text
+
+
+def cut(text: str, limit: int) -> tuple[str, bool]:
+    """Return (text cut to ``limit`` characters, whether it was cut).
+
+    Cuts after the last sentence that fits; when none does (or it would keep less than
+    a third), after the last whole word; marks the cut with an ellipsis.
+    """
+    if len(text) <= limit:
+        return text, False
+    if limit <= len(ELLIPSIS):
+        return ELLIPSIS[:limit], True
+    room = limit - len(ELLIPSIS) - 1
+    head = text[: room + 1]
+    ends = [m.end() for m in _SENTENCE_END.finditer(head)]
+    if ends and ends[-1] >= limit // 3:
+        return _drop_dangling_backslash(head[: ends[-1]].rstrip()) + " " + ELLIPSIS, True
+    space = head.rfind(" ")
+    if space >= limit // 3:
+        return _drop_dangling_backslash(head[:space].rstrip()) + " " + ELLIPSIS, True
+    return _drop_dangling_backslash(text[: limit - len(ELLIPSIS)]) + ELLIPSIS, True
+
+
+def clip(text: str, limit: int) -> str:
+    """Return ``text`` cut to ``limit`` characters (see ``cut``)."""
+    return cut(text, limit)[0]
+
+
+def escaped_within(
+    text: str, limit: int, render: Callable[[str], str] | None = None
+) -> tuple[str, bool]:
+    """Return (``text`` escaped and cut so that the shown form fits ``limit``, whether cut).
+
+    ``render`` turns the raw (cut) text into what is shown; by default the text is made
+    one line and escaped.
+    """
+    if render is None:
+        raw, render = one_line(text), escape
+    else:
+        raw = text
+    budget = limit
+    while True:
+        piece, was_cut = cut(raw, budget)
+        shown = render(piece)
+        if len(shown) <= limit or budget <= 1:
+            return shown[:limit], was_cut
+        budget -= max(1, len(shown) - limit)
+
+
+def _quote_text(text: str) -> str:
+    """Return a quote's lines, each with its whitespace collapsed; empty lines dropped."""
+    return "\n".join(one_line(line) for line in text.splitlines() if line.strip())
+
+
+def _render_quote(raw: str) -> str:
+    """Return quote lines escaped, continuing the blockquote on every line (for lists)."""
+    return "\n> ".join(escape(line) for line in raw.split("\n"))
+
+
+def safe_url(url: str | None) -> str | None:
+    """Return an http(s) URL safe inside a markdown link, or None when it is not usable."""
+    if not url:
+        return None
+    url = url.strip()
+    if len(url) > MAX_URL or any(c.isspace() or ord(c) < 32 for c in url):
+        return None
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return None
+    if parts.scheme.lower() not in ("http", "https") or not parts.netloc:
+        return None
+    for char, code in (("(", "%28"), (")", "%29"), ("<", "%3C"), (">", "%3E"), ("`", "%60")):
+        url = url.replace(char, code)
+    return url
+
+
+@dataclass(frozen=True)
+class _SourceStyle:
+    """How compactly sources are listed: title length, links, location length."""
+
+    title: int
+    links: bool
+    location: int
+
+
+# From the fullest to the most compact listing; the first that fits is used.
+_STYLES = (
+    _SourceStyle(TITLE_LIMIT, True, MAX_LOCATION),
+    _SourceStyle(120, True, 60),
+    _SourceStyle(80, True, 60),
+    _SourceStyle(60, True, 40),
+    _SourceStyle(40, True, 40),
+    _SourceStyle(60, False, 40),
+    _SourceStyle(40, False, 30),
+    _SourceStyle(24, True, 30),
+    _SourceStyle(24, False, 20),
+    _SourceStyle(16, False, 0),
+)
+
+
+def source_line(number: int, source: Source, style: _SourceStyle = _STYLES[0]) -> str:
+    """Return one source as a compact markdown line: number, linked title, location."""
+    title, _ = escaped_within(source.title or source.id, style.title)
+    url = safe_url(source.url) if style.links else None
+    named = f"[{title}]({url})" if url else title
+    line = f"**[{number}]** {named}"
+    if source.location and style.location:
+        location, _ = escaped_within(source.location, style.location)
+        line += f" · {location}"
+    if len(line) > FIELD_VALUE_LIMIT:  # only a pathological URL gets here
+        return source_line(number, source, _SourceStyle(style.title, False, style.location))
+    return line
+
+
+def _pack_fields(lines: Sequence[str], name: str, more_name: str) -> list[tuple[str, str]]:
+    """Return (name, value) fields holding ``lines`` whole, each value within its limit."""
+    fields: list[tuple[str, str]] = []
+    current: list[str] = []
+    size = 0
+    for line in lines:
+        extra = len(line) + (1 if current else 0)
+        if current and size + extra > FIELD_VALUE_LIMIT:
+            fields.append((name if not fields else more_name, "\n".join(current)))
+            current, size = [], 0
+            extra = len(line)
+        current.append(line)
+        size += extra
+    if current:
+        fields.append((name if not fields else more_name, "\n".join(current)))
+    return fields
+
+
+def _fields_size(fields: Sequence[tuple[str, str]]) -> int:
+    return sum(len(n) + len(v) for n, v in fields)
+
+
+def source_fields(
+    sources: Sequence[Source], language: str, budget: int
+) -> tuple[list[tuple[str, str]], int]:
+    """Return (fields listing the sources within ``budget`` characters, sources left out).
+
+    Tries ever more compact styles; only when even the most compact listing does not fit
+    are the last sources replaced by one line saying how many more there are.
+    """
+    if not sources:
+        return [], 0
+    name, more_name = t("answer.sources", language), t("answer.sources_more", language)
+    for style in _STYLES:
+        lines = [source_line(i, s, style) for i, s in enumerate(sources, 1)]
+        fields = _pack_fields(lines, name, more_name)
+        if _fields_size(fields) <= budget and len(fields) <= FIELDS_LIMIT:
+            return fields, 0
+    style = _STYLES[-1]
+    lines = [source_line(i, s, style) for i, s in enumerate(sources, 1)]
+    for keep in range(len(lines) - 1, 0, -1):
+        more = t("answer.more_sources", language, count=len(lines) - keep)
+        fields = _pack_fields([*lines[:keep], more], name, more_name)
+        if _fields_size(fields) <= budget and len(fields) <= FIELDS_LIMIT:
+            return fields, len(lines) - keep
+    more = t("answer.more_sources", language, count=len(lines))
+    return [(name, more)], len(lines)
+
+
+def _quote_lines(answer: Answer, budget: int) -> tuple[str, bool]:
+    """Return the quotes as a blockquote within ``budget`` characters, and whether cut."""
+    if not answer.answered or not answer.quotes:
+        text, was_cut = escaped_within(answer.text, budget)
+        return text, was_cut
+    lines: list[str] = []
+    used = 0
+    for quote in answer.quotes:
+        marker = f" **[{quote.source + 1}]**"
+        prefix = "> ”"
+        suffix = "”" + marker
+        separator = 1 if lines else 0
+        room = budget - used - separator - len(prefix) - len(suffix)
+        text = _quote_text(quote.text)
+        shown = _render_quote(text)
+        if len(shown) <= room:
+            lines.append(prefix + shown + suffix)
+            used += separator + len(lines[-1])
+            continue
+        # The first quote that does not fit is cut at a sentence if enough of it fits.
+        if room >= 40 or not lines:
+            shown, _ = escaped_within(text, max(room, 1), _render_quote)
+            lines.append(prefix + shown + suffix)
+        return "\n".join(lines)[:budget], True
+    return "\n".join(lines), False
+
+
+def format_answer(answer: Answer) -> FormattedAnswer:
+    """Return the message for an answer: one embed with quotes, sources and a footer."""
+    language = answer.language
+    title, _ = escaped_within(answer.question, TITLE_LIMIT)
+    footer_full = t("answer.footer", language)
+    footer_cut = t("answer.footer_cut", language)
+    reserved = len(title) + max(len(footer_full), len(footer_cut))
+    full_description, _ = _quote_lines(answer, DESCRIPTION_LIMIT)
+    description_floor = min(len(full_description), MIN_DESCRIPTION)
+    fields, left_out = source_fields(
+        answer.sources if answer.answered else [],
+        language,
+        EMBED_TOTAL_LIMIT - reserved - description_floor,
+    )
+    room = min(DESCRIPTION_LIMIT, EMBED_TOTAL_LIMIT - reserved - _fields_size(fields))
+    description, shortened = _quote_lines(answer, room)
+    embed = discord.Embed(title=title, description=description, colour=EMBED_COLOUR)
+    for name, value in fields:
+        embed.add_field(name=name, value=value, inline=False)
+    embed.set_footer(text=footer_cut if shortened or left_out else footer_full)
+    return FormattedAnswer(content=None, embeds=[embed], shortened=shortened or bool(left_out))
+
+
+def embed_size(embed: discord.Embed | dict[str, Any]) -> int:
+    """Return the characters Discord counts towards an embed's 6000-character total."""
+    data = embed.to_dict() if isinstance(embed, discord.Embed) else embed
+    size = len(data.get("title") or "") + len(data.get("description") or "")
+    size += len((data.get("footer") or {}).get("text") or "")
+    size += len((data.get("author") or {}).get("name") or "")
+    for field in data.get("fields") or []:
+        size += len(field.get("name") or "") + len(field.get("value") or "")
+    return size
+
+
+def format_notice(text: str) -> str:
+    """Return a plain notice (an error or a refusal) within the content limit."""
+    return clip(text, CONTENT_LIMIT)
+
+
+_STAGES = frozenset(
+    f"reindex.stage.{s}" for s in ("scan", "read", "embed", "write", "swap", "done")
+)
+
+
+def format_progress(stage: str, done: int, total: int, elapsed: float, language: str) -> str:
+    """Return the reindex progress line: stage, done / total and elapsed seconds."""
+    key = f"reindex.stage.{stage}"
+    label = t(key, language) if key in _STAGES else stage
+    return t(
+        "reindex.progress",
+        language,
+        elapsed=int(elapsed),
+        stage=label,
+        done=done,
+        total=total,
+    )
+
+
+_STAGES = frozenset(
+    f"reindex.stage.{s}" for s in ("scan", "read", "embed", "write", "swap", "done")
+)
+
+
+def format_build_summary(summary: BuildSummary, language: str) -> str:
+    """Return the reindex summary as the CLI prints it, in a code block within 2000 chars."""
+    rows = [
+        (t("summary.documents", language), str(summary.documents)),
+        (t("summary.chunks", language), str(summary.chunks)),
+        (t("summary.embedded", language), str(summary.embedded)),
+        (t("summary.reused", language), str(summary.reused)),
+        (
+            t("summary.changes", language),
+            f"{len(summary.added)} / {len(summary.updated)} / {len(summary.removed)}",
+        ),
+        (t("summary.skipped", language), str(len(summary.skipped))),
+        (t("summary.seconds", language), f"{summary.seconds:.2f}"),
+    ]
+    width = max(len(k) for k, _ in rows)
+    head = (
+        t("reindex.built", language, build=summary.build)
+        if summary.changed
+        else t("reindex.unchanged", language)
+    )
+    lines = [head] + [f"  {k:<{width}}  {v}" for k, v in rows]
+    skipped = [
+        f"  {t('summary.skipped_file', language)} {one_line(s.path)}: {one_line(s.reason)}"
+        for s in summary.skipped
+    ]
+    fence = "```"
+    body = "\n".join(lines).replace(fence, "ʼʼʼ")
+    budget = CONTENT_LIMIT - 2 * len(fence) - 2 - len(body)
+    shown: list[str] = []
+    for i, line in enumerate(skipped):
+        line = clip(line.replace(fence, "ʼʼʼ"), 300)
+        rest = len(skipped) - i - 1
+        tail = len(t("summary.more_skipped", language, count=rest)) + 1 if rest else 0
+        if sum(len(s) + 1 for s in shown) + len(line) + 1 + tail > budget:
+            shown.append(t("summary.more_skipped", language, count=len(skipped) - i))
+            break
+        shown.append(line)
+    text = "\n".join([body, *shown])
+    return f"{fence}\n{text}\n{fence}"
+
+
+def format_status(info: dict[str, Any], asked: int, answered: int, language: str) -> discord.Embed:
+    """Return ``/kb status`` as an embed: model, documents, chunks, time, size, questions."""
+    embed = discord.Embed(title=t("status.title", language), colour=EMBED_COLOUR)
+    model = f"{info.get('model_id')} ({info.get('dimension')} dim)"
+    embed.add_field(name=t("status.model", language), value=clip(escape(model), 1024))
+    embed.add_field(
+        name=t("status.documents", language),
+        value=t(
+            "status.documents_value",
+            language,
+            total=info.get("documents", 0),
+            public=info.get("public_documents", 0),
+            internal=info.get("internal_documents", 0),
+        ),
+    )
+    embed.add_field(name=t("status.chunks", language), value=str(info.get("chunks", 0)))
+    built = info.get("built_at")
+    when = "–"
+    if built:
+        try:
+            when = discord.utils.format_dt(datetime.fromisoformat(str(built)), "f")
+        except ValueError:
+            when = clip(escape(str(built)), 100)
+    embed.add_field(name=t("status.built_at", language), value=when)
+    size_mb = float(info.get("disk_bytes", 0)) / 1e6
+    embed.add_field(name=t("status.size", language), value=f"{size_mb:.2f} MB")
+    embed.add_field(
+        name=t("status.questions", language),
+        value=t("status.questions_value", language, asked=asked, answered=answered),
+    )
+    return embed

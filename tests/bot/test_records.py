@@ -1,0 +1,147 @@
+"""The question record: hashed users, votes, follow-up lookups, retention, salt handling."""
+
+from __future__ import annotations
+
+import sqlite3
+import stat
+import time
+
+import pytest
+
+from bot.records import DAY_SECONDS, SALT_ENV, QuestionRecord, RecordStore, load_salt
+
+USER = 123456789012345678
+
+
+def _record(**kw) -> QuestionRecord:
+    values = dict(
+        guild_id=1,
+        channel_id=2,
+        user_id=USER,
+        via="slash",
+        question="När startade samarbetet?",
+        answered=True,
+        sources=["a.md", "b/ö.md"],
+        visibility="public",
+        language="sv",
+    )
+    values.update(kw)
+    return QuestionRecord(**values)
+
+
+@pytest.fixture
+def store(tmp_path):
+    store = RecordStore.open(tmp_path / "state", environ={})
+    yield store
+    store.close()
+
+
+def test_a_question_is_stored_with_a_salted_hash_never_the_user_id(store, tmp_path):
+    record_id = store.add(_record(context="Förra frågan", confidence=0.8))
+    store.set_message(record_id, 999, latency_ms=42.5)
+    [row] = store.rows()
+    assert row["user_hash"] == store.hash_user(USER) and len(row["user_hash"]) == 64
+    assert str(USER) not in row["user_hash"]
+    assert row["sources"] == '["a.md", "b/ö.md"]'
+    assert (row["message_id"], row["latency_ms"], row["context"]) == (999, 42.5, "Förra frågan")
+    assert row["feedback"] is None and row["answered"] == 1
+    raw = b"".join(p.read_bytes() for p in (tmp_path / "state").glob("bot.sqlite*"))
+    assert str(USER).encode() not in raw
+
+
+def test_the_database_uses_wal(store):
+    assert store.rows("PRAGMA journal_mode")[0]["journal_mode"] == "wal"
+
+
+def test_the_salt_is_created_once_private_and_reused(tmp_path):
+    state = tmp_path / "state"
+    first = load_salt(state, environ={})
+    assert stat.S_IMODE((state / "user-salt").stat().st_mode) == 0o600
+    assert load_salt(state, environ={}) == first and len(first) == 64
+
+
+def test_a_salt_file_readable_by_others_is_made_private(tmp_path):
+    load_salt(tmp_path, environ={})
+    (tmp_path / "user-salt").chmod(0o644)
+    load_salt(tmp_path, environ={})
+    assert stat.S_IMODE((tmp_path / "user-salt").stat().st_mode) == 0o600
+
+
+def test_the_salt_can_come_from_the_environment(tmp_path):
+    a = RecordStore.open(tmp_path / "a", environ={SALT_ENV: "hemligt"})
+    b = RecordStore.open(tmp_path / "b", environ={SALT_ENV: "hemligt"})
+    c = RecordStore.open(tmp_path / "c", environ={})
+    assert a.hash_user(USER) == b.hash_user(USER) != c.hash_user(USER)
+    assert not (tmp_path / "a" / "user-salt").exists()
+    for s in (a, b, c):
+        s.close()
+
+
+@pytest.mark.parametrize(
+    ("votes", "outcomes", "up", "down", "feedback"),
+    [
+        ([(1, 1)], ["recorded"], 1, 0, 1),
+        ([(1, -1)], ["recorded"], 0, 1, -1),
+        ([(1, 1), (1, 1)], ["recorded", "same"], 1, 0, 1),
+        ([(1, 1), (1, -1)], ["recorded", "changed"], 0, 1, -1),
+        ([(1, 1), (2, -1)], ["recorded", "recorded"], 1, 1, 0),
+        ([(1, 1), (2, 1), (3, -1)], ["recorded"] * 3, 2, 1, 1),
+    ],
+)
+def test_one_vote_per_user_and_answer_changeable(store, votes, outcomes, up, down, feedback):
+    record_id = store.add(_record())
+    assert [store.vote(record_id, user, v).outcome for user, v in votes] == outcomes
+    [row] = store.rows()
+    assert (row["votes_up"], row["votes_down"], row["feedback"]) == (up, down, feedback)
+    assert len(store.rows("SELECT * FROM votes")) == len({u for u, _ in votes})
+
+
+def test_a_vote_on_a_deleted_answer_is_reported_missing(store):
+    assert store.vote(404, USER, 1).outcome == "missing"
+    with pytest.raises(ValueError):
+        store.vote(store.add(_record()), USER, 2)
+
+
+def test_a_vote_returns_the_answers_language(store):
+    record_id = store.add(_record(language="en"))
+    assert store.vote(record_id, USER, -1).language == "en"
+
+
+def test_duplicate_votes_are_impossible_in_the_schema(store):
+    record_id = store.add(_record())
+    store.vote(record_id, USER, 1)
+    with pytest.raises(sqlite3.IntegrityError):
+        store._db.execute(
+            "INSERT INTO votes VALUES (?, ?, 1, 0)", (record_id, store.hash_user(USER))
+        )
+
+
+def test_the_latest_question_of_a_message_or_thread_is_found(store):
+    first = store.add(_record(question="Första"))
+    store.set_message(first, 10, thread_id=20)
+    second = store.add(_record(question="Andra", context="Första"))
+    store.set_message(second, 11, thread_id=20)
+    assert store.conversation(10).question == "Första"
+    found = store.conversation(20)
+    assert (found.record_id, found.question, found.context) == (second, "Andra", "Första")
+    assert store.conversation(99) is None
+
+
+def test_retention_deletes_old_questions_and_their_votes(store):
+    now = time.time()
+    old = store.add(_record(asked_at=now - 91 * DAY_SECONDS))
+    edge = store.add(_record(asked_at=now - 89 * DAY_SECONDS))
+    store.vote(old, USER, 1)
+    store.vote(edge, USER, 1)
+    assert store.purge(90, now=now) == 1
+    assert [r["id"] for r in store.rows()] == [edge]
+    assert [r["record_id"] for r in store.rows("SELECT * FROM votes")] == [edge]
+    assert store.purge(90, now=now) == 0
+
+
+def test_a_newer_schema_is_refused(tmp_path):
+    store = RecordStore.open(tmp_path, environ={})
+    store._db.execute("PRAGMA user_version=99")
+    store.close()
+    with pytest.raises(RuntimeError, match="newer version"):
+        RecordStore.open(tmp_path, environ={})

@@ -1,0 +1,197 @@
+"""`natverksbot run` and `sync-commands`: the token, a full run until SIGTERM, syncing."""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import contextlib
+import logging
+import os
+import signal
+import threading
+from collections.abc import Iterator
+
+import pytest
+
+from bot import runner
+from bot.runner import TokenError, read_token, run_bot, sync_commands
+from tests.bot.conftest import ANSWERABLE, make_config
+from tests.conftest import FakeEncoder
+from tests.fakes.discord import FakeDiscord
+
+TOKEN = (
+    base64.urlsafe_b64encode(b"123456789012345678").decode().rstrip("=")
+    + ".GhXkQe."
+    + "s3cr3t-Part_of-the-token-0123456789"
+)
+
+
+@pytest.mark.parametrize(
+    ("value", "problem"),
+    [
+        (None, "is not set"),
+        ("", "is not set"),
+        ("   ", "is not set"),
+        ("abc", "is not a bot token"),
+        ("a.b", "is not a bot token"),
+        ("a.b.c.d", "is not a bot token"),
+        ("Bot " + TOKEN, "is not a bot token"),
+        ("0123456789abcdef0123456789abcdef", "is not a bot token"),  # a client secret
+        ("bm90LWFuLWlk.GhXkQe.abc", "is not a bot token"),  # first part is not an id
+        (TOKEN.replace("-", "+"), "is not a bot token"),
+    ],
+)
+def test_missing_or_malformed_tokens_are_refused_without_quoting_them(value, problem):
+    environ = {} if value is None else {"DISCORD_TOKEN": value}
+    with pytest.raises(TokenError, match=problem) as info:
+        read_token(environ)
+    if value and value.strip():
+        assert value.strip() not in str(info.value)
+
+
+@pytest.mark.parametrize("value", [TOKEN, f"  {TOKEN}\n"])
+def test_a_well_formed_token_is_read(value):
+    assert read_token({"DISCORD_TOKEN": value}) == TOKEN
+
+
+@pytest.mark.parametrize("command", [run_bot, sync_commands])
+@pytest.mark.parametrize("value", [None, "not.a-token", "x" * 70])
+def test_run_and_sync_exit_2_with_one_line_and_never_echo_the_token(
+    command, value, monkeypatch, capsys, knowledge, tmp_path, caplog
+):
+    if value is None:
+        monkeypatch.delenv("DISCORD_TOKEN", raising=False)
+    else:
+        monkeypatch.setenv("DISCORD_TOKEN", value)
+
+    def no_model(config):
+        raise AssertionError("the model must not be loaded without a token")
+
+    monkeypatch.setattr(runner, "create_encoder", no_model)
+    status = command(make_config(knowledge, tmp_path / "state"))
+    out, err = capsys.readouterr()
+    assert status == 2
+    assert out == ""
+    assert err.count("\n") == 1 and err.startswith("natverksbot: error: DISCORD_TOKEN")
+    if value:
+        assert value not in err and value not in caplog.text
+
+
+class FakeInThread:
+    """A FakeDiscord on its own event loop and thread, so the bot can own the main thread."""
+
+    def __init__(self, **kwargs) -> None:
+        self.loop = asyncio.new_event_loop()
+        self.thread = threading.Thread(target=self.loop.run_forever, daemon=True)
+        self.thread.start()
+        self.fake = FakeDiscord(token=TOKEN, **kwargs)
+        self.call(self.fake.start())
+
+    def call(self, coro, timeout: float = 15.0):
+        return asyncio.run_coroutine_threadsafe(coro, self.loop).result(timeout)
+
+    def close(self) -> None:
+        self.call(self.fake.stop())
+        self.loop.call_soon_threadsafe(self.loop.stop)
+        self.thread.join(5)
+        self.loop.close()
+
+
+@pytest.fixture
+def fake_in_thread() -> Iterator[FakeInThread]:
+    world = FakeInThread()
+    try:
+        with world.fake.patched():
+            yield world
+    finally:
+        world.close()
+    world.fake.assert_no_unknown_requests()
+
+
+def test_run_bot_builds_the_index_answers_and_stops_cleanly_on_sigterm(
+    fake_in_thread, monkeypatch, knowledge, tmp_path, caplog
+):
+    caplog.set_level(logging.DEBUG)
+    fake = fake_in_thread.fake
+    fake.add_guild()
+    monkeypatch.setenv("DISCORD_TOKEN", TOKEN)
+    monkeypatch.setattr(runner, "create_encoder", lambda model: FakeEncoder())
+    config = make_config(knowledge, tmp_path / "state")
+    running = threading.Event()
+    replies = []
+
+    def drive() -> None:
+        try:
+            fake_in_thread.call(fake.wait_ready(timeout=20), timeout=25)
+            fake_in_thread.call(fake.send_dm(None, ANSWERABLE))
+            replies.append(fake_in_thread.call(fake.wait_for_bot_message(timeout=10)))
+        finally:
+            if running.is_set():
+                os.kill(os.getpid(), signal.SIGTERM)
+
+    driver = threading.Thread(target=drive)
+    driver.start()
+    running.set()
+    try:
+        status = run_bot(config)
+    finally:
+        running.clear()
+        driver.join(30)
+
+    assert status == 0
+    assert (config.index_path / "CURRENT").is_file()  # built on first run
+    [reply] = replies
+    assert "2012" in reply.embeds[0]["description"]
+    assert reply.allowed_mentions == {"parse": []}
+    assert [r for r in fake.requests if r.method == "PUT"] == []  # no command sync
+    [conn] = fake.connections
+    fake_in_thread.call(asyncio.wait_for(conn.closed.wait(), 5))
+    assert conn.close_code in (1000, 4000)
+    assert TOKEN not in caplog.text  # not even in discord.py's debug logs
+    assert "SIGTERM received: closing" in caplog.text
+    assert "closed cleanly" in caplog.text
+
+
+@pytest.mark.parametrize("guild", [False, True])
+def test_sync_commands_registers_the_commands_on_request(
+    fake_in_thread, monkeypatch, knowledge, tmp_path, capsys, guild
+):
+    fake = fake_in_thread.fake
+    target = fake.add_guild()
+    monkeypatch.setenv("DISCORD_TOKEN", TOKEN)
+    monkeypatch.setattr(runner, "create_encoder", lambda model: pytest.fail("no model"))
+    status = sync_commands(
+        make_config(knowledge, tmp_path / "state"), guild_id=target.id if guild else None
+    )
+    out, err = capsys.readouterr()
+    assert status == 0, err
+    key = target.id if guild else None
+    assert sorted(c["name"] for c in fake.synced_commands[key]) == ["ask", "kb", "reindex"]
+    where = f"to guild {target.id}" if guild else "globally"
+    assert out.startswith(f"Synced 3 commands {where}")
+    assert fake.connections == []  # REST only, no gateway
+
+
+def test_a_token_discord_refuses_is_one_line_without_the_token(
+    fake_in_thread, monkeypatch, knowledge, tmp_path, capsys
+):
+    wrong = TOKEN[:-4] + "abcd"
+    monkeypatch.setenv("DISCORD_TOKEN", wrong)
+    status = sync_commands(make_config(knowledge, tmp_path / "state"))
+    out, err = capsys.readouterr()
+    assert status == 1
+    assert err.startswith("natverksbot: error: Discord refused the token in DISCORD_TOKEN")
+    assert err.count("\n") == 1
+    assert wrong not in out + err
+
+
+def test_the_cli_dispatches_run_to_the_runner(monkeypatch, tmp_path, knowledge):
+    from bot import cli
+
+    seen = []
+    monkeypatch.setattr(runner, "run_bot", lambda config: seen.append(config) or 0)
+    config_file = tmp_path / "config.yaml"
+    config_file.write_text(f"knowledge_dir: {knowledge}\nstate_dir: {tmp_path / 'state'}\n")
+    with contextlib.suppress(SystemExit):
+        assert cli.main(["--config", str(config_file), "run"]) == 0
+    assert seen and seen[0].knowledge_dir == knowledge
