@@ -1,4 +1,6 @@
-"""The ``natverksbot`` command: index, ask, chat, eval, status, run, sync-commands.
+"""The ``natverksbot`` command: index, ask, chat, eval, status, run, sync-commands and more.
+
+The knowledge-base commands are ``fetch-sources``, ``report`` and ``forget-user``.
 
 Known errors become one plain line on stderr and a non-zero exit; nothing prints a
 traceback unless ``--debug`` is given.
@@ -73,6 +75,21 @@ def _parser() -> argparse.ArgumentParser:
     sub.add_parser("run", help="run the Discord bot (token from DISCORD_TOKEN)")
     p = sub.add_parser("sync-commands", help="register the slash commands with Discord")
     p.add_argument("--guild", type=int, help="sync to one guild only (instant)")
+
+    p = sub.add_parser(
+        "fetch-sources", help="fetch the web pages of knowledge/sources.yaml, then update the index"
+    )
+    p.add_argument("--no-index", action="store_true", help="only fetch; do not update the index")
+
+    p = sub.add_parser("report", help="what people asked: per day, answered, gaps, sources")
+    p.add_argument(
+        "--since", default="30d", help="period: 30d, 12h, 2w, 3m or a date (default 30d)"
+    )
+    p.add_argument("--html", type=Path, metavar="FILE", help="also write a self-contained page")
+    p.add_argument("--top", type=int, default=10, help="rows in the top lists (default 10)")
+
+    p = sub.add_parser("forget-user", help="delete a person's questions and votes")
+    p.add_argument("user_id", metavar="DISCORD_USER_ID", help="the person's Discord user id")
     return parser
 
 
@@ -291,6 +308,109 @@ def cmd_sync_commands(args: argparse.Namespace, config: Config) -> int:
     return sync_commands(config, guild_id=args.guild)
 
 
+def cmd_fetch_sources(args: argparse.Namespace, config: Config) -> int:
+    """Fetch the listed web pages, log what changed, update the index; exit 1 on a failure."""
+    import asyncio
+
+    from bot.records import ChangeRecord, RecordStore
+    from bot.sources import fetch_sources
+
+    report = asyncio.run(
+        fetch_sources(
+            config.knowledge_dir,
+            default_visibility=config.default_visibility,
+            timeout=config.sources.timeout_seconds,
+            max_bytes=int(config.sources.max_mb * 1_000_000),
+            concurrency=config.sources.concurrency,
+        )
+    )
+    if not report.results:
+        print(f"{config.knowledge_dir / 'sources.yaml'} lists no web pages")
+        return 0
+    width = max(len(r.outcome) for r in report.results)
+    for result in report.results:
+        line = f"{result.outcome:<{width}}  {result.url}  ->  {result.doc_id}"
+        if result.reason:
+            line += f"  ({result.reason}; the last good copy is kept)"
+        print(line)
+    print(
+        f"{len(report.results)} pages in {report.seconds:.1f} s: "
+        f"{report.count('added')} added, {report.count('updated')} updated, "
+        f"{report.count('unchanged')} unchanged, {report.count('removed')} removed, "
+        f"{len(report.failed)} failed"
+    )
+    changes = [r for r in report.results if r.outcome in ("added", "updated", "removed")]
+    if changes:
+        store = RecordStore.open(config.state_dir)
+        try:
+            for result in changes:
+                store.log_change(
+                    ChangeRecord(
+                        action=f"fetch-{result.outcome}",
+                        document=result.doc_id,
+                        via="cli",
+                        detail=result.url,
+                    )
+                )
+        finally:
+            store.close()
+    if report.changed and not args.no_index:
+        print(_summary_table(_reindex(_engine(config))))
+    return EXIT_ERROR if report.failed else 0
+
+
+def cmd_report(args: argparse.Namespace, config: Config) -> int:
+    """Print the question report as tables; with --html also write it as one page."""
+    import time
+
+    from bot.knowledge import atomic_write
+    from bot.records import DATABASE_NAME
+    from bot.report import build_report, format_tables, parse_since, render_html
+
+    database = config.state_dir / DATABASE_NAME
+    if not database.is_file():
+        raise CliError(f"no question record at {database}: the Discord bot records questions")
+    try:
+        since = parse_since(args.since)
+    except ValueError as exc:
+        raise CliError(str(exc)) from None
+    started = time.perf_counter()
+    report = build_report(database, since=since, top=max(1, args.top))
+    print(format_tables(report))
+    if args.html:
+        atomic_write(args.html, render_html(report).encode("utf-8"))
+        print(f"wrote {args.html}", file=sys.stderr)
+    log.info("report made in %.2f s", time.perf_counter() - started)
+    return 0
+
+
+def cmd_forget_user(args: argparse.Namespace, config: Config) -> int:
+    """Delete one person's questions and votes from the record; print how many rows went."""
+    from bot.records import DATABASE_NAME, RecordStore
+
+    user_id = str(args.user_id).strip()
+    if not user_id.isdigit() or not 1 <= len(user_id) <= 20:
+        raise CliError(f"{args.user_id!r} is not a Discord user id (a number of up to 20 digits)")
+    if not (config.state_dir / DATABASE_NAME).is_file():
+        print(f"No question record in {config.state_dir}: 0 rows deleted.")
+        return 0
+    store = RecordStore.open(config.state_dir)
+    try:
+        forgotten = store.forget_user(int(user_id))
+    finally:
+        store.close()
+    print(
+        f"Deleted {_count(forgotten.rows, 'row')}: {_count(forgotten.questions, 'question')}"
+        f" and {_count(forgotten.votes, 'vote')} by that user, and"
+        f" {_count(forgotten.votes_on_their_answers, 'vote')} by others on their answers."
+    )
+    return 0
+
+
+def _count(n: int, noun: str) -> str:
+    return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
+
+
 COMMANDS: dict[str, Callable[[argparse.Namespace, Config], int]] = {
     "index": cmd_index,
     "ask": cmd_ask,
@@ -299,10 +419,14 @@ COMMANDS: dict[str, Callable[[argparse.Namespace, Config], int]] = {
     "status": cmd_status,
     "run": cmd_run,
     "sync-commands": cmd_sync_commands,
+    "fetch-sources": cmd_fetch_sources,
+    "report": cmd_report,
+    "forget-user": cmd_forget_user,
 }
 
 
 def _known_errors() -> tuple[type[BaseException], ...]:
+    from bot.sources import SourcesError
     from index.answer import QuestionError
     from index.embedding import ModelNotFoundError
     from index.evaluate import EvalFileError
@@ -310,6 +434,7 @@ def _known_errors() -> tuple[type[BaseException], ...]:
 
     return (
         ConfigError,
+        SourcesError,
         CliError,
         QuestionError,
         ModelNotFoundError,

@@ -41,7 +41,9 @@ EXTENSIONS = (
     "bot.exts.ask",
     "bot.exts.feedback",
     "bot.exts.admin",
+    "bot.exts.kb",
     "bot.exts.retention",
+    "bot.exts.sync",
 )
 
 # Custom event for a failure to show the user: ``bot.dispatch(USER_ERROR, target, error)``

@@ -42,6 +42,10 @@ class ModelConfig(_Section):
     max_seq_length: int | None = Field(None, ge=8)
     query_prompt: str | None = None
     document_prompt: str | None = None
+    backend: Literal["torch", "onnx", "onnx-int8"] = "onnx"
+    export_dir: Path | None = None
+    query_batch_max: int = Field(32, ge=1, le=1024)
+    query_batch_window_ms: float = Field(0.0, ge=0, le=100)
 
 
 class ChunkingConfig(_Section):
@@ -69,11 +73,13 @@ class SearchConfig(_Section):
     weights: FusionWeights = FusionWeights()
     rrf_k: int = Field(60, ge=1)
     char_ngram: int = Field(3, ge=2, le=6)
-    dense_index: Literal["auto", "exact", "hnsw"] = "auto"
+    dense_index: Literal["auto", "exact", "hnsw", "ivf"] = "auto"
     approximate_above: int = Field(200_000, ge=1)
     hnsw_m: int = Field(32, ge=4, le=128)
     hnsw_ef_search: int = Field(512, ge=8)
     hnsw_ef_construction: int = Field(200, ge=8)
+    ivf_nlist: int = Field(0, ge=0)
+    ivf_nprobe: int = Field(32, ge=1)
 
 
 class AnswerConfig(_Section):
@@ -103,6 +109,23 @@ class DiscordConfig(_Section):
     engine_workers: int = Field(2, ge=1, le=32)
     answer_in_threads: bool = False
     reindex_progress_seconds: float = Field(3.0, gt=0, le=60)
+    admin_channel_id: int | None = None
+    max_upload_mb: float = Field(10.0, gt=0, le=500)
+
+
+class SourcesConfig(_Section):
+    """Web pages listed in ``<knowledge_dir>/sources.yaml``: how they are fetched."""
+
+    timeout_seconds: float = Field(20.0, gt=0, le=300)
+    max_mb: float = Field(5.0, gt=0, le=100)
+    concurrency: int = Field(4, ge=1, le=32)
+
+
+class SyncConfig(_Section):
+    """The running bot's periodic check of the knowledge folder and web sources."""
+
+    interval_minutes: float = Field(0.0, ge=0, le=10080)
+    sources_interval_minutes: float = Field(0.0, ge=0, le=525600)
 
 
 class Config(_Section):
@@ -117,6 +140,8 @@ class Config(_Section):
     search: SearchConfig = SearchConfig()
     answer: AnswerConfig = AnswerConfig()
     discord: DiscordConfig = DiscordConfig()
+    sources: SourcesConfig = SourcesConfig()
+    sync: SyncConfig = SyncConfig()
 
     @model_validator(mode="after")
     def _default_index_dir(self) -> Config:
@@ -233,7 +258,19 @@ def load_config(
         index_dir = resolved["state_dir"] / "index"
     elif not Path(index_dir).is_absolute():
         index_dir = base / index_dir
-    config = config.model_copy(update={**resolved, "index_dir": index_dir})
+    model = config.model
+    export_dir = model.export_dir
+    if export_dir is None:
+        export_dir = resolved["state_dir"] / "models"
+    elif not Path(export_dir).is_absolute():
+        export_dir = base / export_dir
+    config = config.model_copy(
+        update={
+            **resolved,
+            "index_dir": index_dir,
+            "model": model.model_copy(update={"export_dir": export_dir}),
+        }
+    )
     if check_dirs and not config.knowledge_dir.is_dir():
         raise ConfigError(f"{path}: knowledge_dir: folder not found: {config.knowledge_dir}")
     return config
@@ -271,4 +308,8 @@ def engine_settings(config: Config) -> EngineSettings:
         passages=config.answer.passages,
         min_confidence=config.answer.min_confidence,
         max_question_chars=config.answer.max_question_chars,
+        query_batch_max=config.model.query_batch_max,
+        query_batch_window_ms=config.model.query_batch_window_ms,
+        ivf_nlist=s.ivf_nlist,
+        ivf_nprobe=s.ivf_nprobe,
     )

@@ -136,6 +136,132 @@ STRINGS: dict[str, dict[Language, str]] = {
         "sv": "{asked} ({answered} besvarade)",
         "en": "{asked} ({answered} answered)",
     },
+    # Knowledge base: names, uploads, removals.
+    "visibility.public": {"sv": "publik", "en": "public"},
+    "visibility.internal": {"sv": "intern", "en": "internal"},
+    "kb.name.empty": {
+        "sv": "Filen har inget användbart namn. Byt namn på den och försök igen.",
+        "en": "The file has no usable name. Rename it and try again.",
+    },
+    "kb.name.unsupported": {
+        "sv": "Filtypen {suffix} kan kunskapsbasen inte läsa. Tillåtna filtyper: {supported}.",
+        "en": "The knowledge base cannot read the file type {suffix}. Allowed: {supported}.",
+    },
+    "kb.name.no_suffix": {
+        "sv": "Filnamnet saknar filändelse, så filtypen är okänd. Tillåtna filtyper: {supported}.",
+        "en": "The file name has no extension, so its type is unknown. Allowed: {supported}.",
+    },
+    "kb.name.reserved": {
+        "sv": "Namnet {name} hoppas över vid indexeringen. Byt namn på filen och försök igen.",
+        "en": "The name {name} is skipped by indexing. Rename the file and try again.",
+    },
+    "kb.add.empty": {
+        "sv": "Filen är tom (0 byte). Inget sparades.",
+        "en": "The file is empty (0 bytes). Nothing was saved.",
+    },
+    "kb.add.too_large": {
+        "sv": "Filen är för stor ({size}); gränsen är {limit}. Inget sparades.",
+        "en": "The file is too large ({size}); the limit is {limit}. Nothing was saved.",
+    },
+    "kb.add.unreadable": {
+        "sv": "Filen går inte att läsa och sparades inte: {reason}",
+        "en": "The file cannot be read and was not saved: {reason}",
+    },
+    "kb.add.exists": {
+        "sv": "Det finns redan ett dokument som heter {name}. "
+        "Välj ersätt: True för att byta ut det.",
+        "en": "A document called {name} already exists. Choose replace: True to replace it.",
+    },
+    "kb.add.not_a_file": {
+        "sv": "{name} finns redan i kunskapsmappen och är inte en fil.",
+        "en": "{name} already exists in the knowledge folder and is not a file.",
+    },
+    "kb.add.download_failed": {
+        "sv": "Filen kunde inte hämtas från Discord. Försök igen.",
+        "en": "The file could not be downloaded from Discord. Please try again.",
+    },
+    "kb.add.saved": {
+        "sv": "Sparade {name} ({visibility}, {size}).",
+        "en": "Saved {name} ({visibility}, {size}).",
+    },
+    "kb.add.replaced": {
+        "sv": "Ersatte {name} ({visibility}, {size}).",
+        "en": "Replaced {name} ({visibility}, {size}).",
+    },
+    "kb.remove.missing": {
+        "sv": "Det finns inget dokument som heter {name}.",
+        "en": "There is no document called {name}.",
+    },
+    "kb.remove.web": {
+        "sv": "{name} är en hämtad webbsida. Ta bort den ur sources.yaml i stället; "
+        "kopian försvinner vid nästa hämtning.",
+        "en": "{name} is a fetched web page. Remove it from sources.yaml instead; "
+        "the copy goes at the next fetch.",
+    },
+    "kb.removed": {"sv": "Tog bort {name}.", "en": "Removed {name}."},
+    "kb.index_later": {
+        "sv": "Indexet uppdateras av en annan process just nu; ändringen kommer med vid nästa "
+        "omindexering.",
+        "en": "Another process is updating the index right now; the change is included in the "
+        "next reindex.",
+    },
+    # /kb list
+    "kb.list.title": {
+        "sv": "Dokument i kunskapsbasen ({page}/{pages})",
+        "en": "Documents in the knowledge base ({page}/{pages})",
+    },
+    "kb.list.empty": {"sv": "Kunskapsmappen är tom.", "en": "The knowledge folder is empty."},
+    "kb.list.footer": {
+        "sv": "{count} dokument · {public} publika · {internal} interna · {size}",
+        "en": "{count} documents · {public} public · {internal} internal · {size}",
+    },
+    "kb.list.chunks": {"sv": "{chunks} avsnitt", "en": "{chunks} chunks"},
+    "kb.list.not_indexed": {"sv": "inte indexerad", "en": "not indexed"},
+    "kb.list.skipped": {"sv": "överhoppad: {reason}", "en": "skipped: {reason}"},
+    "kb.list.changed": {"sv": "ändrad {when}", "en": "changed {when}"},
+    "kb.list.previous": {"sv": "Föregående", "en": "Previous"},
+    "kb.list.next": {"sv": "Nästa", "en": "Next"},
+    # /kb fetch and the sync
+    "kb.fetch.none": {
+        "sv": "sources.yaml listar inga webbsidor.",
+        "en": "sources.yaml lists no web pages.",
+    },
+    "kb.fetch.bad_list": {
+        "sv": "sources.yaml går inte att läsa: {reason}",
+        "en": "sources.yaml cannot be read: {reason}",
+    },
+    "kb.fetch.summary": {
+        "sv": "Webbsidor: {added} nya, {updated} ändrade, {unchanged} oförändrade, "
+        "{removed} borttagna, {failed} misslyckade.",
+        "en": "Web pages: {added} new, {updated} changed, {unchanged} unchanged, "
+        "{removed} removed, {failed} failed.",
+    },
+    "kb.fetch.failed": {
+        "sv": "Misslyckades (senaste fungerande kopia behålls):",
+        "en": "Failed (the last good copy is kept):",
+    },
+    "sync.reindexed": {
+        "sv": "Kunskapsmappen har ändrats och indexet är uppdaterat. Ändrade filer: {files}",
+        "en": "The knowledge folder changed and the index is updated. Changed files: {files}",
+    },
+    # /kb report
+    "kb.report.title": {
+        "sv": "Veckorapport {since} – {until}",
+        "en": "Weekly report {since} – {until}",
+    },
+    "kb.report.asked": {"sv": "Frågor", "en": "Questions"},
+    "kb.report.answered": {"sv": "Besvarade", "en": "Answered"},
+    "kb.report.answered_value": {"sv": "{answered} ({share})", "en": "{answered} ({share})"},
+    "kb.report.latency": {"sv": "Mediantid till svar", "en": "Median time to answer"},
+    "kb.report.gaps": {
+        "sv": "Vanligaste obesvarade frågorna",
+        "en": "Most frequent unanswered questions",
+    },
+    "kb.report.cited": {"sv": "Mest citerade dokument", "en": "Most cited documents"},
+    "kb.report.feedback": {"sv": "👍 / 👎 per dokument", "en": "👍 / 👎 per document"},
+    "kb.report.guilds": {"sv": "Per server", "en": "Per server"},
+    "kb.report.direct": {"sv": "direktmeddelanden", "en": "direct messages"},
+    "kb.report.none": {"sv": "inga", "en": "none"},
 }
 
 # Slash command texts, by locale_str key: English is the default, Swedish for sv-SE.
@@ -164,6 +290,53 @@ COMMAND_TEXTS: dict[str, dict[Language, str]] = {
     "kb.status.description": {
         "en": "Show what is indexed, when and how big",
         "sv": "Visa vad som är indexerat, när och hur stort",
+    },
+    "kb.add.name": {"en": "add", "sv": "lägg-till"},
+    "kb.add.description": {
+        "en": "Add a document to the knowledge base and reindex",
+        "sv": "Lägg till ett dokument i kunskapsbasen och indexera om",
+    },
+    "kb.add.file.name": {"en": "file", "sv": "fil"},
+    "kb.add.file.description": {
+        "en": "Markdown, text, HTML, PDF or Word (.docx)",
+        "sv": "Markdown, text, HTML, PDF eller Word (.docx)",
+    },
+    "kb.add.visibility.name": {"en": "visibility", "sv": "synlighet"},
+    "kb.add.visibility.description": {
+        "en": "Who may get answers from it",
+        "sv": "Vilka som får svar ur dokumentet",
+    },
+    "kb.add.replace.name": {"en": "replace", "sv": "ersätt"},
+    "kb.add.replace.description": {
+        "en": "Replace a document of the same name",
+        "sv": "Ersätt ett dokument med samma namn",
+    },
+    "kb.visibility.public": {"en": "public (everyone)", "sv": "publik (alla)"},
+    "kb.visibility.internal": {"en": "internal (staff only)", "sv": "intern (bara personal)"},
+    "kb.remove.name": {"en": "remove", "sv": "ta-bort"},
+    "kb.remove.description": {
+        "en": "Remove a document from the knowledge base and reindex",
+        "sv": "Ta bort ett dokument ur kunskapsbasen och indexera om",
+    },
+    "kb.remove.document.name": {"en": "document", "sv": "dokument"},
+    "kb.remove.document.description": {
+        "en": "The document's name (path under knowledge/)",
+        "sv": "Dokumentets namn (sökväg under knowledge/)",
+    },
+    "kb.list.name": {"en": "list", "sv": "lista"},
+    "kb.list.description": {
+        "en": "List the documents: visibility, size, chunks, last change",
+        "sv": "Lista dokumenten: synlighet, storlek, avsnitt, senaste ändring",
+    },
+    "kb.fetch.name": {"en": "fetch", "sv": "hämta"},
+    "kb.fetch.description": {
+        "en": "Fetch the web pages listed in sources.yaml and reindex",
+        "sv": "Hämta webbsidorna i sources.yaml och indexera om",
+    },
+    "kb.report.name": {"en": "report", "sv": "rapport"},
+    "kb.report.description": {
+        "en": "Post the week's summary of questions, with a chart",
+        "sv": "Posta veckans sammanfattning av frågorna, med diagram",
     },
 }
 

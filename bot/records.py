@@ -4,7 +4,10 @@ Each question the engine answered (or abstained on) is a row: time, guild and ch
 ids, a salted hash of the asker's id (never the raw id), the question and the earlier
 question it followed up, answered or not, the cited source ids, latency, visibility,
 language, the bot's answer message (so follow-ups and feedback work after a restart),
-and its feedback. Votes live in their own table, one per user and answer.
+and its feedback. Votes live in their own table, one per user and answer. Changes to the
+knowledge base (documents added, replaced, removed, web pages fetched) are logged in
+``changes``: who (the same salted hash; NULL for the command line and the scheduled
+sync), what, when.
 
 The store is blocking and meant to be used from one worker thread (the bot runs every
 call on its single records executor); it opens the database in WAL mode.
@@ -30,7 +33,7 @@ log = logging.getLogger(__name__)
 DATABASE_NAME = "bot.sqlite"
 SALT_NAME = "user-salt"
 SALT_ENV = "NATVERKSBOT_USER_SALT"
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 DAY_SECONDS = 86_400
 
 VoteOutcome = Literal["recorded", "changed", "same", "missing"]
@@ -67,6 +70,21 @@ CREATE TABLE IF NOT EXISTS votes (
     voted_at    REAL    NOT NULL,
     PRIMARY KEY (record_id, user_hash)
 );
+CREATE INDEX IF NOT EXISTS votes_user ON votes (user_hash);
+CREATE INDEX IF NOT EXISTS questions_user ON questions (user_hash);
+CREATE TABLE IF NOT EXISTS changes (
+    id          INTEGER PRIMARY KEY,
+    changed_at  REAL    NOT NULL,              -- unix time, seconds
+    user_hash   TEXT,                          -- HMAC-SHA256(salt, user id); NULL: cli, sync
+    via         TEXT    NOT NULL,              -- discord | cli | sync
+    action      TEXT    NOT NULL,              -- add | replace | remove | fetch-add | ...
+    document    TEXT    NOT NULL,              -- document id (path under knowledge/)
+    visibility  TEXT,                          -- public | internal, where it applies
+    size        INTEGER,                       -- bytes written
+    sha256      TEXT,                          -- of the bytes written
+    detail      TEXT                           -- e.g. the url of a web page
+);
+CREATE INDEX IF NOT EXISTS changes_at ON changes (changed_at);
 """
 
 
@@ -87,6 +105,35 @@ class QuestionRecord:
     confidence: float | None = None
     latency_ms: float | None = None
     asked_at: float = field(default_factory=time.time)
+
+
+@dataclass(frozen=True)
+class ChangeRecord:
+    """One change to the knowledge base, as logged (the user id is hashed on the way in)."""
+
+    action: str
+    document: str
+    via: str = "discord"
+    user_id: int | None = None
+    visibility: str | None = None
+    size: int | None = None
+    sha256: str | None = None
+    detail: str | None = None
+    changed_at: float = field(default_factory=time.time)
+
+
+@dataclass(frozen=True)
+class Forgotten:
+    """What ``forget_user`` deleted: the person's questions and votes."""
+
+    questions: int
+    votes: int
+    votes_on_their_answers: int
+
+    @property
+    def rows(self) -> int:
+        """Return the number of rows deleted in all."""
+        return self.questions + self.votes + self.votes_on_their_answers
 
 
 @dataclass(frozen=True)
@@ -238,19 +285,7 @@ class RecordStore:
                 " DO UPDATE SET vote = excluded.vote, voted_at = excluded.voted_at",
                 (record_id, user_hash, vote, time.time() if now is None else now),
             )
-            self._db.execute(
-                "UPDATE questions SET"
-                " votes_up = (SELECT COUNT(*) FROM votes WHERE record_id = ?1 AND vote = 1),"
-                " votes_down = (SELECT COUNT(*) FROM votes WHERE record_id = ?1 AND vote = -1)"
-                " WHERE id = ?1",
-                (record_id,),
-            )
-            self._db.execute(
-                "UPDATE questions SET feedback = CASE WHEN votes_up + votes_down = 0 THEN NULL"
-                " WHEN votes_up > votes_down THEN 1 WHEN votes_up < votes_down THEN -1"
-                " ELSE 0 END WHERE id = ?",
-                (record_id,),
-            )
+            self._recount(record_id)
         return VoteResult("recorded" if old is None else "changed", language)
 
     def purge(self, retention_days: int, *, now: float | None = None) -> int:
@@ -263,6 +298,79 @@ class RecordStore:
         if deleted:
             log.info("deleted %d question records older than %d days", deleted, retention_days)
         return deleted
+
+    def log_change(self, change: ChangeRecord) -> int:
+        """Log a change to the knowledge base; return its id."""
+        user_hash = self.hash_user(change.user_id) if change.user_id is not None else None
+        cursor = self._db.execute(
+            "INSERT INTO changes (changed_at, user_hash, via, action, document, visibility,"
+            " size, sha256, detail) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (
+                change.changed_at,
+                user_hash,
+                change.via,
+                change.action,
+                change.document,
+                change.visibility,
+                change.size,
+                change.sha256,
+                change.detail,
+            ),
+        )
+        return int(cursor.lastrowid or 0)
+
+    def changes(self, limit: int = 100) -> list[dict]:
+        """Return the latest logged changes, newest first."""
+        return self.rows("SELECT * FROM changes ORDER BY id DESC LIMIT ?", limit)
+
+    def forget_user(self, user_id: int) -> Forgotten:
+        """Delete a person's questions and votes, found through the salted hash of their id.
+
+        Their questions go with every vote on them (also other people's), and their votes
+        on other answers go too; those answers' vote counts are recomputed.
+        """
+        user_hash = self.hash_user(user_id)
+        with self._db:
+            self._db.execute("BEGIN IMMEDIATE")
+            (on_theirs,) = self._db.execute(
+                "SELECT COUNT(*) FROM votes WHERE user_hash != ?1 AND record_id IN"
+                " (SELECT id FROM questions WHERE user_hash = ?1)",
+                (user_hash,),
+            ).fetchone()
+            touched = [
+                row[0]
+                for row in self._db.execute(
+                    "SELECT record_id FROM votes WHERE user_hash = ?", (user_hash,)
+                )
+            ]
+            votes = self._db.execute("DELETE FROM votes WHERE user_hash = ?", (user_hash,))
+            questions = self._db.execute("DELETE FROM questions WHERE user_hash = ?", (user_hash,))
+            for record_id in touched:
+                self._recount(record_id)
+        forgotten = Forgotten(questions.rowcount, votes.rowcount, int(on_theirs))
+        log.info(
+            "forgot a user: %d questions, %d votes, %d votes on their answers",
+            forgotten.questions,
+            forgotten.votes,
+            forgotten.votes_on_their_answers,
+        )
+        return forgotten
+
+    def _recount(self, record_id: int) -> None:
+        """Recompute an answer's vote counts and feedback from the votes table."""
+        self._db.execute(
+            "UPDATE questions SET"
+            " votes_up = (SELECT COUNT(*) FROM votes WHERE record_id = ?1 AND vote = 1),"
+            " votes_down = (SELECT COUNT(*) FROM votes WHERE record_id = ?1 AND vote = -1)"
+            " WHERE id = ?1",
+            (record_id,),
+        )
+        self._db.execute(
+            "UPDATE questions SET feedback = CASE WHEN votes_up + votes_down = 0 THEN NULL"
+            " WHEN votes_up > votes_down THEN 1 WHEN votes_up < votes_down THEN -1"
+            " ELSE 0 END WHERE id = ?",
+            (record_id,),
+        )
 
     def rows(self, sql: str = "SELECT * FROM questions ORDER BY id", *args: object) -> list[dict]:
         """Return query results as dicts (for reports and tests)."""

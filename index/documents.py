@@ -19,6 +19,7 @@ import io
 import logging
 import os
 import re
+import threading
 import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -52,6 +53,14 @@ _HASH_BLOCK = 1 << 16
 _DROPPING_NAMES = frozenset({".ds_store", "thumbs.db", "desktop.ini"})
 # Names ignored only directly in the knowledge root (compared in lower case).
 _ROOT_ONLY_NAMES = frozenset({"readme.md", "readme.txt", "sources.yaml"})
+
+VISIBILITY_FILE = ".visibility.yaml"
+"""Hidden file in a folder that records the visibility of its documents, by file name.
+
+It lets a document of any format carry a visibility (only Markdown has front matter):
+``rapport.pdf: internal``. Front matter, when it says, wins over the list; the list wins
+over ``default_visibility``. The bot's ``/kb add`` writes it.
+"""
 
 
 class DocumentError(Exception):
@@ -130,6 +139,11 @@ def _is_dropping(name: str) -> bool:
     )
 
 
+def is_ignored_name(name: str, *, at_root: bool = False) -> bool:
+    """Return True if a file of that name is never a document (``at_root``: in the root)."""
+    return _is_dropping(name) or (at_root and name.lower() in _ROOT_ONLY_NAMES)
+
+
 def _is_within(path: Path, root: Path) -> bool:
     """Return True if ``path`` (already resolved) lies in ``root`` (already resolved)."""
     return path == root or root in path.parents
@@ -160,7 +174,7 @@ def iter_document_paths(root: Path) -> list[Path]:
         dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
         at_root = here == root
         for name in filenames:
-            if _is_dropping(name) or (at_root and name.lower() in _ROOT_ONLY_NAMES):
+            if is_ignored_name(name, at_root=at_root):
                 continue
             path = here / name
             if path.is_symlink() and not _is_within(path.resolve(), real_root):
@@ -182,12 +196,87 @@ def document_id(path: Path, root: Path) -> str:
 
 
 def file_hash(path: Path) -> str:
-    """Return the sha256 hex digest of the file's bytes, read in blocks."""
+    """Return the content hash of a document file: the sha256 of its bytes, read in blocks.
+
+    When the folder's visibility list records a visibility for the file, the hash covers
+    that too, so that changing only the recorded visibility makes a reindex read it again.
+    """
     digest = hashlib.sha256()
     with open(path, "rb") as file:
         while block := file.read(_HASH_BLOCK):
             digest.update(block)
-    return digest.hexdigest()
+    return _with_recorded_visibility(digest.hexdigest(), Path(path))
+
+
+def _with_recorded_visibility(digest: str, path: Path) -> str:
+    """Return ``digest``, mixed with the visibility recorded for ``path`` if there is one."""
+    try:
+        recorded: str | None = recorded_visibility(path)
+    except DocumentError:
+        recorded = "unreadable"
+    if recorded is None:
+        return digest
+    return hashlib.sha256(f"{digest}\nvisibility: {recorded}".encode()).hexdigest()
+
+
+_visibility_lists: dict[Path, tuple[tuple[int, int, int], dict[str, str] | DocumentError]] = {}
+_visibility_lock = threading.Lock()
+
+
+def read_visibility_list(folder: Path) -> dict[str, Visibility]:
+    """Return the folder's visibility list (file name in NFC -> visibility); {} without one.
+
+    Raises DocumentError when the list exists but is not a mapping of names to
+    ``public`` / ``internal``. Parsed lists are cached by the file's size and mtime.
+    """
+    path = Path(folder) / VISIBILITY_FILE
+    try:
+        stat = path.stat()
+    except FileNotFoundError:
+        return {}
+    except OSError as exc:
+        raise DocumentError(f"cannot read {VISIBILITY_FILE}: {exc.strerror or exc}") from exc
+    key = (stat.st_ino, stat.st_size, stat.st_mtime_ns)
+    with _visibility_lock:
+        cached = _visibility_lists.get(path)
+    if cached is None or cached[0] != key:
+        cached = (key, _parse_visibility_list(path))
+        with _visibility_lock:
+            _visibility_lists[path] = cached
+    if isinstance(cached[1], DocumentError):
+        raise cached[1]
+    return dict(cached[1])  # type: ignore[arg-type]
+
+
+def _parse_visibility_list(path: Path) -> dict[str, str] | DocumentError:
+    """Return the parsed list at ``path``, or the DocumentError that describes the problem."""
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
+        return DocumentError(f"{VISIBILITY_FILE} is not valid YAML: {exc}")
+    if not isinstance(data, dict):
+        return DocumentError(f"{VISIBILITY_FILE} must be 'file name: visibility' lines")
+    result: dict[str, str] = {}
+    for name, value in data.items():
+        normalised = str(value).strip().lower()
+        if normalised not in _VISIBILITIES:
+            return DocumentError(
+                f"{VISIBILITY_FILE}: the visibility of '{name}' must be 'public' or 'internal',"
+                f" not '{value}'"
+            )
+        result[unicodedata.normalize("NFC", str(name))] = normalised
+    return result
+
+
+def recorded_visibility(path: Path) -> Visibility | None:
+    """Return the visibility the folder's list records for the file at ``path``, or None.
+
+    Raises DocumentError when the folder has a list that cannot be read: a document whose
+    visibility may be in it is then skipped rather than shown to the wrong readers.
+    """
+    path = Path(path)
+    entries = read_visibility_list(path.parent)
+    return entries.get(unicodedata.normalize("NFC", path.name))  # type: ignore[return-value]
 
 
 # --------------------------------------------------------------------------- loading
@@ -196,8 +285,10 @@ def file_hash(path: Path) -> str:
 def read_document(path: Path, root: Path, default_visibility: Visibility = "internal") -> Document:
     """Return the document in the file at ``path``; its id is relative to ``root``.
 
-    ``default_visibility`` applies when the file does not say (only Markdown front
-    matter can). Raises DocumentError with a one-line reason if the file cannot be read.
+    The visibility is the front matter's (Markdown), else the one recorded in the
+    folder's visibility list (:data:`VISIBILITY_FILE`, any format), else
+    ``default_visibility``. Raises DocumentError with a one-line reason if the file
+    cannot be read.
     """
     if default_visibility not in _VISIBILITIES:
         raise ValueError(
@@ -233,12 +324,13 @@ def read_document(path: Path, root: Path, default_visibility: Visibility = "inte
         raise DocumentError("empty document")
     meta = parsed.meta
     title = meta.get("title") or parsed.title or _stem_title(path)
+    visibility = meta.get("visibility") or recorded_visibility(path) or default_visibility
     return Document(
         id=doc_id,
         title=title,
         sections=sections,
-        visibility=meta.get("visibility") or default_visibility,
-        content_hash=hashlib.sha256(data).hexdigest(),
+        visibility=visibility,
+        content_hash=_with_recorded_visibility(hashlib.sha256(data).hexdigest(), path),
         author=meta.get("author"),
         date=meta.get("date"),
         url=meta.get("url"),

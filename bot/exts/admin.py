@@ -1,6 +1,6 @@
-"""Admin commands: ``/reindex`` and ``/kb status``, for staff-guild admins only.
+"""Admin command ``/reindex``, for staff-guild admins only (``/kb`` is in :mod:`bot.exts.kb`).
 
-Both are guild-only and hidden by default permissions (Manage Server); the check also
+It is guild-only and hidden by default permissions (Manage Server); the check also
 lets the configured admin roles in, and refuses everyone outside the staff guilds.
 ``/reindex`` runs the engine's incremental reindex on its own thread, so questions keep
 being answered from the old index until the new one is swapped in; its private reply
@@ -20,12 +20,10 @@ from discord.ext import commands
 
 from bot.access import admin_only
 from bot.client import NO_MENTIONS, NatverksBot
-from bot.formatting import format_build_summary, format_notice, format_progress, format_status
+from bot.formatting import format_build_summary, format_notice, format_progress
 from bot.i18n import command_text, language_of_locale, t
 
 log = logging.getLogger(__name__)
-
-ADMIN_PERMISSIONS = discord.Permissions(manage_guild=True)
 
 
 class _Progress:
@@ -45,15 +43,7 @@ class _Progress:
 
 
 class AdminCog(commands.Cog):
-    """Reindexing and the status of the knowledge base."""
-
-    kb = app_commands.Group(
-        name=command_text("kb.name"),
-        description=command_text("kb.description"),
-        guild_only=True,
-        allowed_contexts=app_commands.AppCommandContext(guild=True),
-        default_permissions=ADMIN_PERMISSIONS,
-    )
+    """Reindexing on request."""
 
     def __init__(self, bot: NatverksBot) -> None:
         self.bot = bot
@@ -109,21 +99,6 @@ class AdminCog(commands.Cog):
             )
         except discord.HTTPException as exc:
             log.warning("could not update the /reindex reply: %s", exc)
-
-    @kb.command(
-        name=command_text("kb.status.name"), description=command_text("kb.status.description")
-    )
-    @admin_only()
-    async def status(self, interaction: discord.Interaction) -> None:
-        """Show model, documents, chunks, last indexed, index size, questions since start."""
-        language = language_of_locale(interaction.locale)
-        await interaction.response.defer(ephemeral=True, thinking=True)
-        engine = self.bot.require_engine()
-        info = await self.bot.run_engine(engine.status)
-        embed = format_status(
-            info, self.bot.questions_since_start, self.bot.answered_since_start, language
-        )
-        await interaction.followup.send(embed=embed, ephemeral=True, allowed_mentions=NO_MENTIONS)
 
 
 async def setup(bot: NatverksBot) -> None:

@@ -1,0 +1,609 @@
+"""``/kb``: the knowledge base for staff-guild admins — status, add, remove, list, fetch, report.
+
+Every subcommand is guild-only, hidden by default permissions (Manage Server) and checked
+with ``admin_only`` (the configured admin roles also pass; other guilds are refused).
+The work happens off the event loop: attachments are downloaded with aiohttp, files are
+parsed and written on worker threads (:mod:`bot.knowledge`), web pages are fetched with
+aiohttp (:mod:`bot.sources`), reports are built from a read-only connection
+(:mod:`bot.report`) and the index is updated on the reindex thread. One change to the
+knowledge folder runs at a time; each is logged in the state database (who as the salted
+hash, what, when) and followed by an incremental reindex whose summary is the reply.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import logging
+import re
+import secrets
+import time
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from typing import Any
+
+import discord
+from discord import app_commands
+from discord.ext import commands
+
+from bot.access import admin_only, is_admin
+from bot.client import NO_MENTIONS, NatverksBot
+from bot.formatting import (
+    EMBED_COLOUR,
+    clip,
+    format_build_summary,
+    format_notice,
+    format_status,
+    one_line,
+)
+from bot.i18n import Language, command_text, language_of_locale, t
+from bot.knowledge import (
+    FileInfo,
+    KnowledgeError,
+    check_size,
+    format_size,
+    is_web_page,
+    list_documents,
+    prepare_upload,
+    remove_document,
+    sanitise_name,
+    store_document,
+)
+from bot.records import DATABASE_NAME, ChangeRecord
+from bot.report import Report, build_report, render_png
+from bot.sources import FetchReport, SourcesError, fetch_sources
+from index.store import BuildSummary, IndexLockedError, StoreError
+
+log = logging.getLogger(__name__)
+
+ADMIN_PERMISSIONS = discord.Permissions(manage_guild=True)
+PAGE_SIZE = 10
+LIST_TIMEOUT = 14 * 60  # an interaction's token lives 15 minutes
+AUTOCOMPLETE_CHOICES = 25
+CHOICE_LIMIT = 100
+REPORT_DAYS = 7
+REPORT_TOP = 5
+REPORT_IMAGE = "report.png"
+
+
+_MARKDOWN = re.compile(r"([\\*_~|`\[\]<>#])")
+_MASS_MENTION = re.compile(r"@(everyone|here)")
+
+
+def escape_inline(text: str) -> str:
+    """Return ``text`` safe inside a line: no markdown, links, mentions or timestamps act.
+
+    Unlike :func:`bot.formatting.escape` it adds nothing for line-start markers ("1.",
+    "-"), which only act at the start of a line and would show as a stray backslash.
+    """
+    return _MASS_MENTION.sub("@\u200b\\1", _MARKDOWN.sub(r"\\\1", text))
+
+
+@dataclass(frozen=True)
+class _Listed:
+    """A document file as /kb list shows it."""
+
+    file: FileInfo
+    visibility: str | None
+    chunks: int | None
+    skipped: str | None
+
+
+class KnowledgeCog(commands.Cog):
+    """The /kb commands: the knowledge base's status and contents, for admins."""
+
+    kb = app_commands.Group(
+        name=command_text("kb.name"),
+        description=command_text("kb.description"),
+        guild_only=True,
+        allowed_contexts=app_commands.AppCommandContext(guild=True),
+        default_permissions=ADMIN_PERMISSIONS,
+    )
+
+    def __init__(self, bot: NatverksBot) -> None:
+        self.bot = bot
+        self._changing = asyncio.Lock()
+
+    # -- status --------------------------------------------------------------------
+
+    @kb.command(
+        name=command_text("kb.status.name"), description=command_text("kb.status.description")
+    )
+    @admin_only()
+    async def status(self, interaction: discord.Interaction) -> None:
+        """Show model, documents, chunks, last indexed, index size, questions since start."""
+        language = language_of_locale(interaction.locale)
+        await interaction.response.defer(ephemeral=True, thinking=True)
+        engine = self.bot.require_engine()
+        info = await self.bot.run_engine(engine.status)
+        embed = format_status(
+            info, self.bot.questions_since_start, self.bot.answered_since_start, language
+        )
+        await interaction.followup.send(embed=embed, ephemeral=True, allowed_mentions=NO_MENTIONS)
+
+    # -- add -----------------------------------------------------------------------
+
+    @kb.command(name=command_text("kb.add.name"), description=command_text("kb.add.description"))
+    @app_commands.rename(
+        file=command_text("kb.add.file.name"),
+        visibility=command_text("kb.add.visibility.name"),
+        replace=command_text("kb.add.replace.name"),
+    )
+    @app_commands.describe(
+        file=command_text("kb.add.file.description"),
+        visibility=command_text("kb.add.visibility.description"),
+        replace=command_text("kb.add.replace.description"),
+    )
+    @app_commands.choices(
+        visibility=[
+            app_commands.Choice(name=command_text("kb.visibility.public"), value="public"),
+            app_commands.Choice(name=command_text("kb.visibility.internal"), value="internal"),
+        ]
+    )
+    @admin_only()
+    async def add(
+        self,
+        interaction: discord.Interaction,
+        file: discord.Attachment,
+        visibility: str,
+        replace: bool = False,
+    ) -> None:
+        """Check, store and index an uploaded document; reply with the reindex summary."""
+        language = language_of_locale(interaction.locale)
+        await interaction.response.defer(ephemeral=True, thinking=True)
+        config = self.bot.config
+        limit = int(config.discord.max_upload_mb * 1_000_000)
+        chosen = "public" if visibility == "public" else "internal"
+        try:
+            name = sanitise_name(file.filename)
+            check_size(file.size, limit)  # Discord says the size: refuse before downloading
+            try:
+                data = await file.read()
+            except discord.HTTPException as exc:
+                log.warning("could not download attachment %s: %s", file.id, exc)
+                await self._reply(interaction, t("kb.add.download_failed", language))
+                return
+            async with self._changing:
+                prepared, _ = await asyncio.to_thread(
+                    prepare_upload, name, data, chosen, max_bytes=limit
+                )
+                stored = await asyncio.to_thread(
+                    store_document, config.knowledge_dir, name, prepared, chosen, replace=replace
+                )
+                await self._log(
+                    interaction,
+                    "replace" if stored.replaced else "add",
+                    stored.id,
+                    visibility=stored.visibility,
+                    size=stored.size,
+                    sha256=stored.sha256,
+                    detail=file.filename if file.filename != stored.id else None,
+                )
+                summary = await self._reindex()
+        except KnowledgeError as exc:
+            log.info("refused /kb add of %r: %s", file.filename, exc)
+            values = {k: escape_inline(str(v)) for k, v in exc.values.items()}
+            await self._reply(interaction, t(exc.key, language, **values))
+            return
+        header = t(
+            "kb.add.replaced" if stored.replaced else "kb.add.saved",
+            language,
+            name=f"**{escape_inline(stored.id)}**",
+            visibility=t(f"visibility.{stored.visibility}", language),
+            size=format_size(stored.size),
+        )
+        await self._reply_reindexed(interaction, header, summary)
+
+    # -- remove --------------------------------------------------------------------
+
+    @kb.command(
+        name=command_text("kb.remove.name"), description=command_text("kb.remove.description")
+    )
+    @app_commands.rename(document=command_text("kb.remove.document.name"))
+    @app_commands.describe(document=command_text("kb.remove.document.description"))
+    @admin_only()
+    async def remove(self, interaction: discord.Interaction, document: str) -> None:
+        """Delete a document from the knowledge folder and reindex."""
+        language = language_of_locale(interaction.locale)
+        await interaction.response.defer(ephemeral=True, thinking=True)
+        try:
+            async with self._changing:
+                removed = await asyncio.to_thread(
+                    remove_document, self.bot.config.knowledge_dir, document
+                )
+                await self._log(interaction, "remove", removed.id, size=removed.size)
+                summary = await self._reindex()
+        except KnowledgeError as exc:
+            log.info("refused /kb remove of %r: %s", document, exc)
+            values = {k: f"**{escape_inline(str(v))}**" for k, v in exc.values.items()}
+            await self._reply(interaction, t(exc.key, language, **values))
+            return
+        text = t("kb.removed", language, name=f"**{escape_inline(removed.id)}**")
+        await self._reply_reindexed(interaction, text, summary)
+
+    @remove.autocomplete("document")
+    async def _document_choices(
+        self, interaction: discord.Interaction, current: str
+    ) -> list[app_commands.Choice[str]]:
+        """Return the documents whose name contains what the admin typed (admins only)."""
+        roles = [role.id for role in getattr(interaction.user, "roles", [])]
+        config = self.bot.config
+        if not is_admin(config.discord, interaction.guild_id, roles, interaction.permissions):
+            return []
+        root = config.knowledge_dir
+
+        def matching() -> list[str]:
+            needle = (current or "").casefold()
+            found = []
+            for info in list_documents(root):
+                if len(info.id) > CHOICE_LIMIT or needle not in info.id.casefold():
+                    continue
+                if info.id.startswith("web/") and is_web_page(root, root / info.id):
+                    continue
+                found.append(info.id)
+                if len(found) == AUTOCOMPLETE_CHOICES:
+                    break
+            return found
+
+        names = await asyncio.to_thread(matching)
+        return [app_commands.Choice(name=name, value=name) for name in names]
+
+    # -- list ----------------------------------------------------------------------
+
+    @kb.command(name=command_text("kb.list.name"), description=command_text("kb.list.description"))
+    @admin_only()
+    async def list_documents(self, interaction: discord.Interaction) -> None:
+        """Show the documents page by page: visibility, size, chunks, last change."""
+        language = language_of_locale(interaction.locale)
+        await interaction.response.defer(ephemeral=True, thinking=True)
+        entries = await self.bot.run_engine(self._listing)
+        view = _ListView(entries, language, interaction.user.id)
+        if view.pages > 1:
+            await interaction.followup.send(
+                embed=view.embed(),
+                view=view,
+                ephemeral=True,
+                allowed_mentions=NO_MENTIONS,
+                wait=True,
+            )
+        else:
+            await interaction.followup.send(
+                embed=view.embed(), ephemeral=True, allowed_mentions=NO_MENTIONS
+            )
+
+    def _listing(self) -> list[_Listed]:
+        """Return the documents with what the live index knows of them (blocking)."""
+        files = list_documents(self.bot.config.knowledge_dir)
+        chunks: Counter[str] = Counter()
+        visibility: dict[str, str] = {}
+        skipped: dict[str, str] = {}
+        engine = self.bot.require_engine()
+        try:
+            index = engine.index
+        except StoreError as exc:
+            log.info("listing without an index: %s", exc)
+        else:
+            chunks = Counter(index.chunk_doc_ids)
+            visibility = {doc_id: d.visibility for doc_id, d in index.documents.items()}
+            skipped = {
+                str(s.get("path")): str(s.get("reason"))
+                for s in index.manifest.get("skipped", [])
+                if isinstance(s, dict)
+            }
+        return [
+            _Listed(
+                f,
+                visibility.get(f.id),
+                chunks[f.id] if f.id in visibility else None,
+                skipped.get(f.id),
+            )
+            for f in files
+        ]
+
+    # -- fetch ---------------------------------------------------------------------
+
+    @kb.command(
+        name=command_text("kb.fetch.name"), description=command_text("kb.fetch.description")
+    )
+    @admin_only()
+    async def fetch(self, interaction: discord.Interaction) -> None:
+        """Fetch the web pages of sources.yaml, store their text and reindex if any changed."""
+        language = language_of_locale(interaction.locale)
+        await interaction.response.defer(ephemeral=True, thinking=True)
+        try:
+            async with self._changing:
+                report = await fetch_web_sources(self.bot)
+                for result in report.results:
+                    if result.outcome in ("added", "updated", "removed"):
+                        await self._log(
+                            interaction, f"fetch-{result.outcome}", result.doc_id, detail=result.url
+                        )
+                summary = await self._reindex() if report.changed else None
+        except SourcesError as exc:
+            await self._reply(interaction, t("kb.fetch.bad_list", language, reason=str(exc)))
+            return
+        text = format_fetch_report(report, language)
+        if report.changed:
+            await self._reply_reindexed(interaction, text, summary)
+        else:
+            await self._reply(interaction, text)
+
+    # -- report --------------------------------------------------------------------
+
+    @kb.command(
+        name=command_text("kb.report.name"), description=command_text("kb.report.description")
+    )
+    @admin_only()
+    async def report(self, interaction: discord.Interaction) -> None:
+        """Post the last seven days' summary in the channel, with the chart as an image."""
+        language = language_of_locale(interaction.locale)
+        await interaction.response.defer(thinking=True)
+        first_day = date.today() - timedelta(days=REPORT_DAYS - 1)
+        since = datetime.combine(first_day, datetime.min.time()).timestamp()
+        database = self.bot.config.state_dir / DATABASE_NAME
+        result = await asyncio.to_thread(
+            build_report, database, since=since, until=time.time(), top=REPORT_TOP
+        )
+        image = await asyncio.to_thread(render_png, result, language)
+        embed = format_report(result, language, self._guild_name)
+        embed.set_image(url=f"attachment://{REPORT_IMAGE}")
+        await interaction.followup.send(
+            embed=embed,
+            file=discord.File(io.BytesIO(image), filename=REPORT_IMAGE),
+            allowed_mentions=NO_MENTIONS,
+        )
+
+    def _guild_name(self, guild_id: int | None, language: Language) -> str:
+        if guild_id is None:
+            return t("kb.report.direct", language)
+        guild = self.bot.get_guild(guild_id)
+        return escape_inline(guild.name) if guild is not None else str(guild_id)
+
+    # -- shared --------------------------------------------------------------------
+
+    async def _reindex(self) -> BuildSummary | None:
+        """Return the incremental reindex's summary, or None when another process holds it."""
+        engine = self.bot.require_engine()
+        try:
+            return await self.bot.run_reindex(engine.reindex)
+        except IndexLockedError as exc:
+            log.warning("the change is indexed later: %s", exc)
+            return None
+
+    async def _log(
+        self, interaction: discord.Interaction, action: str, document: str, **values: Any
+    ) -> None:
+        """Log a change by the user of ``interaction`` in the state database."""
+        await self.bot.record(
+            "log_change",
+            ChangeRecord(
+                action=action,
+                document=document,
+                via="discord",
+                user_id=interaction.user.id,
+                **values,
+            ),
+        )
+        log.info("knowledge base: %s %s (guild %s)", action, document, interaction.guild_id)
+
+    async def _reply(self, interaction: discord.Interaction, text: str) -> None:
+        """Answer privately with ``text``."""
+        await interaction.followup.send(
+            format_notice(text), ephemeral=True, allowed_mentions=NO_MENTIONS
+        )
+
+    async def _reply_reindexed(
+        self, interaction: discord.Interaction, text: str, summary: BuildSummary | None
+    ) -> None:
+        """Answer privately: ``text`` and the reindex summary (None: it runs later)."""
+        language = language_of_locale(interaction.locale)
+        if summary is None:
+            await self._reply(interaction, f"{text}\n{t('kb.index_later', language)}")
+            return
+        embed = discord.Embed(
+            description=format_build_summary(summary, language), colour=EMBED_COLOUR
+        )
+        await interaction.followup.send(
+            format_notice(text), embed=embed, ephemeral=True, allowed_mentions=NO_MENTIONS
+        )
+
+
+class _ListView(discord.ui.View):
+    """Pages of /kb list with ◀ / ▶ buttons, for the admin who asked."""
+
+    def __init__(self, entries: list[_Listed], language: Language, owner_id: int) -> None:
+        super().__init__(timeout=LIST_TIMEOUT)
+        self.entries = entries
+        self.language = language
+        self.owner_id = owner_id
+        self.page = 0
+        self.pages = max(1, -(-len(entries) // PAGE_SIZE))
+        token = secrets.token_hex(4)
+        self.previous_button: discord.ui.Button[_ListView] = discord.ui.Button(
+            label=t("kb.list.previous", language),
+            emoji="◀️",
+            style=discord.ButtonStyle.secondary,
+            custom_id=f"kb:list:{token}:previous",
+        )
+        self.next_button: discord.ui.Button[_ListView] = discord.ui.Button(
+            label=t("kb.list.next", language),
+            emoji="▶️",
+            style=discord.ButtonStyle.secondary,
+            custom_id=f"kb:list:{token}:next",
+        )
+        self.previous_button.callback = self._previous  # type: ignore[method-assign]
+        self.next_button.callback = self._next  # type: ignore[method-assign]
+        self.add_item(self.previous_button)
+        self.add_item(self.next_button)
+        self._update_buttons()
+
+    async def interaction_check(self, interaction: discord.Interaction) -> bool:
+        """Let only the admin who listed turn the pages."""
+        return interaction.user.id == self.owner_id
+
+    async def _previous(self, interaction: discord.Interaction) -> None:
+        await self._turn(interaction, -1)
+
+    async def _next(self, interaction: discord.Interaction) -> None:
+        await self._turn(interaction, +1)
+
+    async def _turn(self, interaction: discord.Interaction, step: int) -> None:
+        self.page = min(max(0, self.page + step), self.pages - 1)
+        self._update_buttons()
+        await interaction.response.edit_message(embed=self.embed(), view=self)
+
+    def _update_buttons(self) -> None:
+        self.previous_button.disabled = self.page == 0
+        self.next_button.disabled = self.page >= self.pages - 1
+
+    def embed(self) -> discord.Embed:
+        """Return the current page as an embed."""
+        language = self.language
+        embed = discord.Embed(
+            title=t("kb.list.title", language, page=self.page + 1, pages=self.pages),
+            colour=EMBED_COLOUR,
+        )
+        if not self.entries:
+            embed.description = t("kb.list.empty", language)
+            return embed
+        shown = self.entries[self.page * PAGE_SIZE : (self.page + 1) * PAGE_SIZE]
+        embed.description = clip("\n".join(_list_line(e, language) for e in shown), 4096)
+        public = sum(1 for e in self.entries if e.visibility == "public")
+        internal = sum(1 for e in self.entries if e.visibility == "internal")
+        embed.set_footer(
+            text=t(
+                "kb.list.footer",
+                language,
+                count=len(self.entries),
+                public=public,
+                internal=internal,
+                size=format_size(sum(e.file.size for e in self.entries)),
+            )
+        )
+        return embed
+
+
+def _list_line(entry: _Listed, language: Language) -> str:
+    """Return one document's line: name, then visibility · size · chunks · last change."""
+    parts = []
+    if entry.visibility is not None:
+        parts.append(t(f"visibility.{entry.visibility}", language))
+    parts.append(format_size(entry.file.size))
+    if entry.skipped is not None:
+        parts.append(
+            escape_inline(clip(one_line(t("kb.list.skipped", language, reason=entry.skipped)), 120))
+        )
+    elif entry.chunks is None:
+        parts.append(t("kb.list.not_indexed", language))
+    else:
+        parts.append(t("kb.list.chunks", language, chunks=entry.chunks))
+    when = discord.utils.format_dt(datetime.fromtimestamp(entry.file.modified).astimezone(), "R")
+    parts.append(t("kb.list.changed", language, when=when))
+    return f"**{escape_inline(clip(entry.file.id, 200))}**\n" + " · ".join(parts)
+
+
+async def fetch_web_sources(bot: NatverksBot) -> FetchReport:
+    """Fetch the configured web sources with the bot's settings (raises SourcesError)."""
+    config = bot.config
+    return await fetch_sources(
+        config.knowledge_dir,
+        default_visibility=config.default_visibility,
+        timeout=config.sources.timeout_seconds,
+        max_bytes=int(config.sources.max_mb * 1_000_000),
+        concurrency=config.sources.concurrency,
+    )
+
+
+def format_fetch_report(report: FetchReport, language: Language) -> str:
+    """Return what a fetch did: counts, then each failed page with its reason."""
+    if not report.results:
+        return t("kb.fetch.none", language)
+    lines = [
+        t(
+            "kb.fetch.summary",
+            language,
+            added=report.count("added"),
+            updated=report.count("updated"),
+            unchanged=report.count("unchanged"),
+            removed=report.count("removed"),
+            failed=report.count("failed"),
+        )
+    ]
+    if report.failed:
+        lines.append(t("kb.fetch.failed", language))
+        lines += [
+            f"• <{clip(r.url, 300)}>: {escape_inline(clip(one_line(r.reason or ''), 200))}"
+            for r in report.failed
+        ]
+    return "\n".join(lines)
+
+
+def format_report(
+    report: Report,
+    language: Language,
+    guild_name: Callable[[int | None, Language], str] | None = None,
+) -> discord.Embed:
+    """Return the week's report as an embed (the chart goes in as its image)."""
+    embed = discord.Embed(
+        title=t(
+            "kb.report.title",
+            language,
+            since=f"{report.since:%Y-%m-%d}",
+            until=f"{report.until:%Y-%m-%d}",
+        ),
+        colour=EMBED_COLOUR,
+    )
+    none = t("kb.report.none", language)
+    name_of = guild_name or (
+        lambda guild_id, _: t("kb.report.direct", language) if guild_id is None else str(guild_id)
+    )
+    share = "–" if report.answered_share is None else f"{report.answered_share * 100:.0f} %"
+    latency = "–" if report.median_latency_ms is None else f"{report.median_latency_ms:.0f} ms"
+    embed.add_field(name=t("kb.report.asked", language), value=str(report.asked))
+    embed.add_field(
+        name=t("kb.report.answered", language),
+        value=t("kb.report.answered_value", language, answered=report.answered, share=share),
+    )
+    embed.add_field(name=t("kb.report.latency", language), value=latency)
+
+    def block(lines: list[str]) -> str:
+        return clip("\n".join(lines), 1024) if lines else none
+
+    embed.add_field(
+        name=t("kb.report.gaps", language),
+        value=block([f"{g.count}× {escape_inline(clip(g.question, 150))}" for g in report.gaps]),
+        inline=False,
+    )
+    embed.add_field(
+        name=t("kb.report.cited", language),
+        value=block([f"{s.cited}× {escape_inline(clip(s.document, 150))}" for s in report.cited]),
+        inline=False,
+    )
+    embed.add_field(
+        name=t("kb.report.feedback", language),
+        value=block(
+            [
+                f"👍 {s.up} 👎 {s.down} {escape_inline(clip(s.document, 150))}"
+                for s in report.feedback
+            ]
+        ),
+        inline=False,
+    )
+    embed.add_field(
+        name=t("kb.report.guilds", language),
+        value=block(
+            [
+                f"{name_of(g.guild_id, language)}: {g.asked} / {g.answered}"
+                for g in report.guilds[:10]
+            ]
+        ),
+        inline=False,
+    )
+    return embed
+
+
+async def setup(bot: NatverksBot) -> None:
+    """Load the /kb commands."""
+    await bot.add_cog(KnowledgeCog(bot))

@@ -1,0 +1,457 @@
+"""/kb add, remove, list, report through the fake Discord: admins only, hostile uploads refused."""
+
+from __future__ import annotations
+
+import contextlib
+import sqlite3
+import time
+from pathlib import Path
+
+import discord
+import pytest
+
+from bot.records import QuestionRecord, RecordStore
+from index.documents import VISIBILITY_FILE, split_front_matter
+from tests.bot.conftest import World, custom_ids
+from tests.fakes.discord import (
+    INTERACTION_AUTOCOMPLETE,
+    FakeDiscord,
+    FakeGuild,
+    validate_commands,
+)
+from tests.fakes.pdf import make_pdf
+
+FISH = "Vilket år invigdes Tranbergets fiskecentrum?"
+FISH_PAGES = [
+    ["Verksamhetsberättelse för nätverket.", "Sidan handlar om annat."],
+    ["Tranbergets fiskecentrum invigdes 2019 av kommunerna tillsammans."],
+]
+
+
+def _admin(world: World) -> dict:
+    managers = world.fake.add_role(
+        world.staff, "Förvaltare", discord.Permissions(manage_guild=True).value
+    )
+    return world.user("förvaltare", world.staff, roles=(managers,))
+
+
+def _files(folder: Path) -> dict[str, bytes]:
+    """Every file under ``folder`` (hidden ones too) with its bytes."""
+    return {
+        p.relative_to(folder).as_posix(): p.read_bytes()
+        for p in sorted(folder.rglob("*"))
+        if p.is_file()
+    }
+
+
+def _changes(state: Path) -> list[dict]:
+    with contextlib.closing(sqlite3.connect(state / "bot.sqlite")) as db:
+        db.row_factory = sqlite3.Row
+        return [dict(r) for r in db.execute("SELECT * FROM changes ORDER BY id")]
+
+
+async def _add(world: World, user: dict, filename: str, data: bytes, **options):
+    attachment = world.fake.add_attachment(filename, data)
+    ix = await world.fake.invoke_slash(
+        "kb add",
+        {"file": attachment, "visibility": options.pop("visibility", "internal"), **options},
+        guild=world.staff,
+        user=user,
+    )
+    return await ix.wait_for_message(timeout=10)
+
+
+async def _autocomplete(fake: FakeDiscord, guild: FakeGuild, user: dict, typed: str) -> list:
+    """Type ``typed`` into /kb remove's document option; return the choices offered."""
+    data = {
+        "id": "1",
+        "name": "kb",
+        "type": 1,
+        "options": [
+            {
+                "type": 1,
+                "name": "remove",
+                "options": [{"type": 3, "name": "document", "value": typed, "focused": True}],
+            }
+        ],
+    }
+    payload = fake._interaction_payload(
+        INTERACTION_AUTOCOMPLETE,
+        data,
+        user=fake._user(user),
+        channel=fake._channel(guild.text_channel_id),
+        permissions=None,
+        locale="sv-SE",
+        guild_locale=None,
+    )
+    ix = await fake._dispatch_interaction(payload)
+    callback = await ix.wait_for_callback()
+    assert callback.type == 8
+    return callback.data["choices"]
+
+
+async def test_an_added_pdf_is_indexed_cited_and_kept_internal(world: World):
+    admin = _admin(world)
+    pdf = make_pdf(FISH_PAGES, title="Tranbergets fiskecentrum")
+    async with world.running():
+        reply = await _add(world, admin, "Tranberget.pdf", pdf, visibility="internal")
+        staff = await world.fake.invoke_slash("ask", {"question": FISH}, guild=world.staff)
+        staff_answer = await staff.wait_for_message()
+        public = await world.fake.invoke_slash("ask", {"question": FISH}, guild=world.public)
+        public_answer = await public.wait_for_message()
+
+    assert reply.ephemeral and reply.allowed_mentions == {"parse": []}
+    assert reply.content.startswith("Sparade **Tranberget.pdf** (intern, ")
+    summary = reply.embeds[0]["description"]
+    assert "tillagda / ändrade / borttagna  1 / 0 / 0" in summary
+    assert (world.knowledge / "Tranberget.pdf").read_bytes() == pdf
+    assert "Tranberget.pdf: internal" in (world.knowledge / VISIBILITY_FILE).read_text()
+    assert "2019" in staff_answer.embeds[0]["description"]
+    assert (
+        "s. 2" in staff_answer.all_text() and "Tranbergets fiskecentrum" in staff_answer.all_text()
+    )
+    assert "2019" not in public_answer.all_text()
+    assert "Tranberget.pdf" not in public_answer.all_text()
+    [change] = _changes(world.state)
+    store = RecordStore.open(world.state)
+    try:
+        assert change["user_hash"] == store.hash_user(int(admin["id"]))
+    finally:
+        store.close()
+    assert (change["action"], change["document"], change["visibility"], change["via"]) == (
+        "add",
+        "Tranberget.pdf",
+        "internal",
+        "discord",
+    )
+    assert change["size"] == len(pdf) and time.time() - change["changed_at"] < 60
+
+
+async def test_an_existing_name_is_refused_unless_replace_is_set(world: World):
+    admin = _admin(world)
+    first = b"# Fiskecentrum\n\nTranbergets fiskecentrum invigdes 2019.\n"
+    second = b"# Fiskecentrum\n\nTranbergets fiskecentrum invigdes 2020.\n"
+    async with world.running():
+        await _add(world, admin, "fisk.md", first, visibility="public")
+        refused = await _add(world, admin, "fisk.md", second, visibility="public")
+        kept = (world.knowledge / "fisk.md").read_bytes()
+        replaced = await _add(world, admin, "fisk.md", second, visibility="internal", replace=True)
+        answer = await (
+            await world.fake.invoke_slash("ask", {"question": FISH}, guild=world.staff)
+        ).wait_for_message()
+
+    assert refused.content.startswith("Det finns redan ett dokument som heter fisk.md")
+    assert b"2019" in kept
+    assert replaced.content.startswith("Ersatte **fisk.md** (intern, ")
+    assert "1 / 0 / 0" not in replaced.embeds[0]["description"]
+    assert "0 / 1 / 0" in replaced.embeds[0]["description"]
+    meta, _ = split_front_matter((world.knowledge / "fisk.md").read_text(encoding="utf-8"))
+    assert meta["visibility"] == "internal"
+    assert "2020" in answer.embeds[0]["description"]
+    assert [c["action"] for c in _changes(world.state)] == ["add", "replace"]
+
+
+async def test_an_upload_named_dotdot_config_yaml_writes_nothing(world: World):
+    admin = _admin(world)
+    before, outside = _files(world.knowledge), world.knowledge.parent.parent / "config.yaml"
+    existed = outside.exists()
+    async with world.running():
+        reply = await _add(world, admin, "../../config.yaml", b"discord:\n  staff_guild_ids: []\n")
+    assert reply.ephemeral
+    assert reply.content.startswith("Filtypen .yaml kan kunskapsbasen inte läsa.")
+    assert _files(world.knowledge) == before
+    assert outside.exists() == existed
+    assert not (world.knowledge.parent / "config.yaml").exists()
+
+
+async def test_an_upload_named_dot_env_writes_nothing(world: World):
+    admin = _admin(world)
+    before = _files(world.knowledge)
+    async with world.running():
+        reply = await _add(world, admin, ".env", b"DISCORD_TOKEN=stolen\n")
+    assert reply.content.startswith("Filnamnet saknar filändelse, så filtypen är okänd.")
+    assert _files(world.knowledge) == before
+    assert not any(p.name in (".env", "env") for p in world.knowledge.parent.rglob("*env"))
+
+
+async def test_a_zero_byte_upload_is_refused(world: World):
+    admin = _admin(world)
+    before = _files(world.knowledge)
+    async with world.running():
+        reply = await _add(world, admin, "tom.pdf", b"")
+    assert reply.content == "Filen är tom (0 byte). Inget sparades."
+    assert _files(world.knowledge) == before
+
+
+async def test_an_upload_over_the_limit_is_refused_without_downloading_it(
+    world: World, monkeypatch
+):
+    admin = _admin(world)
+    downloads = []
+    original = discord.Attachment.read
+
+    async def counting_read(self, *args, **kwargs):
+        downloads.append(self.filename)
+        return await original(self, *args, **kwargs)
+
+    monkeypatch.setattr(discord.Attachment, "read", counting_read)
+    before = _files(world.knowledge)
+    async with world.running(max_upload_mb=0.001):
+        reply = await _add(world, admin, "stor.txt", b"Text om natverket. " * 100)
+    assert reply.content == "Filen är för stor (1.9 kB); gränsen är 1.0 kB. Inget sparades."
+    assert downloads == []
+    assert _files(world.knowledge) == before
+
+
+async def test_a_pdf_that_is_really_a_png_is_refused_with_the_reason(world: World):
+    admin = _admin(world)
+    before = _files(world.knowledge)
+    png = b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR" + b"\x00" * 200
+    async with world.running():
+        reply = await _add(world, admin, "rapport.pdf", png)
+    assert reply.content == (
+        "Filen går inte att läsa och sparades inte: not a valid PDF: it is a PNG image"
+    )
+    assert _files(world.knowledge) == before
+
+
+@pytest.mark.parametrize(
+    ("command", "options"),
+    [
+        ("kb add", "attachment"),
+        ("kb remove", {"document": "sommarskola.md"}),
+        ("kb list", None),
+        ("kb fetch", None),
+        ("kb report", None),
+        ("kb status", None),
+        ("reindex", None),
+    ],
+)
+async def test_a_non_admin_is_refused_by_every_admin_command(world: World, command, options):
+    plain = world.user("vanlig", world.staff)
+    manager_elsewhere = world.user("annan", world.public)
+    if options == "attachment":
+        options = {
+            "file": world.fake.add_attachment("ny.md", b"# Ny\n\nText.\n"),
+            "visibility": "public",
+        }
+    before = _files(world.knowledge)
+    reindexed = []
+    world.engine.reindex = lambda *a, **k: reindexed.append(1)
+    async with world.running():
+        ix = await world.fake.invoke_slash(command, options, guild=world.staff, user=plain)
+        refusal = await ix.wait_for_message()
+        other = await world.fake.invoke_slash(
+            command,
+            options,
+            guild=world.public,
+            user=manager_elsewhere,
+            permissions=discord.Permissions(manage_guild=True),
+        )
+        other_refusal = await other.wait_for_message()
+    for message in (refusal, other_refusal):
+        assert message.ephemeral
+        assert message.content == (
+            "Det här kommandot är bara för administratörer på personalens server."
+        )
+    assert _files(world.knowledge) == before and reindexed == []
+    assert not (world.state / "bot.sqlite").exists() or not _changes(world.state)
+
+
+async def test_remove_offers_documents_to_admins_only_and_removes_one(world: World):
+    admin = _admin(world)
+    plain = world.user("vanlig", world.staff)
+    async with world.running():
+        offered = await _autocomplete(world.fake, world.staff, admin, "SKOLA")
+        everything = await _autocomplete(world.fake, world.staff, admin, "")
+        hidden = await _autocomplete(world.fake, world.staff, plain, "")
+        ix = await world.fake.invoke_slash(
+            "kb remove", {"document": "sommarskola.md"}, guild=world.staff, user=admin
+        )
+        reply = await ix.wait_for_message(timeout=10)
+        missing = await (
+            await world.fake.invoke_slash(
+                "kb remove", {"document": "../config.yaml"}, guild=world.staff, user=admin
+            )
+        ).wait_for_message()
+        answer = await (
+            await world.fake.invoke_slash(
+                "ask", {"question": "När hålls Borlänges sommarskola?"}, guild=world.public
+            )
+        ).wait_for_message()
+
+    assert offered == [{"name": "sommarskola.md", "value": "sommarskola.md"}]
+    assert {c["value"] for c in everything} == {
+        "allt-startade-i-almedalen.md",
+        "intern/budget.md",
+        "sommarskola.md",
+    }
+    assert hidden == []
+    assert reply.content == "Tog bort **sommarskola.md**."
+    assert "0 / 0 / 1" in reply.embeds[0]["description"]
+    assert not (world.knowledge / "sommarskola.md").exists()
+    assert missing.content == r"Det finns inget dokument som heter **../config.yaml**."
+    assert "juli" not in answer.all_text()
+    assert [(c["action"], c["document"]) for c in _changes(world.state)] == [
+        ("remove", "sommarskola.md")
+    ]
+
+
+async def test_the_list_shows_every_document_in_pages_with_buttons(world: World):
+    admin = _admin(world)
+    for i in range(12):
+        (world.knowledge / f"not-{i:02}.txt").write_text(
+            f"Anteckning nummer {i} om nätverkets arbete.\n", encoding="utf-8"
+        )
+    world.engine.reindex()
+    (world.knowledge / "ny-ej-indexerad.txt").write_text("Ny.\n", encoding="utf-8")
+    async with world.running():
+        ix = await world.fake.invoke_slash("kb list", guild=world.staff, user=admin)
+        first = await ix.wait_for_message()
+        [previous_id, next_id] = custom_ids(first)
+        other = await world.fake.click_button(first, next_id, user=world.user("annan"))
+        turned = await world.fake.click_button(first, next_id, user=admin)
+        second = await turned.wait_for_message()
+
+    assert first.ephemeral
+    embed = first.embeds[0]
+    assert embed["title"] == "Dokument i kunskapsbasen (1/2)"
+    assert "**allt-startade-i-almedalen.md**\npublik · " in embed["description"]
+    assert "**intern/budget.md**\nintern · " in embed["description"]
+    assert "avsnitt · ändrad <t:" in embed["description"]
+    assert embed["footer"]["text"].startswith("16 dokument · 2 publika · 13 interna · ")
+    assert embed["description"].count("\n") == 19  # ten documents, two lines each
+    buttons = {c["custom_id"]: c for row in first.components for c in row["components"]}
+    assert buttons[previous_id]["disabled"] and not buttons[next_id].get("disabled")
+    assert other.callback is None or other.callback.type != 7  # not the owner: no page turn
+    assert second.action == "edit" and second.embeds[0]["title"] == "Dokument i kunskapsbasen (2/2)"
+    assert "**ny-ej-indexerad.txt**\n4 B · inte indexerad" in second.embeds[0]["description"]
+    buttons = {c["custom_id"]: c for row in second.components for c in row["components"]}
+    assert not buttons[previous_id].get("disabled") and buttons[next_id]["disabled"]
+
+
+async def test_the_weekly_report_is_posted_with_the_chart_as_a_png(world: World):
+    admin = _admin(world)
+    store = RecordStore.open(world.state)
+    now = time.time()
+    try:
+        for i, (question, answered) in enumerate(
+            [
+                ("När började samarbetet?", True),
+                ("Vad kostar bygglov?", False),
+                ("vad kostar ett bygglov", False),
+                ("Vad är priset för bygglov?", False),
+                ("Vem är ordförande?", False),
+            ]
+        ):
+            store.add(
+                QuestionRecord(
+                    guild_id=world.staff.id,
+                    channel_id=1,
+                    user_id=100 + i,
+                    via="slash",
+                    question=question,
+                    answered=answered,
+                    sources=["allt-startade-i-almedalen.md"] if answered else [],
+                    visibility="internal",
+                    language="sv",
+                    latency_ms=120.0 + i,
+                    asked_at=now - i * 3600,
+                )
+            )
+    finally:
+        store.close()
+    async with world.running():
+        ix = await world.fake.invoke_slash("kb report", guild=world.staff, user=admin)
+        post = await ix.wait_for_message(timeout=10)
+
+    assert not post.ephemeral
+    [png] = post.files
+    assert png.filename == "report.png" and png.data.startswith(b"\x89PNG\r\n\x1a\n")
+    embed = post.embeds[0]
+    assert embed["title"].startswith("Veckorapport ")
+    assert embed["image"]["url"] == "attachment://report.png"
+    fields = {f["name"]: f["value"] for f in embed["fields"]}
+    assert fields["Frågor"] == "5" and fields["Besvarade"] == "1 (20 %)"
+    assert fields["Vanligaste obesvarade frågorna"].startswith("3× Vad kostar bygglov?")
+    assert fields["Mest citerade dokument"] == "1× allt-startade-i-almedalen.md"
+    assert fields["Per server"] == "Personalen: 5 / 1"
+    assert post.allowed_mentions == {"parse": []}
+
+
+async def test_kb_status_still_answers_admins(world: World):
+    admin = _admin(world)
+    async with world.running():
+        ix = await world.fake.invoke_slash("kb status", guild=world.staff, user=admin)
+        reply = await ix.wait_for_message()
+    fields = {f["name"]: f["value"] for f in reply.embeds[0]["fields"]}
+    assert fields["Dokument"] == "3 (2 publika, 1 interna)"
+
+
+async def test_a_stored_name_is_shown_escaped_and_pings_nobody(world: World):
+    admin = _admin(world)
+    async with world.running():
+        reply = await _add(world, admin, "@everyone_<@&1>.md", b"# Hej\n\nText om natverket.\n")
+    assert reply.content.startswith("Sparade **@\u200beveryone\\_-@&1-.md** (intern, ")
+    assert reply.allowed_mentions == {"parse": []}
+    assert (world.knowledge / "@everyone_-@&1-.md").is_file()
+
+
+async def test_the_kb_commands_sync_valid_with_swedish_names(world: World):
+    async with world.running() as bot:
+        await bot.tree.sync()
+    [kb] = [c for c in world.fake.synced_commands[None] if c["name"] == "kb"]
+    validate_commands([kb])
+    subcommands = {o["name"]: o for o in kb["options"]}
+    assert set(subcommands) == {"status", "add", "remove", "list", "fetch", "report"}
+    assert {n: o["name_localizations"]["sv-SE"] for n, o in subcommands.items()} == {
+        "status": "status",
+        "add": "lägg-till",
+        "remove": "ta-bort",
+        "list": "lista",
+        "fetch": "hämta",
+        "report": "rapport",
+    }
+    options = {o["name"]: o for o in subcommands["add"]["options"]}
+    assert [options[n]["type"] for n in ("file", "visibility", "replace")] == [11, 3, 5]
+    assert options["file"]["required"] and not options["replace"].get("required")
+    assert [
+        (c["value"], c["name_localizations"]["sv-SE"]) for c in options["visibility"]["choices"]
+    ] == [
+        ("public", "publik (alla)"),
+        ("internal", "intern (bara personal)"),
+    ]
+    [document] = subcommands["remove"]["options"]
+    assert document["autocomplete"] and document["name_localizations"] == {"sv-SE": "dokument"}
+
+
+async def test_a_file_added_while_another_process_reindexes_is_kept_and_indexed_later(
+    world: World,
+):
+    import threading
+
+    from index.store import index_lock
+
+    admin = _admin(world)
+    hold, release = threading.Event(), threading.Event()
+
+    def holder():
+        with index_lock(world.engine.settings.index_dir):
+            hold.set()
+            release.wait(5)
+
+    thread = threading.Thread(target=holder)
+    thread.start()
+    hold.wait(5)
+    try:
+        async with world.running():
+            reply = await _add(world, admin, "ny.md", b"# Ny\n\nText om natverket.\n")
+    finally:
+        release.set()
+        thread.join()
+    assert reply.content.startswith("Sparade **ny.md** (intern, ")
+    assert reply.content.endswith(
+        "Indexet uppdateras av en annan process just nu; ändringen kommer med vid nästa "
+        "omindexering."
+    )
+    assert not reply.embeds and (world.knowledge / "ny.md").is_file()

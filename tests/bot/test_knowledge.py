@@ -1,0 +1,198 @@
+"""The knowledge folder as admins change it: names, checks, atomic writes, change detection."""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+
+from bot.knowledge import (
+    MAX_NAME_CHARS,
+    FolderWatch,
+    KnowledgeError,
+    folder_snapshot,
+    list_documents,
+    prepare_upload,
+    remove_document,
+    sanitise_name,
+    store_document,
+)
+from index.documents import VISIBILITY_FILE, read_document, split_front_matter
+from tests.fakes.pdf import make_pdf
+
+LIMIT = 10_000_000
+
+
+@pytest.mark.parametrize(
+    ("uploaded", "stored"),
+    [
+        ("rapport.pdf", "rapport.pdf"),
+        ("../../rapport.pdf", "rapport.pdf"),
+        ("..\\..\\windows\\rapport.pdf", "rapport.pdf"),
+        (".hemlig.md", "hemlig.md"),
+        ("...md.md", "md.md"),
+        ("a..b.txt", "a.b.txt"),
+        ("Årsrapport\u202egnp.pdf", "Årsrapportgnp.pdf"),  # a bidi override goes
+        ("rad\nett\x00två.txt", "radetttvå.txt"),
+        ("A\u030arsrapport 2024.docx", "Årsrapport 2024.docx"),  # NFD -> NFC
+        ('vad?"<>|*:.md', "vad-------.md"),
+        ("  mellanslag   här .md ", "mellanslag här.md"),
+    ],
+)
+def test_upload_names_are_sanitised(uploaded, stored):
+    assert sanitise_name(uploaded) == stored
+
+
+def test_long_names_are_cut_keeping_the_extension():
+    name = sanitise_name("å" * 300 + ".pdf")
+    assert name.endswith(".pdf") and len(name) <= MAX_NAME_CHARS
+    assert len(name.encode()) <= 240
+
+
+@pytest.mark.parametrize(
+    ("uploaded", "key"),
+    [
+        ("../../config.yaml", "kb.name.unsupported"),
+        (".env", "kb.name.no_suffix"),
+        ("bild.png", "kb.name.unsupported"),
+        ("...", "kb.name.empty"),
+        (".pdf", "kb.name.no_suffix"),
+        ("README.md", "kb.name.reserved"),
+        ("~$rapport.docx", "kb.name.reserved"),
+        ("Thumbs.db", "kb.name.unsupported"),
+        ("rapport", "kb.name.no_suffix"),
+    ],
+)
+def test_names_that_cannot_be_documents_are_refused(uploaded, key):
+    with pytest.raises(KnowledgeError) as caught:
+        sanitise_name(uploaded)
+    assert caught.value.key == key
+
+
+def test_markdown_gets_the_chosen_visibility_in_its_front_matter():
+    data = b"---\ntitle: Plan\nvisibility: public\n---\n# Plan\n\nText.\n"
+    prepared, title = prepare_upload("plan.md", data, "internal", max_bytes=LIMIT)
+    meta, body = split_front_matter(prepared.decode())
+    assert meta == {"title": "Plan", "visibility": "internal"} and body == "# Plan\n\nText.\n"
+    assert title == "Plan"
+
+
+def test_windows_1252_markdown_is_stored_as_utf8():
+    data = "# Nässjö\n\nMöte på fredag.\n".encode("cp1252")
+    prepared, _ = prepare_upload("möte.md", data, "public", max_bytes=LIMIT)
+    assert "Nässjö" in prepared.decode("utf-8")
+
+
+@pytest.mark.parametrize(
+    ("name", "data", "key", "reason"),
+    [
+        ("tom.txt", b"", "kb.add.empty", None),
+        ("stor.txt", b"x" * 101, "kb.add.too_large", None),
+        ("bild.pdf", b"\x89PNG\r\n\x1a\n" + b"\0" * 64, "kb.add.unreadable", "PNG image"),
+        ("trasig.md", b"---\ntitle: [\n---\nText\n", "kb.add.unreadable", "front matter"),
+        ("binär.txt", b"\x00\x01\x02" * 50, "kb.add.unreadable", "binary"),
+        ("blank.txt", b"   \n\n  ", "kb.add.unreadable", "empty document"),
+    ],
+)
+def test_bad_uploads_are_refused_with_the_reason(name, data, key, reason):
+    with pytest.raises(KnowledgeError) as caught:
+        prepare_upload(name, data, "public", max_bytes=100 if key == "kb.add.too_large" else LIMIT)
+    assert caught.value.key == key
+    if reason:
+        assert reason in caught.value.values["reason"]
+
+
+def test_a_pdf_is_read_before_it_is_kept():
+    data = make_pdf([["Nätverket startade i Almedalen 2012."]], title="Nätverket")
+    prepared, title = prepare_upload("natverket.pdf", data, "public", max_bytes=LIMIT)
+    assert prepared == data and title == "Nätverket"
+
+
+def test_a_stored_pdf_keeps_its_visibility_in_the_list(tmp_path):
+    data = make_pdf([["Nätverket startade i Almedalen 2012."]])
+    stored = store_document(tmp_path, "natverket.pdf", data, "public", replace=False)
+    assert stored.id == "natverket.pdf" and not stored.replaced
+    assert (tmp_path / "natverket.pdf").read_bytes() == data
+    assert read_document(tmp_path / "natverket.pdf", tmp_path).visibility == "public"
+    assert not [p for p in tmp_path.iterdir() if p.name.endswith(".tmp")]
+
+    with pytest.raises(KnowledgeError) as caught:
+        store_document(tmp_path, "natverket.pdf", data, "internal", replace=False)
+    assert caught.value.key == "kb.add.exists"
+    assert read_document(tmp_path / "natverket.pdf", tmp_path).visibility == "public"
+
+    again = store_document(tmp_path, "natverket.pdf", data, "internal", replace=True)
+    assert again.replaced
+    assert read_document(tmp_path / "natverket.pdf", tmp_path).visibility == "internal"
+
+
+def test_a_name_existing_in_another_unicode_form_counts_as_existing(tmp_path):
+    (tmp_path / "A\u030arsplan.txt").write_text("Gammal.\n", encoding="utf-8")
+    with pytest.raises(KnowledgeError):
+        store_document(tmp_path, "Årsplan.txt", b"Ny.\n", "public", replace=False)
+    store_document(tmp_path, "Årsplan.txt", b"Ny.\n", "public", replace=True)
+    assert [p.name for p in tmp_path.iterdir() if p.suffix == ".txt"] == ["Årsplan.txt"]
+
+
+def test_removing_a_document_removes_its_recorded_visibility(tmp_path):
+    store_document(tmp_path, "a.txt", b"A.\n", "public", replace=False)
+    store_document(tmp_path, "b.txt", b"B.\n", "internal", replace=False)
+    removed = remove_document(tmp_path, "a.txt")
+    assert removed.id == "a.txt" and not (tmp_path / "a.txt").exists()
+    assert (tmp_path / VISIBILITY_FILE).read_text().count(": ") == 1
+    remove_document(tmp_path, "b.txt")
+    assert not (tmp_path / VISIBILITY_FILE).exists()
+
+
+@pytest.mark.parametrize(
+    "doc_id", ["../utanför.txt", "/etc/passwd", ".visibility.yaml", "saknas.txt", "sub", ""]
+)
+def test_only_documents_inside_the_folder_can_be_removed(tmp_path, doc_id):
+    knowledge = tmp_path / "knowledge"
+    (knowledge / "sub").mkdir(parents=True)
+    (tmp_path / "utanför.txt").write_text("Nej.\n", encoding="utf-8")
+    (knowledge / VISIBILITY_FILE).write_text("x.txt: public\n", encoding="utf-8")
+    with pytest.raises(KnowledgeError) as caught:
+        remove_document(knowledge, doc_id)
+    assert caught.value.key == "kb.remove.missing"
+    assert (tmp_path / "utanför.txt").exists() and (knowledge / VISIBILITY_FILE).exists()
+
+
+def test_documents_are_listed_with_size_and_time(tmp_path):
+    (tmp_path / "sub").mkdir()
+    (tmp_path / "sub" / "b.md").write_text("B\n", encoding="utf-8")
+    (tmp_path / "a.txt").write_text("AAA\n", encoding="utf-8")
+    (tmp_path / VISIBILITY_FILE).write_text("a.txt: public\n", encoding="utf-8")
+    files = list_documents(tmp_path)
+    assert [(f.id, f.size) for f in files] == [("a.txt", 4), ("sub/b.md", 2)]
+    assert all(f.modified > 0 for f in files)
+
+
+def test_a_change_is_ready_only_after_the_folder_stood_still_for_one_check(tmp_path):
+    (tmp_path / "a.txt").write_text("A.\n", encoding="utf-8")
+    watch = FolderWatch()
+    first = folder_snapshot(tmp_path)
+    assert watch.observe(first) == "changing"  # nothing indexed by the watch yet
+    assert watch.observe(folder_snapshot(tmp_path)) == "ready"
+    watch.indexed_as(first)
+    assert watch.observe(folder_snapshot(tmp_path)) == "unchanged"
+
+    with open(tmp_path / "b.txt", "w", encoding="utf-8") as handle:
+        handle.write("Halv")
+        handle.flush()
+        assert watch.observe(folder_snapshot(tmp_path)) == "changing"
+        handle.write(" mening som skrivs klart.\n")
+        handle.flush()
+        os.utime(tmp_path / "b.txt", ns=(1, 2))  # a new mtime, whatever the clock says
+        assert watch.observe(folder_snapshot(tmp_path)) == "changing"
+    settled = folder_snapshot(tmp_path)
+    assert watch.observe(settled) == "ready"
+    assert watch.changed_files(settled) == ["b.txt"]
+
+
+def test_a_changed_visibility_list_is_a_change(tmp_path):
+    (tmp_path / "a.pdf").write_bytes(make_pdf([["Text."]]))
+    before = folder_snapshot(tmp_path)
+    (tmp_path / VISIBILITY_FILE).write_text("a.pdf: public\n", encoding="utf-8")
+    after = folder_snapshot(tmp_path)
+    assert set(after) - set(before) == {VISIBILITY_FILE}

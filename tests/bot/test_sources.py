@@ -1,0 +1,224 @@
+"""Web pages as sources, against a local municipal site on 127.0.0.1."""
+
+from __future__ import annotations
+
+import os
+import re
+import time
+from pathlib import Path
+
+import pytest
+
+from bot.config import engine_settings
+from bot.sources import SourcesError, fetch_sources, load_sources, page_file_name
+from index.documents import decode_text, split_front_matter
+from index.engine import Engine
+from tests.bot.conftest import make_config
+from tests.bot.municipal_site import ARTICLE_SENTENCES, LAST_MODIFIED, NOT_ARTICLE, serve_site
+
+MB = 1_000_000
+
+
+@pytest.fixture
+async def site():
+    async for running in serve_site():
+        yield running
+
+
+@pytest.fixture
+def folder(tmp_path: Path) -> Path:
+    knowledge = tmp_path / "knowledge"
+    knowledge.mkdir()
+    return knowledge
+
+
+def list_pages(folder: Path, site, *entries: tuple[str, str] | tuple[str, str, str]) -> None:
+    lines = ["sources:"]
+    for entry in entries:
+        path, visibility = entry[:2]
+        lines += [f"  - url: {site.url}{path}", f"    visibility: {visibility}"]
+        if len(entry) == 3:
+            lines.append(f"    title: {entry[2]}")
+    (folder / "sources.yaml").write_text("\n".join(lines) + "\n", encoding="utf-8")
+
+
+async def fetch(folder: Path, **kwargs):
+    kwargs.setdefault("timeout", 5.0)
+    kwargs.setdefault("max_bytes", 1 * MB)
+    return await fetch_sources(folder, **kwargs)
+
+
+def read_copy(folder: Path, doc_id: str) -> tuple[dict, str]:
+    return split_front_matter(decode_text((folder / doc_id).read_bytes()))
+
+
+def flat(text: str) -> str:
+    return " ".join(text.split())
+
+
+async def test_only_the_article_text_of_a_municipal_page_is_indexed(folder, site, tmp_path):
+    list_pages(folder, site, ("/integration", "public"))
+    report = await fetch(folder)
+
+    [result] = report.results
+    assert result.outcome == "added" and result.doc_id.startswith("web/127-0-0-1-integration-")
+    meta, body = read_copy(folder, result.doc_id)
+    assert meta["url"] == f"{site.url}/integration"
+    assert meta["visibility"] == "public" and meta["source"] == "sources.yaml"
+    assert meta["title"] == "Integration och mottagande av nyanlända"
+    assert abs(time.time() - _timestamp(meta["fetched_at"])) < 60
+
+    engine = Engine(engine_settings(make_config(folder, tmp_path / "state")), _encoder())
+    engine.reindex()
+    indexed = flat(" ".join(c.text for c in engine.index.all_chunks() if c.doc_id == result.doc_id))
+    for sentence in ARTICLE_SENTENCES:
+        assert flat(sentence) in indexed
+    for noise in NOT_ARTICLE:
+        assert noise not in indexed, noise
+    assert engine.index.documents[result.doc_id].url == f"{site.url}/integration"
+    assert engine.index.documents[result.doc_id].visibility == "public"
+
+
+async def test_a_second_fetch_is_conditional_and_leaves_the_copy_untouched(folder, site):
+    list_pages(folder, site, ("/integration", "internal"))
+    first = await fetch(folder)
+    path = folder / first.results[0].doc_id
+    before = (path.read_bytes(), path.stat().st_mtime_ns)
+    second = await fetch(folder)
+
+    assert second.results[0].outcome == "unchanged" and not second.changed
+    assert (path.read_bytes(), path.stat().st_mtime_ns) == before
+    _, headers = site.requests[-1]
+    assert headers["If-None-Match"] == site.etag()
+    assert headers["If-Modified-Since"] == LAST_MODIFIED
+
+
+async def test_a_page_without_validators_is_rewritten_only_when_its_text_changed(folder, site):
+    list_pages(folder, site, ("/sommarskola", "public"))
+    first = await fetch(folder)
+    path = folder / first.results[0].doc_id
+    before = path.read_bytes()
+    second = await fetch(folder)
+    assert second.results[0].outcome == "unchanged" and path.read_bytes() == before
+    assert "If-None-Match" not in site.requests[-1][1]
+
+
+async def test_a_changed_page_is_updated(folder, site):
+    list_pages(folder, site, ("/integration", "public"))
+    first = await fetch(folder)
+    site.extra = "Från 2025 erbjuds även föräldrautbildning på arabiska och somaliska."
+    second = await fetch(folder)
+    assert second.results[0].outcome == "updated" and second.changed
+    _, body = read_copy(folder, first.results[0].doc_id)
+    assert "föräldrautbildning på arabiska" in body
+
+
+async def test_a_source_returning_500_keeps_the_last_good_copy_and_is_reported(folder, site):
+    list_pages(folder, site, ("/integration", "public"), ("/trasig", "public"))
+    first = await fetch(folder)
+    good = folder / first.results[0].doc_id
+    before = good.read_bytes()
+    site.broken = True
+    second = await fetch(folder)
+
+    outcomes = {r.url.rsplit("/", 1)[1]: (r.outcome, r.reason) for r in second.results}
+    assert outcomes["integration"] == ("failed", "HTTP 500 Internal Server Error")
+    assert outcomes["trasig"] == ("failed", "HTTP 500 Internal Server Error")
+    assert good.read_bytes() == before
+    assert not (folder / first.results[1].doc_id).exists()
+    assert len(second.failed) == 2 and not second.changed
+
+
+@pytest.mark.parametrize("path", ["/stor", "/stor-utan-langd"], ids=["declared", "chunked"])
+async def test_a_50_mb_body_is_refused_without_reading_it_all(folder, site, path):
+    list_pages(folder, site, (path, "public"))
+    started = time.perf_counter()
+    report = await fetch(folder, max_bytes=1 * MB)
+    [result] = report.results
+    assert result.outcome == "failed"
+    assert "over the limit of 1000000 bytes" in (result.reason or "")
+    assert time.perf_counter() - started < 10
+    assert not (folder / result.doc_id).exists()
+
+
+async def test_a_non_html_response_is_refused(folder, site):
+    list_pages(folder, site, ("/rapport.pdf", "public"))
+    [result] = (await fetch(folder)).results
+    assert (result.outcome, result.reason) == ("failed", "not an HTML page (application/pdf)")
+
+
+async def test_a_page_that_does_not_answer_in_time_is_reported(folder, site):
+    list_pages(folder, site, ("/langsam", "public"))
+    started = time.perf_counter()
+    [result] = (await fetch(folder, timeout=0.5)).results
+    assert (result.outcome, result.reason) == ("failed", "timed out")
+    assert time.perf_counter() - started < 5
+
+
+async def test_a_page_removed_from_the_list_is_removed_but_hand_made_files_stay(folder, site):
+    list_pages(folder, site, ("/integration", "public"), ("/sommarskola", "public"))
+    first = await fetch(folder)
+    (folder / "web" / "egen.md").write_text("# Egen\n\nSkriven för hand.\n", encoding="utf-8")
+    list_pages(folder, site, ("/sommarskola", "public"))
+    second = await fetch(folder)
+    removed = [r for r in second.results if r.outcome == "removed"]
+    assert [r.doc_id for r in removed] == [first.results[0].doc_id]
+    assert not (folder / first.results[0].doc_id).exists()
+    assert (folder / "web" / "egen.md").exists()
+
+
+async def test_a_new_visibility_or_title_in_the_list_applies_even_when_the_page_is_unchanged(
+    folder, site
+):
+    list_pages(folder, site, ("/integration", "public"))
+    first = await fetch(folder)
+    list_pages(folder, site, ("/integration", "internal", "Integration i Falköping"))
+    second = await fetch(folder)
+    assert second.results[0].outcome == "updated"
+    meta, _ = read_copy(folder, first.results[0].doc_id)
+    assert (meta["visibility"], meta["title"]) == ("internal", "Integration i Falköping")
+    assert site.requests[-1][1].get("If-None-Match")  # answered with 304
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("sources: [", "not valid YAML"),
+        ("sources:\n  - url: ftp://example.org/x\n", "entry 1: url must be an http(s) address"),
+        ("- url: https://a.se/\n  visibility: secret\n", "entry 1: visibility must be"),
+        ("- url: https://a.se/\n  färg: blå\n", "entry 1: unknown key 'färg'"),
+        ("- https://a.se/\n- https://a.se/\n", "entry 2: https://a.se/ is listed twice"),
+    ],
+)
+def test_a_broken_sources_list_is_one_clear_error(folder, text, message):
+    (folder / "sources.yaml").write_text(text, encoding="utf-8")
+    with pytest.raises(SourcesError, match=re.escape(message)):
+        load_sources(folder)
+
+
+def test_sources_take_the_default_visibility_and_get_stable_readable_names(folder):
+    (folder / "sources.yaml").write_text(
+        "- https://www.nassjo.se/omsorg/Integration%20och%20nyanlända\n", encoding="utf-8"
+    )
+    [source] = load_sources(folder, "internal")
+    assert source.visibility == "internal" and source.title is None
+    name = page_file_name(source.url)
+    assert name.startswith("nassjo-se-omsorg-integration-20och-20nyanl") and name.endswith(".md")
+    assert page_file_name(source.url) == name and page_file_name(source.url + "?a") != name
+
+
+def _timestamp(text: str) -> float:
+    from datetime import datetime
+
+    return datetime.fromisoformat(text).timestamp()
+
+
+def _encoder():
+    from tests.conftest import FakeEncoder
+
+    return FakeEncoder()
+
+
+def test_no_sources_file_means_no_sources(folder):
+    assert load_sources(folder) == []
+    assert not os.listdir(folder)
