@@ -298,8 +298,28 @@ def embed_with_cache(
     return out, len(keys)
 
 
-def create_encoder(config: object) -> SentenceTransformerEncoder:
-    """Return the encoder a ModelConfig describes (``config.model`` section)."""
+def create_encoder(config: object) -> Encoder:
+    """Return the encoder a ModelConfig describes (``config.model`` section).
+
+    ``backend: onnx`` (or ``onnx-int8``) runs the same model in ONNX Runtime, exported
+    once into ``export_dir``; ``torch`` runs it in sentence-transformers.
+    """
+    backend = getattr(config, "backend", "torch")
+    if backend in ("onnx", "onnx-int8"):
+        from index.onnx_encoder import OnnxEncoder
+
+        export_dir = getattr(config, "export_dir", None)
+        if export_dir is None:
+            raise ModelNotFoundError("model.export_dir is not set: the onnx backend needs it")
+        return OnnxEncoder(
+            config.name,  # type: ignore[attr-defined]
+            export_dir=Path(export_dir),
+            quantize=backend == "onnx-int8",
+            batch_size=config.batch_size,  # type: ignore[attr-defined]
+            max_seq_length=config.max_seq_length,  # type: ignore[attr-defined]
+            query_prompt=config.query_prompt,  # type: ignore[attr-defined]
+            document_prompt=config.document_prompt,  # type: ignore[attr-defined]
+        )
     return SentenceTransformerEncoder(
         config.name,  # type: ignore[attr-defined]
         device=config.device,  # type: ignore[attr-defined]

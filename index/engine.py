@@ -9,11 +9,13 @@ from __future__ import annotations
 import logging
 import threading
 import time
+import weakref
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from index.answer import Answer, Language, QuestionError, build_answer, clean_question
+from index.batching import BatchingEncoder
 from index.embedding import Encoder
 from index.search import FusionSettings, Retriever, SearchResult, Visibility, hybrid_search
 from index.store import (
@@ -51,6 +53,10 @@ class EngineSettings:
     passages: int = 4
     min_confidence: float = 0.37
     max_question_chars: int = 500
+    query_batch_max: int = 32
+    query_batch_window_ms: float = 0.0
+    ivf_nlist: int = 0
+    ivf_nprobe: int = 32
 
 
 class Engine:
@@ -59,6 +65,16 @@ class Engine:
     def __init__(self, settings: EngineSettings, encoder: Encoder) -> None:
         self.settings = settings
         self.encoder = encoder
+        # Questions asked at the same time share one encoder call (index/batching.py).
+        self._queries: Encoder = encoder
+        if settings.query_batch_max > 1:
+            self._queries = BatchingEncoder(
+                encoder,
+                window_s=settings.query_batch_window_ms / 1000,
+                max_batch=settings.query_batch_max,
+            )
+            # An engine that is dropped without close() still stops its worker thread.
+            weakref.finalize(self, self._queries.close, 0.0)
         self._index: Index | None = None
         self._index_build: Path | None = None
         self._load_lock = threading.Lock()
@@ -82,6 +98,8 @@ class Engine:
             hnsw_ef_search=s.hnsw_ef_search,
             approximate_above=s.approximate_above,
             char_ngram=s.char_ngram,
+            ivf_nlist=s.ivf_nlist,
+            ivf_nprobe=s.ivf_nprobe,
         )
 
     def reindex(self, progress: Progress | None = None, *, force: bool = False) -> BuildSummary:
@@ -120,6 +138,11 @@ class Engine:
         current = self._index
         return current if current is not None else self.reload()
 
+    def close(self) -> None:
+        """Stop the question encoder's worker; questions asked afterwards raise."""
+        if isinstance(self._queries, BatchingEncoder):
+            self._queries.close()
+
     def status(self) -> dict[str, Any]:
         """Return what is indexed, with which model, when and how big."""
         info = index_status(self.settings.index_dir)
@@ -141,7 +164,7 @@ class Engine:
         vector = None
         t = time.perf_counter()
         if retriever in ("hybrid", "dense"):
-            vector = self.encoder.encode_queries([question])[0]
+            vector = self._queries.encode_queries([question])[0]
         encode_ms = (time.perf_counter() - t) * 1000
         result = hybrid_search(
             index,
@@ -177,7 +200,7 @@ class Engine:
             query = f"{context_text} {text}"
         index = self.index
         t = time.perf_counter()
-        vector = self.encoder.encode_queries([query])[0]
+        vector = self._queries.encode_queries([query])[0]
         encode_ms = (time.perf_counter() - t) * 1000
         result = hybrid_search(
             index,

@@ -133,18 +133,40 @@ class BM25Index:
             return np.zeros(self.size, dtype=np.float32)
         cols = np.fromiter((self.vocabulary[t] for t in counts), dtype=np.int64)
         mult = np.fromiter(counts.values(), dtype=np.float32)
+        # A column slice reads only the query's columns, so a memory-mapped matrix is
+        # paged in where a query touches it (measured faster than gathering by hand).
         return np.asarray(self.weights[:, cols] @ mult, dtype=np.float32).ravel()
 
     def save(self, folder: Path, name: str) -> None:
-        """Write the index as ``name.npz`` and ``name.vocab.json`` in folder."""
-        sparse.save_npz(folder / f"{name}.npz", self.weights.tocsc(), compressed=False)
+        """Write the index as raw CSC arrays (``name.{data,indices,indptr}.npy``) and vocabulary.
+
+        Raw ``.npy`` arrays can be memory-mapped on load, so a big index is paged in on
+        demand and shared between processes instead of being copied into each one.
+        """
+        weights = self.weights.tocsc()
+        for part in ("data", "indices", "indptr"):
+            np.save(folder / f"{name}.{part}.npy", getattr(weights, part), allow_pickle=False)
         (folder / f"{name}.vocab.json").write_text(
-            json.dumps(self.vocabulary, ensure_ascii=False), encoding="utf-8"
+            json.dumps(
+                {"shape": list(weights.shape), "terms": self.vocabulary}, ensure_ascii=False
+            ),
+            encoding="utf-8",
         )
 
     @classmethod
-    def load(cls, folder: Path, name: str) -> BM25Index:
-        """Return the index saved under ``name`` in folder."""
-        weights = sparse.load_npz(folder / f"{name}.npz").tocsc()
-        vocabulary = json.loads((folder / f"{name}.vocab.json").read_text(encoding="utf-8"))
-        return cls(vocabulary, weights)
+    def load(cls, folder: Path, name: str, *, mmap: bool = True) -> BM25Index:
+        """Return the index saved under ``name`` in folder, memory-mapped unless told not to."""
+        saved = json.loads((folder / f"{name}.vocab.json").read_text(encoding="utf-8"))
+        if (folder / f"{name}.npz").is_file():  # written before the raw-array format
+            return cls(saved, sparse.load_npz(folder / f"{name}.npz").tocsc())
+        mode = "r" if mmap else None
+        data, indices, indptr = (
+            np.load(folder / f"{name}.{part}.npy", mmap_mode=mode, allow_pickle=False)
+            for part in ("data", "indices", "indptr")
+        )
+        shape = tuple(saved["shape"])
+        if len(indptr) != shape[1] + 1 or len(data) != len(indices):
+            raise ValueError(f"keyword index {name} is inconsistent")
+        # Built from the arrays as they are: scipy keeps (does not copy) well-formed input.
+        weights = sparse.csc_matrix((data, indices, indptr), shape=shape, copy=False)
+        return cls(saved["terms"], weights)

@@ -62,14 +62,40 @@ def _top(scores: np.ndarray, k: int) -> np.ndarray:
     return positive[np.argsort(-scores[positive], kind="stable")]
 
 
-def _normalise(values: dict[int, float]) -> dict[int, float]:
-    """Scale scores by the best one so each retriever contributes on [0, 1]."""
-    if not values:
-        return {}
-    top = max(values.values())
-    if top <= 0:
-        return {k: 0.0 for k in values}
-    return {k: max(v, 0.0) / top for k, v in values.items()}
+Signal = tuple[np.ndarray, np.ndarray]
+"""One retriever's candidates: (chunk ids, raw scores), best first, ids unique."""
+
+_EMPTY: Signal = (np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float64))
+
+
+def _fuse_weighted(
+    signals: dict[str, Signal], weights: dict[str, float]
+) -> tuple[np.ndarray, np.ndarray, dict[str, np.ndarray]]:
+    """Return (ids, fused scores, raw score per signal) over the union of all candidates.
+
+    Each signal's scores are scaled by its best one (negative scores count as 0) and
+    summed with its weight, in the order of ``signals``, in float64: the same numbers as
+    adding them up one candidate at a time, computed as array operations.
+    """
+    names = list(signals)
+    ids, inverse = np.unique(
+        np.concatenate([signals[name][0] for name in names]), return_inverse=True
+    )
+    fused = np.zeros(len(ids), dtype=np.float64)
+    raw: dict[str, np.ndarray] = {}
+    start = 0
+    for name in names:
+        values = signals[name][1].astype(np.float64)
+        where = inverse[start : start + len(values)]
+        start += len(values)
+        raw[name] = np.zeros(len(ids), dtype=np.float64)
+        raw[name][where] = values
+        if not len(values):
+            continue
+        top = values.max()
+        scaled = np.zeros_like(values) if top <= 0 else np.maximum(values, 0.0) / top
+        fused[where] += weights[name] * scaled
+    return ids, fused, raw
 
 
 def hybrid_search(
@@ -91,33 +117,21 @@ def hybrid_search(
     timings: dict[str, float] = {}
     n = fusion.candidates
     mask = index.allowed_mask(visibility)
-    dense: dict[int, float] = {}
-    words: dict[int, float] = {}
-    chars: dict[int, float] = {}
-    lead: dict[int, float] = {}
+    dense = words = chars = lead = _EMPTY
 
     if retriever in ("hybrid", "dense") and query_vector is not None:
         t = time.perf_counter()
         scores, ids = index.search_dense(query_vector, n, visibility)
-        dense = {int(i): float(s) for i, s in zip(ids, scores, strict=True)}
+        dense = (ids.astype(np.int64), scores)
         timings["dense"] = (time.perf_counter() - t) * 1000
 
     t = time.perf_counter()
     if retriever in ("hybrid", "words", "keyword"):
-        w = index.words.scores(word_terms(query))
-        if mask is not None:
-            w = np.where(mask, w, 0.0)
-        words = {int(i): float(w[i]) for i in _top(w, n)}
+        words = _keyword(index.words.scores(word_terms(query)), mask, n)
     if retriever in ("hybrid", "chars", "keyword"):
-        c = index.chars.scores(char_terms(query, index.char_ngram))
-        if mask is not None:
-            c = np.where(mask, c, 0.0)
-        chars = {int(i): float(c[i]) for i in _top(c, n)}
+        chars = _keyword(index.chars.scores(char_terms(query, index.char_ngram)), mask, n)
     if retriever in ("hybrid", "lead", "keyword"):
-        g = index.lead.scores(char_terms(query, 4))
-        if mask is not None:
-            g = np.where(mask, g, 0.0)
-        lead = {int(i): float(g[i]) for i in _top(g, n)}
+        lead = _keyword(index.lead.scores(char_terms(query, 4)), mask, n)
     timings["keyword"] = (time.perf_counter() - t) * 1000
 
     weights = {
@@ -131,31 +145,67 @@ def hybrid_search(
     elif retriever != "hybrid":
         weights = {name: float(name == retriever) for name in weights}
     signals = {"dense": dense, "words": words, "chars": chars, "lead": lead}
-    fused: dict[int, float] = {}
     if fusion.method == "rrf":
-        for name, values in signals.items():
-            ranked = sorted(values, key=values.__getitem__, reverse=True)
-            for rank, cid in enumerate(ranked):
-                fused[cid] = fused.get(cid, 0.0) + weights[name] / (fusion.rrf_k + rank + 1)
-    else:
-        for name, values in signals.items():
-            for cid, value in _normalise(values).items():
-                fused[cid] = fused.get(cid, 0.0) + weights[name] * value
-    ranked_ids = sorted(fused, key=lambda cid: (-fused[cid], cid))[:top_k]
+        return SearchResult(
+            hits=_fuse_rrf(index, signals, weights, fusion, top_k), timings_ms=timings
+        )
+    ids, fused, raw = _fuse_weighted(signals, weights)
+    order = np.lexsort((ids, -fused))[:top_k]
+    order = order[fused[order] > 0]
     hits = [
+        Hit(
+            chunk_id=int(ids[i]),
+            doc_id=index.chunk_doc_ids[int(ids[i])],
+            score=float(fused[i]),
+            dense=float(raw["dense"][i]),
+            words=float(raw["words"][i]),
+            chars=float(raw["chars"][i]),
+            lead=float(raw["lead"][i]),
+        )
+        for i in order
+    ]
+    return SearchResult(hits=hits, timings_ms=timings)
+
+
+def _keyword(scores: np.ndarray, mask: np.ndarray | None, n: int) -> Signal:
+    """Return a keyword retriever's n best allowed candidates."""
+    if mask is not None:
+        scores = np.where(mask, scores, 0.0)
+    best = _top(scores, n)
+    return best.astype(np.int64), scores[best]
+
+
+def _fuse_rrf(
+    index: Index,
+    signals: dict[str, Signal],
+    weights: dict[str, float],
+    fusion: FusionSettings,
+    top_k: int,
+) -> list[Hit]:
+    """Return hits ranked by weighted reciprocal rank fusion."""
+    as_dicts = {
+        name: {int(i): float(s) for i, s in zip(ids, scores, strict=True)}
+        for name, (ids, scores) in signals.items()
+    }
+    fused: dict[int, float] = {}
+    for name, values in as_dicts.items():
+        ranked = sorted(values, key=values.__getitem__, reverse=True)
+        for rank, cid in enumerate(ranked):
+            fused[cid] = fused.get(cid, 0.0) + weights[name] / (fusion.rrf_k + rank + 1)
+    ranked_ids = sorted(fused, key=lambda cid: (-fused[cid], cid))[:top_k]
+    return [
         Hit(
             chunk_id=cid,
             doc_id=index.chunk_doc_ids[cid],
             score=fused[cid],
-            dense=dense.get(cid, 0.0),
-            words=words.get(cid, 0.0),
-            chars=chars.get(cid, 0.0),
-            lead=lead.get(cid, 0.0),
+            dense=as_dicts["dense"].get(cid, 0.0),
+            words=as_dicts["words"].get(cid, 0.0),
+            chars=as_dicts["chars"].get(cid, 0.0),
+            lead=as_dicts["lead"].get(cid, 0.0),
         )
         for cid in ranked_ids
         if fused[cid] > 0
     ]
-    return SearchResult(hits=hits, timings_ms=timings)
 
 
 def rank_documents(hits: list[Hit]) -> list[tuple[str, float]]:

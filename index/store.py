@@ -48,6 +48,13 @@ log = logging.getLogger(__name__)
 
 FORMAT_VERSION = 1
 _KEEP_BUILDS = 2
+IVF_MIN_VECTORS = 10_000
+"""Fewer vectors than this cannot train IVF lists well; they are searched exactly or by HNSW."""
+IVF_POINTS_PER_LIST = 39
+"""Training vectors per IVF list (FAISS warns below 39)."""
+IVF_TRAIN_PER_LIST = 64
+"""At most this many training vectors per list are drawn for k-means."""
+_DENSE_FILES = ("dense.faiss", "chunks.sqlite", "manifest.json")
 
 Progress = Callable[[str, int, int], None]
 """Called as progress(stage, done, total); stages: scan, read, embed, write, swap, done."""
@@ -160,6 +167,8 @@ class BuildSettings:
     hnsw_ef_search: int = 512
     approximate_above: int = 200_000
     char_ngram: int = 3
+    ivf_nlist: int = 0
+    ivf_nprobe: int = 32
 
     def lexical_key(self) -> dict[str, Any]:
         """Return the settings that decide the keyword indexes."""
@@ -178,10 +187,23 @@ class BuildSettings:
         }
 
     def dense_kind(self, n: int) -> str:
-        """Return "exact" or "hnsw" for an index of n vectors."""
+        """Return "exact", "ivf" or "hnsw" for an index of n vectors.
+
+        ``auto`` keeps exact search up to ``approximate_above`` vectors. Above it, IVF
+        (measured faster to build and to search at the same recall on 2 cores,
+        docs/PERFORMANCE.md) once there are enough vectors to train its lists, else HNSW.
+        """
         if self.dense_index == "auto":
-            return "hnsw" if n > self.approximate_above else "exact"
+            if n <= self.approximate_above:
+                return "exact"
+            return "ivf" if n >= IVF_MIN_VECTORS else "hnsw"
         return self.dense_index
+
+    def nlist(self, n: int) -> int:
+        """Return the number of IVF lists for n vectors (``ivf_nlist``, or about 4·√n)."""
+        if self.ivf_nlist:
+            return max(1, min(self.ivf_nlist, n // IVF_POINTS_PER_LIST))
+        return max(1, min(int(4 * n**0.5), n // IVF_POINTS_PER_LIST))
 
 
 def lead_text(title: str, doc_id: str, chunk: Chunk) -> str:
@@ -245,6 +267,7 @@ class Index:
             ) from exc
         self._public_ids = np.flatnonzero(self.public_mask).astype(np.int64)
         self._selectors: dict[str, Any] = {}
+        self._selector_lock = threading.Lock()
         n = len(self.chunk_doc_ids)
         if self.dense.ntotal != n or self.words.size != n or self.lead.size != n:
             raise IndexIncompatibleError(
@@ -256,6 +279,8 @@ class Index:
             f"file:{folder / 'chunks.sqlite'}?mode=ro", uri=True, check_same_thread=False
         )
         self._db_lock = threading.Lock()
+        self._local = threading.local()
+        self._readers: list[sqlite3.Connection] = []
         self.documents: dict[str, DocumentRecord] = {}
         for row in self._db.execute(
             "SELECT id, title, visibility, content_hash, author, date, url, municipalities,"
@@ -271,7 +296,9 @@ class Index:
             dtype=bool,
             count=len(doc_ids),
         )
-        self.dense = faiss.read_index(str(folder / "dense.faiss"), faiss.IO_FLAG_MMAP)
+        # Memory-mapped, not read: flat vectors (IFC) and IVF lists are paged in on demand
+        # and shared by every process that opens the same build.
+        self.dense = read_dense(folder / "dense.faiss", str(self.manifest.get("dense_index")))
         self.words = BM25Index.load(folder, "words")
         self.chars = BM25Index.load(folder, "chars")
         self.lead = BM25Index.load(folder, "lead")
@@ -312,43 +339,98 @@ class Index:
         self, query: np.ndarray, k: int, visibility: str
     ) -> tuple[np.ndarray, np.ndarray]:
         """Return (scores, ids) of the k nearest allowed chunks; ids are -1 past the end."""
+        scores, ids = self.search_dense_many(query.reshape(1, -1), k, visibility)
+        return scores[0], ids[0]
+
+    def search_dense_many(
+        self, queries: np.ndarray, k: int, visibility: str
+    ) -> tuple[list[np.ndarray], list[np.ndarray]]:
+        """Return per query (scores, ids) of the k nearest allowed chunks, in one FAISS call.
+
+        One call for several questions lets FAISS scan the vectors once for all of them.
+        """
         k = max(1, min(k, self.size))
-        params = None
+        sel = None
         if visibility != "internal":
             if not len(self._public_ids):
-                return np.zeros(0, dtype=np.float32), np.zeros(0, dtype=np.int64)
-            sel = self._selectors.get(visibility)
+                empty = [np.zeros(0, dtype=np.float32)] * len(queries)
+                return empty, [np.zeros(0, dtype=np.int64)] * len(queries)
+            sel = self._selector()
+        kind = self.manifest.get("dense_index")
+        if kind == "hnsw":
+            params: Any = faiss.SearchParametersHNSW(efSearch=max(k, self._ef_search))
+        elif kind == "ivf":
+            params = faiss.SearchParametersIVF(nprobe=self._nprobe)
+        else:
+            params = faiss.SearchParameters()
+        if sel is not None:
+            params.sel = sel
+        _one_search_thread()
+        scores, ids = self.dense.search(
+            np.ascontiguousarray(queries, dtype=np.float32), k, params=params
+        )
+        keep = ids >= 0
+        return [s[m] for s, m in zip(scores, keep, strict=True)], [
+            i[m] for i, m in zip(ids, keep, strict=True)
+        ]
+
+    def _selector(self) -> Any:
+        with self._selector_lock:
+            sel = self._selectors.get("public")
             if sel is None:
-                sel = self._selectors[visibility] = faiss.IDSelectorBatch(self._public_ids)
-            if self.manifest.get("dense_index") == "hnsw":
-                params = faiss.SearchParametersHNSW(sel=sel, efSearch=max(k, self._ef_search))
-            else:
-                params = faiss.SearchParameters(sel=sel)
-        elif self.manifest.get("dense_index") == "hnsw":
-            params = faiss.SearchParametersHNSW(efSearch=max(k, self._ef_search))
-        scores, ids = self.dense.search(query.reshape(1, -1).astype(np.float32), k, params=params)
-        keep = ids[0] >= 0
-        return scores[0][keep], ids[0][keep]
+                # A bitmap answers "may this reader see chunk i" in O(1), cheaper per
+                # candidate than a hashed id set; the bits must outlive the selector.
+                bits = np.packbits(self.public_mask, bitorder="little")
+                sel = faiss.IDSelectorBitmap(len(self.public_mask), faiss.swig_ptr(bits))
+                self._selectors["public"] = sel
+                self._selectors["public-bits"] = bits
+            return sel
 
     @property
     def _ef_search(self) -> int:
         return int(self.manifest.get("hnsw", {}).get("ef_search", 512))
+
+    @property
+    def _nprobe(self) -> int:
+        return int(self.manifest.get("ivf", {}).get("nprobe", 32))
 
     def chunks(self, ids: list[int]) -> dict[int, ChunkRecord]:
         """Return the chunk records for ids, by id."""
         if not ids:
             return {}
         marks = ",".join("?" * len(ids))
-        with self._db_lock:
-            rows = self._db.execute(
+        rows = (
+            self._reader()
+            .execute(
                 "SELECT id, doc_id, ordinal, text, sentences, heading, page FROM chunks"
                 f" WHERE id IN ({marks})",
                 [int(i) for i in ids],
-            ).fetchall()
+            )
+            .fetchall()
+        )
         return {
             r[0]: ChunkRecord(r[0], r[1], r[2], r[3], tuple(json.loads(r[4])), r[5], r[6])
             for r in rows
         }
+
+    def _reader(self) -> sqlite3.Connection:
+        """Return this thread's own connection to the chunk table.
+
+        Concurrent questions each fetch their passages: one shared connection behind a
+        lock made them queue (6 % of samples at 32 askers, docs/PERFORMANCE.md). A build
+        never changes once written, so its table is opened immutable (no file locking).
+        """
+        db = getattr(self._local, "db", None)
+        if db is None:
+            db = sqlite3.connect(
+                f"file:{self.folder / 'chunks.sqlite'}?mode=ro&immutable=1",
+                uri=True,
+                check_same_thread=False,
+            )
+            with self._db_lock:
+                self._readers.append(db)
+            self._local.db = db
+        return db
 
     def all_chunks(self) -> Iterator[ChunkRecord]:
         """Yield every chunk in id order."""
@@ -367,6 +449,42 @@ class Index:
         """Close the chunk table."""
         with contextlib.suppress(Exception):
             self._db.close()
+        with self._db_lock:
+            readers, self._readers = self._readers, []
+        for db in readers:
+            with contextlib.suppress(Exception):
+                db.close()
+
+
+def read_dense(path: Path, kind: str) -> Any:
+    """Return a FAISS index file memory-mapped, not read: pages load on demand, shared.
+
+    IVF lists map with IO_FLAG_MMAP alone (as on-disk lists, whose prefetch threads are
+    turned off: they cost 2 ms per search, measured); flat vectors (exact, HNSW) need IFC.
+    """
+    if kind == "ivf":
+        dense = faiss.read_index(str(path), faiss.IO_FLAG_MMAP)
+        lists = faiss.downcast_InvertedLists(faiss.downcast_index(dense.index).invlists)
+        if hasattr(lists, "prefetch_nthread"):
+            lists.prefetch_nthread = 0
+        return dense
+    return faiss.read_index(str(path), faiss.IO_FLAG_MMAP | faiss.IO_FLAG_MMAP_IFC)
+
+
+_search_threads = threading.local()
+
+
+def _one_search_thread() -> None:
+    """Let FAISS search with one OpenMP thread in the calling thread (once per thread).
+
+    Questions already run in parallel threads; an OpenMP team per single-question search
+    only adds hand-offs, which cost milliseconds on 2 busy cores (measured 7.3 -> 1.4 ms
+    per search, docs/PERFORMANCE.md). OpenMP keeps this setting per thread, so index
+    builds elsewhere still use every core.
+    """
+    if not getattr(_search_threads, "single", False):
+        faiss.omp_set_num_threads(1)
+        _search_threads.single = True
 
 
 def current_build(index_dir: Path) -> Path | None:
@@ -446,27 +564,62 @@ def _fsync_file(path: Path) -> None:
         os.fsync(handle.fileno())
 
 
-def _previous_state(
-    index_dir: Path, settings: BuildSettings
-) -> tuple[dict[str, Any] | None, dict[str, tuple[DocumentRecord, list[ChunkRecord]]]]:
-    """Return the live manifest and its reusable documents with their chunks."""
+def _live_manifest(index_dir: Path) -> dict[str, Any] | None:
+    """Return the live build's manifest if the build is whole, without loading it.
+
+    A build records its files' sizes in its manifest; when they still match, the build
+    is taken as whole. An older build without that record is checked by loading it.
+    """
     folder = current_build(index_dir)
     if folder is None:
-        return None, {}
+        return None
+    try:
+        manifest = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        log.warning("previous index not reusable: %s", exc)
+        return None
+    if not isinstance(manifest, dict) or manifest.get("format_version") != FORMAT_VERSION:
+        log.warning("previous index not reusable: format %s", manifest.get("format_version"))
+        return None
+    files = manifest.get("files")
+    if isinstance(files, dict) and files:
+        try:
+            whole = all((folder / name).stat().st_size == size for name, size in files.items())
+        except OSError:
+            whole = False
+        if not whole:
+            log.warning("previous index not reusable: its files changed size")
+            return None
+        return manifest
+    try:
+        Index(folder).close()
+    except StoreError as exc:
+        log.warning("previous index not reusable: %s", exc)
+        return None
+    return manifest
+
+
+def _previous_chunks(
+    index_dir: Path, doc_ids: set[str]
+) -> dict[str, tuple[DocumentRecord, list[ChunkRecord]]] | None:
+    """Return the live build's records and chunks of doc_ids, or None if it cannot be read."""
+    folder = current_build(index_dir)
+    if folder is None or not doc_ids:
+        return {} if folder is not None else None
     try:
         index = Index(folder)
     except StoreError as exc:
         log.warning("previous index not reusable: %s", exc)
-        return None, {}
+        return None
     try:
-        manifest = index.manifest
-        if manifest.get("chunking") != settings.chunk_key():
-            return manifest, {}
         by_doc: dict[str, list[ChunkRecord]] = {}
         for chunk in index.all_chunks():
-            by_doc.setdefault(chunk.doc_id, []).append(chunk)
-        return manifest, {
-            doc_id: (record, by_doc.get(doc_id, [])) for doc_id, record in index.documents.items()
+            if chunk.doc_id in doc_ids:
+                by_doc.setdefault(chunk.doc_id, []).append(chunk)
+        return {
+            doc_id: (index.documents[doc_id], by_doc.get(doc_id, []))
+            for doc_id in doc_ids
+            if doc_id in index.documents
         }
     finally:
         index.close()
@@ -510,16 +663,39 @@ def _build_locked(
     report = progress or (lambda stage, done, total: None)
     summary = BuildSummary()
     _collect_garbage(index_dir)
-    manifest, previous = _previous_state(index_dir, settings)
+    # Only the manifest is read first: with nothing changed, that and the files' hashes
+    # are all a reindex needs, and the previous chunks are loaded only to rebuild.
+    manifest = _live_manifest(index_dir)
     compatible = manifest is not None and (
         manifest.get("model_id") == settings.model_id
         and manifest.get("dimension") == settings.dimension
     )
+    previous: dict[str, str] = {}
+    if manifest is not None and manifest.get("chunking") == settings.chunk_key():
+        previous = {
+            doc_id: str(info.get("content_hash"))
+            for doc_id, info in manifest.get("documents", {}).items()
+        }
+
+    def read_new(path: Path, doc_id: str) -> tuple[DocumentRecord, list[Chunk]] | None:
+        try:
+            doc = read_document(path, knowledge_dir, settings.default_visibility)  # type: ignore[arg-type]
+        except DocumentError as exc:
+            log.warning("skipped %s: %s", doc_id, exc)
+            summary.skipped.append(SkippedFile(doc_id, str(exc)))
+            return None
+        chunks = chunk_document(doc, settings.max_chars, settings.overlap_sentences)
+        if not chunks:
+            summary.skipped.append(SkippedFile(doc_id, "no text to index"))
+            return None
+        (summary.updated if doc_id in previous else summary.added).append(doc_id)
+        return DocumentRecord.from_document(doc), chunks
 
     paths = iter_document_paths(knowledge_dir)
     report("scan", 0, len(paths))
-    records: list[DocumentRecord] = []
-    doc_chunks: list[list[tuple[str | None, Chunk | ChunkRecord]]] = []
+    # In reading order: a document id whose file is unchanged (its chunks come from the
+    # live build), or a freshly read record with its chunks.
+    entries: list[tuple[str, Path] | tuple[DocumentRecord, list[Chunk]]] = []
     seen_ids: set[str] = set()
     for n, path in enumerate(paths, 1):
         doc_id = document_id(path, knowledge_dir)
@@ -541,28 +717,16 @@ def _build_locked(
         except OSError as exc:
             summary.skipped.append(SkippedFile(doc_id, f"cannot read file: {exc.strerror}"))
             continue
-        old = previous.get(doc_id)
-        if old is not None and old[0].content_hash == digest:
-            records.append(old[0])
-            doc_chunks.append([(old[0].title, c) for c in old[1]])
+        if previous.get(doc_id) == digest:
+            entries.append((doc_id, path))
         else:
-            try:
-                doc = read_document(path, knowledge_dir, settings.default_visibility)  # type: ignore[arg-type]
-            except DocumentError as exc:
-                log.warning("skipped %s: %s", doc_id, exc)
-                summary.skipped.append(SkippedFile(doc_id, str(exc)))
-                continue
-            chunks = chunk_document(doc, settings.max_chars, settings.overlap_sentences)
-            if not chunks:
-                summary.skipped.append(SkippedFile(doc_id, "no text to index"))
-                continue
-            (summary.updated if old is not None else summary.added).append(doc_id)
-            records.append(DocumentRecord.from_document(doc))
-            doc_chunks.append([(doc.title, c) for c in chunks])
+            fresh = read_new(path, doc_id)
+            if fresh is not None:
+                entries.append(fresh)
         report("read", n, len(paths))
-    present = {r.id for r in records}
+    present = {e[0] if isinstance(e[0], str) else e[0].id for e in entries}
     summary.removed = sorted(set(previous) - present)
-    summary.documents = len(records)
+    summary.documents = len(entries)
 
     unchanged = (
         compatible
@@ -585,6 +749,30 @@ def _build_locked(
         summary.seconds = time.perf_counter() - started
         report("done", 1, 1)
         return summary
+
+    kept = {e[0] for e in entries if isinstance(e[0], str)}
+    old = _previous_chunks(index_dir, kept) if kept else {}
+    records: list[DocumentRecord] = []
+    doc_chunks: list[list[tuple[str | None, Chunk | ChunkRecord]]] = []
+    for entry in entries:
+        if isinstance(entry[0], DocumentRecord):
+            record, chunks = entry  # type: ignore[misc]
+            records.append(record)
+            doc_chunks.append([(record.title, c) for c in chunks])
+            continue
+        doc_id, path = entry  # type: ignore[misc]
+        reused = old.get(doc_id) if old is not None else None
+        if reused is not None:
+            records.append(reused[0])
+            doc_chunks.append([(reused[0].title, c) for c in reused[1]])
+            continue
+        # The live build could not give this document back: read it again.
+        previous.pop(doc_id, None)
+        fresh = read_new(path, doc_id)
+        if fresh is not None:
+            records.append(fresh[0])
+            doc_chunks.append([(fresh[0].title, c) for c in fresh[1]])
+    summary.documents = len(records)
 
     flat: list[tuple[int, DocumentRecord, Chunk | ChunkRecord, str]] = []
     leads: list[str] = []
@@ -629,6 +817,7 @@ def _build_locked(
     report("write", 2, 4)
     _write_tables(tmp / "chunks.sqlite", records, flat)
     report("write", 3, 4)
+    files = {item.name: item.stat().st_size for item in sorted(tmp.iterdir()) if item.is_file()}
     new_manifest = {
         "format_version": FORMAT_VERSION,
         "build": name,
@@ -644,11 +833,13 @@ def _build_locked(
             "ef_construction": settings.hnsw_ef_construction,
             "ef_search": settings.hnsw_ef_search,
         },
+        "ivf": {"nlist": settings.nlist(len(flat)), "nprobe": settings.ivf_nprobe},
         "documents": {
             r.id: {"content_hash": r.content_hash, "visibility": r.visibility} for r in records
         },
         "chunks": len(flat),
         "skipped": [{"path": s.path, "reason": s.reason} for s in summary.skipped],
+        "files": files,
     }
     (tmp / "manifest.json").write_text(json.dumps(new_manifest, ensure_ascii=False, indent=1))
     for item in tmp.iterdir():
@@ -695,10 +886,30 @@ def _as_chunk(record: ChunkRecord) -> Chunk:
 
 def _write_dense(path: Path, vectors: np.ndarray, kind: str, settings: BuildSettings) -> None:
     dimension = settings.dimension
+    # This thread may have searched before (one OpenMP thread); training uses every core.
+    faiss.omp_set_num_threads(os.cpu_count() or 1)
+    _search_threads.single = False
     if kind == "hnsw":
         inner = faiss.IndexHNSWFlat(dimension, settings.hnsw_m, faiss.METRIC_INNER_PRODUCT)
         inner.hnsw.efConstruction = settings.hnsw_ef_construction
         inner.hnsw.efSearch = settings.hnsw_ef_search
+    elif kind == "ivf":
+        nlist = settings.nlist(len(vectors))
+        quantizer = faiss.IndexFlatIP(dimension)
+        inner = faiss.IndexIVFFlat(quantizer, dimension, nlist, faiss.METRIC_INNER_PRODUCT)
+        inner.own_fields = True
+        quantizer.this.disown()
+        inner.nprobe = settings.ivf_nprobe
+        # k-means on an evenly spread sample: enough per list, and a fixed seed so the
+        # same vectors always give the same lists.
+        sample = vectors
+        limit = nlist * IVF_TRAIN_PER_LIST
+        if len(vectors) > limit:
+            picks = np.random.default_rng(0).choice(len(vectors), limit, replace=False)
+            sample = vectors[np.sort(picks)]
+        inner.cp.seed = 1234
+        inner.cp.niter = 10  # measured: more iterations cost build time, not recall
+        inner.train(np.ascontiguousarray(sample, dtype=np.float32))
     else:
         inner = faiss.IndexFlatIP(dimension)
     dense = faiss.IndexIDMap2(inner)

@@ -1,0 +1,268 @@
+"""The sentence-transformers model run by ONNX Runtime: same vectors, faster on CPU, no torch.
+
+The model is exported once, locally, from the configured sentence-transformers folder
+(the packaged MiniLM by default) into ``export_dir``; nothing is downloaded. After that
+a process loads only ONNX Runtime and the tokenizer, not torch, so it starts sooner and
+holds less memory. ``quantize=True`` adds dynamic int8 weights (faster, but the vectors
+move: docs/PERFORMANCE.md has the measured speed and retrieval quality of both).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import threading
+import warnings
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from index.embedding import (
+    PACKAGED_MODEL,
+    ModelNotFoundError,
+    _fingerprint,
+    _first,
+    resolve_model_path,
+)
+
+log = logging.getLogger(__name__)
+
+_EXPORT_VERSION = "onnx-export-1"
+_INPUTS = ("input_ids", "attention_mask", "token_type_ids")
+
+
+class OnnxEncoder:
+    """Encoder running a sentence-transformers model (Transformer + mean/CLS pooling) in ORT."""
+
+    def __init__(
+        self,
+        name: str = PACKAGED_MODEL,
+        *,
+        export_dir: Path,
+        quantize: bool = False,
+        batch_size: int = 64,
+        max_seq_length: int | None = None,
+        query_prompt: str | None = None,
+        document_prompt: str | None = None,
+        threads: int | None = None,
+    ) -> None:
+        self.name = name
+        self.export_dir = Path(export_dir)
+        self.quantize = quantize
+        self.batch_size = batch_size
+        self.threads = threads or os.cpu_count() or 1
+        self._path, _ = resolve_model_path(name)
+        folder = Path(self._path)
+        if not folder.is_dir():
+            raise ModelNotFoundError(
+                f"the onnx backend needs a local model folder, not '{name}': "
+                "set model.name to its path or use model.backend: torch"
+            )
+        self._folder = folder
+        self._pooling = _pooling_mode(folder)
+        prompts = _read_json(folder / "config_sentence_transformers.json").get("prompts") or {}
+        self._query_prompt = (
+            query_prompt if query_prompt is not None else _first(prompts, ("query",))
+        )
+        self._document_prompt = (
+            document_prompt
+            if document_prompt is not None
+            else _first(prompts, ("document", "passage", "doc"))
+        )
+        self.max_seq_length = max_seq_length or _max_seq_length(folder)
+        self._dimension = int(_read_json(folder / "config.json")["hidden_size"])
+        self._lock = threading.Lock()
+        self._session: Any = None
+        self._tokenizer: Any = None
+
+    # -- identity ----------------------------------------------------------------------
+
+    @property
+    def model_id(self) -> str:
+        """Return the model's id: the torch encoder's for fp32 (same vectors), marked for int8."""
+        extra = json.dumps([self._query_prompt, self._document_prompt, self.max_seq_length])
+        model_id = f"{self.name}@{_fingerprint(self._path, extra)}"
+        return f"{model_id}+onnx-int8" if self.quantize else model_id
+
+    @property
+    def dimension(self) -> int:
+        """Return the model's output dimension."""
+        return self._dimension
+
+    # -- export and load ---------------------------------------------------------------
+
+    def model_file(self) -> Path:
+        """Return where this model's ONNX file lives (exported on first use)."""
+        key = _fingerprint(self._path, _EXPORT_VERSION)
+        return (
+            self.export_dir
+            / f"{Path(self._path).name}-{key}"
+            / ("model-int8.onnx" if self.quantize else "model.onnx")
+        )
+
+    def _load(self) -> Any:
+        if self._session is None:
+            with self._lock:
+                if self._session is None:
+                    path = self.model_file()
+                    if not path.is_file():
+                        export_onnx(self._folder, path.parent / "model.onnx")
+                        if self.quantize:
+                            quantize_onnx(path.parent / "model.onnx", path)
+                    import onnxruntime as ort
+                    from tokenizers import Tokenizer
+
+                    tokenizer = Tokenizer.from_file(str(self._folder / "tokenizer.json"))
+                    tokenizer.enable_truncation(self.max_seq_length)
+                    tokenizer.no_padding()
+                    options = ort.SessionOptions()
+                    options.intra_op_num_threads = self.threads
+                    options.inter_op_num_threads = 1
+                    options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+                    # Idle threads sleep instead of spinning: on 2 cores shared with the
+                    # bot's other work, spinning doubled a question's encode time (measured
+                    # 11.8 -> 6.3 ms median under load, docs/PERFORMANCE.md).
+                    options.add_session_config_entry("session.intra_op.allow_spinning", "0")
+                    log.info("loading onnx model %s", path)
+                    self._tokenizer = tokenizer
+                    self._session = ort.InferenceSession(
+                        str(path), options, providers=["CPUExecutionProvider"]
+                    )
+        return self._session
+
+    # -- encoding ----------------------------------------------------------------------
+
+    def _encode(self, texts: Sequence[str], prompt: str | None) -> np.ndarray:
+        session = self._load()
+        if not texts:
+            return np.zeros((0, self._dimension), dtype=np.float32)
+        encodings = self._tokenizer.encode_batch([(prompt or "") + t for t in texts])
+        lengths = np.fromiter((len(e.ids) for e in encodings), dtype=np.int64)
+        # Longest first, as sentence-transformers does, so each batch pads little.
+        order = np.argsort(-lengths, kind="stable")
+        out = np.empty((len(texts), self._dimension), dtype=np.float32)
+        for start in range(0, len(texts), self.batch_size):
+            part = order[start : start + self.batch_size]
+            width = int(lengths[part].max())
+            feeds = {k: np.zeros((len(part), width), dtype=np.int64) for k in _INPUTS}
+            for row, i in enumerate(part):
+                e = encodings[i]
+                n = len(e.ids)
+                feeds["input_ids"][row, :n] = e.ids
+                feeds["attention_mask"][row, :n] = e.attention_mask
+                feeds["token_type_ids"][row, :n] = e.type_ids
+            hidden = session.run(None, feeds)[0]
+            if self._pooling == "cls":
+                pooled = hidden[:, 0]
+            else:
+                mask = feeds["attention_mask"][..., None].astype(np.float32)
+                pooled = (hidden * mask).sum(axis=1) / np.clip(mask.sum(axis=1), 1e-9, None)
+            norms = np.linalg.norm(pooled, axis=1, keepdims=True)
+            out[part] = pooled / np.clip(norms, 1e-12, None)
+        return out
+
+    def encode_documents(self, texts: Sequence[str]) -> np.ndarray:
+        """Return normalised vectors for passages, with the model's document prompt if any."""
+        return self._encode(texts, self._document_prompt)
+
+    def encode_queries(self, texts: Sequence[str]) -> np.ndarray:
+        """Return normalised vectors for questions, with the model's query prompt if any."""
+        return self._encode(texts, self._query_prompt)
+
+
+def _read_json(path: Path) -> dict[str, Any]:
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    return data if isinstance(data, dict) else {}
+
+
+def _pooling_mode(folder: Path) -> str:
+    """Return "mean" or "cls" from the model's pooling config; refuse anything else."""
+    modules = json.loads((folder / "modules.json").read_text(encoding="utf-8"))
+    kinds = [m.get("type", "").rsplit(".", 1)[-1] for m in modules]
+    if kinds[:2] != ["Transformer", "Pooling"] or any(
+        k not in ("Transformer", "Pooling", "Normalize") for k in kinds
+    ):
+        raise ModelNotFoundError(
+            f"the onnx backend runs Transformer + Pooling models only, not {kinds}: "
+            "use model.backend: torch"
+        )
+    pooling_path = next(m["path"] for m in modules if m.get("type", "").endswith("Pooling"))
+    config = _read_json(folder / pooling_path / "config.json")
+    if config.get("pooling_mode_mean_tokens"):
+        return "mean"
+    if config.get("pooling_mode_cls_token"):
+        return "cls"
+    raise ModelNotFoundError("the onnx backend supports mean or CLS pooling only")
+
+
+def _max_seq_length(folder: Path) -> int:
+    """Return the length limit sentence-transformers would use for this folder."""
+    configured = _read_json(folder / "sentence_bert_config.json").get("max_seq_length")
+    if configured:
+        return int(configured)
+    limits = [
+        _read_json(folder / "config.json").get("max_position_embeddings"),
+        _read_json(folder / "tokenizer_config.json").get("model_max_length"),
+    ]
+    return int(min(v for v in limits if isinstance(v, int) and v > 0) or 512)
+
+
+def export_onnx(folder: Path, target: Path) -> None:
+    """Export a sentence-transformers folder's transformer to ONNX at target (atomically)."""
+    import torch
+    from transformers import AutoModel, AutoTokenizer
+    from transformers.utils import logging as hf_logging
+
+    hf_logging.disable_progress_bar()
+    log.info("exporting %s to onnx (once)", folder)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    model = AutoModel.from_pretrained(str(folder), local_files_only=True).eval()
+    tokenizer = AutoTokenizer.from_pretrained(str(folder), local_files_only=True)
+
+    class _Hidden(torch.nn.Module):
+        def __init__(self, inner: torch.nn.Module) -> None:
+            super().__init__()
+            self.inner = inner
+
+        def forward(self, input_ids: Any, attention_mask: Any, token_type_ids: Any) -> Any:
+            return self.inner(
+                input_ids=input_ids, attention_mask=attention_mask, token_type_ids=token_type_ids
+            ).last_hidden_state
+
+    # Two texts of different lengths, so the traced graph takes the padded path.
+    example = tokenizer(
+        ["Ett exempel.", "Ett längre exempel med flera ord i."], padding=True, return_tensors="pt"
+    )
+    if "token_type_ids" not in example:
+        example["token_type_ids"] = torch.zeros_like(example["input_ids"])
+    tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
+    axes = {"0": "batch", "1": "tokens"}
+    # The exporter warns about tracing details that do not apply to this graph.
+    with torch.inference_mode(), warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        torch.onnx.export(
+            _Hidden(model),
+            tuple(example[k] for k in _INPUTS),
+            str(tmp),
+            input_names=list(_INPUTS),
+            output_names=["last_hidden_state"],
+            dynamic_axes={k: {0: axes["0"], 1: axes["1"]} for k in (*_INPUTS, "last_hidden_state")},
+            opset_version=17,
+            dynamo=False,
+        )
+    os.replace(tmp, target)
+
+
+def quantize_onnx(source: Path, target: Path) -> None:
+    """Write a dynamically int8-quantised copy of an ONNX model (atomically)."""
+    from onnxruntime.quantization import QuantType, quantize_dynamic
+
+    tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp.onnx")
+    quantize_dynamic(str(source), str(tmp), weight_type=QuantType.QInt8)
+    os.replace(tmp, target)

@@ -1,0 +1,108 @@
+"""The ONNX Runtime backend: the packaged model exported locally gives the torch vectors."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from bot.config import load_config
+from index.embedding import ModelNotFoundError, SentenceTransformerEncoder, create_encoder
+from index.onnx_encoder import OnnxEncoder
+
+pytest.importorskip("onnxruntime")
+
+TEXTS = [
+    "Samarbetet kommunerna emellan startade i Almedalen 2012.",
+    "Borlänges sommarskola hålls varje år i juli för nyanlända elever.",
+    "Kort.",
+    "Nätverket arbetar med flyktingpolitik, mottagande och integration i fyra kommuner " * 8,
+]
+
+
+@pytest.fixture(scope="module")
+def onnx_encoder(tmp_path_factory) -> OnnxEncoder:
+    return OnnxEncoder(export_dir=tmp_path_factory.mktemp("models"))
+
+
+@pytest.mark.integration
+def test_onnx_vectors_equal_the_torch_vectors_and_share_the_model_id(onnx_encoder, real_encoder):
+    for encode in ("encode_documents", "encode_queries"):
+        ours = getattr(onnx_encoder, encode)(TEXTS)
+        theirs = getattr(real_encoder, encode)(TEXTS)
+        assert ours.dtype == np.float32 and ours.shape == theirs.shape
+        np.testing.assert_allclose(ours, theirs, atol=2e-5)
+        np.testing.assert_allclose(np.linalg.norm(ours, axis=1), 1.0, atol=1e-5)
+    # Same vectors, so the same id: indexes and caches built with torch stay valid.
+    assert onnx_encoder.model_id == real_encoder.model_id
+    assert onnx_encoder.dimension == real_encoder.dimension == 384
+
+
+@pytest.mark.integration
+def test_export_happens_once_and_leaves_no_temporary_file(onnx_encoder):
+    onnx_encoder.encode_queries(["Hej"])
+    model_file = onnx_encoder.model_file()
+    stamp = model_file.stat().st_mtime_ns
+
+    again = OnnxEncoder(export_dir=onnx_encoder.export_dir)
+    again.encode_queries(["Hej igen"])
+
+    assert again.model_file() == model_file
+    assert model_file.stat().st_mtime_ns == stamp
+    assert [p.name for p in model_file.parent.iterdir()] == ["model.onnx"]
+
+
+def test_int8_vectors_get_a_model_id_of_their_own(tmp_path):
+    fp32 = OnnxEncoder(export_dir=tmp_path)
+    int8 = OnnxEncoder(export_dir=tmp_path, quantize=True)
+    assert int8.model_id == f"{fp32.model_id}+onnx-int8"
+    assert int8.model_file().name == "model-int8.onnx"
+
+
+def test_empty_input_gives_an_empty_matrix_without_loading(tmp_path):
+    encoder = OnnxEncoder(export_dir=tmp_path)
+    assert encoder.encode_documents([]).shape == (0, 384)
+
+
+@pytest.mark.parametrize(
+    ("backend", "kind"),
+    [("torch", SentenceTransformerEncoder), ("onnx", OnnxEncoder), ("onnx-int8", OnnxEncoder)],
+)
+def test_config_backend_picks_the_encoder(tmp_path, backend, kind):
+    (tmp_path / "knowledge").mkdir()
+    path = tmp_path / "config.yaml"
+    path.write_text(f"model:\n  backend: {backend}\n", encoding="utf-8")
+    config = load_config(path, environ={})
+
+    encoder = create_encoder(config.model)
+
+    assert isinstance(encoder, kind)
+    assert config.model.export_dir == tmp_path / ".state" / "models"
+    if kind is OnnxEncoder:
+        assert encoder.export_dir == config.model.export_dir
+        assert encoder.quantize is (backend == "onnx-int8")
+
+
+def test_export_dir_is_resolved_against_the_config_file(tmp_path):
+    (tmp_path / "knowledge").mkdir()
+    path = tmp_path / "config.yaml"
+    path.write_text("model:\n  export_dir: modeller\n", encoding="utf-8")
+    assert load_config(path, environ={}).model.export_dir == tmp_path / "modeller"
+
+
+def test_onnx_backend_needs_a_local_model_folder(tmp_path):
+    with pytest.raises(ModelNotFoundError):
+        OnnxEncoder("nobody/no-such-model", export_dir=tmp_path)
+
+
+def test_onnx_backend_refuses_a_model_it_cannot_run(tmp_path):
+    folder = tmp_path / "model"
+    folder.mkdir()
+    (folder / "config.json").write_text('{"hidden_size": 8}')
+    (folder / "modules.json").write_text(
+        '[{"idx": 0, "name": "0", "path": "", "type": "sentence_transformers.models.Transformer"},'
+        ' {"idx": 1, "name": "1", "path": "1_Dense", "type": "sentence_transformers.models.Dense"}]'
+    )
+    with pytest.raises(ModelNotFoundError, match="backend: torch"):
+        OnnxEncoder(str(folder), export_dir=Path(tmp_path / "out"))

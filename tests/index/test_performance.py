@@ -1,0 +1,273 @@
+"""Speed work that must not change results: dense index kinds, memory-mapped keyword
+indexes, the manifest-only no-op reindex, and array-based fusion."""
+
+from __future__ import annotations
+
+import json
+import shutil
+
+import faiss
+import numpy as np
+import pytest
+from scipy import sparse
+
+from index import store
+from index.engine import Engine, EngineSettings
+from index.lexical import BM25Index, char_terms
+from index.search import _fuse_weighted
+from index.store import IVF_MIN_VECTORS, BuildSettings, current_build, load_index
+from tests.conftest import FakeEncoder, write_doc
+
+
+def make_engine(knowledge, index_dir, encoder, **changes) -> Engine:
+    engine = Engine(
+        EngineSettings(knowledge_dir=knowledge, index_dir=index_dir, **changes), encoder
+    )
+    engine.reindex()
+    return engine
+
+
+def many_documents(folder, count: int) -> None:
+    for i in range(count):
+        write_doc(
+            folder,
+            f"del-{i % 7}/dokument-{i:03d}.md",
+            f"# Avsnitt {i}\n\nKommun {i % 13} beslutade år {1990 + i % 30} om skola och "
+            f"integration för {i * 3} nyanlända. Ärende {i} gäller bygglov och mottagande.\n",
+            title=f"Dokument {i}",
+            visibility="public" if i % 3 else "internal",
+        )
+
+
+# -- choosing the dense index ----------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("requested", "above", "n", "expected"),
+    [
+        ("auto", 200_000, 50_000, "exact"),
+        ("auto", 200_000, 200_000, "exact"),
+        ("auto", 200_000, 200_001, "ivf"),
+        ("auto", 3, 7, "hnsw"),  # too few vectors to train IVF lists
+        ("auto", 3, IVF_MIN_VECTORS, "ivf"),
+        ("exact", 3, 10**6, "exact"),
+        ("hnsw", 10**9, 5, "hnsw"),
+        ("ivf", 10**9, 5, "ivf"),
+    ],
+)
+def test_dense_index_kind_follows_the_request_and_the_size(requested, above, n, expected):
+    settings = BuildSettings(
+        "m", 8, 700, 1, "internal", dense_index=requested, approximate_above=above
+    )
+    assert settings.dense_kind(n) == expected
+
+
+@pytest.mark.parametrize(
+    ("n", "configured", "expected"),
+    [(10**6, 0, 4000), (100, 0, 2), (10**6, 512, 512), (50, 512, 1)],
+)
+def test_ivf_lists_scale_with_the_square_root_and_never_starve(n, configured, expected):
+    settings = BuildSettings("m", 8, 700, 1, "internal", ivf_nlist=configured)
+    assert settings.nlist(n) == expected
+
+
+@pytest.mark.parametrize("kind", ["ivf", "hnsw"])
+def test_approximate_indexes_find_what_exact_search_finds_and_respect_visibility(tmp_path, kind):
+    knowledge = tmp_path / "knowledge"
+    many_documents(knowledge, 120)
+    encoder = FakeEncoder()
+    exact = make_engine(knowledge, tmp_path / "exact", encoder, dense_index="exact")
+    # nprobe covers every list of this small index, so IVF must be exact here.
+    other = make_engine(knowledge, tmp_path / kind, encoder, dense_index=kind, ivf_nprobe=64)
+    assert other.index.manifest["dense_index"] == kind
+    for question in ("bygglov för kommun 3", "skola år 1995", "nyanlända integration"):
+        vector = encoder.encode_queries([question])[0]
+        for visibility in ("public", "internal"):
+            a = exact.index.search_dense(vector, 10, visibility)
+            b = other.index.search_dense(vector, 10, visibility)
+            assert list(a[1]) == list(b[1])
+            np.testing.assert_allclose(a[0], b[0], rtol=1e-5)
+        public_ids = other.index.search_dense(vector, 50, "public")[1]
+        assert len(public_ids) and all(other.index.public_mask[i] for i in public_ids)
+        assert exact.ask(question).text == other.ask(question).text
+
+
+def test_many_questions_in_one_dense_call_equal_one_at_a_time(tmp_path):
+    knowledge = tmp_path / "knowledge"
+    many_documents(knowledge, 60)
+    encoder = FakeEncoder()
+    engine = make_engine(knowledge, tmp_path / "index", encoder)
+    questions = ["bygglov", "skola år 1995", "kommun 7 integration"]
+    vectors = encoder.encode_queries(questions)
+    scores, ids = engine.index.search_dense_many(vectors, 20, "public")
+    for i, vector in enumerate(vectors):
+        one = engine.index.search_dense(vector, 20, "public")
+        assert list(one[1]) == list(ids[i])
+        assert np.array_equal(one[0], scores[i])
+
+
+# -- memory-mapped loading -------------------------------------------------------------
+
+
+def mapped(array: np.ndarray) -> bool:
+    """Whether an array's memory is a file mapping (a view of an np.memmap)."""
+    while array is not None:
+        if isinstance(array, np.memmap):
+            return True
+        array = array.base if isinstance(array.base, np.ndarray) else None
+    return False
+
+
+def test_keyword_and_dense_indexes_are_memory_mapped_not_copied(tmp_path, knowledge):
+    engine = make_engine(knowledge, tmp_path / "index", FakeEncoder())
+    index = engine.index
+    for bm25 in (index.words, index.chars, index.lead):
+        for array in (bm25.weights.data, bm25.weights.indices, bm25.weights.indptr):
+            assert mapped(array)
+    assert not (index.folder / "words.npz").exists()
+
+
+def test_an_index_in_the_older_npz_format_still_loads_with_the_same_scores(tmp_path, knowledge):
+    engine = make_engine(knowledge, tmp_path / "index", FakeEncoder())
+    folder = engine.index.folder
+    query = char_terms("Sommarskolan i Borlänge", 3)
+    before = engine.index.chars.scores(query)
+    weights = engine.index.chars.weights
+    vocabulary = engine.index.chars.vocabulary
+    old = tmp_path / "old"
+    old.mkdir()
+    sparse.save_npz(old / "chars.npz", sparse.csc_matrix(weights), compressed=False)
+    (old / "chars.vocab.json").write_text(json.dumps(vocabulary), encoding="utf-8")
+    assert folder != old
+
+    loaded = BM25Index.load(old, "chars")
+
+    assert loaded.vocabulary == vocabulary
+    assert np.array_equal(loaded.scores(query), before)
+
+
+def test_dense_index_is_read_with_memory_mapping(tmp_path, knowledge, monkeypatch):
+    flags = []
+    real = faiss.read_index
+    monkeypatch.setattr(
+        store.faiss, "read_index", lambda path, f=0: flags.append(f) or real(path, f)
+    )
+    make_engine(knowledge, tmp_path / "index", FakeEncoder()).index  # noqa: B018
+    assert flags and all(f & faiss.IO_FLAG_MMAP_IFC for f in flags)  # exact: flat vectors
+
+
+# -- no-op reindex ---------------------------------------------------------------------
+
+
+def test_reindex_with_nothing_changed_reads_only_the_manifest(tmp_path, knowledge, monkeypatch):
+    encoder = FakeEncoder()
+    engine = make_engine(knowledge, tmp_path / "index", encoder)
+    build = current_build(tmp_path / "index")
+    monkeypatch.setattr(store, "Index", lambda *a, **k: pytest.fail("loaded the old build"))
+    monkeypatch.setattr(store, "_previous_chunks", lambda *a: pytest.fail("read old chunks"))
+
+    summary = store.build_index(knowledge, tmp_path / "index", encoder, engine.build_settings())
+
+    assert summary.changed is False
+    assert current_build(tmp_path / "index") == build
+
+
+@pytest.mark.parametrize("damage", ["truncate", "remove"])
+def test_a_damaged_build_is_rebuilt_even_when_no_document_changed(tmp_path, knowledge, damage):
+    encoder = FakeEncoder()
+    engine = make_engine(knowledge, tmp_path / "index", encoder)
+    victim = engine.index.folder / "chars.data.npy"
+    if damage == "truncate":
+        victim.write_bytes(victim.read_bytes()[:-8])
+    else:
+        victim.unlink()
+
+    summary = store.build_index(knowledge, tmp_path / "index", encoder, engine.build_settings())
+
+    assert summary.changed is True
+    assert summary.embedded == 0  # vectors from the cache
+    load_index(tmp_path / "index", encoder).close()
+
+
+def test_an_older_build_without_file_sizes_is_checked_by_loading_it(tmp_path, knowledge):
+    encoder = FakeEncoder()
+    engine = make_engine(knowledge, tmp_path / "index", encoder)
+    manifest_path = engine.index.folder / "manifest.json"
+    manifest = json.loads(manifest_path.read_text())
+    del manifest["files"]
+    manifest_path.write_text(json.dumps(manifest))
+
+    summary = store.build_index(knowledge, tmp_path / "index", encoder, engine.build_settings())
+    assert summary.changed is False
+
+    shutil.rmtree(engine.index.folder / "chunks.sqlite", ignore_errors=True)
+    (engine.index.folder / "chunks.sqlite").unlink(missing_ok=True)
+    summary = store.build_index(knowledge, tmp_path / "index", encoder, engine.build_settings())
+    assert summary.changed is True
+
+
+def test_changing_one_of_many_documents_reuses_the_others_chunks(tmp_path):
+    knowledge = tmp_path / "knowledge"
+    many_documents(knowledge, 50)
+    encoder = FakeEncoder()
+    engine = make_engine(knowledge, tmp_path / "index", encoder)
+    before = {c.id: c for c in engine.index.all_chunks()}
+    write_doc(knowledge, "del-3/dokument-003.md", "Helt ny text om fritidsgårdar.\n", title="Ny")
+
+    summary = engine.reindex()
+
+    assert (summary.changed, summary.updated, summary.added) == (
+        True,
+        ["del-3/dokument-003.md"],
+        [],
+    )
+    after = list(engine.index.all_chunks())
+    assert len(after) == len(before)
+    assert (
+        sum(1 for c in after if c.doc_id == "del-3/dokument-003.md" and "fritidsgårdar" in c.text)
+        == 1
+    )
+
+
+# -- fusion ----------------------------------------------------------------------------
+
+
+def reference_fusion(signals, weights):
+    """The fusion as it was written before: one candidate at a time, in Python floats."""
+    fused: dict[int, float] = {}
+    for name, (ids, scores) in signals.items():
+        values = {int(i): float(s) for i, s in zip(ids, scores, strict=True)}
+        if not values:
+            continue
+        top = max(values.values())
+        normalised = (
+            {k: 0.0 for k in values}
+            if top <= 0
+            else {k: max(v, 0.0) / top for k, v in values.items()}
+        )
+        for cid, value in normalised.items():
+            fused[cid] = fused.get(cid, 0.0) + weights[name] * value
+    return fused
+
+
+@pytest.mark.parametrize("seed", range(12))
+def test_array_fusion_gives_exactly_the_scores_of_the_one_by_one_fusion(seed):
+    rng = np.random.default_rng(seed)
+    pool = rng.choice(5000, size=900, replace=False)
+    signals = {}
+    for name in ("dense", "words", "chars", "lead"):
+        size = int(rng.integers(0, 300))
+        ids = rng.choice(pool, size=size, replace=False).astype(np.int64)
+        scores = rng.normal(0.3, 0.4, size).astype(np.float32)
+        if seed % 4 == 0 and name == "words":
+            scores = -np.abs(scores)  # a signal with nothing positive
+        signals[name] = (ids, scores)
+    weights = {"dense": 0.3, "words": 0.1, "chars": 0.2, "lead": 0.2}
+
+    ids, fused, raw = _fuse_weighted(signals, weights)
+
+    expected = reference_fusion(signals, weights)
+    assert sorted(expected) == ids.tolist()
+    assert {int(i): float(f) for i, f in zip(ids, fused, strict=True)} == expected
+    dense = dict(zip(signals["dense"][0].tolist(), signals["dense"][1].tolist(), strict=True))
+    assert [float(v) for v in raw["dense"]] == [dense.get(int(i), 0.0) for i in ids]
