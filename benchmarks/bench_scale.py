@@ -359,7 +359,7 @@ def dense_comparison(vectors: np.ndarray, queries: np.ndarray, public: np.ndarra
         _write_dense(Path(tmp) / "hnsw.faiss", vectors, "hnsw", settings)
         out["hnsw"] = {"build_s": time.perf_counter() - t, "ef_search": {}}
         hnsw = read_dense(Path(tmp) / "hnsw.faiss", "hnsw")
-        for ef in (300, 512):
+        for ef in (300, 512, 1024):
             _, got = hnsw.search(queries, 300, params=faiss.SearchParametersHNSW(efSearch=ef))
             p = faiss.SearchParametersHNSW(efSearch=ef, sel=sel)
             _, got_public = hnsw.search(queries, 300, params=p)
@@ -811,7 +811,13 @@ def stage_peer(results: dict, args: argparse.Namespace) -> None:
     out: dict = {"chunks": len(texts)}
 
     def txtai_index(rows: list[tuple[str, str]]) -> tuple[Embeddings, float]:
-        emb = Embeddings(path=model_path, content=True, hybrid=True, backend="faiss")
+        emb = Embeddings(
+            path=model_path,
+            content=True,
+            hybrid=True,
+            backend="faiss",
+            method="sentence-transformers",
+        )
         t = time.perf_counter()
         emb.index(rows)
         return emb, time.perf_counter() - t

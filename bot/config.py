@@ -76,10 +76,10 @@ class SearchConfig(_Section):
     dense_index: Literal["auto", "exact", "hnsw", "ivf"] = "auto"
     approximate_above: int = Field(200_000, ge=1)
     hnsw_m: int = Field(32, ge=4, le=128)
-    hnsw_ef_search: int = Field(512, ge=8)
+    hnsw_ef_search: int = Field(1024, ge=8)
     hnsw_ef_construction: int = Field(200, ge=8)
     ivf_nlist: int = Field(0, ge=0)
-    ivf_nprobe: int = Field(32, ge=1)
+    ivf_nprobe: int = Field(0, ge=0)
 
 
 class AnswerConfig(_Section):

@@ -47,7 +47,7 @@ class EngineSettings:
     approximate_above: int = 200_000
     char_ngram: int = 3
     hnsw_m: int = 32
-    hnsw_ef_search: int = 512
+    hnsw_ef_search: int = 1024
     hnsw_ef_construction: int = 200
     max_sentences: int = 3
     passages: int = 4
@@ -56,7 +56,7 @@ class EngineSettings:
     query_batch_max: int = 32
     query_batch_window_ms: float = 0.0
     ivf_nlist: int = 0
-    ivf_nprobe: int = 32
+    ivf_nprobe: int = 0
 
 
 class Engine:

@@ -15,7 +15,7 @@ from index import store
 from index.engine import Engine, EngineSettings
 from index.lexical import BM25Index, char_terms
 from index.search import _fuse_weighted
-from index.store import IVF_MIN_VECTORS, BuildSettings, current_build, load_index
+from index.store import BuildSettings, current_build, load_index
 from tests.conftest import FakeEncoder, write_doc
 
 
@@ -47,9 +47,8 @@ def many_documents(folder, count: int) -> None:
     [
         ("auto", 200_000, 50_000, "exact"),
         ("auto", 200_000, 200_000, "exact"),
-        ("auto", 200_000, 200_001, "ivf"),
-        ("auto", 3, 7, "hnsw"),  # too few vectors to train IVF lists
-        ("auto", 3, IVF_MIN_VECTORS, "ivf"),
+        ("auto", 200_000, 200_001, "hnsw"),
+        ("auto", 3, 7, "hnsw"),
         ("exact", 3, 10**6, "exact"),
         ("hnsw", 10**9, 5, "hnsw"),
         ("ivf", 10**9, 5, "ivf"),
@@ -63,12 +62,20 @@ def test_dense_index_kind_follows_the_request_and_the_size(requested, above, n, 
 
 
 @pytest.mark.parametrize(
-    ("n", "configured", "expected"),
-    [(10**6, 0, 4000), (100, 0, 2), (10**6, 512, 512), (50, 512, 1)],
+    ("n", "nlist", "nprobe", "expected"),
+    [
+        (10**6, 0, 0, (4000, 1000)),
+        (100, 0, 0, (2, 1)),
+        (10**6, 512, 0, (512, 128)),
+        (50, 512, 0, (1, 1)),
+        (10**6, 0, 64, (4000, 64)),
+    ],
 )
-def test_ivf_lists_scale_with_the_square_root_and_never_starve(n, configured, expected):
-    settings = BuildSettings("m", 8, 700, 1, "internal", ivf_nlist=configured)
-    assert settings.nlist(n) == expected
+def test_ivf_lists_scale_with_the_square_root_and_a_quarter_are_searched(
+    n, nlist, nprobe, expected
+):
+    settings = BuildSettings("m", 8, 700, 1, "internal", ivf_nlist=nlist, ivf_nprobe=nprobe)
+    assert (settings.nlist(n), settings.nprobe(n)) == expected
 
 
 @pytest.mark.parametrize("kind", ["ivf", "hnsw"])
@@ -79,6 +86,7 @@ def test_approximate_indexes_find_what_exact_search_finds_and_respect_visibility
     exact = make_engine(knowledge, tmp_path / "exact", encoder, dense_index="exact")
     # nprobe covers every list of this small index, so IVF must be exact here.
     other = make_engine(knowledge, tmp_path / kind, encoder, dense_index=kind, ivf_nprobe=64)
+    assert other.index.manifest["ivf"]["nprobe"] == 64
     assert other.index.manifest["dense_index"] == kind
     for question in ("bygglov för kommun 3", "skola år 1995", "nyanlända integration"):
         vector = encoder.encode_queries([question])[0]

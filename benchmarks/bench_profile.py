@@ -1,0 +1,108 @@
+"""Profile `ask` under load at one corpus size (where the missed targets' time goes).
+
+Usage: .venv/bin/py-spy record -r 200 -f raw -o .state/bench/profile.txt -- \\
+           .venv/bin/python benchmarks/bench_profile.py --size 50000 --askers 32
+       .venv/bin/python benchmarks/bench_profile.py --summary .state/bench/profile.txt
+
+Needs the corpus and index of ``benchmarks/bench_scale.py --only sizes``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import collections
+import random
+import sys
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import replace
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+import bench_corpus  # noqa: E402
+from bench_scale import (  # noqa: E402
+    STATE,
+    config_for,
+    corpus,
+    corpus_questions,
+    faq_questions,
+)
+
+from bot.config import engine_settings  # noqa: E402
+from index.embedding import create_encoder  # noqa: E402
+from index.engine import Engine  # noqa: E402
+
+
+def run(size: int, askers: int, seconds: float, batch: int, backend: str) -> None:
+    knowledge = corpus(size)
+    config = config_for(knowledge, STATE / f"run-{size}" / "state", backend)
+    engine = Engine(
+        replace(engine_settings(config), query_batch_max=batch), create_encoder(config.model)
+    )
+    texts = bench_corpus.corpus_texts(knowledge)
+    questions = [q.question for q in faq_questions()][::2] + corpus_questions(texts, 300)
+    random.Random(3).shuffle(questions)
+    for q in questions[:20]:
+        engine.ask(q)
+    stop = time.monotonic() + seconds
+    count = 0
+    lock = threading.Lock()
+
+    def asker(offset: int) -> None:
+        nonlocal count
+        i = offset
+        while time.monotonic() < stop:
+            engine.ask(questions[i % len(questions)])
+            i += askers
+            with lock:
+                count += 1
+
+    t = time.perf_counter()
+    with ThreadPoolExecutor(askers) as pool:
+        list(pool.map(asker, range(askers)))
+    print(f"{count / (time.perf_counter() - t):.1f} questions/s with {askers} askers")
+    engine.close()
+
+
+def summary(path: Path, top: int = 25) -> None:
+    """Print the functions holding the most samples (self and total) from py-spy raw output."""
+    own: collections.Counter[str] = collections.Counter()
+    total: collections.Counter[str] = collections.Counter()
+    samples = 0
+    for line in path.read_text().splitlines():
+        stack, _, count = line.rpartition(" ")
+        n = int(count)
+        frames = [
+            f.split(" (")[0] + " " + f.rsplit("/", 1)[-1].rstrip(")") for f in stack.split(";")
+        ]
+        samples += n
+        if frames:
+            own[frames[-1]] += n
+        for frame in set(frames):
+            total[frame] += n
+    print(f"{samples} samples")
+    for title, counter in (("self", own), ("total", total)):
+        print(f"-- {title}")
+        for frame, n in counter.most_common(top):
+            print(f"{100 * n / samples:5.1f}%  {frame}")
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--size", type=int, default=50_000)
+    ap.add_argument("--askers", type=int, default=32)
+    ap.add_argument("--seconds", type=float, default=15.0)
+    ap.add_argument("--batch", type=int, default=32, help="query_batch_max (1: off)")
+    ap.add_argument("--backend", default="onnx")
+    ap.add_argument("--summary", type=Path)
+    args = ap.parse_args()
+    if args.summary:
+        summary(args.summary)
+    else:
+        run(args.size, args.askers, args.seconds, args.batch, args.backend)
+
+
+if __name__ == "__main__":
+    main()
