@@ -87,11 +87,9 @@ def write_doc(folder: Path, name: str, body: str, **front: object) -> Path:
     return path
 
 
-@pytest.fixture
-def knowledge(tmp_path: Path) -> Path:
-    """A small knowledge folder: the seed (public) plus two internal documents."""
-    folder = tmp_path / "knowledge"
-    folder.mkdir()
+def fill_knowledge(folder: Path) -> Path:
+    """Write the public seed, an internal budget with a secret and a public page."""
+    folder.mkdir(parents=True, exist_ok=True)
     (folder / SEED.name).write_bytes(SEED.read_bytes())
     write_doc(
         folder,
@@ -110,3 +108,9 @@ def knowledge(tmp_path: Path) -> Path:
         visibility="public",
     )
     return folder
+
+
+@pytest.fixture
+def knowledge(tmp_path: Path) -> Path:
+    """A small knowledge folder: the public seed, an internal budget, a public page."""
+    return fill_knowledge(tmp_path / "knowledge")

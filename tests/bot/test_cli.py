@@ -20,7 +20,8 @@ from pathlib import Path
 import pytest
 
 from bot.cli import main
-from tests.conftest import SEED, write_doc
+from tests.conftest import SEED
+from tests.conftest import fill_knowledge as fill_shared_knowledge
 
 ROOT = Path(__file__).parents[2]
 DEV_QUESTIONS = ROOT.parent / "shared" / "eval" / "dev-questions.jsonl"
@@ -55,25 +56,8 @@ def write_config(folder: Path, knowledge: Path, state: Path) -> Path:
 
 
 def fill_knowledge(folder: Path) -> None:
-    """The seed (public), an internal budget with a secret, a public page and a broken PDF."""
-    folder.mkdir(parents=True)
-    (folder / SEED.name).write_bytes(SEED.read_bytes())
-    write_doc(
-        folder,
-        "intern/budget.md",
-        "# Budget 2025\n\nNätverkets gemensamma budget för 2025 är 1 200 000 kronor. "
-        f"Hemlig uppgift: kodordet är {SECRET}.\n",
-        title="Intern budget",
-        visibility="internal",
-    )
-    write_doc(
-        folder,
-        "sommarskola.md",
-        "# Sommarskolan\n\nBorlänges sommarskola hålls varje år i juli för nyanlända elever. "
-        "Skolan har funnits sedan 2015.\n",
-        title="Sommarskolan i Borlänge",
-        visibility="public",
-    )
+    """The shared small knowledge base plus a broken PDF."""
+    fill_shared_knowledge(folder)
     (folder / "trasig.pdf").write_bytes(bytes.fromhex("89504e470d0a1a0a") + bytes(100))
 
 
