@@ -13,9 +13,6 @@ import argparse
 import collections
 import random
 import sys
-import threading
-import time
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 from pathlib import Path
 
@@ -28,6 +25,7 @@ from bench_scale import (  # noqa: E402
     corpus,
     corpus_questions,
     faq_questions,
+    measure_throughput,
 )
 
 from bot.config import engine_settings  # noqa: E402
@@ -46,23 +44,8 @@ def run(size: int, askers: int, seconds: float, batch: int, backend: str) -> Non
     random.Random(3).shuffle(questions)
     for q in questions[:20]:
         engine.ask(q)
-    stop = time.monotonic() + seconds
-    count = 0
-    lock = threading.Lock()
-
-    def asker(offset: int) -> None:
-        nonlocal count
-        i = offset
-        while time.monotonic() < stop:
-            engine.ask(questions[i % len(questions)])
-            i += askers
-            with lock:
-                count += 1
-
-    t = time.perf_counter()
-    with ThreadPoolExecutor(askers) as pool:
-        list(pool.map(asker, range(askers)))
-    print(f"{count / (time.perf_counter() - t):.1f} questions/s with {askers} askers")
+    result = measure_throughput(engine, questions, askers, seconds)
+    print(f"{result['per_s']:.1f} questions/s with {askers} askers")
     engine.close()
 
 

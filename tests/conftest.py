@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -72,6 +73,30 @@ def real_encoder():
     from index.embedding import SentenceTransformerEncoder
 
     return SentenceTransformerEncoder()
+
+
+@contextlib.contextmanager
+def lock_held_elsewhere(index_dir: Path) -> Iterator[None]:
+    """Hold the reindex lock on another thread (as another reindex would) for the with-block."""
+    import threading
+
+    from index.store import index_lock
+
+    hold, release = threading.Event(), threading.Event()
+
+    def holder() -> None:
+        with index_lock(index_dir):
+            hold.set()
+            release.wait(5)
+
+    thread = threading.Thread(target=holder)
+    thread.start()
+    hold.wait(5)
+    try:
+        yield
+    finally:
+        release.set()
+        thread.join()
 
 
 def write_doc(folder: Path, name: str, body: str, **front: object) -> Path:

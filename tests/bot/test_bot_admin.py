@@ -9,9 +9,8 @@ import time
 
 import discord
 
-from index.store import index_lock
 from tests.bot.conftest import ANSWERABLE, EngineSpy, World, record_rows
-from tests.conftest import write_doc
+from tests.conftest import lock_held_elsewhere, write_doc
 from tests.fakes.discord import validate_commands
 
 NEW_FACT = "Vilket år invigdes Tranbergets fiskecentrum?"
@@ -184,25 +183,11 @@ async def test_reindex_shows_progress_and_a_second_one_is_told_to_wait(world: Wo
 
 async def test_reindex_locked_by_another_process_is_explained(world: World):
     admin = _admin(world)
-    hold = threading.Event()
-    release = threading.Event()
-
-    def holder():
-        with index_lock(world.engine.settings.index_dir):
-            hold.set()
-            release.wait(5)
-
-    thread = threading.Thread(target=holder)
-    thread.start()
-    hold.wait(5)
-    try:
+    with lock_held_elsewhere(world.engine.settings.index_dir):
         async with world.running():
             ix = await world.fake.invoke_slash("reindex", guild=world.staff, user=admin)
             await ix.wait_for_message()
             refusal = await ix.wait_for_message()
-    finally:
-        release.set()
-        thread.join()
 
     assert refusal.ephemeral
     assert refusal.content.startswith("En omindexering pågår redan i en annan process")

@@ -13,6 +13,7 @@ import pytest
 from bot.records import QuestionRecord, RecordStore
 from index.documents import VISIBILITY_FILE, split_front_matter
 from tests.bot.conftest import World, custom_ids
+from tests.conftest import lock_held_elsewhere
 from tests.fakes.discord import (
     INTERACTION_AUTOCOMPLETE,
     FakeDiscord,
@@ -428,27 +429,11 @@ async def test_the_kb_commands_sync_valid_with_swedish_names(world: World):
 async def test_a_file_added_while_another_process_reindexes_is_kept_and_indexed_later(
     world: World,
 ):
-    import threading
-
-    from index.store import index_lock
 
     admin = _admin(world)
-    hold, release = threading.Event(), threading.Event()
-
-    def holder():
-        with index_lock(world.engine.settings.index_dir):
-            hold.set()
-            release.wait(5)
-
-    thread = threading.Thread(target=holder)
-    thread.start()
-    hold.wait(5)
-    try:
+    with lock_held_elsewhere(world.engine.settings.index_dir):
         async with world.running():
             reply = await _add(world, admin, "ny.md", b"# Ny\n\nText om natverket.\n")
-    finally:
-        release.set()
-        thread.join()
     assert reply.content.startswith("Sparade **ny.md** (intern, ")
     assert reply.content.endswith(
         "Indexet uppdateras av en annan process just nu; ändringen kommer med vid nästa "
