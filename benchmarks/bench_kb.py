@@ -142,7 +142,9 @@ async def bench_add(args: argparse.Namespace, state: Path, knowledge: Path) -> l
     t = time.perf_counter()
     engine = Engine(engine_settings(config), create_encoder(config.model))
     first = engine.reindex()
-    engine.ask("När startade samarbetet mellan kommunerna?")  # the model is warm
+    engine.ask(
+        "När startade samarbetet mellan kommunerna?", visibility="internal"
+    )  # the model is warm
     print(
         f"model + first index ({first.documents} documents, {first.chunks} chunks): "
         f"{time.perf_counter() - t:.1f} s",

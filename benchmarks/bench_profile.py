@@ -43,7 +43,7 @@ def run(size: int, askers: int, seconds: float, batch: int, backend: str) -> Non
     questions = [q.question for q in faq_questions()][::2] + corpus_questions(texts, 300)
     random.Random(3).shuffle(questions)
     for q in questions[:20]:
-        engine.ask(q)
+        engine.ask(q, visibility="internal")
     result = measure_throughput(engine, questions, askers, seconds)
     print(f"{result['per_s']:.1f} questions/s with {askers} askers")
     engine.close()

@@ -243,7 +243,7 @@ def stage_backends(results: dict, args: argparse.Namespace) -> None:
 def faq_ndcg(engine: Engine, questions: list) -> dict[str, float]:
     by_lang: dict[str, list[float]] = {}
     for q in questions:
-        hits = engine.search(q.question, top_k=50).hits
+        hits = engine.search(q.question, top_k=50, visibility="internal").hits
         ranked = [doc for doc, _ in rank_documents(hits)][:10]
         by_lang.setdefault(q.lang, []).append(
             retrieval_scores(ranked, q.expected_source)["ndcg@10"]
@@ -278,11 +278,11 @@ def change_documents(knowledge: Path, fraction: float) -> dict[Path, str]:
 
 def measure_latency(engine: Engine, questions: list[str]) -> dict:
     for q in questions[:20]:
-        engine.ask(q)
+        engine.ask(q, visibility="internal")
     totals, stages = [], {"encode": [], "search": [], "answer": []}
     for q in questions:
         t = time.perf_counter()
-        answer = engine.ask(q)
+        answer = engine.ask(q, visibility="internal")
         totals.append((time.perf_counter() - t) * 1000)
         for key in stages:
             stages[key].append(answer.timings_ms[key])
@@ -303,7 +303,7 @@ def measure_throughput(engine: Engine, questions: list[str], askers: int, second
         nonlocal count
         i = offset
         while time.monotonic() < stop:
-            engine.ask(questions[i % len(questions)])
+            engine.ask(questions[i % len(questions)], visibility="internal")
             i += askers
             with lock:
                 count += 1
@@ -456,7 +456,7 @@ engine = Engine(engine_settings(config), create_encoder(config.model))
 questions = json.loads(Path(sys.argv[2]).read_text())
 t = time.perf_counter()
 with ThreadPoolExecutor(32) as pool:
-    list(pool.map(engine.ask, questions))
+    list(pool.map(lambda q: engine.ask(q, visibility="internal"), questions))
 print(json.dumps({"rss_mb": peak_mb(), "seconds": time.perf_counter() - t}))
 """
 )
@@ -842,11 +842,11 @@ def stage_peer(results: dict, args: argparse.Namespace) -> None:
     engine.reindex()
     out["ours_build_s"] = time.perf_counter() - t
     for q in questions[:20]:
-        engine.search(q)
+        engine.search(q, visibility="internal")
     lat = []
     for q in questions:
         t = time.perf_counter()
-        engine.search(q)
+        engine.search(q, visibility="internal")
         lat.append((time.perf_counter() - t) * 1000)
     out["ours_search_ms"] = summary_ms(lat)
     out["ours_ask_ms"] = measure_latency(engine, questions)

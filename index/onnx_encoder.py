@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import re
 import threading
 import warnings
 from collections.abc import Sequence
@@ -20,6 +21,7 @@ from typing import Any
 
 import numpy as np
 
+from index.e5_package import normalizer_for, source_of
 from index.embedding import (
     PACKAGED_MODEL,
     ModelNotFoundError,
@@ -31,6 +33,7 @@ from index.embedding import (
 log = logging.getLogger(__name__)
 
 _EXPORT_VERSION = "onnx-export-1"
+_SURROGATES = re.compile("[\ud800-\udfff]")
 _INPUTS = ("input_ids", "attention_mask", "token_type_ids")
 
 
@@ -54,7 +57,7 @@ class OnnxEncoder:
         self.quantize = quantize
         self.batch_size = batch_size
         self.threads = threads or os.cpu_count() or 1
-        self._path, _ = resolve_model_path(name)
+        self._path, _ = resolve_model_path(name, self.export_dir)
         folder = Path(self._path)
         if not folder.is_dir():
             raise ModelNotFoundError(
@@ -62,6 +65,9 @@ class OnnxEncoder:
                 "set model.name to its path or use model.backend: torch"
             )
         self._folder = folder
+        # Packaged multilingual-e5: its tokenizer's per-code-point map (index/e5_package.py).
+        self._normalize = normalizer_for(folder)
+        self.source = source_of(folder) or name
         self._pooling = _pooling_mode(folder)
         prompts = _read_json(folder / "config_sentence_transformers.json").get("prompts") or {}
         self._query_prompt = (
@@ -139,7 +145,12 @@ class OnnxEncoder:
         session = self._load()
         if not texts:
             return np.zeros((0, self._dimension), dtype=np.float32)
-        encodings = self._tokenizer.encode_batch([(prompt or "") + t for t in texts])
+        inputs = [(prompt or "") + t for t in texts]
+        if self._normalize is not None:
+            inputs = [self._normalize(t) for t in inputs]
+        else:  # a lone surrogate cannot be encoded: it becomes U+FFFD
+            inputs = [_SURROGATES.sub("\ufffd", t) for t in inputs]
+        encodings = self._tokenizer.encode_batch(inputs)
         lengths = np.fromiter((len(e.ids) for e in encodings), dtype=np.int64)
         # Longest first, as sentence-transformers does, so each batch pads little.
         order = np.argsort(-lengths, kind="stable")
@@ -220,6 +231,8 @@ def export_onnx(folder: Path, target: Path) -> None:
     from transformers.utils import logging as hf_logging
 
     hf_logging.disable_progress_bar()
+    # A sentence-transformers folder has no pooler weights; the report of them is noise.
+    hf_logging.set_verbosity_error()
     log.info("exporting %s to onnx (once)", folder)
     target.parent.mkdir(parents=True, exist_ok=True)
     model = AutoModel.from_pretrained(str(folder), local_files_only=True).eval()

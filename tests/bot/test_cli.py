@@ -95,9 +95,12 @@ def shared_model(real_encoder):
     from index import embedding
 
     create = embedding.create_encoder
-    made = {ModelConfig(): real_encoder}
+    default = ModelConfig()
+    made = {}
 
     def create_once(config):
+        if (config.name, config.backend) == (default.name, default.backend):
+            return real_encoder
         if config not in made:
             made[config] = create(config)
         return made[config]

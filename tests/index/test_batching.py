@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import gc
 import threading
 import time
@@ -166,13 +167,14 @@ def test_engine_answers_through_the_batcher_and_stops_it_when_dropped(knowledge,
     engine = Engine(EngineSettings(knowledge, tmp_path / "index"), encoder)
     engine.reindex()
 
+    ask = functools.partial(engine.ask, visibility="public")
     with ThreadPoolExecutor(8) as pool:
-        answers = list(pool.map(engine.ask, ["När startade samarbetet mellan kommunerna?"] * 8))
+        answers = list(pool.map(ask, ["När startade samarbetet mellan kommunerna?"] * 8))
 
     assert all(a.answered and "2012" in a.text for a in answers)
     assert sum(len(c) for c in encoder.query_calls) == 8
     worker = engine._queries._worker
-    del engine, answers
+    del engine, answers, ask
     gc.collect()
     worker.join(5)
     assert not worker.is_alive()

@@ -27,16 +27,16 @@ def onnx_encoder(tmp_path_factory) -> OnnxEncoder:
 
 
 @pytest.mark.integration
-def test_onnx_vectors_equal_the_torch_vectors_and_share_the_model_id(onnx_encoder, real_encoder):
+def test_onnx_vectors_equal_the_torch_vectors_and_share_the_model_id(onnx_encoder, minilm_encoder):
     for encode in ("encode_documents", "encode_queries"):
         ours = getattr(onnx_encoder, encode)(TEXTS)
-        theirs = getattr(real_encoder, encode)(TEXTS)
+        theirs = getattr(minilm_encoder, encode)(TEXTS)
         assert ours.dtype == np.float32 and ours.shape == theirs.shape
         np.testing.assert_allclose(ours, theirs, atol=2e-5)
         np.testing.assert_allclose(np.linalg.norm(ours, axis=1), 1.0, atol=1e-5)
     # Same vectors, so the same id: indexes and caches built with torch stay valid.
-    assert onnx_encoder.model_id == real_encoder.model_id
-    assert onnx_encoder.dimension == real_encoder.dimension == 384
+    assert onnx_encoder.model_id == minilm_encoder.model_id
+    assert onnx_encoder.dimension == minilm_encoder.dimension == 384
 
 
 @pytest.mark.integration

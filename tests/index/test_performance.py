@@ -124,11 +124,15 @@ def test_approximate_indexes_find_what_exact_search_finds_and_respect_visibility
 
         # The answer is built from the best passages of the hybrid ranking; with this few
         # chunks every one is a dense candidate, so that ranking is the exact one up to ties.
-        expected = ranking(exact.search(question, top_k=30))
-        assert_ranked_alike(expected, ranking(other.search(question, top_k=10)))
+        expected = ranking(exact.search(question, top_k=30, visibility="internal"))
+        assert_ranked_alike(
+            expected, ranking(other.search(question, top_k=10, visibility="internal"))
+        )
         gaps = -np.diff(expected[1][: passages + 1])
         assert gaps.min() > SCORE_TOLERANCE, "a tie among the passages: pick another question"
-        assert quoted_documents(exact.ask(question)) == quoted_documents(other.ask(question))
+        assert quoted_documents(exact.ask(question, visibility="internal")) == quoted_documents(
+            other.ask(question, visibility="internal")
+        )
 
 
 def test_many_questions_in_one_dense_call_equal_one_at_a_time(tmp_path):

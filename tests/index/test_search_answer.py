@@ -166,7 +166,7 @@ def test_approximate_index_is_chosen_above_the_configured_size(knowledge, tmp_pa
 
 
 def test_answer_quotes_sentences_verbatim_and_cites_the_document(engine):
-    answer = engine.ask("När startade samarbetet mellan kommunerna?")
+    answer = engine.ask("När startade samarbetet mellan kommunerna?", visibility="internal")
     assert answer.answered
     assert "2012" in answer.text
     assert 1 <= len(answer.quotes) <= 3
@@ -181,14 +181,16 @@ def test_answer_quotes_sentences_verbatim_and_cites_the_document(engine):
 
 
 def test_a_lead_in_brings_its_list_along(engine):
-    answer = engine.ask("Vilka internationella nätverk har Borlänge bjudits in till?")
+    answer = engine.ask(
+        "Vilka internationella nätverk har Borlänge bjudits in till?", visibility="internal"
+    )
     assert "Nordic safe cities" in answer.text
     assert "Strong cities" in answer.text
     assert "Policy Planners Network Meeting" in answer.text
 
 
 def test_english_question_gets_english_words_around_swedish_quotes(engine):
-    answer = engine.ask("What is Nordic safe cities?")
+    answer = engine.ask("What is Nordic safe cities?", visibility="internal")
     assert answer.language == "en"
     if answer.answered:
         assert "Sources:" in answer.text and "Källor:" not in answer.text
@@ -201,7 +203,7 @@ def test_english_question_gets_english_words_around_swedish_quotes(engine):
     ["Vad kostar ett månadskort på bussen i Borlänge?", "Hur bokar jag tvättstugan?"],
 )
 def test_weak_evidence_abstains_in_swedish(engine, question):
-    answer = engine.ask(question)
+    answer = engine.ask(question, visibility="internal")
     assert not answer.answered
     assert answer.text == "Det hittar jag inget om i kunskapsbasen."
     assert answer.quotes == [] and answer.sources == []
@@ -209,12 +211,16 @@ def test_weak_evidence_abstains_in_swedish(engine, question):
 
 def test_threshold_comes_from_settings(knowledge, tmp_path, fake_encoder):
     strict = make_engine(knowledge, tmp_path, fake_encoder, min_confidence=1.01)
-    assert not strict.ask("När startade samarbetet mellan kommunerna?").answered
+    assert not strict.ask(
+        "När startade samarbetet mellan kommunerna?", visibility="internal"
+    ).answered
 
 
 def test_follow_up_uses_the_earlier_question_as_context(engine):
-    alone = engine.ask("Och när startade den?")
-    follow = engine.ask("Och när startade den?", context="Berätta om Borlänges sommarskola")
+    alone = engine.ask("Och när startade den?", visibility="internal")
+    follow = engine.ask(
+        "Och när startade den?", context="Berätta om Borlänges sommarskola", visibility="internal"
+    )
     assert "2015" in follow.text
     assert follow.sources[0].id == "sommarskola.md"
     assert alone.text != follow.text
@@ -229,7 +235,7 @@ def test_page_and_heading_become_the_source_location(knowledge, tmp_path, fake_e
         visibility="public",
     )
     engine = make_engine(knowledge, tmp_path, fake_encoder)
-    answer = engine.ask("Vem hjälper nyanlända med bostad?")
+    answer = engine.ask("Vem hjälper nyanlända med bostad?", visibility="internal")
     assert answer.answered
     assert answer.sources[0].location == "Mottagande › Bostäder"
 
@@ -240,7 +246,7 @@ def test_an_index_swap_is_picked_up_by_reload(knowledge, tmp_path, fake_encoder)
     write_doc(knowledge, "ny.md", "Fritidsgården Kompassen öppnade 2019 i Falköping.\n")
     engine.reindex()
     assert engine.index is not old
-    answer = engine.ask("När öppnade fritidsgården Kompassen?")
+    answer = engine.ask("När öppnade fritidsgården Kompassen?", visibility="internal")
     assert answer.answered and "2019" in answer.text
 
 
