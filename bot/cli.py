@@ -322,6 +322,7 @@ def cmd_fetch_sources(args: argparse.Namespace, config: Config) -> int:
             timeout=config.sources.timeout_seconds,
             max_bytes=int(config.sources.max_mb * 1_000_000),
             concurrency=config.sources.concurrency,
+            allowed_hosts=config.sources.allowed_hosts,
         )
     )
     if not report.results:
