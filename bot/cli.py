@@ -1,6 +1,8 @@
 """The ``natverksbot`` command: index, ask, chat, eval, status, run, sync-commands and more.
 
-The knowledge-base commands are ``fetch-sources``, ``report`` and ``forget-user``.
+The knowledge-base commands are ``fetch-sources``, ``report``, ``forget-user``, ``kb
+list|remove|restore`` (the same verbs as ``/kb`` in Discord, through the same service
+functions) and ``backup``.
 
 Known errors become one plain line on stderr and a non-zero exit; nothing prints a
 traceback unless ``--debug`` is given.
@@ -14,6 +16,7 @@ import json
 import logging
 import os
 import sys
+import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -90,6 +93,23 @@ def _parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("forget-user", help="delete a person's questions and votes")
     p.add_argument("user_id", metavar="DISCORD_USER_ID", help="the person's Discord user id")
+
+    p = sub.add_parser("kb", help="the knowledge folder: list, remove (to the trash), restore")
+    kb = p.add_subparsers(dest="kb_command", required=True, metavar="VERB")
+    q = kb.add_parser("list", help="list the documents (--trash: what the trash holds)")
+    q.add_argument("--trash", action="store_true", help="list the trash instead")
+    q = kb.add_parser("remove", help="move a document to the trash and update the index")
+    q.add_argument("document", help="its id, as `kb list` shows it (path under knowledge/)")
+    q.add_argument("--yes", action="store_true", help="do not ask for confirmation")
+    q.add_argument("--no-index", action="store_true", help="do not update the index")
+    q = kb.add_parser("restore", help="bring a document back from the trash; update the index")
+    q.add_argument("entry", help="the trash entry (`kb list --trash`) or a document id")
+    q.add_argument("--no-index", action="store_true", help="do not update the index")
+
+    p = sub.add_parser(
+        "backup", help="copy the database (safely, while the bot runs) and the knowledge folder"
+    )
+    p.add_argument("target", type=Path, metavar="DIR", help="folder to write the backup into")
     return parser
 
 
@@ -408,6 +428,113 @@ def cmd_forget_user(args: argparse.Namespace, config: Config) -> int:
     return 0
 
 
+def cmd_kb(args: argparse.Namespace, config: Config) -> int:
+    """List, remove (to the trash) or restore documents, as /kb does in Discord."""
+    from bot.knowledge import (
+        KnowledgeError,
+        format_size,
+        list_documents,
+        list_trash,
+        removable_document,
+        restore_document,
+        trash_document,
+    )
+    from bot.records import ChangeRecord
+
+    root, trash = config.knowledge_dir, config.trash_dir
+    try:
+        if args.kb_command == "list":
+            if args.trash:
+                for entry in list_trash(trash):
+                    when = time.strftime("%Y-%m-%d %H:%M", time.localtime(entry.trashed_at))
+                    why = "replaced" if entry.reason == "replace" else "removed"
+                    print(f"{entry.key}  {entry.id}  ({why} {when}, {format_size(entry.size)})")
+                return 0
+            for info in list_documents(root):
+                when = time.strftime("%Y-%m-%d %H:%M", time.localtime(info.modified))
+                print(f"{info.id}  ({format_size(info.size)}, changed {when})")
+            return 0
+        if args.kb_command == "remove":
+            info = removable_document(root, args.document)
+            if not args.yes:
+                if not sys.stdin.isatty():
+                    raise CliError(f"remove {info.id}: add --yes to remove without being asked")
+                reply = input(f"Move {info.id} to the trash? [y/N] ").strip().lower()
+                if reply not in ("y", "yes", "j", "ja"):
+                    print("Nothing was removed.")
+                    return 0
+            entry = trash_document(root, trash, info.id)
+            change = ChangeRecord(
+                action="remove",
+                document=entry.id,
+                via="cli",
+                visibility=entry.visibility,
+                size=entry.size,
+                detail=f"trash {entry.key}",
+            )
+            print(
+                f"Moved {entry.id} to the trash ({entry.key}); `natverksbot kb restore"
+                f" {entry.key}` brings it back for {config.knowledge.trash_days} days."
+            )
+        else:
+            restored = restore_document(root, trash, args.entry)
+            entry = restored.entry
+            change = ChangeRecord(
+                action="restore",
+                document=entry.id,
+                via="cli",
+                visibility=entry.visibility,
+                size=entry.size,
+                detail=f"trash {entry.key}",
+            )
+            print(f"Restored {entry.id}.")
+            if restored.displaced is not None:
+                print(f"The version that was there is in the trash ({restored.displaced.key}).")
+    except KnowledgeError as exc:
+        raise CliError(str(exc)) from None
+    _log_changes(config, [change])
+    if not args.no_index:
+        print(_summary_table(_reindex(_engine(config))))
+    return 0
+
+
+def _log_changes(config: Config, changes: Sequence[Any]) -> None:
+    """Log changes to the knowledge base in the state database (who: the command line)."""
+    from bot.records import RecordStore
+
+    store = RecordStore.open(config.state_dir)
+    try:
+        for change in changes:
+            store.log_change(change)
+    finally:
+        store.close()
+
+
+def cmd_backup(args: argparse.Namespace, config: Config) -> int:
+    """Write a backup of the database, the salt, the trash and the knowledge folder."""
+    from bot.backup import write_backup
+    from bot.config import default_config_path
+
+    backup = write_backup(
+        args.target,
+        knowledge_dir=config.knowledge_dir,
+        state_dir=config.state_dir,
+        config_file=args.config or default_config_path(),
+    )
+    if backup.questions is None:
+        questions = "no question record"
+    else:
+        questions = (
+            f"{_count(backup.questions, 'question')} and {_count(backup.changes or 0, 'change')}"
+        )
+    print(
+        f"Backup written to {backup.folder}: {questions},"
+        f" {_count(backup.documents, 'file')} of the knowledge folder,"
+        f" {backup.bytes / 1e6:.1f} MB."
+    )
+    return 0
+
+
 def _count(n: int, noun: str) -> str:
     return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
 
@@ -423,10 +550,13 @@ COMMANDS: dict[str, Callable[[argparse.Namespace, Config], int]] = {
     "fetch-sources": cmd_fetch_sources,
     "report": cmd_report,
     "forget-user": cmd_forget_user,
+    "kb": cmd_kb,
+    "backup": cmd_backup,
 }
 
 
 def _known_errors() -> tuple[type[BaseException], ...]:
+    from bot.backup import BackupError
     from bot.sources import SourcesError
     from index.answer import QuestionError
     from index.embedding import ModelNotFoundError
@@ -441,6 +571,7 @@ def _known_errors() -> tuple[type[BaseException], ...]:
         ModelNotFoundError,
         StoreError,
         EvalFileError,
+        BackupError,
         FileNotFoundError,
         PermissionError,
     )
