@@ -48,7 +48,13 @@ import yaml
 from aiohttp.abc import AbstractResolver, ResolveResult
 
 from bot.knowledge import WEB_FOLDER, WEB_SOURCE_MARK, atomic_write
-from index.documents import DocumentError, Visibility, decode_text, split_front_matter
+from index.documents import (
+    MAIN_TEXT_OPTIONS,
+    DocumentError,
+    Visibility,
+    decode_text,
+    split_front_matter,
+)
 
 log = logging.getLogger(__name__)
 
@@ -704,14 +710,7 @@ def _extract(body: bytes | str, url: str) -> tuple[str, str | None]:
 
     try:
         text = trafilatura.extract(
-            body,
-            url=url,
-            output_format="markdown",
-            include_comments=False,
-            include_tables=True,
-            include_links=False,
-            include_images=False,
-            favor_precision=True,
+            body, url=url, output_format="markdown", **MAIN_TEXT_OPTIONS
         )
         metadata = trafilatura.extract_metadata(body)
     except Exception as exc:  # trafilatura raises assorted lxml errors on broken pages
