@@ -297,12 +297,27 @@ def cmd_status(args: argparse.Namespace, config: Config) -> int:
     from index.store import index_status
 
     info = index_status(config.index_path)
+    info["model"] = _configured_model(config, info)
     if args.json:
         print(json.dumps(info, ensure_ascii=False))
         return 0
     size_mb = info["disk_bytes"] / 1e6
+    model = info["model"]
     print(f"index:     {info['index_dir']} (build {info['build']}, {info['built_at']})")
     print(f"model:     {info['model_id']} ({info['dimension']} dim, {info['dense_index']})")
+    if model.get("error"):
+        print(f"configured: {model['name']} ({model['backend']}): {model['error']}")
+    else:
+        prompts = model["prompts"]
+        print(
+            f"backend:   {model['backend']}; prompts: query {prompts['query']!r},"
+            f" document {prompts['document']!r}"
+        )
+        if not model["matches_index"]:
+            print(
+                f"configured: {model['model_id']} ({model['dimension']} dim), not the index's:"
+                " run `natverksbot index` to rebuild it"
+            )
     print(
         f"documents: {info['documents']} ({info['public_documents']} public, "
         f"{info['internal_documents']} internal)"
@@ -312,6 +327,26 @@ def cmd_status(args: argparse.Namespace, config: Config) -> int:
     for skipped in info["skipped"]:
         print(f"skipped:   {skipped['path']}: {skipped['reason']}")
     return 0
+
+
+def _configured_model(config: Config, info: dict[str, Any]) -> dict[str, Any]:
+    """Return the configured model: name, backend, id, dimension, prompts, if the index's."""
+    from index.embedding import ModelNotFoundError, create_encoder
+
+    described: dict[str, Any] = {"name": config.model.name, "backend": config.model.backend}
+    try:
+        encoder = create_encoder(config.model)
+        described |= {
+            "model_id": encoder.model_id,
+            "dimension": encoder.dimension,
+            "prompts": getattr(encoder, "prompts", {"query": None, "document": None}),
+        }
+    except (ModelNotFoundError, OSError, ValueError) as exc:
+        return described | {"error": " ".join(str(exc).split())}
+    described["matches_index"] = (
+        described["model_id"] == info["model_id"] and described["dimension"] == info["dimension"]
+    )
+    return described
 
 
 def cmd_run(args: argparse.Namespace, config: Config) -> int:
