@@ -235,7 +235,7 @@ STRINGS: dict[str, dict[Language, str]] = {
         "en": "sources.yaml could not be changed: {reason}. Nothing was saved.",
     },
     "kb.source.added": {
-        "sv": "La till {url} ({visibility}) i sources.yaml.",
+        "sv": "Lade till {url} ({visibility}) i sources.yaml.",
         "en": "Added {url} ({visibility}) to sources.yaml.",
     },
     "kb.source.removed": {

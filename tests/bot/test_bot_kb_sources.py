@@ -71,7 +71,7 @@ async def test_an_added_source_is_listed_fetched_once_indexed_and_comments_stay(
 
     assert added.ephemeral
     assert added.content == (
-        f"La till <{url}> (publik) i sources.yaml.\n"
+        f"Lade till <{url}> (publik) i sources.yaml.\n"
         "Webbsidor: 1 nya, 0 ändrade, 0 oförändrade, 0 borttagna, 0 misslyckade."
     )
     assert "1 / 0 / 0" in added.embeds[0]["description"]
@@ -130,7 +130,7 @@ async def test_a_host_named_in_the_config_may_be_local(world: World, site):
     assert not (world.knowledge / "sources.yaml").exists()
     async with world.running(sources=SourcesConfig(allowed_hosts=["127.0.0.1"])):
         added = await _slash(world, admin, "kb source add", {"url": url, "visibility": "internal"})
-    assert added.content.startswith(f"La till <{url}> (intern)")
+    assert added.content.startswith(f"Lade till <{url}> (intern)")
 
 
 async def test_a_removed_source_leaves_the_list_its_copy_and_the_answers(world: World, site):
