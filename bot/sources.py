@@ -475,14 +475,25 @@ def _append_entry(text: str, entry: dict[str, Any]) -> str | None:
     dash = first[: len(first) - len(first.lstrip())]
     if not first.lstrip().startswith("- "):
         return None
-    last = node.value[-1].end_mark
-    cut = last.line if last.column == 0 else last.line + 1
+    cut = _end_line(node.value[-1])
     item = yaml.safe_dump([entry], allow_unicode=True, sort_keys=False, width=1000)
     block = "".join(dash + line for line in item.splitlines(keepends=True))
     before = "".join(lines[:cut])
     if before and not before.endswith("\n"):
         before += "\n"
     return before + block + "".join(lines[cut:])
+
+
+def _end_line(node: yaml.Node) -> int:
+    """Return the number of the line after a list item (its last value's line, plus one).
+
+    A block mapping's own end mark lies at the next item's dash; its last value's does not.
+    """
+    while isinstance(node, yaml.MappingNode | yaml.SequenceNode) and node.value:
+        last = node.value[-1]
+        node = last[1] if isinstance(last, tuple) else last
+    mark = node.end_mark
+    return mark.line if mark.column == 0 else mark.line + 1
 
 
 def _drop_entry(text: str, url: str) -> str | None:
@@ -499,8 +510,7 @@ def _drop_entry(text: str, url: str) -> str | None:
             )
         if str(value or "").strip() != url:
             continue
-        start = item.start_mark.line
-        end = item.end_mark.line if item.end_mark.column == 0 else item.end_mark.line + 1
+        start, end = item.start_mark.line, _end_line(item)
         if len(node.value) == 1:
             return None  # the list would become empty: written afresh
         return "".join(lines[:start] + lines[end:])

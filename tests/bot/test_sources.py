@@ -352,3 +352,75 @@ async def test_the_address_actually_connected_to_is_checked_even_if_resolving_wa
     assert result.outcome == "failed"
     assert (result.reason or "").startswith("refused: localhost (127.0.0.1) is a loopback")
     assert [path for path, _ in site.requests] == ["/flyttad"]
+
+
+# --------------------------------------------------------------------------- editing the list
+
+
+@pytest.mark.parametrize(
+    ("before", "kept"),
+    [
+        ("", None),
+        ("# Våra sidor\nsources:\n  # Nässjö\n  - url: https://a.se/\n    visibility: public\n", 1),
+        ("# Lista\n- https://a.se/   # Nässjö\n- url: https://b.se/\n\n# slut\n", 2),
+        ("sources:\n- url: https://a.se/\n  title: A   # egen titel\n", 1),
+        ("sources: []   # tom\n", 0),
+        ("sources: [{url: 'https://a.se/'}]\n", 1),
+    ],
+    ids=["no file", "mapping", "plain list", "unindented", "empty flow", "flow"],
+)
+def test_a_source_is_added_after_the_others_keeping_every_comment_it_can(folder, before, kept):
+    from bot.sources import add_source
+
+    path = folder / "sources.yaml"
+    if before:
+        path.write_text(before, encoding="utf-8")
+    old = [s.url for s in load_sources(folder)]
+    add_source(folder, "https://www.falkoping.se/ny", "public", allowed_hosts=())
+    text = path.read_text(encoding="utf-8")
+    assert [(s.url, s.visibility) for s in load_sources(folder)][-1] == (
+        "https://www.falkoping.se/ny",
+        "public",
+    )
+    assert [s.url for s in load_sources(folder)][:-1] == old
+    if before and "[" not in before:
+        comments = [line.split("#", 1)[1] for line in before.splitlines() if "#" in line]
+        assert all(comment in text for comment in comments), text
+    assert not [p for p in folder.iterdir() if p.name.endswith(".tmp")]
+
+
+def test_removing_a_source_deletes_only_its_lines(folder):
+    from bot.sources import remove_source
+
+    text = (
+        "# Lista\nsources:\n  - url: https://a.se/\n    visibility: public   # a\n"
+        "  # b följer\n  - url: https://b.se/\n    visibility: internal\n"
+        "  - url: https://c.se/   # c\n"
+    )
+    (folder / "sources.yaml").write_text(text, encoding="utf-8")
+    removed = remove_source(folder, "https://b.se/")
+    assert removed.visibility == "internal"
+    assert (folder / "sources.yaml").read_text(encoding="utf-8") == (
+        "# Lista\nsources:\n  - url: https://a.se/\n    visibility: public   # a\n"
+        "  # b följer\n  - url: https://c.se/   # c\n"
+    )
+    with pytest.raises(SourcesError, match="is not listed"):
+        remove_source(folder, "https://b.se/")
+
+
+@pytest.mark.parametrize(
+    ("url", "error"),
+    [
+        ("http://127.0.0.1/", UnsafeURLError),
+        ("gopher://a.se/", UnsafeURLError),
+        ("https://a.se/", SourcesError),  # already listed
+    ],
+)
+def test_a_refused_addition_writes_nothing(folder, url, error):
+    from bot.sources import add_source
+
+    before = "sources:\n  - url: https://a.se/   # behåll\n"
+    (folder / "sources.yaml").write_text(before, encoding="utf-8")
+    with pytest.raises(error):
+        add_source(folder, url, "public")
+    assert (folder / "sources.yaml").read_text(encoding="utf-8") == before
