@@ -1,6 +1,8 @@
 """The ``natverksbot`` command: index, ask, chat, eval, status, run, sync-commands and more.
 
-The knowledge-base commands are ``fetch-sources``, ``report`` and ``forget-user``.
+The knowledge-base commands are ``fetch-sources``, ``report``, ``forget-user``, ``kb
+list|remove|restore`` (the same verbs as ``/kb`` in Discord, through the same service
+functions) and ``backup``.
 
 Known errors become one plain line on stderr and a non-zero exit; nothing prints a
 traceback unless ``--debug`` is given.
@@ -14,6 +16,7 @@ import json
 import logging
 import os
 import sys
+import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -90,6 +93,23 @@ def _parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("forget-user", help="delete a person's questions and votes")
     p.add_argument("user_id", metavar="DISCORD_USER_ID", help="the person's Discord user id")
+
+    p = sub.add_parser("kb", help="the knowledge folder: list, remove (to the trash), restore")
+    kb = p.add_subparsers(dest="kb_command", required=True, metavar="VERB")
+    q = kb.add_parser("list", help="list the documents (--trash: what the trash holds)")
+    q.add_argument("--trash", action="store_true", help="list the trash instead")
+    q = kb.add_parser("remove", help="move a document to the trash and update the index")
+    q.add_argument("document", help="its id, as `kb list` shows it (path under knowledge/)")
+    q.add_argument("--yes", action="store_true", help="do not ask for confirmation")
+    q.add_argument("--no-index", action="store_true", help="do not update the index")
+    q = kb.add_parser("restore", help="bring a document back from the trash; update the index")
+    q.add_argument("entry", help="the trash entry (`kb list --trash`) or a document id")
+    q.add_argument("--no-index", action="store_true", help="do not update the index")
+
+    p = sub.add_parser(
+        "backup", help="copy the database (safely, while the bot runs) and the knowledge folder"
+    )
+    p.add_argument("target", type=Path, metavar="DIR", help="folder to write the backup into")
     return parser
 
 
@@ -292,12 +312,27 @@ def cmd_status(args: argparse.Namespace, config: Config) -> int:
     from index.store import index_status
 
     info = index_status(config.index_path)
+    info["model"] = _configured_model(config, info)
     if args.json:
         print(json.dumps(info, ensure_ascii=False))
         return 0
     size_mb = info["disk_bytes"] / 1e6
+    model = info["model"]
     print(f"index:     {info['index_dir']} (build {info['build']}, {info['built_at']})")
     print(f"model:     {info['model_id']} ({info['dimension']} dim, {info['dense_index']})")
+    if model.get("error"):
+        print(f"configured: {model['name']} ({model['backend']}): {model['error']}")
+    else:
+        prompts = model["prompts"]
+        print(
+            f"backend:   {model['backend']}; prompts: query {prompts['query']!r},"
+            f" document {prompts['document']!r}"
+        )
+        if not model["matches_index"]:
+            print(
+                f"configured: {model['model_id']} ({model['dimension']} dim), not the index's:"
+                " run `natverksbot index` to rebuild it"
+            )
     print(
         f"documents: {info['documents']} ({info['public_documents']} public, "
         f"{info['internal_documents']} internal)"
@@ -307,6 +342,26 @@ def cmd_status(args: argparse.Namespace, config: Config) -> int:
     for skipped in info["skipped"]:
         print(f"skipped:   {skipped['path']}: {skipped['reason']}")
     return 0
+
+
+def _configured_model(config: Config, info: dict[str, Any]) -> dict[str, Any]:
+    """Return the configured model: name, backend, id, dimension, prompts, if the index's."""
+    from index.embedding import ModelNotFoundError, create_encoder
+
+    described: dict[str, Any] = {"name": config.model.name, "backend": config.model.backend}
+    try:
+        encoder = create_encoder(config.model)
+        described |= {
+            "model_id": encoder.model_id,
+            "dimension": encoder.dimension,
+            "prompts": getattr(encoder, "prompts", {"query": None, "document": None}),
+        }
+    except (ModelNotFoundError, OSError, ValueError) as exc:
+        return described | {"error": " ".join(str(exc).split())}
+    described["matches_index"] = (
+        described["model_id"] == info["model_id"] and described["dimension"] == info["dimension"]
+    )
+    return described
 
 
 def cmd_run(args: argparse.Namespace, config: Config) -> int:
@@ -337,6 +392,7 @@ def cmd_fetch_sources(args: argparse.Namespace, config: Config) -> int:
             timeout=config.sources.timeout_seconds,
             max_bytes=int(config.sources.max_mb * 1_000_000),
             concurrency=config.sources.concurrency,
+            allowed_hosts=config.sources.allowed_hosts,
         )
     )
     if not report.results:
@@ -422,6 +478,113 @@ def cmd_forget_user(args: argparse.Namespace, config: Config) -> int:
     return 0
 
 
+def cmd_kb(args: argparse.Namespace, config: Config) -> int:
+    """List, remove (to the trash) or restore documents, as /kb does in Discord."""
+    from bot.knowledge import (
+        KnowledgeError,
+        format_size,
+        list_documents,
+        list_trash,
+        removable_document,
+        restore_document,
+        trash_document,
+    )
+    from bot.records import ChangeRecord
+
+    root, trash = config.knowledge_dir, config.trash_dir
+    try:
+        if args.kb_command == "list":
+            if args.trash:
+                for entry in list_trash(trash):
+                    when = time.strftime("%Y-%m-%d %H:%M", time.localtime(entry.trashed_at))
+                    why = "replaced" if entry.reason == "replace" else "removed"
+                    print(f"{entry.key}  {entry.id}  ({why} {when}, {format_size(entry.size)})")
+                return 0
+            for info in list_documents(root):
+                when = time.strftime("%Y-%m-%d %H:%M", time.localtime(info.modified))
+                print(f"{info.id}  ({format_size(info.size)}, changed {when})")
+            return 0
+        if args.kb_command == "remove":
+            info = removable_document(root, args.document)
+            if not args.yes:
+                if not sys.stdin.isatty():
+                    raise CliError(f"remove {info.id}: add --yes to remove without being asked")
+                reply = input(f"Move {info.id} to the trash? [y/N] ").strip().lower()
+                if reply not in ("y", "yes", "j", "ja"):
+                    print("Nothing was removed.")
+                    return 0
+            entry = trash_document(root, trash, info.id)
+            change = ChangeRecord(
+                action="remove",
+                document=entry.id,
+                via="cli",
+                visibility=entry.visibility,
+                size=entry.size,
+                detail=f"trash {entry.key}",
+            )
+            print(
+                f"Moved {entry.id} to the trash ({entry.key}); `natverksbot kb restore"
+                f" {entry.key}` brings it back for {config.knowledge.trash_days} days."
+            )
+        else:
+            restored = restore_document(root, trash, args.entry)
+            entry = restored.entry
+            change = ChangeRecord(
+                action="restore",
+                document=entry.id,
+                via="cli",
+                visibility=entry.visibility,
+                size=entry.size,
+                detail=f"trash {entry.key}",
+            )
+            print(f"Restored {entry.id}.")
+            if restored.displaced is not None:
+                print(f"The version that was there is in the trash ({restored.displaced.key}).")
+    except KnowledgeError as exc:
+        raise CliError(str(exc)) from None
+    _log_changes(config, [change])
+    if not args.no_index:
+        print(_summary_table(_reindex(_engine(config))))
+    return 0
+
+
+def _log_changes(config: Config, changes: Sequence[Any]) -> None:
+    """Log changes to the knowledge base in the state database (who: the command line)."""
+    from bot.records import RecordStore
+
+    store = RecordStore.open(config.state_dir)
+    try:
+        for change in changes:
+            store.log_change(change)
+    finally:
+        store.close()
+
+
+def cmd_backup(args: argparse.Namespace, config: Config) -> int:
+    """Write a backup of the database, the salt, the trash and the knowledge folder."""
+    from bot.backup import write_backup
+    from bot.config import default_config_path
+
+    backup = write_backup(
+        args.target,
+        knowledge_dir=config.knowledge_dir,
+        state_dir=config.state_dir,
+        config_file=args.config or default_config_path(),
+    )
+    if backup.questions is None:
+        questions = "no question record"
+    else:
+        questions = (
+            f"{_count(backup.questions, 'question')} and {_count(backup.changes or 0, 'change')}"
+        )
+    print(
+        f"Backup written to {backup.folder}: {questions},"
+        f" {_count(backup.documents, 'file')} of the knowledge folder,"
+        f" {backup.bytes / 1e6:.1f} MB."
+    )
+    return 0
+
+
 def _count(n: int, noun: str) -> str:
     return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
 
@@ -437,10 +600,13 @@ COMMANDS: dict[str, Callable[[argparse.Namespace, Config], int]] = {
     "fetch-sources": cmd_fetch_sources,
     "report": cmd_report,
     "forget-user": cmd_forget_user,
+    "kb": cmd_kb,
+    "backup": cmd_backup,
 }
 
 
 def _known_errors() -> tuple[type[BaseException], ...]:
+    from bot.backup import BackupError
     from bot.sources import SourcesError
     from index.answer import QuestionError
     from index.embedding import ModelNotFoundError
@@ -455,6 +621,7 @@ def _known_errors() -> tuple[type[BaseException], ...]:
         ModelNotFoundError,
         StoreError,
         EvalFileError,
+        BackupError,
         FileNotFoundError,
         PermissionError,
     )

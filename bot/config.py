@@ -126,6 +126,14 @@ class SourcesConfig(_Section):
     timeout_seconds: float = Field(20.0, gt=0, le=300)
     max_mb: float = Field(5.0, gt=0, le=100)
     concurrency: int = Field(4, ge=1, le=32)
+    # Hosts fetched even at a loopback, link-local or private address (an intranet).
+    allowed_hosts: list[str] = []
+
+
+class KnowledgeConfig(_Section):
+    """Changes to the knowledge folder that can be undone."""
+
+    trash_days: int = Field(30, ge=1, le=3650)
 
 
 class SyncConfig(_Section):
@@ -149,6 +157,7 @@ class Config(_Section):
     discord: DiscordConfig = DiscordConfig()
     sources: SourcesConfig = SourcesConfig()
     sync: SyncConfig = SyncConfig()
+    knowledge: KnowledgeConfig = KnowledgeConfig()
 
     @model_validator(mode="after")
     def _default_index_dir(self) -> Config:
@@ -161,6 +170,11 @@ class Config(_Section):
         """Return the folder that holds the built index."""
         assert self.index_dir is not None
         return self.index_dir
+
+    @property
+    def trash_dir(self) -> Path:
+        """Return the folder where removed and replaced documents are kept for a while."""
+        return self.state_dir / "trash"
 
 
 def default_config_path() -> Path:

@@ -198,7 +198,58 @@ STRINGS: dict[str, dict[Language, str]] = {
         "en": "{name} is a fetched web page. Remove it from sources.yaml instead; "
         "the copy goes at the next fetch.",
     },
-    "kb.removed": {"sv": "Tog bort {name}.", "en": "Removed {name}."},
+    "kb.removed": {
+        "sv": "Tog bort {name}. Den ligger i papperskorgen i {days} dagar och kan tas "
+        "tillbaka med /kb återställ.",
+        "en": "Removed {name}. It stays in the trash for {days} days and can be brought back "
+        "with /kb restore.",
+    },
+    "kb.remove.confirm": {
+        "sv": "Ta bort {name}? Dokumentet flyttas till papperskorgen och försvinner ur svaren.",
+        "en": "Remove {name}? The document moves to the trash and leaves the answers.",
+    },
+    "kb.remove.yes": {"sv": "Ta bort", "en": "Remove"},
+    "kb.remove.no": {"sv": "Avbryt", "en": "Cancel"},
+    "kb.remove.cancelled": {"sv": "Inget togs bort.", "en": "Nothing was removed."},
+    "kb.add.previous_kept": {
+        "sv": "Den tidigare versionen ligger i papperskorgen (/kb återställ).",
+        "en": "The previous version is in the trash (/kb restore).",
+    },
+    "kb.restore.missing": {
+        "sv": "Det finns inget i papperskorgen som heter {name}.",
+        "en": "There is nothing called {name} in the trash.",
+    },
+    "kb.restored": {"sv": "Återställde {name}.", "en": "Restored {name}."},
+    "kb.restored.displaced": {
+        "sv": "Versionen som låg där flyttades till papperskorgen.",
+        "en": "The version that was there moved to the trash.",
+    },
+    "kb.trash.removed": {"sv": "borttagen {when}", "en": "removed {when}"},
+    "kb.trash.replaced": {"sv": "ersatt {when}", "en": "replaced {when}"},
+    "kb.source.refused": {
+        "sv": "Adressen går inte att lägga till: {reason}. Inget sparades.",
+        "en": "The address cannot be added: {reason}. Nothing was saved.",
+    },
+    "kb.source.bad_list": {
+        "sv": "sources.yaml kunde inte ändras: {reason}. Inget sparades.",
+        "en": "sources.yaml could not be changed: {reason}. Nothing was saved.",
+    },
+    "kb.source.added": {
+        "sv": "Lade till {url} ({visibility}) i sources.yaml.",
+        "en": "Added {url} ({visibility}) to sources.yaml.",
+    },
+    "kb.source.removed": {
+        "sv": "Tog bort {url} ur sources.yaml, och den sparade kopian av sidan.",
+        "en": "Removed {url} from sources.yaml, and the stored copy of the page.",
+    },
+    "kb.source.list.title": {"sv": "Webbkällor ({count})", "en": "Web sources ({count})"},
+    "kb.source.list.empty": {
+        "sv": "sources.yaml listar inga webbsidor. Lägg till en med /kb källa lägg-till.",
+        "en": "sources.yaml lists no web pages. Add one with /kb source add.",
+    },
+    "kb.source.list.fetched": {"sv": "hämtad {when}", "en": "fetched {when}"},
+    "kb.source.list.never": {"sv": "inte hämtad än", "en": "not fetched yet"},
+    "kb.source.list.error": {"sv": "senaste hämtningen misslyckades", "en": "last fetch failed"},
     "kb.index_later": {
         "sv": "Indexet uppdateras av en annan process just nu; ändringen kommer med vid nästa "
         "omindexering.",
@@ -332,6 +383,45 @@ COMMAND_TEXTS: dict[str, dict[Language, str]] = {
     "kb.fetch.description": {
         "en": "Fetch the web pages listed in sources.yaml and reindex",
         "sv": "Hämta webbsidorna i sources.yaml och indexera om",
+    },
+    "kb.restore.name": {"en": "restore", "sv": "återställ"},
+    "kb.restore.description": {
+        "en": "Bring back a removed document, or the previous version of a replaced one",
+        "sv": "Ta tillbaka ett borttaget dokument, eller den förra versionen av ett ersatt",
+    },
+    "kb.restore.document.name": {"en": "document", "sv": "dokument"},
+    "kb.restore.document.description": {
+        "en": "The document in the trash",
+        "sv": "Dokumentet i papperskorgen",
+    },
+    "kb.source.name": {"en": "source", "sv": "källa"},
+    "kb.source.description": {
+        "en": "The web pages of sources.yaml",
+        "sv": "Webbsidorna i sources.yaml",
+    },
+    "kb.source.add.name": {"en": "add", "sv": "lägg-till"},
+    "kb.source.add.description": {
+        "en": "Add a web page to sources.yaml and fetch it",
+        "sv": "Lägg till en webbsida i sources.yaml och hämta den",
+    },
+    "kb.source.url.name": {"en": "url", "sv": "adress"},
+    "kb.source.url.description": {
+        "en": "The page's address (http or https)",
+        "sv": "Sidans adress (http eller https)",
+    },
+    "kb.source.visibility.description": {
+        "en": "Who may see answers from the page",
+        "sv": "Vilka som får se svar från sidan",
+    },
+    "kb.source.remove.name": {"en": "remove", "sv": "ta-bort"},
+    "kb.source.remove.description": {
+        "en": "Remove a web page from sources.yaml, with its stored copy",
+        "sv": "Ta bort en webbsida ur sources.yaml, med den sparade kopian",
+    },
+    "kb.source.list.name": {"en": "list", "sv": "lista"},
+    "kb.source.list.description": {
+        "en": "Show the web pages of sources.yaml",
+        "sv": "Visa webbsidorna i sources.yaml",
     },
     "kb.report.name": {"en": "report", "sv": "rapport"},
     "kb.report.description": {

@@ -14,17 +14,24 @@ to run off the event loop. The rules:
 - The chosen visibility sticks for every format: Markdown gets it in its front matter,
   every other format in the folder's visibility list (``.visibility.yaml``, read by
   :func:`index.documents.read_document`).
+- Nothing is lost at once: a removed document, and the previous version of a replaced
+  one, go to a trash folder in the state folder (never indexed), one entry per document
+  with its visibility and when; :func:`restore_document` brings one back and
+  :func:`purge_trash` deletes entries older than ``knowledge.trash_days``.
 """
 
 from __future__ import annotations
 
 import contextlib
 import hashlib
+import json
 import logging
 import os
 import secrets
+import shutil
 import tempfile
 import threading
+import time
 import unicodedata
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
@@ -84,6 +91,8 @@ class StoredFile:
     sha256: str
     visibility: Visibility
     replaced: bool
+    previous: str | None = None
+    """The trash entry that keeps the replaced version, if any."""
 
 
 @dataclass(frozen=True)
@@ -205,11 +214,18 @@ def with_visibility(data: bytes, visibility: Visibility) -> bytes:
 
 
 def store_document(
-    root: Path, name: str, data: bytes, visibility: Visibility, *, replace: bool
+    root: Path,
+    name: str,
+    data: bytes,
+    visibility: Visibility,
+    *,
+    replace: bool,
+    trash_dir: Path | None = None,
 ) -> StoredFile:
     """Write a prepared upload into the knowledge root atomically, with its visibility.
 
-    Raises KnowledgeError when a document of that name exists and ``replace`` is false.
+    A replaced version is kept in ``trash_dir`` first (when given). Raises KnowledgeError
+    when a document of that name exists and ``replace`` is false.
     """
     root = Path(root)
     target = root / name
@@ -222,6 +238,9 @@ def store_document(
             )
         if existing is not None and not replace:
             raise KnowledgeError("kb.add.exists", f"{name!r} already exists", name=name)
+        previous = None
+        if existing is not None and trash_dir is not None:
+            previous = _to_trash(root, Path(trash_dir), existing, "replace", keep=True).key
         if not markdown:
             # The visibility first: the file never exists without the one chosen for it.
             set_recorded_visibility(root, name, visibility)
@@ -237,14 +256,15 @@ def store_document(
         sha256=hashlib.sha256(data).hexdigest(),
         visibility=visibility,
         replaced=existing is not None,
+        previous=previous,
     )
 
 
-def remove_document(root: Path, doc_id: str) -> FileInfo:
-    """Delete a document (and its recorded visibility); return what it was.
+def removable_document(root: Path, doc_id: str) -> FileInfo:
+    """Return the document ``doc_id`` if an admin may remove it; raise KnowledgeError if not.
 
-    Raises KnowledgeError for an id that is not a document in the folder, and for a
-    fetched web page (remove it from sources.yaml instead).
+    Refused: an id that is not a document in the folder, and a fetched web page (it is
+    removed from sources.yaml instead).
     """
     root = Path(root)
     path = find_document(root, doc_id)
@@ -252,12 +272,20 @@ def remove_document(root: Path, doc_id: str) -> FileInfo:
         raise KnowledgeError(
             "kb.remove.web", f"{doc_id!r} is a fetched web page", name=document_id(path, root)
         )
+    return _info(path, root)
+
+
+def trash_document(root: Path, trash_dir: Path, doc_id: str) -> TrashEntry:
+    """Move a document (and its recorded visibility) to the trash; return its entry.
+
+    Raises KnowledgeError as :func:`removable_document` does.
+    """
+    root = Path(root)
+    info = removable_document(root, doc_id)
     with _lock:
-        info = _info(path, root)
-        path.unlink()
-        set_recorded_visibility(path.parent, path.name, None)
-    log.info("removed %s", info.id)
-    return info
+        entry = _to_trash(root, Path(trash_dir), root / info.id, "remove", keep=False)
+    log.info("moved %s to the trash (%s)", entry.id, entry.key)
+    return entry
 
 
 def find_document(root: Path, doc_id: str) -> Path:
@@ -330,6 +358,174 @@ def _on_disk(folder: Path, name: str) -> Path | None:
         if unicodedata.normalize("NFC", entry) == wanted:
             return folder / entry
     return None
+
+
+# --------------------------------------------------------------------------- the trash
+
+TRASH_ENTRY = "entry.json"
+"""The file of a trash entry that says what it is; the document lies beside it."""
+
+TrashReason = Literal["remove", "replace"]
+
+
+@dataclass(frozen=True)
+class TrashEntry:
+    """A document kept in the trash: where it was, why, when, and its visibility."""
+
+    key: str
+    id: str
+    reason: TrashReason
+    trashed_at: float
+    size: int
+    visibility: Visibility | None
+
+
+@dataclass(frozen=True)
+class Restored:
+    """What a restore did: the entry brought back, and the version it displaced, if any."""
+
+    entry: TrashEntry
+    displaced: TrashEntry | None
+
+
+def _to_trash(
+    root: Path, trash_dir: Path, path: Path, reason: TrashReason, *, keep: bool
+) -> TrashEntry:
+    """Copy ``path`` into a new trash entry; unless ``keep``, remove it from the folder.
+
+    Called with the folder lock held. The entry is complete (document, then its
+    description) before it gets its final name, and before the document is removed.
+    """
+    doc_id = document_id(path, root)
+    data = path.read_bytes()
+    visibility = read_visibility_list(path.parent).get(unicodedata.normalize("NFC", path.name))
+    now = time.time()
+    key = f"{time.strftime('%Y%m%dT%H%M%S', time.gmtime(now))}-{secrets.token_hex(3)}"
+    trash_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+    building = trash_dir / f".{key}.tmp"
+    building.mkdir(mode=0o700)
+    try:
+        atomic_write(building / PurePosixPath(doc_id).name, data)
+        entry = TrashEntry(key, doc_id, reason, now, len(data), visibility)
+        description = {
+            "id": doc_id,
+            "reason": reason,
+            "trashed_at": now,
+            "size": len(data),
+            "visibility": visibility,
+        }
+        atomic_write(building / TRASH_ENTRY, json.dumps(description, ensure_ascii=False).encode())
+        os.replace(building, trash_dir / key)
+    except BaseException:
+        shutil.rmtree(building, ignore_errors=True)
+        raise
+    _fsync_dir(trash_dir)
+    if not keep:
+        path.unlink()
+        set_recorded_visibility(path.parent, path.name, None)
+    return entry
+
+
+def list_trash(trash_dir: Path) -> list[TrashEntry]:
+    """Return the entries of the trash, newest first (unreadable entries are left out)."""
+    entries = []
+    with contextlib.suppress(OSError):
+        for folder in Path(trash_dir).iterdir():
+            entry = _read_entry(folder)
+            if entry is not None:
+                entries.append(entry)
+    return sorted(entries, key=lambda e: (e.trashed_at, e.key), reverse=True)
+
+
+def find_trash_entry(trash_dir: Path, wanted: str) -> TrashEntry:
+    """Return the trash entry ``wanted`` (its key, or a document id: its newest entry).
+
+    Raises KnowledgeError when there is none.
+    """
+    wanted = unicodedata.normalize("NFC", wanted or "").strip()
+    for entry in list_trash(trash_dir):
+        if wanted in (entry.key, entry.id):
+            return entry
+    raise KnowledgeError(
+        "kb.restore.missing", f"nothing called {wanted!r} in the trash", name=wanted
+    )
+
+
+def _read_entry(folder: Path) -> TrashEntry | None:
+    if folder.name.startswith(".") or not folder.is_dir():
+        return None
+    try:
+        data = json.loads((folder / TRASH_ENTRY).read_text(encoding="utf-8"))
+        entry = TrashEntry(
+            key=folder.name,
+            id=str(data["id"]),
+            reason="replace" if data.get("reason") == "replace" else "remove",
+            trashed_at=float(data["trashed_at"]),
+            size=int(data.get("size") or 0),
+            visibility=data.get("visibility")
+            if data.get("visibility") in ("public", "internal")
+            else None,
+        )
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+    parts = PurePosixPath(entry.id).parts
+    if (
+        not parts
+        or PurePosixPath(entry.id).is_absolute()
+        or any(part in ("", ".", "..") or part.startswith(".") for part in parts)
+        or not (folder / parts[-1]).is_file()
+    ):
+        log.warning("ignoring the damaged trash entry %s", folder)
+        return None
+    return entry
+
+
+def restore_document(root: Path, trash_dir: Path, wanted: str) -> Restored:
+    """Put a trashed document back where it was, with its visibility; return what it did.
+
+    A document now at that place goes to the trash first (so a restore can be undone
+    too). Raises KnowledgeError when the trash has no such entry.
+    """
+    root = Path(root)
+    trash_dir = Path(trash_dir)
+    with _lock:
+        entry = find_trash_entry(trash_dir, wanted)
+        folder = trash_dir / entry.key
+        data = (folder / PurePosixPath(entry.id).name).read_bytes()
+        target = root.joinpath(*PurePosixPath(entry.id).parts)
+        real_root, real_parent = root.resolve(), target.parent.resolve()
+        if real_parent != real_root and real_root not in real_parent.parents:
+            raise KnowledgeError(
+                "kb.restore.missing", f"{entry.id!r} is outside the folder", name=entry.id
+            )
+        existing = _on_disk(target.parent, target.name) if target.parent.is_dir() else None
+        displaced = None
+        if existing is not None and existing.is_file():
+            displaced = _to_trash(root, trash_dir, existing, "replace", keep=True)
+        markdown = target.suffix.lower() in MARKDOWN_SUFFIXES
+        if not markdown and entry.visibility is not None:
+            target.parent.mkdir(parents=True, exist_ok=True)
+            set_recorded_visibility(target.parent, target.name, entry.visibility)
+        atomic_write(target, data)
+        if markdown or entry.visibility is None:
+            set_recorded_visibility(target.parent, target.name, None)
+        shutil.rmtree(folder)
+        _fsync_dir(trash_dir)
+    log.info("restored %s from the trash (%s)", entry.id, entry.key)
+    return Restored(entry, displaced)
+
+
+def purge_trash(trash_dir: Path, days: float, now: float | None = None) -> int:
+    """Delete trash entries older than ``days``; return how many went."""
+    cutoff = (time.time() if now is None else now) - days * 86_400
+    purged = 0
+    for entry in list_trash(trash_dir):
+        if entry.trashed_at < cutoff:
+            shutil.rmtree(Path(trash_dir) / entry.key, ignore_errors=True)
+            purged += 1
+    if purged:
+        log.info("purged %d trash entries older than %g days", purged, days)
+    return purged
 
 
 # --------------------------------------------------------------------------- writing

@@ -14,6 +14,13 @@ answers link to the page.
 - Timeouts and a size limit apply; only HTML is accepted. A failed fetch keeps the last
   good copy and is reported.
 - A page removed from the list has its stored copy removed at the next fetch.
+- Only public web addresses are fetched (:func:`check_url`): a listed URL or a redirect to
+  a loopback, link-local, private or otherwise non-global address, or one with a user name
+  or password in it, is refused, unless its host is named in ``sources.allowed_hosts``.
+  The check is made on the URL of every hop (redirects are followed one by one), on every
+  address a name resolves to (the session's resolver drops the others, so no connection
+  is ever opened to them) and on the address actually connected to, before a request is
+  sent on it.
 """
 
 from __future__ import annotations
@@ -21,23 +28,33 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import hashlib
+import ipaddress
 import json
 import logging
 import re
+import socket
+import threading
 import time
 import unicodedata
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Literal
-from urllib.parse import urlsplit
+from urllib.parse import urljoin, urlsplit
 
 import aiohttp
 import yaml
+from aiohttp.abc import AbstractResolver, ResolveResult
 
 from bot.knowledge import WEB_FOLDER, WEB_SOURCE_MARK, atomic_write
-from index.documents import DocumentError, Visibility, decode_text, split_front_matter
+from index.documents import (
+    MAIN_TEXT_OPTIONS,
+    DocumentError,
+    Visibility,
+    decode_text,
+    split_front_matter,
+)
 
 log = logging.getLogger(__name__)
 
@@ -45,6 +62,8 @@ SOURCES_FILE = "sources.yaml"
 STATE_FILE = ".fetch-state.json"
 USER_AGENT = "Natverksboten/0.1 (knowledge base of the municipal network; +sources.yaml)"
 HTML_TYPES = frozenset({"text/html", "application/xhtml+xml"})
+MAX_REDIRECTS = 5
+_REDIRECTS = frozenset({301, 302, 303, 307, 308})
 _SLUG_CHARS = 60
 
 Outcome = Literal["added", "updated", "unchanged", "failed", "removed"]
@@ -104,6 +123,169 @@ class _FetchError(Exception):
     """One page could not be fetched; str() is the one-line reason."""
 
 
+class UnsafeURLError(Exception):
+    """A web address the bot refuses to fetch; str() is the one-line reason."""
+
+
+# --------------------------------------------------------------------------- the URL policy
+
+
+def check_url(url: str, allowed_hosts: Collection[str] = ()) -> str:
+    """Return the host of ``url`` if the bot may fetch it; raise UnsafeURLError if not.
+
+    Refused: a scheme other than http(s), no host, a user name or password in the URL,
+    and an IP address that is not global (loopback, link-local, private, shared,
+    unspecified, multicast, reserved; IPv4 inside IPv6 too), unless the host is one of
+    ``allowed_hosts``. A host name is checked here only by its form; the addresses it
+    resolves to are checked by :func:`check_address` (at connection, and by
+    :func:`check_url_resolves`).
+    """
+    try:
+        parts = urlsplit(url)
+        host = parts.hostname
+        parts.port  # noqa: B018 - raises ValueError for a port that is not a number
+    except ValueError as exc:
+        raise UnsafeURLError(f"not a valid web address: {url!r}") from exc
+    if parts.scheme.lower() not in ("http", "https") or not host:
+        raise UnsafeURLError(f"only http(s) addresses can be fetched, not {url!r}")
+    if parts.username is not None or parts.password is not None:
+        raise UnsafeURLError("addresses with a user name or password are not fetched")
+    host = host.rstrip(".").lower()
+    if _allowed(host, allowed_hosts):
+        return host
+    try:
+        address = ipaddress.ip_address(host)
+    except ValueError:
+        pass
+    else:
+        check_address(host, address, allowed_hosts)
+        return host
+    if re.fullmatch(r"[0-9.]+|0x[0-9a-f.x]+", host):
+        # 2130706433, 127.1, 0x7f.1: numeric forms that a resolver maps onto an address.
+        raise UnsafeURLError(f"{host} is not a public address")
+    return host
+
+
+def check_address(
+    host: str,
+    address: ipaddress.IPv4Address | ipaddress.IPv6Address | str,
+    allowed_hosts: Collection[str] = (),
+) -> None:
+    """Raise UnsafeURLError when ``host`` (at ``address``) is not a public address.
+
+    A host in ``allowed_hosts`` passes whatever its address.
+    """
+    if _allowed(host, allowed_hosts):
+        return
+    try:
+        ip = ipaddress.ip_address(str(address).split("%", 1)[0])
+    except ValueError as exc:
+        raise UnsafeURLError(f"{host} has no usable address ({address})") from exc
+    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
+        ip = ip.ipv4_mapped
+    if not ip.is_global or ip.is_multicast:
+        kind = (
+            "loopback"
+            if ip.is_loopback
+            else "link-local"
+            if ip.is_link_local
+            else "private"
+            if ip.is_private
+            else "non-public"
+        )
+        shown = host if host == str(ip) else f"{host} ({ip})"
+        raise UnsafeURLError(
+            f"{shown} is a {kind} address; add the host to sources.allowed_hosts to allow it"
+        )
+
+
+async def check_url_resolves(url: str, allowed_hosts: Collection[str] = ()) -> None:
+    """Check ``url`` with :func:`check_url` and every address its host resolves to.
+
+    Raises UnsafeURLError, also when the name does not resolve at all.
+    """
+    host = check_url(url, allowed_hosts)
+    if _allowed(host, allowed_hosts):
+        return
+    with contextlib.suppress(ValueError):
+        ipaddress.ip_address(host)
+        return  # an address, already checked
+    loop = asyncio.get_running_loop()
+    try:
+        infos = await loop.getaddrinfo(host, None, type=socket.SOCK_STREAM)
+    except OSError as exc:
+        raise UnsafeURLError(f"the host name {host} could not be resolved") from exc
+    for *_, sockaddr in infos:
+        check_address(host, sockaddr[0], allowed_hosts)
+
+
+def _allowed(host: str, allowed_hosts: Collection[str]) -> bool:
+    wanted = host.rstrip(".").lower().strip("[]")
+    return any(wanted == str(h).rstrip(".").lower().strip("[]") for h in allowed_hosts)
+
+
+class _RefusedAddressError(OSError):
+    """Raised by the resolver for a host whose every address is refused."""
+
+
+class _PublicOnlyResolver(AbstractResolver):
+    """Resolves names as aiohttp does, keeping only the addresses the URL policy allows."""
+
+    def __init__(self, allowed_hosts: Collection[str]) -> None:
+        self._inner = aiohttp.ThreadedResolver()
+        self._allowed_hosts = tuple(allowed_hosts)
+
+    async def resolve(
+        self, host: str, port: int = 0, family: socket.AddressFamily = socket.AF_INET
+    ) -> list[ResolveResult]:
+        """Return the public addresses of ``host``; raise _RefusedAddressError if none."""
+        found = await self._inner.resolve(host, port, family)
+        kept, reason = [], ""
+        for entry in found:
+            try:
+                check_address(host.rstrip("."), entry["host"], self._allowed_hosts)
+            except UnsafeURLError as exc:
+                reason = reason or str(exc)
+                continue
+            kept.append(entry)
+        if not kept:
+            raise _RefusedAddressError(reason or f"{host} has no address")
+        return kept
+
+    async def close(self) -> None:
+        """Release the inner resolver."""
+        await self._inner.close()
+
+
+class _PublicOnlyConnector(aiohttp.TCPConnector):
+    """A connector that resolves with :class:`_PublicOnlyResolver` and checks the peer.
+
+    The address of every connection, new or reused, is checked before a request is sent
+    on it: what counts is where the socket is connected, whatever the name said.
+    """
+
+    def __init__(self, allowed_hosts: Collection[str]) -> None:
+        super().__init__(resolver=_PublicOnlyResolver(allowed_hosts))
+        self._allowed_hosts = tuple(allowed_hosts)
+
+    async def connect(self, req: Any, traces: Any, timeout: Any) -> Any:
+        """Return a connection for ``req`` once its peer address has passed the policy."""
+        connection = await super().connect(req, traces, timeout)
+        transport = connection.transport
+        peer = transport.get_extra_info("peername") if transport is not None else None
+        host = str(req.url.host or "").rstrip(".")
+        try:
+            if not peer:
+                raise UnsafeURLError(f"the address of {host} is unknown")
+            check_address(host, peer[0], self._allowed_hosts)
+        except UnsafeURLError as exc:
+            connection.close()
+            raise aiohttp.ClientConnectorError(
+                req.connection_key, _RefusedAddressError(str(exc))
+            ) from exc
+        return connection
+
+
 # --------------------------------------------------------------------------- the list
 
 
@@ -119,8 +301,19 @@ def load_sources(
     if not path.is_file():
         return []
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise SourcesError(f"{path}: not valid YAML ({' '.join(str(exc).split())})") from exc
+    return parse_sources(text, path, default_visibility)
+
+
+def parse_sources(
+    text: str, path: Path | str = SOURCES_FILE, default_visibility: Visibility = "internal"
+) -> list[WebSource]:
+    """Return the pages listed in the text of a sources.yaml; raise SourcesError as loading does."""
+    try:
+        data = yaml.safe_load(text)
+    except (yaml.YAMLError, RecursionError) as exc:
         raise SourcesError(f"{path}: not valid YAML ({' '.join(str(exc).split())})") from exc
     if isinstance(data, dict):
         data = data.get("sources")
@@ -159,6 +352,171 @@ def load_sources(
     return sources
 
 
+_SOURCES_HEADER = (
+    "# Web pages whose main text the bot keeps under web/ (docs/KNOWLEDGE.md).\n"
+    "# Edited by hand or with /kb source add|remove; one entry per page.\n"
+)
+_edit_lock = threading.Lock()  # one change to sources.yaml at a time
+
+
+def add_source(
+    knowledge_dir: Path,
+    url: str,
+    visibility: Visibility,
+    *,
+    allowed_hosts: Collection[str] = (),
+    title: str | None = None,
+) -> WebSource:
+    """Add a page to sources.yaml (written atomically, comments kept); return it.
+
+    The URL must pass :func:`check_url` (its addresses are checked by the caller, with
+    :func:`check_url_resolves`, before). Raises UnsafeURLError for a refused URL and
+    SourcesError when the list is broken or already has the page; nothing is written then.
+    """
+    url = url.strip()
+    check_url(url, allowed_hosts)
+    path = Path(knowledge_dir) / SOURCES_FILE
+    with _edit_lock:
+        existing = load_sources(knowledge_dir)
+        if any(s.url == url for s in existing):
+            raise SourcesError(f"{url} is already listed")
+        source = WebSource(url, visibility, title)
+        entry: dict[str, Any] = {"url": url, "visibility": visibility}
+        if title:
+            entry["title"] = title
+        text = path.read_text(encoding="utf-8") if path.is_file() else ""
+        edited = _append_entry(text, entry)
+        if edited is None or _urls_in(edited) != [s.url for s in existing] + [url]:
+            log.warning("rewriting %s without its comments: could not add to it in place", path)
+            edited = _dump_sources([*_entries(existing), entry])
+        atomic_write(path, edited.encode("utf-8"))
+    log.info("added web source %s (%s)", url, visibility)
+    return source
+
+
+def remove_source(knowledge_dir: Path, url: str) -> WebSource:
+    """Remove a page from sources.yaml and its stored copy; return the page removed.
+
+    Raises SourcesError when the list is broken or does not have the page.
+    """
+    root = Path(knowledge_dir)
+    path = root / SOURCES_FILE
+    url = url.strip()
+    with _edit_lock:
+        existing = load_sources(root)
+        found = [s for s in existing if s.url == url]
+        if not found:
+            raise SourcesError(f"{url} is not listed in {SOURCES_FILE}")
+        left = [s.url for s in existing if s.url != url]
+        text = path.read_text(encoding="utf-8")
+        edited = _drop_entry(text, url)
+        if edited is None or _urls_in(edited) != left:
+            log.warning("rewriting %s without its comments: could not edit it in place", path)
+            edited = _dump_sources(_entries([s for s in existing if s.url != url]))
+        atomic_write(path, edited.encode("utf-8"))
+        copy = root / found[0].doc_id
+        stored = _read_copy(copy) if copy.is_file() else None
+        if stored is not None and stored[0].get("source") == WEB_SOURCE_MARK:
+            copy.unlink()
+        folder = root / WEB_FOLDER
+        state = _load_state(folder)
+        if state.pop(url, None) is not None:
+            _save_state(folder, state)
+    log.info("removed web source %s", url)
+    return found[0]
+
+
+def _entries(sources: Sequence[WebSource]) -> list[dict[str, Any]]:
+    entries = []
+    for source in sources:
+        entry: dict[str, Any] = {"url": source.url, "visibility": source.visibility}
+        if source.title:
+            entry["title"] = source.title
+        entries.append(entry)
+    return entries
+
+
+def _dump_sources(entries: list[dict[str, Any]]) -> str:
+    body = yaml.safe_dump({"sources": entries}, allow_unicode=True, sort_keys=False)
+    return _SOURCES_HEADER + body
+
+
+def _urls_in(text: str) -> list[str] | None:
+    """Return the URLs a sources.yaml text lists, or None if it is not a valid list."""
+    try:
+        return [s.url for s in parse_sources(text)]
+    except SourcesError:
+        return None
+
+
+def _sequence_node(text: str) -> yaml.Node | None:
+    """Return the YAML node of the list of pages in ``text`` (block style only), if any."""
+    try:
+        root = yaml.compose(text)
+    except (yaml.YAMLError, RecursionError):
+        return None
+    node = root
+    if isinstance(root, yaml.MappingNode):
+        node = next((v for k, v in root.value if getattr(k, "value", None) == "sources"), None)
+    if not isinstance(node, yaml.SequenceNode) or node.flow_style or not node.value:
+        return None
+    return node
+
+
+def _append_entry(text: str, entry: dict[str, Any]) -> str | None:
+    """Return ``text`` with ``entry`` after the last page, its comments kept; None if unsure."""
+    if not text.strip():
+        return _dump_sources([entry])
+    node = _sequence_node(text)
+    if node is None:
+        return None
+    lines = text.splitlines(keepends=True)
+    first = lines[node.value[0].start_mark.line]
+    dash = first[: len(first) - len(first.lstrip())]
+    if not first.lstrip().startswith("- "):
+        return None
+    cut = _end_line(node.value[-1])
+    item = yaml.safe_dump([entry], allow_unicode=True, sort_keys=False, width=1000)
+    block = "".join(dash + line for line in item.splitlines(keepends=True))
+    before = "".join(lines[:cut])
+    if before and not before.endswith("\n"):
+        before += "\n"
+    return before + block + "".join(lines[cut:])
+
+
+def _end_line(node: yaml.Node) -> int:
+    """Return the number of the line after a list item (its last value's line, plus one).
+
+    A block mapping's own end mark lies at the next item's dash; its last value's does not.
+    """
+    while isinstance(node, yaml.MappingNode | yaml.SequenceNode) and node.value:
+        last = node.value[-1]
+        node = last[1] if isinstance(last, tuple) else last
+    mark = node.end_mark
+    return mark.line if mark.column == 0 else mark.line + 1
+
+
+def _drop_entry(text: str, url: str) -> str | None:
+    """Return ``text`` without the page ``url`` (its lines only); None if unsure."""
+    node = _sequence_node(text)
+    if node is None:
+        return None
+    lines = text.splitlines(keepends=True)
+    for item in node.value:
+        value = item.value if isinstance(item, yaml.ScalarNode) else None
+        if isinstance(item, yaml.MappingNode):
+            value = next(
+                (v.value for k, v in item.value if getattr(k, "value", None) == "url"), None
+            )
+        if str(value or "").strip() != url:
+            continue
+        start, end = item.start_mark.line, _end_line(item)
+        if len(node.value) == 1:
+            return None  # the list would become empty: written afresh
+        return "".join(lines[:start] + lines[end:])
+    return None
+
+
 def page_file_name(url: str) -> str:
     """Return the file name of a page's copy: a readable slug of host and path, and a hash."""
     parts = urlsplit(url)
@@ -181,15 +539,22 @@ async def fetch_sources(
     max_bytes: int = 5_000_000,
     concurrency: int = 4,
     sources: Sequence[WebSource] | None = None,
+    allowed_hosts: Collection[str] = (),
+    only_urls: Collection[str] | None = None,
 ) -> FetchReport:
     """Fetch every listed page and store its main text; return what happened to each.
 
-    Raises SourcesError when sources.yaml itself is broken (nothing is fetched or removed).
+    Only public addresses are fetched (:func:`check_url`), and the hosts in
+    ``allowed_hosts``. With ``only_urls`` just those listed pages are fetched and no
+    stored page is removed. Raises SourcesError when sources.yaml itself is broken
+    (nothing is fetched or removed).
     """
     started = time.perf_counter()
     root = Path(knowledge_dir)
     if sources is None:
         sources = load_sources(root, default_visibility)
+    if only_urls is not None:
+        sources = [s for s in sources if s.url in only_urls]
     folder = root / WEB_FOLDER
     state = _load_state(folder)
     report = FetchReport()
@@ -198,14 +563,19 @@ async def fetch_sources(
         total=timeout, connect=min(timeout, 10.0), sock_read=timeout
     )
     headers = {"User-Agent": USER_AGENT, "Accept": "text/html,application/xhtml+xml;q=0.9"}
-    async with aiohttp.ClientSession(timeout=client_timeout, headers=headers) as session:
+    allowed = tuple(allowed_hosts)
+    connector = _PublicOnlyConnector(allowed)
+    async with aiohttp.ClientSession(
+        timeout=client_timeout, headers=headers, connector=connector
+    ) as session:
 
         async def one(source: WebSource) -> FetchResult:
             async with semaphore:
-                return await _fetch_one(session, root, source, state, max_bytes)
+                return await _fetch_one(session, root, source, state, max_bytes, allowed)
 
         report.results = list(await asyncio.gather(*(one(s) for s in sources)))
-    report.results += await asyncio.to_thread(_remove_unlisted, root, sources, state)
+    if only_urls is None:
+        report.results += await asyncio.to_thread(_remove_unlisted, root, sources, state)
     await asyncio.to_thread(_save_state, folder, state)
     report.seconds = time.perf_counter() - started
     log.info(
@@ -226,6 +596,7 @@ async def _fetch_one(
     source: WebSource,
     state: dict[str, dict[str, Any]],
     max_bytes: int,
+    allowed_hosts: Collection[str] = (),
 ) -> FetchResult:
     path = root / source.doc_id
     previous = state.get(source.url, {}) if path.is_file() else {}
@@ -236,7 +607,7 @@ async def _fetch_one(
         headers["If-Modified-Since"] = previous["last_modified"]
     now = datetime.now(UTC)
     try:
-        page = await _download(session, source.url, headers, max_bytes)
+        page = await _download(session, source.url, headers, max_bytes, allowed_hosts)
         if page is None:  # 304 Not Modified: the copy is current, only its metadata may not be
             outcome = await asyncio.to_thread(_restamp, path, source)
             entry = {**previous, "checked_at": now.isoformat(timespec="seconds")}
@@ -264,54 +635,82 @@ async def _fetch_one(
 
 
 async def _download(
-    session: aiohttp.ClientSession, url: str, headers: dict[str, str], max_bytes: int
+    session: aiohttp.ClientSession,
+    url: str,
+    headers: dict[str, str],
+    max_bytes: int,
+    allowed_hosts: Collection[str] = (),
 ) -> tuple[bytes | str, dict[str, str]] | None:
     """Return (body, validators) of an HTML page, or None for 304; raise _FetchError.
 
-    The body is text when the server named its charset, else bytes.
+    Redirects are followed one by one, each new address checked by the URL policy
+    before it is requested.
     """
     try:
-        async with session.get(url, headers=headers, max_redirects=5) as response:
-            if response.status == 304:
-                return None
-            if response.status != 200:
-                raise _FetchError(f"HTTP {response.status} {response.reason or ''}".strip())
-            if urlsplit(str(response.url)).scheme not in ("http", "https"):
-                raise _FetchError(f"redirected to a non-web address: {response.url}")
-            content_type = (response.content_type or "").lower()
-            if content_type not in HTML_TYPES:
-                raise _FetchError(f"not an HTML page ({content_type or 'no content type'})")
-            if response.content_length is not None and response.content_length > max_bytes:
-                raise _FetchError(
-                    f"the page is {response.content_length} bytes, over the limit of"
-                    f" {max_bytes} bytes"
-                )
-            chunks: list[bytes] = []
-            size = 0
-            async for chunk in response.content.iter_chunked(65536):
-                size += len(chunk)
-                if size > max_bytes:
-                    raise _FetchError(f"the page is over the limit of {max_bytes} bytes")
-                chunks.append(chunk)
-            validators = {}
-            if etag := response.headers.get("ETag"):
-                validators["etag"] = etag
-            if modified := response.headers.get("Last-Modified"):
-                validators["last_modified"] = modified
-            charset = response.charset
+        for _ in range(MAX_REDIRECTS + 1):
+            _check_hop(url, allowed_hosts)
+            async with session.get(url, headers=headers, allow_redirects=False) as response:
+                location = response.headers.get("Location")
+                if response.status in _REDIRECTS and location:
+                    url = urljoin(url, location)
+                    continue
+                return await _read_page(response, max_bytes)
+        raise _FetchError("too many redirects")
     except _FetchError:
         raise
     except TimeoutError as exc:
         raise _FetchError("timed out") from exc
-    except aiohttp.TooManyRedirects as exc:
-        raise _FetchError("too many redirects") from exc
+    except aiohttp.ClientConnectorError as exc:
+        if isinstance(exc.os_error, _RefusedAddressError):
+            raise _FetchError(f"refused: {exc.os_error}") from exc
+        raise _FetchError(f"{type(exc).__name__}: {' '.join(str(exc).split())}") from exc
     except aiohttp.ClientError as exc:
         raise _FetchError(f"{type(exc).__name__}: {' '.join(str(exc).split())}") from exc
+
+
+def _check_hop(url: str, allowed_hosts: Collection[str]) -> None:
+    """Raise _FetchError when the URL policy refuses ``url`` (a listed page or a redirect)."""
+    try:
+        check_url(url, allowed_hosts)
+    except UnsafeURLError as exc:
+        raise _FetchError(f"refused: {exc}") from exc
+
+
+async def _read_page(
+    response: aiohttp.ClientResponse, max_bytes: int
+) -> tuple[bytes | str, dict[str, str]] | None:
+    """Return (body, validators) of a final response, or None for 304; raise _FetchError.
+
+    The body is text when the server named its charset, else bytes.
+    """
+    if response.status == 304:
+        return None
+    if response.status != 200:
+        raise _FetchError(f"HTTP {response.status} {response.reason or ''}".strip())
+    content_type = (response.content_type or "").lower()
+    if content_type not in HTML_TYPES:
+        raise _FetchError(f"not an HTML page ({content_type or 'no content type'})")
+    if response.content_length is not None and response.content_length > max_bytes:
+        raise _FetchError(
+            f"the page is {response.content_length} bytes, over the limit of {max_bytes} bytes"
+        )
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in response.content.iter_chunked(65536):
+        size += len(chunk)
+        if size > max_bytes:
+            raise _FetchError(f"the page is over the limit of {max_bytes} bytes")
+        chunks.append(chunk)
+    validators = {}
+    if etag := response.headers.get("ETag"):
+        validators["etag"] = etag
+    if modified := response.headers.get("Last-Modified"):
+        validators["last_modified"] = modified
     body: bytes | str = b"".join(chunks)
-    if charset:
+    if response.charset:
         # The server said how the page is encoded; without that, trafilatura detects it.
         with contextlib.suppress(LookupError, UnicodeDecodeError):
-            body = body.decode(charset)  # type: ignore[union-attr]
+            body = body.decode(response.charset)  # type: ignore[union-attr]
     return body, validators
 
 
@@ -321,14 +720,7 @@ def _extract(body: bytes | str, url: str) -> tuple[str, str | None]:
 
     try:
         text = trafilatura.extract(
-            body,
-            url=url,
-            output_format="markdown",
-            include_comments=False,
-            include_tables=True,
-            include_links=False,
-            include_images=False,
-            favor_precision=True,
+            body, url=url, output_format="markdown", **MAIN_TEXT_OPTIONS
         )
         metadata = trafilatura.extract_metadata(body)
     except Exception as exc:  # trafilatura raises assorted lxml errors on broken pages
@@ -417,6 +809,11 @@ def _remove_unlisted(
         state.pop(url, None)
         removed.append(FetchResult(url, doc_id, "removed"))
     return removed
+
+
+def fetched_pages(knowledge_dir: Path) -> dict[str, dict[str, Any]]:
+    """Return what the last fetches recorded per URL (``fetched_at``, ``error`` ...)."""
+    return _load_state(Path(knowledge_dir) / WEB_FOLDER)
 
 
 def _load_state(folder: Path) -> dict[str, dict[str, Any]]:

@@ -762,13 +762,48 @@ def _html_breaks(raw: str) -> str:
     return "\n".join(lines).strip("\n")
 
 
+MAIN_TEXT_OPTIONS: dict[str, Any] = {
+    "include_comments": False,
+    "include_tables": True,
+    "include_links": False,
+    "include_images": False,
+    "favor_precision": True,
+}
+"""How trafilatura extracts a page's main text, here and in fetch-sources (bot/sources.py)."""
+_MAIN_CONTAINER = re.compile(r"<(?:main|article)\b|\brole\s*=\s*[\"']?main\b", re.IGNORECASE)
+
+
 def _read_html(data: bytes) -> _Parsed:
-    """Read an HTML page: visible text only, sections at h1-h6, title from <title>."""
+    """Read an HTML page: visible text only, sections at h1-h6, title from <title>.
+
+    A web page (one with a ``<main>`` or ``<article>``, as saved from a site) is read like
+    fetch-sources reads one: only its main text, as trafilatura finds it, so the menu,
+    cookie banner and footer stay out. Any other HTML document is read whole, because
+    trafilatura drops the headings and lists of pages without a main container.
+    """
+    text = decode_text(data)
     parser = _HTMLText()
-    parser.feed(decode_text(data))
+    parser.feed(text)
     parser.close()
     title = _collapse("".join(parser.title_parts)) or parser.headings.first
+    if _MAIN_CONTAINER.search(text) and (main := _main_html(text)) is not None:
+        main_parser = _HTMLText()
+        main_parser.feed(main)
+        main_parser.close()
+        if main_parser.sections:
+            return _Parsed(main_parser.sections, title=title or main_parser.headings.first)
     return _Parsed(parser.sections, title=title)
+
+
+def _main_html(text: str) -> str | None:
+    """Return the main content of a web page as simple HTML, or None if none is found."""
+    import trafilatura  # imported here: only HTML files need it
+
+    try:
+        return trafilatura.extract(text, output_format="html", **MAIN_TEXT_OPTIONS)
+    except Exception:  # trafilatura raises assorted lxml errors on broken pages
+        log.info("no main text found by trafilatura; reading the whole page", exc_info=True)
+        return None
 
 
 # --------------------------------------------------------------------------- PDF

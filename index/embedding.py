@@ -186,6 +186,12 @@ class SentenceTransformerEncoder:
         return self._model_id
 
     @property
+    def prompts(self) -> dict[str, str | None]:
+        """Return the prompts put before questions ("query") and passages ("document")."""
+        self._load()
+        return {"query": self._query_prompt, "document": self._document_prompt}
+
+    @property
     def dimension(self) -> int:
         """Return the model's output dimension."""
         model = self._load()

@@ -98,6 +98,11 @@ class OnnxEncoder:
         """Return the model's output dimension."""
         return self._dimension
 
+    @property
+    def prompts(self) -> dict[str, str | None]:
+        """Return the prompts put before questions ("query") and passages ("document")."""
+        return {"query": self._query_prompt, "document": self._document_prompt}
+
     # -- export and load ---------------------------------------------------------------
 
     def model_file(self) -> Path:

@@ -1,4 +1,7 @@
-"""``/kb``: the knowledge base for staff-guild admins — status, add, remove, list, fetch, report.
+"""``/kb``: the knowledge base for staff-guild admins.
+
+Subcommands: status, add, remove, restore, list, fetch, report, and ``source add|remove|list``
+for the web pages of ``sources.yaml``.
 
 Every subcommand is guild-only, hidden by default permissions (Manage Server) and checked
 with ``admin_only`` (the configured admin roles also pass; other guilds are refused).
@@ -8,6 +11,8 @@ aiohttp (:mod:`bot.sources`), reports are built from a read-only connection
 (:mod:`bot.report`) and the index is updated on the reindex thread. One change to the
 knowledge folder runs at a time; each is logged in the state database (who as the salted
 hash, what, when) and followed by an incremental reindex whose summary is the reply.
+A removal is confirmed with a button first; removed documents and replaced versions go
+to the trash in the state folder, from where ``/kb restore`` brings them back.
 """
 
 from __future__ import annotations
@@ -42,18 +47,32 @@ from bot.i18n import Language, command_text, language_of_locale, t
 from bot.knowledge import (
     FileInfo,
     KnowledgeError,
+    TrashEntry,
     check_size,
     format_size,
     is_web_page,
     list_documents,
+    list_trash,
     prepare_upload,
-    remove_document,
+    removable_document,
+    restore_document,
     sanitise_name,
     store_document,
+    trash_document,
 )
 from bot.records import DATABASE_NAME, ChangeRecord
 from bot.report import Report, build_report, render_png
-from bot.sources import FetchReport, SourcesError, fetch_sources
+from bot.sources import (
+    FetchReport,
+    SourcesError,
+    UnsafeURLError,
+    add_source,
+    check_url_resolves,
+    fetch_sources,
+    fetched_pages,
+    load_sources,
+    remove_source,
+)
 from index.store import BuildSummary, IndexLockedError, StoreError
 
 log = logging.getLogger(__name__)
@@ -61,6 +80,7 @@ log = logging.getLogger(__name__)
 ADMIN_PERMISSIONS = discord.Permissions(manage_guild=True)
 PAGE_SIZE = 10
 LIST_TIMEOUT = 14 * 60  # an interaction's token lives 15 minutes
+CONFIRM_TIMEOUT = 5 * 60
 AUTOCOMPLETE_CHOICES = 25
 CHOICE_LIMIT = 100
 REPORT_DAYS = 7
@@ -100,6 +120,12 @@ class KnowledgeCog(commands.Cog):
         guild_only=True,
         allowed_contexts=app_commands.AppCommandContext(guild=True),
         default_permissions=ADMIN_PERMISSIONS,
+    )
+
+    source = app_commands.Group(
+        name=command_text("kb.source.name"),
+        description=command_text("kb.source.description"),
+        parent=kb,
     )
 
     def __init__(self, bot: NatverksBot) -> None:
@@ -170,7 +196,13 @@ class KnowledgeCog(commands.Cog):
                     prepare_upload, name, data, chosen, max_bytes=limit
                 )
                 stored = await asyncio.to_thread(
-                    store_document, config.knowledge_dir, name, prepared, chosen, replace=replace
+                    store_document,
+                    config.knowledge_dir,
+                    name,
+                    prepared,
+                    chosen,
+                    replace=replace,
+                    trash_dir=config.trash_dir,
                 )
                 await self._log(
                     interaction,
@@ -194,6 +226,8 @@ class KnowledgeCog(commands.Cog):
             visibility=t(f"visibility.{stored.visibility}", language),
             size=format_size(stored.size),
         )
+        if stored.previous is not None:
+            header += " " + t("kb.add.previous_kept", language)
         await self._reply_reindexed(interaction, header, summary)
 
     # -- remove --------------------------------------------------------------------
@@ -205,34 +239,276 @@ class KnowledgeCog(commands.Cog):
     @app_commands.describe(document=command_text("kb.remove.document.description"))
     @admin_only()
     async def remove(self, interaction: discord.Interaction, document: str) -> None:
-        """Delete a document from the knowledge folder and reindex."""
+        """Ask for confirmation, then move a document to the trash and reindex."""
         language = language_of_locale(interaction.locale)
         await interaction.response.defer(ephemeral=True, thinking=True)
+        config = self.bot.config
         try:
+            info = await asyncio.to_thread(removable_document, config.knowledge_dir, document)
+            name = f"**{escape_inline(info.id)}**"
+            view = _ConfirmView(language, interaction.user.id)
+            await interaction.followup.send(
+                format_notice(t("kb.remove.confirm", language, name=name)),
+                view=view,
+                ephemeral=True,
+                allowed_mentions=NO_MENTIONS,
+                wait=True,
+            )
+            if await view.wait() or not view.confirmed:
+                await self._reply(interaction, t("kb.remove.cancelled", language))
+                return
             async with self._changing:
                 removed = await asyncio.to_thread(
-                    remove_document, self.bot.config.knowledge_dir, document
+                    trash_document, config.knowledge_dir, config.trash_dir, info.id
                 )
-                await self._log(interaction, "remove", removed.id, size=removed.size)
+                await self._log(
+                    interaction,
+                    "remove",
+                    removed.id,
+                    visibility=removed.visibility,
+                    size=removed.size,
+                    detail=f"trash {removed.key}",
+                )
                 summary = await self._reindex()
         except KnowledgeError as exc:
             log.info("refused /kb remove of %r: %s", document, exc)
             values = {k: f"**{escape_inline(str(v))}**" for k, v in exc.values.items()}
             await self._reply(interaction, t(exc.key, language, **values))
             return
-        text = t("kb.removed", language, name=f"**{escape_inline(removed.id)}**")
+        text = t(
+            "kb.removed",
+            language,
+            name=f"**{escape_inline(removed.id)}**",
+            days=config.knowledge.trash_days,
+        )
         await self._reply_reindexed(interaction, text, summary)
+
+    # -- restore -------------------------------------------------------------------
+
+    @kb.command(
+        name=command_text("kb.restore.name"), description=command_text("kb.restore.description")
+    )
+    @app_commands.rename(document=command_text("kb.restore.document.name"))
+    @app_commands.describe(document=command_text("kb.restore.document.description"))
+    @admin_only()
+    async def restore(self, interaction: discord.Interaction, document: str) -> None:
+        """Bring a document back from the trash (the current version goes there) and reindex."""
+        language = language_of_locale(interaction.locale)
+        await interaction.response.defer(ephemeral=True, thinking=True)
+        config = self.bot.config
+        try:
+            async with self._changing:
+                restored = await asyncio.to_thread(
+                    restore_document, config.knowledge_dir, config.trash_dir, document
+                )
+                entry = restored.entry
+                await self._log(
+                    interaction,
+                    "restore",
+                    entry.id,
+                    visibility=entry.visibility,
+                    size=entry.size,
+                    detail=f"trash {entry.key}",
+                )
+                summary = await self._reindex()
+        except KnowledgeError as exc:
+            log.info("refused /kb restore of %r: %s", document, exc)
+            values = {k: f"**{escape_inline(str(v))}**" for k, v in exc.values.items()}
+            await self._reply(interaction, t(exc.key, language, **values))
+            return
+        text = t("kb.restored", language, name=f"**{escape_inline(entry.id)}**")
+        if restored.displaced is not None:
+            text += " " + t("kb.restored.displaced", language)
+        await self._reply_reindexed(interaction, text, summary)
+
+    @restore.autocomplete("document")
+    async def _trash_choices(
+        self, interaction: discord.Interaction, current: str
+    ) -> list[app_commands.Choice[str]]:
+        """Return the trash entries whose name contains what the admin typed (admins only)."""
+        if not self._may_administer(interaction):
+            return []
+        language = language_of_locale(interaction.locale)
+        needle = (current or "").casefold()
+        entries = await asyncio.to_thread(list_trash, self.bot.config.trash_dir)
+        choices = []
+        for entry in entries:
+            if needle not in entry.id.casefold():
+                continue
+            choices.append(
+                app_commands.Choice(name=_trash_label(entry, language), value=entry.key)
+            )
+            if len(choices) == AUTOCOMPLETE_CHOICES:
+                break
+        return choices
+
+    def _may_administer(self, interaction: discord.Interaction) -> bool:
+        roles = [role.id for role in getattr(interaction.user, "roles", [])]
+        return is_admin(
+            self.bot.config.discord, interaction.guild_id, roles, interaction.permissions
+        )
+
+    # -- sources -------------------------------------------------------------------
+
+    @source.command(
+        name=command_text("kb.source.add.name"),
+        description=command_text("kb.source.add.description"),
+    )
+    @app_commands.rename(
+        url=command_text("kb.source.url.name"),
+        visibility=command_text("kb.add.visibility.name"),
+    )
+    @app_commands.describe(
+        url=command_text("kb.source.url.description"),
+        visibility=command_text("kb.source.visibility.description"),
+    )
+    @app_commands.choices(
+        visibility=[
+            app_commands.Choice(name=command_text("kb.visibility.public"), value="public"),
+            app_commands.Choice(name=command_text("kb.visibility.internal"), value="internal"),
+        ]
+    )
+    @admin_only()
+    async def source_add(
+        self, interaction: discord.Interaction, url: str, visibility: str
+    ) -> None:
+        """Check a web address, add it to sources.yaml, fetch the page once and reindex."""
+        language = language_of_locale(interaction.locale)
+        await interaction.response.defer(ephemeral=True, thinking=True)
+        config = self.bot.config
+        chosen = "public" if visibility == "public" else "internal"
+        url = url.strip()
+        allowed = config.sources.allowed_hosts
+        try:
+            await check_url_resolves(url, allowed)
+            async with self._changing:
+                await asyncio.to_thread(
+                    add_source, config.knowledge_dir, url, chosen, allowed_hosts=allowed
+                )
+                await self._log(interaction, "source-add", url, visibility=chosen, detail=url)
+                report = await fetch_web_sources(self.bot, only_urls={url})
+                for result in report.results:
+                    if result.outcome in ("added", "updated", "removed"):
+                        await self._log(
+                            interaction, f"fetch-{result.outcome}", result.doc_id, detail=url
+                        )
+                summary = await self._reindex() if report.changed else None
+        except UnsafeURLError as exc:
+            log.info("refused /kb source add of %r: %s", url, exc)
+            reason = escape_inline(clip(str(exc), 300))
+            await self._reply(interaction, t("kb.source.refused", language, reason=reason))
+            return
+        except SourcesError as exc:
+            reason = escape_inline(clip(str(exc), 300))
+            await self._reply(interaction, t("kb.source.bad_list", language, reason=reason))
+            return
+        text = t(
+            "kb.source.added",
+            language,
+            url=f"<{clip(url, 300)}>",
+            visibility=t(f"visibility.{chosen}", language),
+        )
+        text += "\n" + format_fetch_report(report, language)
+        if report.changed:
+            await self._reply_reindexed(interaction, text, summary)
+        else:
+            await self._reply(interaction, text)
+
+    @source.command(
+        name=command_text("kb.source.remove.name"),
+        description=command_text("kb.source.remove.description"),
+    )
+    @app_commands.rename(url=command_text("kb.source.url.name"))
+    @app_commands.describe(url=command_text("kb.source.url.description"))
+    @admin_only()
+    async def source_remove(self, interaction: discord.Interaction, url: str) -> None:
+        """Remove a web page from sources.yaml with its stored copy, and reindex."""
+        language = language_of_locale(interaction.locale)
+        await interaction.response.defer(ephemeral=True, thinking=True)
+        try:
+            async with self._changing:
+                removed = await asyncio.to_thread(
+                    remove_source, self.bot.config.knowledge_dir, url
+                )
+                await self._log(interaction, "source-remove", removed.url, detail=removed.url)
+                summary = await self._reindex()
+        except SourcesError as exc:
+            reason = escape_inline(clip(str(exc), 300))
+            await self._reply(interaction, t("kb.source.bad_list", language, reason=reason))
+            return
+        text = t("kb.source.removed", language, url=f"<{clip(removed.url, 300)}>")
+        await self._reply_reindexed(interaction, text, summary)
+
+    @source_remove.autocomplete("url")
+    async def _source_choices(
+        self, interaction: discord.Interaction, current: str
+    ) -> list[app_commands.Choice[str]]:
+        """Return the listed pages whose address contains what the admin typed (admins only)."""
+        if not self._may_administer(interaction):
+            return []
+        needle = (current or "").casefold()
+        try:
+            sources = await asyncio.to_thread(load_sources, self.bot.config.knowledge_dir)
+        except SourcesError:
+            return []
+        urls = [s.url for s in sources if needle in s.url.casefold() and len(s.url) <= 100]
+        return [app_commands.Choice(name=u, value=u) for u in urls[:AUTOCOMPLETE_CHOICES]]
+
+    @source.command(
+        name=command_text("kb.source.list.name"),
+        description=command_text("kb.source.list.description"),
+    )
+    @admin_only()
+    async def source_list(self, interaction: discord.Interaction) -> None:
+        """Show the pages of sources.yaml: address, visibility, when last fetched."""
+        language = language_of_locale(interaction.locale)
+        await interaction.response.defer(ephemeral=True, thinking=True)
+        root = self.bot.config.knowledge_dir
+        try:
+            sources = await asyncio.to_thread(load_sources, root)
+        except SourcesError as exc:
+            reason = escape_inline(clip(str(exc), 300))
+            await self._reply(interaction, t("kb.fetch.bad_list", language, reason=reason))
+            return
+        if not sources:
+            await self._reply(interaction, t("kb.source.list.empty", language))
+            return
+        fetched = await asyncio.to_thread(fetched_pages, root)
+        lines = []
+        for page in sources:
+            state = fetched.get(page.url, {})
+            when = state.get("fetched_at")
+            if state.get("error"):
+                status = t("kb.source.list.error", language)
+            elif when:
+                moment = datetime.fromisoformat(str(when))
+                status = t(
+                    "kb.source.list.fetched",
+                    language,
+                    when=discord.utils.format_dt(moment, "R"),
+                )
+            else:
+                status = t("kb.source.list.never", language)
+            title = f" {escape_inline(clip(page.title, 100))}" if page.title else ""
+            lines.append(
+                f"<{clip(page.url, 300)}>{title}\n"
+                f"{t(f'visibility.{page.visibility}', language)} · {status}"
+            )
+        embed = discord.Embed(
+            title=t("kb.source.list.title", language, count=len(sources)),
+            description=clip("\n".join(lines), 4096),
+            colour=EMBED_COLOUR,
+        )
+        await interaction.followup.send(embed=embed, ephemeral=True, allowed_mentions=NO_MENTIONS)
 
     @remove.autocomplete("document")
     async def _document_choices(
         self, interaction: discord.Interaction, current: str
     ) -> list[app_commands.Choice[str]]:
         """Return the documents whose name contains what the admin typed (admins only)."""
-        roles = [role.id for role in getattr(interaction.user, "roles", [])]
-        config = self.bot.config
-        if not is_admin(config.discord, interaction.guild_id, roles, interaction.permissions):
+        if not self._may_administer(interaction):
             return []
-        root = config.knowledge_dir
+        root = self.bot.config.knowledge_dir
 
         def matching() -> list[str]:
             needle = (current or "").casefold()
@@ -410,6 +686,56 @@ class KnowledgeCog(commands.Cog):
         )
 
 
+class _ConfirmView(discord.ui.View):
+    """Two buttons, confirm and cancel, for the admin who asked; the choice ends the view."""
+
+    def __init__(self, language: Language, owner_id: int) -> None:
+        super().__init__(timeout=CONFIRM_TIMEOUT)
+        self.owner_id = owner_id
+        self.confirmed: bool | None = None
+        token = secrets.token_hex(4)
+        yes: discord.ui.Button[_ConfirmView] = discord.ui.Button(
+            label=t("kb.remove.yes", language),
+            style=discord.ButtonStyle.danger,
+            custom_id=f"kb:confirm:{token}:yes",
+        )
+        no: discord.ui.Button[_ConfirmView] = discord.ui.Button(
+            label=t("kb.remove.no", language),
+            style=discord.ButtonStyle.secondary,
+            custom_id=f"kb:confirm:{token}:no",
+        )
+        yes.callback = self._yes  # type: ignore[method-assign]
+        no.callback = self._no  # type: ignore[method-assign]
+        self.add_item(yes)
+        self.add_item(no)
+
+    async def interaction_check(self, interaction: discord.Interaction) -> bool:
+        """Let only the admin who asked answer."""
+        return interaction.user.id == self.owner_id
+
+    async def _yes(self, interaction: discord.Interaction) -> None:
+        await self._choose(interaction, confirmed=True)
+
+    async def _no(self, interaction: discord.Interaction) -> None:
+        await self._choose(interaction, confirmed=False)
+
+    async def _choose(self, interaction: discord.Interaction, *, confirmed: bool) -> None:
+        self.confirmed = confirmed
+        for item in self.children:
+            if isinstance(item, discord.ui.Button):
+                item.disabled = True
+        self.stop()
+        await interaction.response.edit_message(view=self)
+
+
+def _trash_label(entry: TrashEntry, language: Language) -> str:
+    """Return how /kb restore offers a trash entry: its name, why and when it went."""
+    when = datetime.fromtimestamp(entry.trashed_at).astimezone().strftime("%Y-%m-%d %H:%M")
+    key = "kb.trash.replaced" if entry.reason == "replace" else "kb.trash.removed"
+    suffix = f" · {t(key, language, when=when)}"
+    return clip(entry.id, 100 - len(suffix)) + suffix
+
+
 class _ListView(discord.ui.View):
     """Pages of /kb list with ◀ / ▶ buttons, for the admin who asked."""
 
@@ -504,7 +830,9 @@ def _list_line(entry: _Listed, language: Language) -> str:
     return f"**{escape_inline(clip(entry.file.id, 200))}**\n" + " · ".join(parts)
 
 
-async def fetch_web_sources(bot: NatverksBot) -> FetchReport:
+async def fetch_web_sources(
+    bot: NatverksBot, only_urls: set[str] | None = None
+) -> FetchReport:
     """Fetch the configured web sources with the bot's settings (raises SourcesError)."""
     config = bot.config
     return await fetch_sources(
@@ -513,6 +841,8 @@ async def fetch_web_sources(bot: NatverksBot) -> FetchReport:
         timeout=config.sources.timeout_seconds,
         max_bytes=int(config.sources.max_mb * 1_000_000),
         concurrency=config.sources.concurrency,
+        allowed_hosts=config.sources.allowed_hosts,
+        only_urls=only_urls,
     )
 
 

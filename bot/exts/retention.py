@@ -1,15 +1,19 @@
 """Retention: old question records are deleted on start and then once a day.
 
-Records older than ``discord.retention_days`` (config, default 90) go, with their votes.
+Records older than ``discord.retention_days`` (config, default 90) go, with their votes;
+trash entries (removed documents, replaced versions) older than ``knowledge.trash_days``
+(default 30) go too.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
 
 from discord.ext import commands, tasks
 
 from bot.client import NatverksBot
+from bot.knowledge import purge_trash
 
 log = logging.getLogger(__name__)
 
@@ -31,7 +35,15 @@ class RetentionCog(commands.Cog):
     @tasks.loop(hours=24)
     async def purge(self) -> None:
         """Delete the records older than the retention period (on the records thread)."""
-        days = self.bot.config.discord.retention_days
+        config = self.bot.config
+        trash_days = config.knowledge.trash_days
+        try:
+            purged = await asyncio.to_thread(purge_trash, config.trash_dir, trash_days)
+        except Exception:
+            log.exception("could not empty the trash")
+        else:
+            log.info("retention: %d trash entries older than %d days deleted", purged, trash_days)
+        days = config.discord.retention_days
         try:
             deleted = await self.bot.record("purge", days)
         except Exception:

@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 
 from bot.client import NatverksBot, create_bot
-from bot.config import Config, DiscordConfig, RateLimitConfig, engine_settings
+from bot.config import Config, DiscordConfig, RateLimitConfig, SourcesConfig, engine_settings
 from index.engine import Engine
 from tests.fakes.discord import (
     BotMessage,
@@ -25,13 +25,20 @@ from tests.fakes.discord import (
 ANSWERABLE = "När startade samarbetet mellan kommunerna?"
 
 
-def make_config(knowledge: Path, state: Path, **discord: Any) -> Config:
+LOCAL_SITE = SourcesConfig(allowed_hosts=["127.0.0.1"])
+"""The tests' web sites run on 127.0.0.1, which the bot fetches only when allowed."""
+
+
+def make_config(
+    knowledge: Path, state: Path, *, sources: SourcesConfig = LOCAL_SITE, **discord: Any
+) -> Config:
     """Return a config for ``knowledge`` with its state in ``state`` and discord overrides."""
     rate = discord.pop("rate_limit", {})
     return Config(
         knowledge_dir=knowledge,
         state_dir=state,
         discord=DiscordConfig(rate_limit=RateLimitConfig(**rate), **discord),
+        sources=sources,
     )
 
 

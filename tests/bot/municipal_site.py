@@ -4,7 +4,8 @@ Pages have what real municipal pages have around the article: a cookie banner, t
 navigation, a search form, breadcrumbs, related links, a footer with contact details and
 scripts. ``/integration`` answers conditional requests (ETag, Last-Modified) with 304;
 other routes fail in the ways sites fail: 500, a 50 MB body (with and without a
-Content-Length), a PDF, a page that never answers in time.
+Content-Length), a PDF, a page that never answers in time. ``/flyttad`` redirects to
+``site.redirect_to``; ``/hemlig`` is a page that must never be fetched by a redirect.
 """
 
 from __future__ import annotations
@@ -105,6 +106,7 @@ class MunicipalSite:
     url: str = ""
     extra: str = ""
     broken: bool = False
+    redirect_to: str = "/integration"
     requests: list[tuple[str, dict[str, str]]] = field(default_factory=list)
 
     def page(self) -> bytes:
@@ -179,7 +181,18 @@ def _app(site: MunicipalSite) -> web.Application:
         await asyncio.sleep(30)
         return web.Response(text="<p>för sent</p>", content_type="text/html")
 
+    async def moved(request: web.Request) -> web.StreamResponse:
+        await record(request)
+        raise web.HTTPFound(site.redirect_to)
+
+    async def secret(request: web.Request) -> web.StreamResponse:
+        await record(request)
+        page = municipal_page("Hemligt", "<h1>Hemligt</h1><p>Lösenordet till servern är ost.</p>")
+        return web.Response(text=page, content_type="text/html")
+
     app = web.Application()
+    app.router.add_get("/flyttad", moved)
+    app.router.add_get("/hemlig", secret)
     app.router.add_get("/integration", integration)
     app.router.add_get("/sommarskola", other)
     app.router.add_get("/trasig", error)

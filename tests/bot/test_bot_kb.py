@@ -269,7 +269,9 @@ async def test_remove_offers_documents_to_admins_only_and_removes_one(world: Wor
         ix = await world.fake.invoke_slash(
             "kb remove", {"document": "sommarskola.md"}, guild=world.staff, user=admin
         )
-        reply = await ix.wait_for_message(timeout=10)
+        question = await ix.wait_for_message(timeout=10)
+        await world.fake.click_button(question, custom_ids(question)[0], user=admin)
+        reply = await ix.wait_for_message(lambda m: m.action == "create", timeout=10)
         missing = await (
             await world.fake.invoke_slash(
                 "kb remove", {"document": "../config.yaml"}, guild=world.staff, user=admin
@@ -288,7 +290,11 @@ async def test_remove_offers_documents_to_admins_only_and_removes_one(world: Wor
         "sommarskola.md",
     }
     assert hidden == []
-    assert reply.content == "Tog bort **sommarskola.md**."
+    assert question.content == (
+        "Ta bort **sommarskola.md**? Dokumentet flyttas till papperskorgen och försvinner ur "
+        "svaren."
+    )
+    assert reply.content.startswith("Tog bort **sommarskola.md**. Den ligger i papperskorgen")
     assert "0 / 0 / 1" in reply.embeds[0]["description"]
     assert not (world.knowledge / "sommarskola.md").exists()
     assert missing.content == r"Det finns inget dokument som heter **../config.yaml**."
@@ -404,15 +410,21 @@ async def test_the_kb_commands_sync_valid_with_swedish_names(world: World):
     [kb] = [c for c in world.fake.synced_commands[None] if c["name"] == "kb"]
     validate_commands([kb])
     subcommands = {o["name"]: o for o in kb["options"]}
-    assert set(subcommands) == {"status", "add", "remove", "list", "fetch", "report"}
+    assert set(subcommands) == {
+        "status", "add", "remove", "restore", "list", "fetch", "report", "source"
+    }
     assert {n: o["name_localizations"]["sv-SE"] for n, o in subcommands.items()} == {
         "status": "status",
         "add": "lägg-till",
         "remove": "ta-bort",
+        "restore": "återställ",
         "list": "lista",
         "fetch": "hämta",
         "report": "rapport",
+        "source": "källa",
     }
+    source = {o["name"]: o for o in subcommands["source"]["options"]}
+    assert subcommands["source"]["type"] == 2 and set(source) == {"add", "remove", "list"}
     options = {o["name"]: o for o in subcommands["add"]["options"]}
     assert [options[n]["type"] for n in ("file", "visibility", "replace")] == [11, 3, 5]
     assert options["file"]["required"] and not options["replace"].get("required")

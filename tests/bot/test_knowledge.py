@@ -12,10 +12,13 @@ from bot.knowledge import (
     KnowledgeError,
     folder_snapshot,
     list_documents,
+    list_trash,
     prepare_upload,
-    remove_document,
+    purge_trash,
+    restore_document,
     sanitise_name,
     store_document,
+    trash_document,
 )
 from index.documents import VISIBILITY_FILE, read_document, split_front_matter
 from tests.fakes.pdf import make_pdf
@@ -135,13 +138,14 @@ def test_a_name_existing_in_another_unicode_form_counts_as_existing(tmp_path):
 
 
 def test_removing_a_document_removes_its_recorded_visibility(tmp_path):
-    store_document(tmp_path, "a.txt", b"A.\n", "public", replace=False)
-    store_document(tmp_path, "b.txt", b"B.\n", "internal", replace=False)
-    removed = remove_document(tmp_path, "a.txt")
-    assert removed.id == "a.txt" and not (tmp_path / "a.txt").exists()
-    assert (tmp_path / VISIBILITY_FILE).read_text().count(": ") == 1
-    remove_document(tmp_path, "b.txt")
-    assert not (tmp_path / VISIBILITY_FILE).exists()
+    root, trash = tmp_path / "knowledge", tmp_path / "trash"
+    store_document(root, "a.txt", b"A.\n", "public", replace=False)
+    store_document(root, "b.txt", b"B.\n", "internal", replace=False)
+    removed = trash_document(root, trash, "a.txt")
+    assert removed.id == "a.txt" and not (root / "a.txt").exists()
+    assert (root / VISIBILITY_FILE).read_text().count(": ") == 1
+    trash_document(root, trash, "b.txt")
+    assert not (root / VISIBILITY_FILE).exists()
 
 
 @pytest.mark.parametrize(
@@ -153,7 +157,7 @@ def test_only_documents_inside_the_folder_can_be_removed(tmp_path, doc_id):
     (tmp_path / "utanför.txt").write_text("Nej.\n", encoding="utf-8")
     (knowledge / VISIBILITY_FILE).write_text("x.txt: public\n", encoding="utf-8")
     with pytest.raises(KnowledgeError) as caught:
-        remove_document(knowledge, doc_id)
+        trash_document(knowledge, tmp_path / "trash", doc_id)
     assert caught.value.key == "kb.remove.missing"
     assert (tmp_path / "utanför.txt").exists() and (knowledge / VISIBILITY_FILE).exists()
 
@@ -196,3 +200,96 @@ def test_a_changed_visibility_list_is_a_change(tmp_path):
     (tmp_path / VISIBILITY_FILE).write_text("a.pdf: public\n", encoding="utf-8")
     after = folder_snapshot(tmp_path)
     assert set(after) - set(before) == {VISIBILITY_FILE}
+
+
+# --------------------------------------------------------------------------- the trash
+
+
+def _tree(folder):
+    return {
+        p.relative_to(folder).as_posix(): p.read_bytes()
+        for p in sorted(folder.rglob("*"))
+        if p.is_file()
+    }
+
+
+def test_a_removed_document_comes_back_from_the_trash_exactly_as_it_was(tmp_path):
+    root, trash = tmp_path / "knowledge", tmp_path / "state" / "trash"
+    data = make_pdf([["Nätverket startade i Almedalen 2012."]])
+    store_document(root, "plan.pdf", data, "public", replace=False)
+    store_document(root, "annat.txt", b"Annat.\n", "internal", replace=False)
+    before = _tree(root)
+
+    entry = trash_document(root, trash, "plan.pdf")
+    assert not (root / "plan.pdf").exists()
+    assert "plan.pdf" not in (root / VISIBILITY_FILE).read_text()
+    [listed] = list_trash(trash)
+    assert (listed.id, listed.reason, listed.visibility, listed.size) == (
+        "plan.pdf", "remove", "public", len(data)
+    )
+    assert listed == entry
+
+    restored = restore_document(root, trash, entry.key)
+    assert restored.entry == entry and restored.displaced is None
+    assert _tree(root) == before
+    assert read_document(root / "plan.pdf", root).visibility == "public"
+    assert list_trash(trash) == []
+
+
+def test_a_replaced_version_is_kept_and_restoring_it_keeps_the_newer_one(tmp_path):
+    root, trash = tmp_path / "knowledge", tmp_path / "trash"
+    (root / "sub").mkdir(parents=True)
+    old_text = b"---\nvisibility: public\n---\nGammal.\n"
+    new_text = b"---\nvisibility: internal\n---\nNy.\n"
+    store_document(root / "sub", "a.md", old_text, "public", replace=False)
+    stored = store_document(
+        root / "sub", "a.md", new_text, "internal", replace=True, trash_dir=trash
+    )
+    [old] = list_trash(trash)
+    assert stored.previous == old.key and old.reason == "replace" and old.id == "a.md"
+
+    # Restored by document id: the newest entry of that id.
+    restored = restore_document(root / "sub", trash, "a.md")
+    assert (root / "sub" / "a.md").read_bytes() == old_text
+    assert restored.displaced is not None and restored.displaced.reason == "replace"
+    [newer] = list_trash(trash)
+    assert (trash / newer.key / "a.md").read_bytes() == new_text
+
+
+def test_documents_in_subfolders_go_back_to_their_subfolder(tmp_path):
+    root, trash = tmp_path / "knowledge", tmp_path / "trash"
+    (root / "intern").mkdir(parents=True)
+    (root / "intern" / "budget.md").write_text("# Budget\n\nPengar.\n", encoding="utf-8")
+    entry = trash_document(root, trash, "intern/budget.md")
+    (root / "intern").rmdir()
+    restore_document(root, trash, entry.key)
+    assert (root / "intern" / "budget.md").read_text(encoding="utf-8") == "# Budget\n\nPengar.\n"
+
+
+def test_nothing_in_the_trash_is_a_clear_refusal(tmp_path):
+    with pytest.raises(KnowledgeError) as caught:
+        restore_document(tmp_path / "knowledge", tmp_path / "trash", "saknas.md")
+    assert caught.value.key == "kb.restore.missing"
+
+
+def test_old_trash_is_purged_and_damaged_or_hostile_entries_are_ignored(tmp_path):
+    root, trash = tmp_path / "knowledge", tmp_path / "trash"
+    root.mkdir()
+    for name in ("gammal.txt", "ny.txt"):
+        (root / name).write_text(f"{name}\n", encoding="utf-8")
+    old = trash_document(root, trash, "gammal.txt")
+    new = trash_document(root, trash, "ny.txt")
+    (trash / "trasig").mkdir()
+    (trash / "trasig" / "entry.json").write_text("{inte json", encoding="utf-8")
+    (trash / "fientlig").mkdir()
+    (trash / "fientlig" / "x.txt").write_text("x\n", encoding="utf-8")
+    (trash / "fientlig" / "entry.json").write_text(
+        '{"id": "../../x.txt", "trashed_at": 0, "reason": "remove"}', encoding="utf-8"
+    )
+    assert {e.key for e in list_trash(trash)} == {old.key, new.key}
+    with pytest.raises(KnowledgeError):
+        restore_document(root, trash, "fientlig")
+
+    assert purge_trash(trash, 30, now=new.trashed_at + 29 * 86_400) == 0
+    assert purge_trash(trash, 30, now=old.trashed_at + 30 * 86_400 + 1) == 2
+    assert list_trash(trash) == [] and not (tmp_path / "x.txt").exists()

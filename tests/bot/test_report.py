@@ -194,7 +194,10 @@ def _config(tmp_path, knowledge=None):
     knowledge = knowledge or tmp_path / "knowledge"
     knowledge.mkdir(exist_ok=True)
     path = tmp_path / "config.yaml"
-    path.write_text(f"knowledge_dir: {knowledge}\nstate_dir: {tmp_path / 'state'}\n")
+    path.write_text(
+        f"knowledge_dir: {knowledge}\nstate_dir: {tmp_path / 'state'}\n"
+        "sources:\n  allowed_hosts: ['127.0.0.1']\n"  # the local test site
+    )
     return path
 
 

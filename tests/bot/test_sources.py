@@ -10,7 +10,15 @@ from pathlib import Path
 import pytest
 
 from bot.config import engine_settings
-from bot.sources import SourcesError, fetch_sources, load_sources, page_file_name
+from bot.sources import (
+    SourcesError,
+    UnsafeURLError,
+    check_url,
+    check_url_resolves,
+    fetch_sources,
+    load_sources,
+    page_file_name,
+)
 from index.documents import decode_text, split_front_matter
 from index.engine import Engine
 from tests.bot.conftest import make_config
@@ -43,6 +51,7 @@ def list_pages(folder: Path, site, *entries: tuple[str, str] | tuple[str, str, s
 
 
 async def fetch(folder: Path, **kwargs):
+    kwargs.setdefault("allowed_hosts", ("127.0.0.1",))  # the local site; refused otherwise
     kwargs.setdefault("timeout", 5.0)
     kwargs.setdefault("max_bytes", 1 * MB)
     return await fetch_sources(folder, **kwargs)
@@ -222,3 +231,196 @@ def _encoder():
 def test_no_sources_file_means_no_sources(folder):
     assert load_sources(folder) == []
     assert not os.listdir(folder)
+
+
+# --------------------------------------------------------------------------- the URL policy
+
+
+@pytest.mark.parametrize(
+    ("url", "allowed", "refusal"),
+    [
+        ("https://www.falkoping.se/integration", (), None),
+        ("http://93.184.216.34/", (), None),
+        ("ftp://www.falkoping.se/", (), "only http(s) addresses"),
+        ("file:///etc/passwd", (), "only http(s) addresses"),
+        ("https://user:pw@www.falkoping.se/", (), "user name or password"),
+        ("https://user@www.falkoping.se/", ("www.falkoping.se",), "user name or password"),
+        ("http://127.0.0.1:8080/", (), "loopback"),
+        ("http://[::1]/", (), "loopback"),
+        ("http://[::ffff:127.0.0.1]/", (), "loopback"),
+        ("http://169.254.169.254/latest/meta-data/", (), "link-local"),
+        ("http://10.0.0.5/", (), "private"),
+        ("http://192.168.1.1/", (), "private"),
+        ("http://100.64.0.1/", (), "non-public"),
+        ("http://0.0.0.0/", (), "a"),
+        ("http://2130706433/", (), "not a public address"),
+        ("http://127.1/", (), "not a public address"),
+        ("http://0x7f.1/", (), "not a public address"),
+        ("http://127.0.0.1:8080/", ("127.0.0.1",), None),
+        ("http://intranet.kommun.se./", ("intranet.kommun.se",), None),
+    ],
+)
+def test_the_url_policy_refuses_what_is_not_a_public_web_address(url, allowed, refusal):
+    if refusal is None:
+        check_url(url, allowed)
+    else:
+        with pytest.raises(UnsafeURLError, match=re.escape(refusal)):
+            check_url(url, allowed)
+
+
+async def test_a_name_resolving_to_loopback_is_refused_unless_allowed():
+    with pytest.raises(UnsafeURLError, match="localhost \\(.*\\) is a loopback address"):
+        await check_url_resolves("http://localhost:9/")
+    await check_url_resolves("http://localhost:9/", ["localhost"])
+    with pytest.raises(UnsafeURLError, match="could not be resolved"):
+        await check_url_resolves("http://no-such-host.invalid/")
+
+
+async def test_a_listed_loopback_page_is_refused_without_the_host_allowed(folder, site):
+    list_pages(folder, site, ("/integration", "public"))
+    [result] = (await fetch(folder, allowed_hosts=())).results
+    assert result.outcome == "failed"
+    assert result.reason == (
+        "refused: 127.0.0.1 is a loopback address; add the host to sources.allowed_hosts"
+        " to allow it"
+    )
+    assert site.requests == [] and not list(folder.rglob("*.md"))
+
+
+@pytest.mark.parametrize(
+    ("target", "reason"),
+    [
+        ("http://localhost:{port}/hemlig", "refused: localhost (127.0.0.1) is a loopback address"),
+        (
+            "http://[::ffff:127.0.0.1]:{port}/hemlig",
+            "refused: ::ffff:7f00:1 (127.0.0.1) is a loopback",
+        ),
+        ("http://admin:hemligt@127.0.0.1:{port}/hemlig", "refused: addresses with a user name"),
+        ("http://2130706433:{port}/hemlig", "refused: 2130706433 is not a public address"),
+        ("file:///etc/passwd", "refused: only http(s) addresses can be fetched"),
+    ],
+)
+async def test_a_redirect_to_a_private_address_is_refused_and_nothing_is_stored(
+    folder, site, target, reason
+):
+    # 127.0.0.1 is allowed (the listed page is on it); the redirect goes to another name
+    # or form of a loopback address, which is not.
+    port = site.url.rsplit(":", 1)[1]
+    site.redirect_to = target.format(port=port)
+    list_pages(folder, site, ("/flyttad", "public"))
+    [result] = (await fetch(folder)).results
+    assert result.outcome == "failed"
+    assert (result.reason or "").startswith(reason), result.reason
+    assert [path for path, _ in site.requests] == ["/flyttad"]
+    assert not (folder / result.doc_id).exists()
+
+
+async def test_a_redirect_to_an_allowed_host_is_followed(folder, site):
+    site.redirect_to = "/integration"
+    list_pages(folder, site, ("/flyttad", "public"))
+    [result] = (await fetch(folder)).results
+    assert result.outcome == "added"
+    assert [path for path, _ in site.requests] == ["/flyttad", "/integration"]
+    _, body = read_copy(folder, result.doc_id)
+    assert ARTICLE_SENTENCES[0] in flat(body)
+
+
+async def test_a_redirect_loop_stops(folder, site):
+    site.redirect_to = "/flyttad"
+    list_pages(folder, site, ("/flyttad", "public"))
+    [result] = (await fetch(folder)).results
+    assert (result.outcome, result.reason) == ("failed", "too many redirects")
+
+
+async def test_the_address_actually_connected_to_is_checked_even_if_resolving_was_fooled(
+    folder, site, monkeypatch
+):
+    # As if DNS rebinding slipped a loopback address past the resolver's check: the
+    # connection's peer address is checked before any request is sent on it.
+    import aiohttp
+
+    from bot import sources
+
+    async def unchecked(self, host, port=0, family=0):
+        return await aiohttp.ThreadedResolver().resolve(host, port, family)
+
+    monkeypatch.setattr(sources._PublicOnlyResolver, "resolve", unchecked)
+    port = site.url.rsplit(":", 1)[1]
+    site.redirect_to = f"http://localhost:{port}/hemlig"
+    list_pages(folder, site, ("/flyttad", "public"))
+    [result] = (await fetch(folder)).results
+    assert result.outcome == "failed"
+    assert (result.reason or "").startswith("refused: localhost (127.0.0.1) is a loopback")
+    assert [path for path, _ in site.requests] == ["/flyttad"]
+
+
+# --------------------------------------------------------------------------- editing the list
+
+
+@pytest.mark.parametrize(
+    ("before", "kept"),
+    [
+        ("", None),
+        ("# Våra sidor\nsources:\n  # Nässjö\n  - url: https://a.se/\n    visibility: public\n", 1),
+        ("# Lista\n- https://a.se/   # Nässjö\n- url: https://b.se/\n\n# slut\n", 2),
+        ("sources:\n- url: https://a.se/\n  title: A   # egen titel\n", 1),
+        ("sources: []   # tom\n", 0),
+        ("sources: [{url: 'https://a.se/'}]\n", 1),
+    ],
+    ids=["no file", "mapping", "plain list", "unindented", "empty flow", "flow"],
+)
+def test_a_source_is_added_after_the_others_keeping_every_comment_it_can(folder, before, kept):
+    from bot.sources import add_source
+
+    path = folder / "sources.yaml"
+    if before:
+        path.write_text(before, encoding="utf-8")
+    old = [s.url for s in load_sources(folder)]
+    add_source(folder, "https://www.falkoping.se/ny", "public", allowed_hosts=())
+    text = path.read_text(encoding="utf-8")
+    assert [(s.url, s.visibility) for s in load_sources(folder)][-1] == (
+        "https://www.falkoping.se/ny",
+        "public",
+    )
+    assert [s.url for s in load_sources(folder)][:-1] == old
+    if before and "[" not in before:
+        comments = [line.split("#", 1)[1] for line in before.splitlines() if "#" in line]
+        assert all(comment in text for comment in comments), text
+    assert not [p for p in folder.iterdir() if p.name.endswith(".tmp")]
+
+
+def test_removing_a_source_deletes_only_its_lines(folder):
+    from bot.sources import remove_source
+
+    text = (
+        "# Lista\nsources:\n  - url: https://a.se/\n    visibility: public   # a\n"
+        "  # b följer\n  - url: https://b.se/\n    visibility: internal\n"
+        "  - url: https://c.se/   # c\n"
+    )
+    (folder / "sources.yaml").write_text(text, encoding="utf-8")
+    removed = remove_source(folder, "https://b.se/")
+    assert removed.visibility == "internal"
+    assert (folder / "sources.yaml").read_text(encoding="utf-8") == (
+        "# Lista\nsources:\n  - url: https://a.se/\n    visibility: public   # a\n"
+        "  # b följer\n  - url: https://c.se/   # c\n"
+    )
+    with pytest.raises(SourcesError, match="is not listed"):
+        remove_source(folder, "https://b.se/")
+
+
+@pytest.mark.parametrize(
+    ("url", "error"),
+    [
+        ("http://127.0.0.1/", UnsafeURLError),
+        ("gopher://a.se/", UnsafeURLError),
+        ("https://a.se/", SourcesError),  # already listed
+    ],
+)
+def test_a_refused_addition_writes_nothing(folder, url, error):
+    from bot.sources import add_source
+
+    before = "sources:\n  - url: https://a.se/   # behåll\n"
+    (folder / "sources.yaml").write_text(before, encoding="utf-8")
+    with pytest.raises(error):
+        add_source(folder, url, "public")
+    assert (folder / "sources.yaml").read_text(encoding="utf-8") == before

@@ -1,0 +1,154 @@
+"""/kb source add|remove|list: sources.yaml edited from Discord, hostile addresses refused."""
+
+from __future__ import annotations
+
+import contextlib
+import sqlite3
+
+import discord
+import pytest
+
+from bot.config import SourcesConfig
+from bot.sources import load_sources
+from tests.bot.conftest import World
+from tests.bot.municipal_site import serve_site
+
+HOURS = "Hur många timmar samhällsorientering får man i Falköping?"
+HAND_WRITTEN = """\
+# Kommunernas egna sidor. Rör inte utan att fråga Anna.
+sources:
+  # Nässjö
+  - url: https://www.nassjo.se/integration
+    visibility: public   # granskad 2024
+"""
+
+
+@pytest.fixture
+async def site():
+    async for running in serve_site():
+        yield running
+
+
+def _admin(world: World) -> dict:
+    managers = world.fake.add_role(
+        world.staff, "Förvaltare", discord.Permissions(manage_guild=True).value
+    )
+    return world.user("förvaltare", world.staff, roles=(managers,))
+
+
+def _files(folder) -> dict[str, bytes]:
+    return {
+        p.relative_to(folder).as_posix(): p.read_bytes()
+        for p in sorted(folder.rglob("*"))
+        if p.is_file()
+    }
+
+
+def _changes(state) -> list[dict]:
+    if not (state / "bot.sqlite").exists():
+        return []
+    with contextlib.closing(sqlite3.connect(state / "bot.sqlite")) as db:
+        db.row_factory = sqlite3.Row
+        return [dict(r) for r in db.execute("SELECT * FROM changes ORDER BY id")]
+
+
+async def _slash(world: World, user: dict, command: str, options=None):
+    ix = await world.fake.invoke_slash(command, options, guild=world.staff, user=user)
+    return await ix.wait_for_message(timeout=15)
+
+
+async def test_an_added_source_is_listed_fetched_once_indexed_and_comments_stay(
+    world: World, site
+):
+    admin = _admin(world)
+    (world.knowledge / "sources.yaml").write_text(HAND_WRITTEN, encoding="utf-8")
+    url = f"{site.url}/integration"
+    async with world.running():
+        added = await _slash(world, admin, "kb source add", {"url": url, "visibility": "public"})
+        answer = await world.fake.invoke_slash("ask", {"question": HOURS}, guild=world.public)
+        answer = await answer.wait_for_message(timeout=10)
+        listed = await _slash(world, admin, "kb source list")
+
+    assert added.ephemeral
+    assert added.content == (
+        f"Lade till <{url}> (publik) i sources.yaml.\n"
+        "Webbsidor: 1 nya, 0 ändrade, 0 oförändrade, 0 borttagna, 0 misslyckade."
+    )
+    assert "1 / 0 / 0" in added.embeds[0]["description"]
+    text = (world.knowledge / "sources.yaml").read_text(encoding="utf-8")
+    assert text.startswith(HAND_WRITTEN)  # every comment kept, the new page after them
+    assert [(s.url, s.visibility) for s in load_sources(world.knowledge)] == [
+        ("https://www.nassjo.se/integration", "public"),
+        (url, "public"),
+    ]
+    assert [path for path, _ in site.requests] == ["/integration"]  # only the new page
+    assert "100 timmar" in answer.all_text()
+    embed = listed.embeds[0]
+    assert embed["title"] == "Webbkällor (2)"
+    assert f"<{url}>\npublik · hämtad <t:" in embed["description"]
+    assert "<https://www.nassjo.se/integration>\npublik · inte hämtad än" in embed["description"]
+    assert [c["action"] for c in _changes(world.state)] == ["source-add", "fetch-added"]
+
+
+@pytest.mark.parametrize(
+    ("url", "reason"),
+    [
+        ("http://localhost:{port}/hemlig", "localhost (127.0.0.1) is a loopback address"),
+        ("http://169.254.169.254/latest/meta-data/", "169.254.169.254 is a link-local address"),
+        ("http://10.1.2.3/intranat", "10.1.2.3 is a private address"),
+        ("http://[::1]:{port}/hemlig", "::1 is a loopback address"),
+        ("http://2130706433:{port}/hemlig", "2130706433 is not a public address"),
+        ("http://admin:hemligt@www.falkoping.se/", "addresses with a user name or password"),
+        ("file:///etc/passwd", "only http(s) addresses can be fetched"),
+        ("javascript:alert(1)", "only http(s) addresses can be fetched"),
+    ],
+)
+async def test_a_hostile_address_is_refused_with_nothing_written(world: World, site, url, reason):
+    admin = _admin(world)
+    (world.knowledge / "sources.yaml").write_text(HAND_WRITTEN, encoding="utf-8")
+    before = _files(world.knowledge)
+    url = url.format(port=site.url.rsplit(":", 1)[1])
+    reindexed = []
+    world.engine.reindex = lambda *a, **k: reindexed.append(1)
+    async with world.running():
+        reply = await _slash(world, admin, "kb source add", {"url": url, "visibility": "public"})
+
+    assert reply.ephemeral
+    assert reply.content.startswith("Adressen går inte att lägga till: ")
+    assert reason.replace("_", "\\_") in reply.content
+    assert reply.content.endswith("Inget sparades.")
+    assert _files(world.knowledge) == before
+    assert site.requests == [] and reindexed == [] and _changes(world.state) == []
+
+
+async def test_a_host_named_in_the_config_may_be_local(world: World, site):
+    admin = _admin(world)
+    url = f"{site.url}/integration"
+    async with world.running(sources=SourcesConfig(allowed_hosts=[])):
+        refused = await _slash(world, admin, "kb source add", {"url": url, "visibility": "public"})
+    assert "127.0.0.1 is a loopback address" in refused.content
+    assert not (world.knowledge / "sources.yaml").exists()
+    async with world.running(sources=SourcesConfig(allowed_hosts=["127.0.0.1"])):
+        added = await _slash(world, admin, "kb source add", {"url": url, "visibility": "internal"})
+    assert added.content.startswith(f"Lade till <{url}> (intern)")
+
+
+async def test_a_removed_source_leaves_the_list_its_copy_and_the_answers(world: World, site):
+    admin = _admin(world)
+    (world.knowledge / "sources.yaml").write_text(HAND_WRITTEN, encoding="utf-8")
+    url = f"{site.url}/integration"
+    async with world.running():
+        await _slash(world, admin, "kb source add", {"url": url, "visibility": "public"})
+        copies = sorted((world.knowledge / "web").glob("*.md"))
+        removed = await _slash(world, admin, "kb source remove", {"url": url})
+        missing = await _slash(world, admin, "kb source remove", {"url": url})
+        answer = await world.fake.invoke_slash("ask", {"question": HOURS}, guild=world.public)
+        answer = await answer.wait_for_message(timeout=10)
+
+    assert len(copies) == 1 and not copies[0].exists()
+    assert removed.content == (
+        f"Tog bort <{url}> ur sources.yaml, och den sparade kopian av sidan."
+    )
+    assert missing.content.startswith("sources.yaml kunde inte ändras: ")
+    assert (world.knowledge / "sources.yaml").read_text(encoding="utf-8") == HAND_WRITTEN
+    assert "100 timmar" not in answer.all_text()

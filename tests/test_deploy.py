@@ -1,0 +1,122 @@
+"""The deployment kit of docs/DEPLOY.md: the systemd unit and the environment file."""
+
+from __future__ import annotations
+
+import configparser
+import getpass
+import re
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from bot.config import ENV_PREFIX, load_config
+from tests.conftest import ROOT
+
+UNIT = ROOT / "deploy" / "natverksboten.service"
+ENV_EXAMPLE = ROOT / "deploy" / "natverksboten.env.example"
+INSTALLED_AT = "/opt/natverksboten"
+
+
+def unit_settings() -> dict[str, dict[str, list[str]]]:
+    """Every key of every section of the unit, with all its values (keys may repeat)."""
+    sections: dict[str, dict[str, list[str]]] = {}
+    current = None
+    for line in UNIT.read_text(encoding="utf-8").splitlines():
+        line = line.strip()
+        if not line or line.startswith(("#", ";")):
+            continue
+        if line.startswith("["):
+            current = sections.setdefault(line.strip("[]"), {})
+            continue
+        key, value = line.split("=", 1)
+        current.setdefault(key.strip(), []).append(value.strip())
+    return sections
+
+
+def test_the_unit_runs_the_bot_unprivileged_restarts_on_failure_and_is_confined():
+    service = unit_settings()["Service"]
+    one = {key: values[-1] for key, values in service.items()}
+    assert one["ExecStart"] == (
+        f"{INSTALLED_AT}/.venv/bin/natverksbot --config {INSTALLED_AT}/config.yaml run"
+    )
+    assert one["User"] not in ("root", "0") and one["Group"] not in ("root", "0")
+    assert one["EnvironmentFile"] == "/etc/natverksboten/natverksboten.env"
+    assert one["Restart"] == "on-failure" and one["KillSignal"] == "SIGTERM"
+    for key in ("NoNewPrivileges", "PrivateTmp", "ProtectHome"):
+        assert one[key] == "yes", key
+    assert one["ProtectSystem"] == "strict"
+    # Writable: exactly the state and knowledge folders config.yaml names.
+    config = load_config(ROOT / "config.yaml", environ={})
+    writable = {
+        Path(p.replace(INSTALLED_AT, str(ROOT))) for p in one["ReadWritePaths"].split()
+    }
+    assert writable == {config.state_dir, config.knowledge_dir}
+    # The token only ever comes from the root-only environment file.
+    assert not any("DISCORD_TOKEN" in v for v in service.get("Environment", []))
+
+
+@pytest.mark.skipif(shutil.which("systemd-analyze") is None, reason="systemd is not installed")
+def test_the_unit_passes_systemd_analyze_verify(tmp_path):
+    # The unit as installed in this checkout: systemd checks that ExecStart exists.
+    if not (ROOT / ".venv" / "bin" / "natverksbot").exists():
+        pytest.skip("no .venv/bin/natverksbot in this checkout (run ./run once)")
+    text = UNIT.read_text(encoding="utf-8").replace(INSTALLED_AT, str(ROOT))
+    text = text.replace("User=natverksbot", f"User={getpass.getuser()}")
+    text = text.replace("Group=natverksbot", "Group=root")
+    unit = tmp_path / "natverksboten.service"
+    unit.write_text(text, encoding="utf-8")
+    done = subprocess.run(
+        ["systemd-analyze", "verify", str(unit)], capture_output=True, text=True, check=False
+    )
+    # verify exits 0 on some bad settings (it ignores them with a warning): any line
+    # about the unit is a failure too.
+    about_unit = [line for line in done.stderr.splitlines() if "natverksboten" in line]
+    assert done.returncode == 0 and about_unit == [], done.stderr
+
+
+def env_file_lines(text: str, *, commented: bool) -> dict[str, str]:
+    """Parse KEY=VALUE lines as systemd's EnvironmentFile= does (with ``commented``, the
+    commented-out examples too)."""
+    values = {}
+    for line in text.splitlines():
+        line = line.strip()
+        if commented and re.match(r"#[A-Z_]+=", line):
+            line = line[1:]
+        if not line or line.startswith(("#", ";")):
+            continue
+        key, sep, value = line.partition("=")
+        assert sep and re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", key), line
+        values[key] = value.strip().strip('"')
+    return values
+
+
+@pytest.mark.parametrize("commented", [False, True], ids=["as shipped", "every example on"])
+def test_the_environment_example_parses_and_every_override_is_a_valid_config_key(commented):
+    values = env_file_lines(ENV_EXAMPLE.read_text(encoding="utf-8"), commented=commented)
+    assert values["DISCORD_TOKEN"]
+    overrides = {k: v for k, v in values.items() if k.startswith(ENV_PREFIX)}
+    assert set(values) - set(overrides) == {"DISCORD_TOKEN"}
+    config = load_config(ROOT / "config.yaml", environ=overrides)
+    assert config.sync.interval_minutes == 5
+    if commented:
+        assert config.discord.staff_guild_ids == [123456789012345678]
+        assert config.knowledge.trash_days == 30
+        assert config.model.name.endswith("sentence-bert-swedish-cased")
+        assert values["NATVERKSBOT_USER_SALT"]
+
+
+def test_a_typo_in_the_environment_file_is_caught_by_the_config_check():
+    from bot.config import ConfigError
+
+    with pytest.raises(ConfigError, match="sync.intervall_minutes: unknown key"):
+        load_config(ROOT / "config.yaml", environ={"NATVERKSBOT_SYNC__INTERVALL_MINUTES": "5"})
+
+
+def test_configparser_reads_the_unit_as_systemd_style_ini():
+    parser = configparser.ConfigParser(strict=False, interpolation=None)
+    parser.optionxform = str  # type: ignore[assignment]
+    parser.read(UNIT, encoding="utf-8")
+    assert parser.sections() == ["Unit", "Service", "Install"]
+    assert parser["Install"]["WantedBy"] == "multi-user.target"
