@@ -302,6 +302,7 @@ def _score_sentences(
     hits: list[tuple[Hit, ChunkRecord]],
     query_vector: np.ndarray | None = None,
     visibility: str = "public",
+    semantic_weight: float = 0.5,
 ) -> list[_Candidate]:
     q_words = set(word_terms(question))
     q_chars = set(char_terms(question))
@@ -344,7 +345,7 @@ def _score_sentences(
                 0.45 * word_cover
                 + 0.35 * char_cover
                 + 0.2 * context_cover
-                + SENTENCE_WEIGHTS["semantic"] * relative
+                + semantic_weight * relative
                 + passage_weight * (hit.score / best_hit)
                 + 0.25 * typed
                 - 0.02 * rank
@@ -366,9 +367,6 @@ def _score_sentences(
     return out
 
 
-SENTENCE_WEIGHTS = {"semantic": 0.5}
-"""Weight of the sentence's own cosine (scaled over the candidates) in picking quotes."""
-
 @dataclass(frozen=True)
 class ConfidenceSettings:
     """How the evidence becomes a confidence (config ``answer``; benchmarks/calibrate.py).
@@ -385,6 +383,9 @@ class ConfidenceSettings:
     lexical_sv: float = 0.0
     lexical_en: float = 0.2
     answer_type: float = 0.2  # added when the best sentence holds the kind of answer asked for
+    # Not confidence but its twin: how much a sentence's own cosine (scaled over the
+    # candidates) counts in picking the quotes.
+    quote_semantic: float = 0.5
 
 
 def confidence_of(
@@ -435,6 +436,8 @@ def _follow_up_confidence(
         0.0,
         _coverage(q_words | c_words, said_words, weights),
         _coverage(q_chars, said_chars, None),
+        semantic=max(c.semantic for c in chosen),
+        typed=max(c.typed for c in chosen),
     )
     return confidence_of(top, pseudo, language, settings)
 
@@ -463,7 +466,10 @@ def build_answer(
         top_hits = [h for h in hits if h.doc_id == hits[0].doc_id][:passages]
     chunks = index.chunks([h.chunk_id for h in top_hits])
     pairs = [(h, chunks[h.chunk_id]) for h in top_hits if h.chunk_id in chunks]
-    candidates = _score_sentences(index, question, context, pairs, query_vector, visibility)
+    semantic_weight = (calibration or ConfidenceSettings()).quote_semantic
+    candidates = _score_sentences(
+        index, question, context, pairs, query_vector, visibility, semantic_weight
+    )
     candidates.sort(key=lambda c: -c.score)
     best = candidates[0] if candidates else None
     top = top_hits[0] if top_hits else None

@@ -62,6 +62,31 @@ class FakeEncoder:
         return np.stack([self._vector(t) for t in texts])
 
 
+def fake_calibrated(settings):
+    """Return engine settings with the abstention calibrated for FakeEncoder's cosines.
+
+    The shipped calibration is measured for multilingual-e5 (cosines 0.7-0.95); the fake
+    encoder's trigram cosines run 0.2-0.8 and carry no meaning beyond shared letters, so
+    tests with it use this one, and the fusion measured for a weak dense signal (MiniLM).
+    """
+    from dataclasses import replace
+
+    from index.answer import ConfidenceSettings
+    from index.search import FusionSettings
+
+    confidence = ConfidenceSettings(
+        floor_sv=0.3,
+        floor_en=0.3,
+        width=0.5,
+        lexical_sv=0.6,
+        lexical_en=0.5,
+        answer_type=0.0,
+        quote_semantic=0.0,  # letter overlap, which the word and n-gram coverage measure
+    )
+    fusion = FusionSettings(dense=0.3, words=0.1, chars=0.2, lead=0.2, dense_norm="max")
+    return replace(settings, min_confidence=0.3, confidence=confidence, fusion=fusion)
+
+
 @pytest.fixture
 def fake_encoder() -> FakeEncoder:
     return FakeEncoder()

@@ -8,6 +8,7 @@ import discord
 
 from bot.client import bot_intents
 from tests.bot.conftest import ANSWERABLE, EngineSpy, World, custom_ids, record_rows
+from tests.conftest import fake_calibrated
 from tests.fakes.discord import INTENT_MESSAGE_CONTENT, PRIVILEGED_INTENTS
 
 
@@ -230,7 +231,8 @@ async def test_a_missing_index_is_explained(world: World, tmp_path):
     from tests.conftest import FakeEncoder
 
     empty = Engine(
-        EngineSettings(knowledge_dir=world.knowledge, index_dir=tmp_path / "none"), FakeEncoder()
+        fake_calibrated(EngineSettings(knowledge_dir=world.knowledge, index_dir=tmp_path / "none")),
+        FakeEncoder(),
     )
     world.engine = empty
     async with world.running():

@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 from index.batching import BatchingEncoder, EncoderClosedError
-from tests.conftest import FakeEncoder
+from tests.conftest import FakeEncoder, fake_calibrated
 
 
 class RecordingEncoder(FakeEncoder):
@@ -164,7 +164,7 @@ def test_engine_answers_through_the_batcher_and_stops_it_when_dropped(knowledge,
     from index.engine import Engine, EngineSettings
 
     encoder = RecordingEncoder(delay=0.0)
-    engine = Engine(EngineSettings(knowledge, tmp_path / "index"), encoder)
+    engine = Engine(fake_calibrated(EngineSettings(knowledge, tmp_path / "index")), encoder)
     engine.reindex()
 
     ask = functools.partial(engine.ask, visibility="public")

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import shutil
+from dataclasses import replace
 
 import faiss
 import numpy as np
@@ -16,14 +17,13 @@ from index.engine import Engine, EngineSettings
 from index.lexical import BM25Index, char_terms
 from index.search import _fuse_weighted
 from index.store import BuildSettings, current_build, load_index
-from tests.conftest import FakeEncoder, write_doc
+from tests.conftest import FakeEncoder, fake_calibrated, write_doc
 from tests.ranking import SCORE_TOLERANCE, assert_finds_what_exact_finds, assert_ranked_alike
 
 
 def make_engine(knowledge, index_dir, encoder, **changes) -> Engine:
-    engine = Engine(
-        EngineSettings(knowledge_dir=knowledge, index_dir=index_dir, **changes), encoder
-    )
+    settings = EngineSettings(knowledge_dir=knowledge, index_dir=index_dir)
+    engine = Engine(replace(fake_calibrated(settings), **changes), encoder)
     engine.reindex()
     return engine
 

@@ -13,13 +13,13 @@ from index.answer import QuestionError, answer_types, clean_question, detect_lan
 from index.engine import Engine, EngineSettings
 from index.lexical import char_terms, word_terms
 from index.search import hybrid_search
-from tests.conftest import SEED, write_doc
+from tests.conftest import SEED, fake_calibrated, write_doc
 from tests.ranking import assert_finds_what_exact_finds
 
 
 def make_engine(knowledge: Path, tmp_path: Path, encoder, **changes) -> Engine:
-    settings = EngineSettings(knowledge_dir=knowledge, index_dir=tmp_path / "index", **changes)
-    engine = Engine(settings, encoder)
+    settings = EngineSettings(knowledge_dir=knowledge, index_dir=tmp_path / "index")
+    engine = Engine(replace(fake_calibrated(settings), **changes), encoder)
     engine.reindex()
     return engine
 
