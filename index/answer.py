@@ -209,9 +209,10 @@ def location_of(chunk: ChunkRecord, language: Language) -> str | None:
 
 
 # Answer types: what kind of text a question asks for, and what such a sentence contains.
-_YEAR = re.compile(
-    r"\b(?:1[89]|20)\d\d\b|\b(?:januari|februari|mars|april|maj|juni|juli|augusti|september|"
-    r"oktober|november|december|january|february|march|may|june|july|august|october)\b",
+_YEAR = re.compile(r"\b(?:1[89]|20)\d\d\b")
+_MONTH = re.compile(
+    r"\b(?:januari|februari|mars|april|maj|juni|juli|augusti|september|oktober|november|"
+    r"december|january|february|march|may|june|july|august|october)\b",
     re.I,
 )
 _NUMBER = re.compile(r"\d")
@@ -271,6 +272,8 @@ def _type_match(kinds: set[str], sentence: str, municipalities: frozenset[str]) 
     found = 0.0
     if "time" in kinds and _YEAR.search(sentence):
         found = 1.0
+    elif "time" in kinds and _MONTH.search(sentence):
+        found = 0.5  # a month answers "when" less often than a year does
     if "person" in kinds and _PERSON.search(sentence):
         found = 1.0
     if "number" in kinds and _NUMBER.search(sentence):

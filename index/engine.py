@@ -194,6 +194,7 @@ class Engine:
         visibility: Visibility,
         context: str | None = None,
         language: Language | None = None,
+        language_hint: Language | None = None,
     ) -> Answer:
         """Return a cited extractive answer, or an abstention; raise QuestionError if unfit.
 
@@ -201,7 +202,7 @@ class Engine:
         for a follow-up such as "Och när startade det?".
         """
         started = time.perf_counter()
-        text, detected = clean_question(question, self.settings.max_question_chars)
+        text, detected = clean_question(question, self.settings.max_question_chars, language_hint)
         language = language or detected
         query = text
         if context:
