@@ -228,6 +228,21 @@ def engine(quick: bool) -> None:
         )
         now, peak = rss_mb()
         print(f"- RSS of this process: {now} MB now, {peak} MB peak")
+        hostile = {
+            "100,000 characters": "Samarbetet startade i Almedalen. " * 3030,
+            "NUL bytes": "nul\x00\x00byte",
+            "lone surrogate": "ensam \ud800 surrogat",
+            "emoji only": "😀🎉🇸🇪" * 20,
+            "empty": "",
+        }
+        for name, text in hostile.items():
+            t = time.perf_counter()
+            vector = encoder.encode_documents([text])
+            ms = (time.perf_counter() - t) * 1000
+            print(
+                f"- hostile text, {name}: a vector of norm {np.linalg.norm(vector):.3f}"
+                f" in {ms:.0f} ms"
+            )
 
 
 def main() -> None:

@@ -170,7 +170,7 @@ def report(rows: list) -> None:
     results.sort(key=lambda x: (x[0], x[1]))
     print("\nsettings where every dev question passes (fewest wrongly answered, widest margin):")
     print(
-        "| floor sv | floor en | width | lexical sv | lexical en | threshold | dev margin"
+        "| floor sv | floor en | width | lexical sv | lexical en | type | threshold | dev margin"
         " | wrongly answered | answer@1 sv | answer@1 en |"
     )
     print("|---|---|---|---|---|---|---|---|---|---|---|")
