@@ -636,6 +636,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     for noisy in ("sentence_transformers", "transformers", "httpx", "huggingface_hub"):
         logging.getLogger(noisy).setLevel(logging.WARNING if args.verbose else logging.ERROR)
+    if args.command == "run" and not args.debug:
+        # The running bot reports its own start, stop and answers; discord.py only problems.
+        logging.getLogger("bot").setLevel(logging.INFO)
+        logging.getLogger("discord").setLevel(logging.INFO if args.verbose else logging.WARNING)
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
     try:

@@ -40,6 +40,8 @@ EXTENSIONS = (
     "bot.exts.errors",
     "bot.exts.ask",
     "bot.exts.feedback",
+    "bot.exts.answer_actions",
+    "bot.exts.help",
     "bot.exts.admin",
     "bot.exts.kb",
     "bot.exts.retention",
@@ -88,6 +90,7 @@ class NatverksBot(commands.Bot):
         self.rate_limiter = RateLimiter(
             discord_config.rate_limit.per_user_per_minute,
             discord_config.rate_limit.per_guild_per_minute,
+            discord_config.rate_limit.global_per_minute,
         )
         self.started_at = time.time()
         self.questions_since_start = 0
@@ -129,6 +132,10 @@ class NatverksBot(commands.Bot):
         for pool in (self.executor, self.reindex_executor, self.records_executor):
             pool.shutdown(wait=False, cancel_futures=True)
 
+    async def on_ready(self) -> None:
+        """Log, once per connection, who the bot is and how many servers it is in."""
+        log.info("connected as %s to %d servers", self.user, len(self.guilds))
+
     async def on_message(self, message: discord.Message, /) -> None:
         """Ignore prefix commands: the bot has none; the ask extension reads messages."""
 
@@ -169,9 +176,45 @@ class NatverksBot(commands.Bot):
             raise EngineNotReadyError("the bot has no engine")
         return self.engine
 
+    async def tell_admins(self, text: str) -> bool:
+        """Post ``text`` in ``discord.admin_channel_id``; return whether it was posted.
+
+        Without an admin channel, or when posting fails, the text is only logged.
+        """
+        channel_id = self.config.discord.admin_channel_id
+        log.warning("for the admins: %s", text)
+        if channel_id is None:
+            return False
+        try:
+            channel = self.get_channel(channel_id) or await self.fetch_channel(channel_id)
+            if not isinstance(channel, discord.abc.Messageable):
+                log.warning("admin_channel_id %s is not a text channel", channel_id)
+                return False
+            await channel.send(text[:2000], allowed_mentions=NO_MENTIONS)
+        except discord.HTTPException as exc:
+            log.warning("could not post to the admin channel %s: %s", channel_id, exc)
+            return False
+        return True
+
     def report_error(self, target: discord.Interaction | discord.Message, error: Exception) -> None:
         """Hand a failure to the errors extension, which answers ``target`` politely."""
         self.dispatch(USER_ERROR, target, error)
+
+
+def staff_guilds(config: Config) -> list[discord.Object]:
+    """Return the staff guilds, where the admin commands are registered as guild commands."""
+    return [discord.Object(guild_id) for guild_id in config.discord.staff_guild_ids]
+
+
+async def add_staff_cog(bot: NatverksBot, cog: commands.Cog) -> None:
+    """Add a cog whose slash commands exist only in the staff guilds (none without any)."""
+    guilds = staff_guilds(bot.config)
+    if guilds:
+        await bot.add_cog(cog, guilds=guilds)
+        return
+    await bot.add_cog(cog)
+    for command in cog.get_app_commands():  # no staff guild: no admin command anywhere
+        bot.tree.remove_command(command.name)
 
 
 def create_bot(

@@ -103,6 +103,17 @@ class RateLimitConfig(_Section):
 
     per_user_per_minute: int = Field(6, ge=1)
     per_guild_per_minute: int = Field(60, ge=1)
+    global_per_minute: int = Field(300, ge=1)
+
+
+AnswerMode = Literal["public", "private", "thread"]
+
+
+class HumanHelpConfig(_Section):
+    """Where "Ask a person" posts a question in a staff guild, and the one role it pings."""
+
+    role_id: int
+    channel_id: int
 
 
 class DiscordConfig(_Section):
@@ -118,6 +129,10 @@ class DiscordConfig(_Section):
     reindex_progress_seconds: float = Field(3.0, gt=0, le=60)
     admin_channel_id: int | None = None
     max_upload_mb: float = Field(10.0, gt=0, le=500)
+    answer_mode: AnswerMode = "public"
+    answer_modes: dict[int, AnswerMode] = {}
+    human_help: dict[int, HumanHelpConfig] = {}
+    help_description: str | None = None
 
 
 class SourcesConfig(_Section):

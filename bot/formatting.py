@@ -20,7 +20,7 @@ from urllib.parse import urlsplit
 import discord
 
 from bot.i18n import t
-from index.answer import Answer, Source
+from index.answer import Answer, Source, sources_by_document
 from index.store import BuildSummary
 
 # Discord's limits (https://discord.com/developers/docs/resources/message#embed-object-embed-limits).
@@ -46,6 +46,9 @@ EMBED_COLOUR = 0x2B6CB0
 _MARKDOWN = re.compile(r"([\\*_~|`\[\]<>])")
 _LINE_START_MARKDOWN = re.compile(r"^(\s*)([#>\-+]|\d+\.)")
 _MASS_MENTION = re.compile(r"@(everyone|here)")
+# Anything Discord would turn into a clickable link with a preview: scheme://...
+_URL = re.compile(r"(?i)\b[a-z][a-z0-9+.\-]*://[^\s<>]+")
+_URL_TRAILING = ".,;:!?)]}'\"”’»"
 _SENTENCE_END = re.compile(r"[.!?…][\"”’)\]]*\s+")
 _WHITESPACE = re.compile(r"\s+")
 
@@ -57,6 +60,7 @@ class FormattedAnswer:
     content: str | None
     embeds: list[discord.Embed]
     shortened: bool = False
+    left_out: int = 0  # documents cited but not listed (no room)
 
     def embed_dicts(self) -> list[dict[str, Any]]:
         """Return the embeds as the JSON Discord receives."""
@@ -73,10 +77,34 @@ def escape(text: str) -> str:
 
     ``<`` is escaped, which disarms user, role and channel mentions and timestamps;
     ``@everyone``/``@here`` get a zero-width space, as discord.py's ``escape_mentions``.
+    A raw URL is shown as inline code, which Discord neither links nor previews.
     """
+    parts: list[str] = []
+    position = 0
+    for match in _URL.finditer(text):
+        url = match.group(0).rstrip(_URL_TRAILING)
+        if "://" not in url:
+            continue
+        parts.append(_escape_plain(text[position : match.start()], at_start=not parts))
+        parts.append(_inert_url(url))
+        position = match.start() + len(url)
+    parts.append(_escape_plain(text[position:], at_start=not parts))
+    return "".join(parts)
+
+
+def _escape_plain(text: str, *, at_start: bool = True) -> str:
+    """Return text without URLs escaped (line-start markdown only at the start of a text)."""
     text = _MARKDOWN.sub(r"\\\1", text)
-    text = _LINE_START_MARKDOWN.sub(r"\1\\\2", text)
+    if at_start:
+        text = _LINE_START_MARKDOWN.sub(r"\1\\\2", text)
     return _MASS_MENTION.sub("@\u200b\\1", text)
+
+
+def _inert_url(url: str) -> str:
+    """Return a raw URL as inline code, or (with a backtick in it) with its scheme broken."""
+    if "`" not in url:
+        return "`" + _MASS_MENTION.sub("@\u200b\\1", url) + "`"
+    return _escape_plain(url.replace("://", ":\u200b//", 1), at_start=False)
 
 
 def _drop_dangling_backslash(text: str) -> str:
@@ -186,17 +214,41 @@ _STYLES = (
 )
 
 
-def source_line(number: int, source: Source, style: _SourceStyle = _STYLES[0]) -> str:
-    """Return one source as a compact markdown line: number, linked title, location."""
-    title, _ = escaped_within(source.title or source.id, style.title)
+def place_without_title(location: str | None, title: str) -> str | None:
+    """Return a heading path without the leading headings that repeat the document's title."""
+    if not location:
+        return None
+    parts = [p.strip() for p in location.split("›")]
+    while parts and parts[0].casefold() == title.strip().casefold():
+        parts.pop(0)
+    return " › ".join(p for p in parts if p) or None
+
+
+def source_line(
+    number: int,
+    source: Source,
+    style: _SourceStyle = _STYLES[0],
+    locations: Sequence[str] | None = None,
+) -> str:
+    """Return one document as a compact markdown line: number, linked title, places, date."""
+    raw_title = source.title or source.id
+    title, _ = escaped_within(raw_title, style.title)
     url = safe_url(source.url) if style.links else None
     named = f"[{title}]({url})" if url else title
     line = f"**[{number}]** {named}"
-    if source.location and style.location:
-        location, _ = escaped_within(source.location, style.location)
+    places = [
+        p
+        for p in (place_without_title(x, raw_title) for x in (locations or [source.location]))
+        if p
+    ]
+    if places and style.location:
+        location, _ = escaped_within(", ".join(places), style.location)
         line += f" · {location}"
+    if source.date:
+        line += " · " + escaped_within(source.date, 20)[0]
     if len(line) > FIELD_VALUE_LIMIT:  # only a pathological URL gets here
-        return source_line(number, source, _SourceStyle(style.title, False, style.location))
+        plain = _SourceStyle(style.title, False, style.location)
+        return source_line(number, source, plain, locations)
     return line
 
 
@@ -225,21 +277,23 @@ def _fields_size(fields: Sequence[tuple[str, str]]) -> int:
 def source_fields(
     sources: Sequence[Source], language: str, budget: int
 ) -> tuple[list[tuple[str, str]], int]:
-    """Return (fields listing the sources within ``budget`` characters, sources left out).
+    """Return (fields listing the cited documents within ``budget`` characters, left out).
 
-    Tries ever more compact styles; only when even the most compact listing does not fit
-    are the last sources replaced by one line saying how many more there are.
+    One line per document, however often it is cited. Tries ever more compact styles;
+    only when even the most compact listing does not fit are the last documents replaced
+    by one line saying how many more there are.
     """
     if not sources:
         return [], 0
+    documents = sources_by_document(list(sources))
     name, more_name = t("answer.sources", language), t("answer.sources_more", language)
     for style in _STYLES:
-        lines = [source_line(i, s, style) for i, s in enumerate(sources, 1)]
+        lines = [source_line(i, s, style, p) for i, (s, p) in enumerate(documents, 1)]
         fields = _pack_fields(lines, name, more_name)
         if _fields_size(fields) <= budget and len(fields) <= FIELDS_LIMIT:
             return fields, 0
     style = _STYLES[-1]
-    lines = [source_line(i, s, style) for i, s in enumerate(sources, 1)]
+    lines = [source_line(i, s, style, p) for i, (s, p) in enumerate(documents, 1)]
     for keep in range(len(lines) - 1, 0, -1):
         more = t("answer.more_sources", language, count=len(lines) - keep)
         fields = _pack_fields([*lines[:keep], more], name, more_name)
@@ -249,15 +303,37 @@ def source_fields(
     return [(name, more)], len(lines)
 
 
-def _quote_lines(answer: Answer, budget: int) -> tuple[str, bool]:
+def document_numbers(sources: Sequence[Source]) -> list[int]:
+    """Return for each source the number of its document in the listing (1-based)."""
+    numbers: dict[str, int] = {}
+    return [numbers.setdefault(s.id, len(numbers) + 1) for s in sources]
+
+
+def _decline_lines(answer: Answer, budget: int, near_limit: int) -> tuple[str, bool]:
+    """Return the decline and the titles of the closest documents, within ``budget``."""
+    text, was_cut = escaped_within(answer.text, budget)
+    near = answer.near[:near_limit]
+    if not near:
+        return text, was_cut
+    lines = [text, "", t("answer.near", answer.language)]
+    for source in near:
+        lines.append("• " + escaped_within(source.title or source.id, 120)[0])
+        if len("\n".join(lines)) > budget:
+            lines.pop()
+            break
+    return ("\n".join(lines) if len(lines) > 3 else text), was_cut
+
+
+def _quote_lines(answer: Answer, budget: int, near_limit: int = 3) -> tuple[str, bool]:
     """Return the quotes as a blockquote within ``budget`` characters, and whether cut."""
     if not answer.answered or not answer.quotes:
-        text, was_cut = escaped_within(answer.text, budget)
-        return text, was_cut
+        return _decline_lines(answer, budget, near_limit)
+    numbers = document_numbers(answer.sources)
     lines: list[str] = []
     used = 0
     for quote in answer.quotes:
-        marker = f" **[{quote.source + 1}]**"
+        number = numbers[quote.source] if quote.source < len(numbers) else quote.source + 1
+        marker = f" **[{number}]**"
         prefix = "> ”"
         suffix = "”" + marker
         separator = 1 if lines else 0
@@ -276,14 +352,24 @@ def _quote_lines(answer: Answer, budget: int) -> tuple[str, bool]:
     return "\n".join(lines), False
 
 
-def format_answer(answer: Answer) -> FormattedAnswer:
-    """Return the message for an answer: one embed with quotes, sources and a footer."""
+def format_answer(
+    answer: Answer, *, help_hint: bool = False, near_limit: int = 3
+) -> FormattedAnswer:
+    """Return the message for an answer: one embed with quotes, sources and a footer.
+
+    A decline lists the titles of up to ``near_limit`` documents that came closest (those
+    in ``answer.near``, which the asker may see). ``help_hint`` adds the pointer to /hjälp.
+    """
     language = answer.language
     title, _ = escaped_within(answer.question, TITLE_LIMIT)
-    footer_full = t("answer.footer", language)
-    footer_cut = t("answer.footer_cut", language)
+    hint = (" " + t("answer.help_hint", language)) if help_hint else ""
+    if answer.answered:
+        footer_full = t("answer.footer", language) + hint
+        footer_cut = t("answer.footer_cut", language) + hint
+    else:
+        footer_full = footer_cut = t("answer.footer_declined", language) + hint
     reserved = len(title) + max(len(footer_full), len(footer_cut))
-    full_description, _ = _quote_lines(answer, DESCRIPTION_LIMIT)
+    full_description, _ = _quote_lines(answer, DESCRIPTION_LIMIT, near_limit)
     description_floor = min(len(full_description), MIN_DESCRIPTION)
     fields, left_out = source_fields(
         answer.sources if answer.answered else [],
@@ -291,12 +377,50 @@ def format_answer(answer: Answer) -> FormattedAnswer:
         EMBED_TOTAL_LIMIT - reserved - description_floor,
     )
     room = min(DESCRIPTION_LIMIT, EMBED_TOTAL_LIMIT - reserved - _fields_size(fields))
-    description, shortened = _quote_lines(answer, room)
+    description, shortened = _quote_lines(answer, room, near_limit)
     embed = discord.Embed(title=title, description=description, colour=EMBED_COLOUR)
     for name, value in fields:
         embed.add_field(name=name, value=value, inline=False)
     embed.set_footer(text=footer_cut if shortened or left_out else footer_full)
-    return FormattedAnswer(content=None, embeds=[embed], shortened=shortened or bool(left_out))
+    return FormattedAnswer(
+        content=None,
+        embeds=[embed],
+        shortened=shortened or bool(left_out),
+        left_out=left_out,
+    )
+
+
+def format_more_sources(
+    answer: Answer, left_out: int, language: str, visibility: str
+) -> discord.Embed | None:
+    """Return the private "more sources" list: documents not listed, then nearby ones.
+
+    Only documents the asker may see are shown: with ``visibility`` "public", anything
+    not public is dropped here too, whatever the engine returned.
+    """
+    grouped = sources_by_document(list(answer.sources)) if answer.answered else []
+    rest = grouped[len(grouped) - left_out :] if left_out else []
+    cited = {s.id for s, _ in grouped}
+    extra = [(s, [s.location] if s.location else []) for s in answer.near if s.id not in cited]
+    shown = [
+        (s, p)
+        for s, p in [*rest, *extra]
+        if visibility == "internal" or s.visibility == "public"
+    ]
+    if not shown:
+        return None
+    first = len(grouped) - len(rest) + 1
+    lines = [source_line(first + i, s, _STYLES[1], p) for i, (s, p) in enumerate(shown)]
+    name, more_name = t("answer.more_title", language), t("answer.sources_more", language)
+    fields = _pack_fields(lines, name, more_name)
+    while len(fields) > 1 and (
+        _fields_size(fields) > EMBED_TOTAL_LIMIT - 100 or len(fields) > FIELDS_LIMIT
+    ):
+        fields.pop()
+    embed = discord.Embed(colour=EMBED_COLOUR)
+    for name, value in fields:
+        embed.add_field(name=name, value=value, inline=False)
+    return embed
 
 
 def embed_size(embed: discord.Embed | dict[str, Any]) -> int:

@@ -24,14 +24,99 @@ STRINGS: dict[str, dict[Language, str]] = {
     "answer.sources_more": {"sv": "Källor (forts.)", "en": "Sources (cont.)"},
     "answer.more_sources": {"sv": "… och {count} källor till", "en": "… and {count} more sources"},
     "answer.footer": {
-        "sv": "Ordagranna citat ur nätverkets dokument. Hjälpte svaret? Svara med 👍 eller 👎.",
-        "en": "Quoted word for word from the network's documents. Did it help? Vote 👍 or 👎.",
+        "sv": "Ordagranna citat ur nätverkets dokument. Hjälpte svaret? Tryck på 👍 eller 👎.",
+        "en": "Quoted word for word from the network's documents. Did it help? Press 👍 or 👎.",
     },
     "answer.footer_cut": {
-        "sv": "Svaret är förkortat: läs resten i källorna. Hjälpte det? Svara med 👍 eller 👎.",
-        "en": "The answer is shortened: read the rest in the sources. Did it help? Vote 👍 or 👎.",
+        "sv": "Svaret är förkortat: läs resten i källorna. Hjälpte det? Tryck på 👍 eller 👎.",
+        "en": "The answer is shortened: read the rest in the sources. Did it help? "
+        "Press 👍 or 👎.",
     },
+    "answer.footer_declined": {
+        "sv": "Pröva att fråga på ett annat sätt, med andra ord.",
+        "en": "Try asking in another way, with other words.",
+    },
+    "answer.help_hint": {
+        "sv": "Skriv /hjälp för att se vad jag kan svara på och hur frågor sparas.",
+        "en": "Type /help to see what I can answer and how questions are stored.",
+    },
+    "answer.near": {"sv": "Närmast kom de här dokumenten:", "en": "These documents came closest:"},
+    "answer.more_title": {"sv": "Fler källor", "en": "More sources"},
     "answer.omitted": {"sv": "[…]", "en": "[…]"},
+    "answer.remove": {"sv": "Ta bort", "en": "Remove"},
+    "answer.removed": {"sv": "Svaret är borttaget.", "en": "The answer is removed."},
+    "answer.remove_refused": {
+        "sv": "Bara den som frågade, eller en administratör, kan ta bort svaret.",
+        "en": "Only the person who asked, or an administrator, can remove the answer.",
+    },
+    "answer.gone": {
+        "sv": "Det här svaret är för gammalt för knappen. Ställ frågan igen.",
+        "en": "This answer is too old for the button. Please ask again.",
+    },
+    "answer.no_more": {
+        "sv": "Det finns inga fler källor som du kan se.",
+        "en": "There are no more sources that you can see.",
+    },
+    "answer.ask_person": {"sv": "Fråga en människa", "en": "Ask a person"},
+    "ask.thread_header": {
+        "sv": "**Fråga:** {question}\nSvaret kommer i tråden.",
+        "en": "**Question:** {question}\nThe answer is in the thread.",
+    },
+    "human.post": {
+        "sv": "{role} {asker} frågade något som boten inte kunde svara på:\n> {question}\n{link}",
+        "en": "{role} {asker} asked something the bot could not answer:\n> {question}\n{link}",
+    },
+    "human.sent": {
+        "sv": "Frågan är skickad till personalen. Någon svarar dig så snart som möjligt.",
+        "en": "Your question has been passed to the staff. Someone will answer you soon.",
+    },
+    "human.only_asker": {
+        "sv": "Bara den som ställde frågan kan skicka den vidare.",
+        "en": "Only the person who asked can pass the question on.",
+    },
+    "admin.record_failed": {
+        "sv": "Frågor kan inte sparas just nu ({reason}). Boten svarar ändå, men utan "
+        "röstknappar, tills det fungerar igen.",
+        "en": "Questions cannot be recorded right now ({reason}). The bot still answers, "
+        "without vote buttons, until it works again.",
+    },
+    # /hjälp
+    "help.title": {"sv": "Så fungerar Nätverksboten", "en": "How Nätverksboten works"},
+    "help.knows": {"sv": "Vad jag vet", "en": "What I know"},
+    "help.nothing_yet": {
+        "sv": "Kunskapsbasen är inte indexerad än.",
+        "en": "The knowledge base is not indexed yet.",
+    },
+    "help.other_documents": {"sv": "Övriga dokument", "en": "Other documents"},
+    "help.documents": {"sv": "{count} dokument", "en": "{count} documents"},
+    "help.how": {"sv": "Så frågar du", "en": "How to ask"},
+    "help.how_text": {
+        "sv": "• Skriv /fråga följt av din fråga (välj bara-till-mig för att få svaret privat, "
+        "eller tråd för en egen tråd).\n"
+        "• Nämn mig (@Nätverksboten) i ett meddelande, eller skriv till mig direkt.\n"
+        "• Ställ en följdfråga genom att svara på mitt svar, eller skriv i tråden.\n"
+        "Jag svarar med ordagranna citat ur nätverkets dokument och anger källan.",
+        "en": "• Type /ask followed by your question (choose only-me to get the answer "
+        "privately, or thread for a thread of its own).\n"
+        "• Mention me (@Nätverksboten) in a message, or send me a direct message.\n"
+        "• Ask a follow-up question by replying to my answer, or write in the thread.\n"
+        "I answer with word-for-word quotes from the network's documents and name the source.",
+    },
+    "help.stored": {"sv": "Vad som sparas", "en": "What is stored"},
+    "help.stored_text": {
+        "sv": "Dina frågor sparas i {days} dagar så att kunskapsbasen kan förbättras. "
+        "Ditt användar-id sparas aldrig som det är, bara som en saltad hash.",
+        "en": "Your questions are stored for {days} days so that the knowledge base can be "
+        "improved. Your user id is never stored as it is, only as a salted hash.",
+    },
+    "help.delete": {"sv": "Radera dina frågor", "en": "Delete your questions"},
+    "help.delete_text": {
+        "sv": "Be en administratör på personalens server att radera dina frågor; "
+        "de tar bort allt som hör till ditt användar-id. Ett svar kan du själv ta bort "
+        "med 🗑️.",
+        "en": "Ask an administrator on the staff server to delete your questions; they remove "
+        "everything tied to your user id. You can remove an answer yourself with 🗑️.",
+    },
     # Feedback buttons.
     "feedback.up": {"sv": "Bra svar", "en": "Helpful"},
     "feedback.down": {"sv": "Dåligt svar", "en": "Not helpful"},
@@ -63,9 +148,17 @@ STRINGS: dict[str, dict[Language, str]] = {
         "en": "This server has asked many questions in a short time. "
         "Please try again in {seconds} seconds.",
     },
+    "rate_limited.global": {
+        "sv": "Jag får väldigt många frågor just nu. Försök igen om {seconds} sekunder.",
+        "en": "I am getting very many questions right now. Please try again in {seconds} seconds.",
+    },
     "not_admin": {
         "sv": "Det här kommandot är bara för administratörer på personalens server.",
         "en": "This command is only for administrators on the staff server.",
+    },
+    "command_not_here": {
+        "sv": "Det här kommandot finns inte här.",
+        "en": "This command is not available here.",
     },
     "guild_only": {
         "sv": "Det här kommandot fungerar bara på en server, inte i direktmeddelanden.",
@@ -81,8 +174,8 @@ STRINGS: dict[str, dict[Language, str]] = {
         "en": "The knowledge base is not indexed yet. Ask an administrator to run /reindex.",
     },
     "error.store": {
-        "sv": "Kunskapsbasen går inte att läsa just nu. En administratör har fått veta det.",
-        "en": "The knowledge base cannot be read right now. An administrator has been told.",
+        "sv": "Kunskapsbasen går inte att läsa just nu. Försök igen om en stund.",
+        "en": "The knowledge base cannot be read right now. Please try again in a while.",
     },
     "error.not_ready": {
         "sv": "Jag håller fortfarande på att starta. Försök igen om en liten stund.",
@@ -326,6 +419,21 @@ COMMAND_TEXTS: dict[str, dict[Language, str]] = {
     "ask.question.description": {
         "en": "Your question, in Swedish or English",
         "sv": "Din fråga, på svenska eller engelska",
+    },
+    "ask.only_me.name": {"en": "only-me", "sv": "bara-till-mig"},
+    "ask.only_me.description": {
+        "en": "Answer only to me (nobody else sees the answer)",
+        "sv": "Svara bara till mig (ingen annan ser svaret)",
+    },
+    "ask.thread.name": {"en": "thread", "sv": "tråd"},
+    "ask.thread.description": {
+        "en": "Answer in a new thread, for follow-up questions",
+        "sv": "Svara i en ny tråd, för följdfrågor",
+    },
+    "help.name": {"en": "help", "sv": "hjälp"},
+    "help.description": {
+        "en": "What the bot knows, how to ask, and what is stored",
+        "sv": "Vad boten kan, hur du frågar och vad som sparas",
     },
     "reindex.name": {"en": "reindex", "sv": "omindexera"},
     "reindex.description": {

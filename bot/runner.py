@@ -2,7 +2,8 @@
 
 The token comes only from the environment variable ``DISCORD_TOKEN``; a missing or
 malformed one is a one-line error and exit status 2, and the token is never printed or
-logged. ``run`` loads the model, builds the index on first use (before the event loop
+logged. A token Discord rejects, or no way to reach Discord, is one line and exit 1.
+``run`` loads the model, builds the index on first use (before the event loop
 starts, so nothing blocks it), then runs until SIGINT or SIGTERM and closes cleanly.
 """
 
@@ -18,6 +19,7 @@ import signal
 import sys
 from collections.abc import Mapping
 
+import aiohttp
 import discord
 
 from bot.client import NatverksBot, create_bot
@@ -68,9 +70,25 @@ def _is_user_id(part: str) -> bool:
     return decoded.isdigit()
 
 
+# What failing to reach Discord looks like: no network, DNS, refused, timed out, 5xx.
+_UNREACHABLE = (aiohttp.ClientError, OSError, asyncio.TimeoutError, discord.GatewayNotFound)
+
+
 def _fail(message: str, status: int) -> int:
     print(f"natverksbot: error: {message}", file=sys.stderr)
     return status
+
+
+def _unreachable(exc: BaseException) -> int:
+    reason = " ".join(str(exc).split()) or type(exc).__name__
+    return _fail(f"cannot reach Discord ({reason}): check the network and try again", 1)
+
+
+def quiet_voice_warnings() -> None:
+    """Stop discord.py warning about voice libraries: the bot never uses voice."""
+    discord.VoiceClient.warn_nacl = False
+    if hasattr(discord.VoiceClient, "warn_dave"):
+        discord.VoiceClient.warn_dave = False
 
 
 def build_engine(config: Config) -> Engine:
@@ -95,6 +113,7 @@ def run_bot(config: Config) -> int:
         token = read_token()
     except TokenError as exc:
         return _fail(str(exc), EXIT_USAGE)
+    quiet_voice_warnings()
     engine = build_engine(config)
     return asyncio.run(_serve(create_bot(config, engine), token))
 
@@ -115,6 +134,10 @@ async def _serve(bot: NatverksBot, token: str) -> int:
         return _fail(f"Discord refused the token in {TOKEN_ENV}: reset it and try again", 1)
     except discord.PrivilegedIntentsRequired:
         return _fail("Discord asks for privileged intents; the bot needs none", 1)
+    except _UNREACHABLE as exc:
+        return _unreachable(exc)
+    except discord.DiscordServerError as exc:
+        return _fail(f"Discord is not answering ({exc.status}): try again later", 1)
     finally:
         for sig in installed:
             loop.remove_signal_handler(sig)
@@ -128,12 +151,23 @@ def _request_close(bot: NatverksBot, sig: signal.Signals) -> None:
 
 
 def sync_commands(config: Config, guild_id: int | None = None) -> int:
-    """Register the slash commands globally or in one guild; print how many; return status."""
+    """Register the slash commands; print what went where; return the exit status.
+
+    Without ``guild_id``: the commands for everyone globally, and the admin commands
+    (``/kb``, ``/reindex``) as guild commands of each staff guild, so no other server
+    ever sees them. With ``guild_id``: everything that guild should have, at once (the
+    global commands copied to it, for trying out, plus its admin commands if it is a
+    staff guild).
+    """
     try:
         token = read_token()
     except TokenError as exc:
         return _fail(str(exc), EXIT_USAGE)
-    return asyncio.run(_sync(create_bot(config, load_engine=False), token, guild_id))
+    quiet_voice_warnings()
+    try:
+        return asyncio.run(_sync(create_bot(config, load_engine=False), token, guild_id))
+    except _UNREACHABLE as exc:
+        return _unreachable(exc)
 
 
 async def _sync(bot: NatverksBot, token: str, guild_id: int | None) -> int:
@@ -142,24 +176,28 @@ async def _sync(bot: NatverksBot, token: str, guild_id: int | None) -> int:
             await bot.login(token)
         except discord.LoginFailure:
             return _fail(f"Discord refused the token in {TOKEN_ENV}: reset it and try again", 1)
-        try:
-            if guild_id is None:
-                synced = await bot.tree.sync()
-            else:
-                guild = discord.Object(guild_id)
-                bot.tree.copy_global_to(guild=guild)
+        targets: list[int | None]
+        if guild_id is None:
+            targets = [None, *bot.config.discord.staff_guild_ids]
+        else:
+            targets = [guild_id]
+            bot.tree.copy_global_to(guild=discord.Object(guild_id))
+        done = []
+        for target in targets:
+            guild = discord.Object(target) if target is not None else None
+            try:
                 synced = await bot.tree.sync(guild=guild)
-        except discord.Forbidden:
-            return _fail(
-                f"no access to guild {guild_id}: invite the bot there with the"
-                " applications.commands scope",
-                1,
-            )
-        except discord.HTTPException as exc:
-            return _fail(f"Discord refused the commands: {exc.text or exc.status}", 1)
-    names = ", ".join(sorted(c.name for c in synced))
-    where = (
-        f"to guild {guild_id}" if guild_id is not None else "globally (may take a while to show)"
-    )
-    print(f"Synced {len(synced)} commands {where}: {names}")
+            except discord.Forbidden:
+                return _fail(
+                    f"no access to guild {target}: invite the bot there with the"
+                    " applications.commands scope",
+                    1,
+                )
+            except discord.HTTPException as exc:
+                return _fail(f"Discord refused the commands: {exc.text or exc.status}", 1)
+            done.append((target, synced))
+    for target, synced in done:
+        names = ", ".join(sorted(c.name for c in synced))
+        where = f"to guild {target}" if target is not None else "globally (may take a while)"
+        print(f"Synced {len(synced)} commands {where}: {names}")
     return EXIT_OK

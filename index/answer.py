@@ -104,6 +104,7 @@ class Source:
     location: str | None
     score: float
     visibility: str = "public"
+    date: str | None = None
 
 
 @dataclass(frozen=True)
@@ -129,6 +130,9 @@ class Answer:
     timings_ms: dict[str, float] = field(default_factory=dict)
     # What the confidence was made of (cosine, lexical), for calibration; not shown.
     evidence: dict[str, float] = field(default_factory=dict)
+    # Documents that came close but are not cited (the asker may see them): on abstention
+    # the closest ones, otherwise relevant passages that were not quoted. Best first.
+    near: list[Source] = field(default_factory=list)
 
     def to_json(self) -> dict[str, Any]:
         """Return the documented JSON form (README: "ask --json")."""
@@ -138,7 +142,8 @@ class Answer:
             "answer": self.text,
             "quotes": [q.text for q in self.quotes],
             "sources": [
-                {k: v for k, v in asdict(s).items() if k != "visibility"} for s in self.sources
+                {k: v for k, v in asdict(s).items() if k not in ("visibility", "date")}
+                for s in self.sources
             ],
             "language": self.language,
             "confidence": round(self.confidence, 4),
@@ -454,6 +459,64 @@ def _follow_up_confidence(
     return confidence_of(top, pseudo, language, settings)
 
 
+# A document "came close" when its best sentence reaches this share of the confidence an
+# answer needs (see ``near``).
+NEAR_FRACTION = 0.55
+NEAR_LIMIT = 5
+
+
+def near_documents(
+    index: Index,
+    candidates: list[_Candidate],
+    hits: list[Hit],
+    cited: set[str],
+    language: Language,
+    floor: float,
+    limit: int = NEAR_LIMIT,
+    settings: ConfidenceSettings | None = None,
+) -> list[Source]:
+    """Return the documents of ``hits`` not in ``cited`` whose best sentence reaches ``floor``.
+
+    Each document's closeness is the confidence its best scored sentence would have had as
+    an answer; the documents come best first, at most ``limit``. ``hits`` are already
+    filtered by visibility, so only documents the asker may see can be named.
+    """
+    hit_of = {h.chunk_id: h for h in hits}
+    best: dict[str, tuple[float, _Candidate]] = {}
+    for cand in candidates:
+        doc_id = cand.chunk.doc_id
+        if doc_id in cited or cand.chunk.id not in hit_of:
+            continue
+        closeness = confidence_of(hit_of[cand.chunk.id], cand, language, settings)
+        if closeness >= floor and closeness > best.get(doc_id, (-1.0, cand))[0]:
+            best[doc_id] = (closeness, cand)
+    near = []
+    for doc_id, (closeness, cand) in sorted(best.items(), key=lambda kv: -kv[1][0])[:limit]:
+        doc: DocumentRecord = index.documents[doc_id]
+        near.append(
+            Source(
+                id=doc.id,
+                title=doc.title or PurePosixPath(doc.id).stem,
+                url=doc.url,
+                location=location_of(cand.chunk, language),
+                score=round(closeness, 4),
+                visibility=doc.visibility,
+                date=doc.date,
+            )
+        )
+    return near
+
+
+def sources_by_document(sources: list[Source]) -> list[tuple[Source, list[str]]]:
+    """Return each cited document once, in first-cited order, with its distinct locations."""
+    grouped: dict[str, tuple[Source, list[str]]] = {}
+    for source in sources:
+        first, locations = grouped.setdefault(source.id, (source, []))
+        if source.location and source.location not in locations:
+            locations.append(source.location)
+    return list(grouped.values())
+
+
 def build_answer(
     index: Index,
     question: str,
@@ -467,12 +530,14 @@ def build_answer(
     query_vector: np.ndarray | None = None,
     visibility: str = "public",
     calibration: ConfidenceSettings | None = None,
+    near_floor: float | None = None,
 ) -> Answer:
     """Return the extractive answer for ranked hits, or an abstention when evidence is weak.
 
     With ``context`` (a follow-up), quotes come from the top document only: the follow-up
     is about what the conversation is about, and the earlier question's words count too.
     """
+    floor = NEAR_FRACTION * min_confidence if near_floor is None else near_floor
     top_hits = hits[:passages]
     if context and top_hits:
         top_hits = [h for h in hits if h.doc_id == hits[0].doc_id][:passages]
@@ -507,15 +572,12 @@ def build_answer(
         "typed": best.typed,
     }
     if confidence < min_confidence:
+        near = near_documents(
+            index, candidates, top_hits, set(), language, floor, settings=calibration
+        )
+        text = MESSAGES["abstain"][language]
         return Answer(
-            question,
-            False,
-            MESSAGES["abstain"][language],
-            [],
-            [],
-            language,
-            confidence,
-            evidence=evidence,
+            question, False, text, [], [], language, confidence, evidence=evidence, near=near
         )
 
     # A sentence followed by a short lead-in and its list ("Några exempel på det är: • …")
@@ -553,21 +615,31 @@ def build_answer(
                     location=location,
                     score=round(float(hit_score.get(cand.chunk.id, 0.0)), 4),
                     visibility=doc.visibility,
+                    date=doc.date,
                 )
             )
         quotes.append(Quote(cand.text, source_of[key], location))
     text = format_answer(quotes, sources, language)
+    near = near_documents(
+        index, candidates, top_hits, {s.id for s in sources}, language, floor, settings=calibration
+    )
     return Answer(
-        question, True, text, quotes, sources, language, confidence, evidence=evidence
+        question, True, text, quotes, sources, language, confidence, evidence=evidence, near=near
     )
 
 
 def format_answer(quotes: list[Quote], sources: list[Source], language: Language) -> str:
-    """Return the plain-text answer: the quotes, each marked with its source, then sources."""
-    lines = [f"”{q.text}” [{q.source + 1}]" for q in quotes]
+    """Return the plain-text answer: the quotes marked with their document, then one line each.
+
+    A document cited at several places is listed once, with all its places.
+    """
+    grouped = sources_by_document(sources)
+    number = {doc.id: i for i, (doc, _) in enumerate(grouped, 1)}
+    lines = [f"”{q.text}” [{number[sources[q.source].id]}]" for q in quotes]
     refs = []
-    for i, source in enumerate(sources, 1):
-        where = f", {source.location}" if source.location else ""
+    for i, (source, locations) in enumerate(grouped, 1):
+        where = "".join(f", {place}" for place in locations)
+        dated = f", {source.date}" if source.date else ""
         link = f" <{source.url}>" if source.url else ""
-        refs.append(f"[{i}] {source.title} ({source.id}{where}){link}")
+        refs.append(f"[{i}] {source.title} ({source.id}{where}){dated}{link}")
     return "\n".join(lines) + "\n\n" + MESSAGES["sources"][language] + "\n" + "\n".join(refs)

@@ -1,6 +1,7 @@
 """Admin command ``/reindex``, for staff-guild admins only (``/kb`` is in :mod:`bot.exts.kb`).
 
-It is guild-only and hidden by default permissions (Manage Server); the check also
+It is registered only in the staff guilds (a guild command there, never global), and
+hidden by default permissions (Manage Server); the check also
 lets the configured admin roles in, and refuses everyone outside the staff guilds.
 ``/reindex`` runs the engine's incremental reindex on its own thread, so questions keep
 being answered from the old index until the new one is swapped in; its private reply
@@ -19,7 +20,7 @@ from discord import app_commands
 from discord.ext import commands
 
 from bot.access import admin_only
-from bot.client import NO_MENTIONS, NatverksBot
+from bot.client import NO_MENTIONS, NatverksBot, add_staff_cog
 from bot.formatting import format_build_summary, format_notice, format_progress
 from bot.i18n import command_text, language_of_locale, t
 
@@ -102,5 +103,5 @@ class AdminCog(commands.Cog):
 
 
 async def setup(bot: NatverksBot) -> None:
-    """Load the admin commands."""
-    await bot.add_cog(AdminCog(bot))
+    """Load the admin commands, as guild commands of the staff guilds only."""
+    await add_staff_cog(bot, AdminCog(bot))

@@ -8,17 +8,30 @@ follow-ups work after a restart too.
 
 Every question is checked (empty, too long, rate limit) on the event loop, which is
 instant; then the interaction is deferred and the engine runs on the engine pool.
+
+Where ``/ask`` answers: in the channel, privately (``only-me``: an ephemeral reply) or in
+a new thread from the question (``thread``); the defaults come from ``discord.answer_mode``
+and per guild or channel from ``discord.answer_modes``. Someone over a rate limit is
+told once per window (a ⏳ reaction on a guild message), then ignored until they may ask.
+
+The conversation an answer starts is registered before anyone can reply to it: a reply
+that arrives while the answer is still being sent waits for the send to finish. The
+question is recorded best-effort: when the record store fails (a full disk), the answer
+still goes out, without vote buttons, and the admin channel is told once.
 """
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import logging
 import re
+import sqlite3
 import time
 from collections import OrderedDict
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, replace
+from typing import Any
 
 import discord
 from discord import app_commands
@@ -26,9 +39,21 @@ from discord.ext import commands
 
 from bot.access import Visibility, interaction_visibility, message_visibility
 from bot.client import NO_MENTIONS, NatverksBot
-from bot.exts.feedback import feedback_view
-from bot.formatting import FormattedAnswer, format_answer, one_line
-from bot.i18n import command_text
+from bot.config import AnswerMode
+from bot.exts.answer_actions import (
+    AskPersonButton,
+    Bounded,
+    DeleteButton,
+    HumanRequest,
+    MoreSources,
+    MoreSourcesButton,
+    action_state,
+    asker_tag,
+)
+from bot.exts.feedback import FeedbackButton
+from bot.formatting import FormattedAnswer, escape, format_answer, one_line
+from bot.i18n import command_text, t
+from bot.ratelimit import RateLimitedError
 from bot.records import QuestionRecord
 from index.answer import Answer, clean_question
 
@@ -37,6 +62,10 @@ log = logging.getLogger(__name__)
 # Follow-up contexts kept in memory (older ones are read back from the record store).
 CONVERSATIONS_IN_MEMORY = 10_000
 THREAD_NAME_LIMIT = 100
+# How long a follow-up waits for answers still being sent before it looks elsewhere.
+SEND_WAIT_SECONDS = 10.0
+NEAR_SHOWN = 3
+RATE_LIMIT_REACTION = "⏳"
 
 
 @dataclass(frozen=True)
@@ -58,7 +87,7 @@ class _Answered:
     """The engine's answer, its record and the message it becomes."""
 
     answer: Answer
-    record_id: int
+    record_id: int | None
     message: FormattedAnswer
 
 
@@ -126,18 +155,37 @@ class AskCog(commands.Cog):
     def __init__(self, bot: NatverksBot) -> None:
         self.bot = bot
         self.conversations = _Conversations()
+        self._sending_now: set[asyncio.Future[None]] = set()
+        self._hinted: Bounded[str, bool] = Bounded(CONVERSATIONS_IN_MEMORY)
+        self._record_failing = False
 
     # -- slash command ---------------------------------------------------------------
 
     @app_commands.command(
         name=command_text("ask.name"), description=command_text("ask.description")
     )
-    @app_commands.rename(question=command_text("ask.question.name"))
-    @app_commands.describe(question=command_text("ask.question.description"))
-    async def ask(self, interaction: discord.Interaction, question: str) -> None:
+    @app_commands.rename(
+        question=command_text("ask.question.name"),
+        only_me=command_text("ask.only_me.name"),
+        thread=command_text("ask.thread.name"),
+    )
+    @app_commands.describe(
+        question=command_text("ask.question.description"),
+        only_me=command_text("ask.only_me.description"),
+        thread=command_text("ask.thread.description"),
+    )
+    async def ask(
+        self,
+        interaction: discord.Interaction,
+        question: str,
+        only_me: bool | None = None,
+        thread: bool | None = None,
+    ) -> None:
         """Answer ``/ask question:`` (``/fråga fråga:``): defer at once, then the answer."""
         received = time.perf_counter()
         channel_id = interaction.channel_id or 0
+        parent_id = getattr(interaction.channel, "parent_id", None)
+        mode = self._mode(interaction.guild_id, channel_id, parent_id, only_me, thread)
         asked = self._check(
             question,
             visibility=interaction_visibility(self.bot.config.discord, interaction),
@@ -147,19 +195,63 @@ class AskCog(commands.Cog):
             via="slash",
             received=received,
         )
-        await interaction.response.defer(thinking=True)
+        private = mode == "private"
+        await interaction.response.defer(thinking=True, ephemeral=private)
         context, thread_id = await self._context(
             channel_id, None, in_thread=_in_thread(interaction.channel)
         )
         asked = replace(asked, context=context)
         answered = await self._answer(asked)
-        sent = await interaction.followup.send(
-            embeds=answered.message.embeds,
-            view=feedback_view(answered.record_id, answered.answer.language),
-            allowed_mentions=NO_MENTIONS,
-            wait=True,
-        )
-        await self._remember(asked, answered, sent.id, thread_id=thread_id)
+        view = self._view(asked, answered, removable=not private)
+        embeds = answered.message.embeds
+        if mode == "thread" and isinstance(interaction.channel, discord.TextChannel):
+            header = await interaction.followup.send(
+                t("ask.thread_header", answered.answer.language, question=escape(asked.text)),
+                allowed_mentions=NO_MENTIONS,
+                wait=True,
+            )
+            new_thread = await self._start_thread(header, asked)
+            if new_thread is not None:
+                async with self._sending(asked, answered, thread_id=new_thread.id) as sending:
+                    sending.sent = await new_thread.send(
+                        embeds=embeds, view=view, allowed_mentions=NO_MENTIONS
+                    )
+                await self._finish(asked, answered, sending.sent.id, thread_id=new_thread.id)
+                return
+        async with self._sending(asked, answered, thread_id=thread_id) as sending:
+            sending.sent = await interaction.followup.send(
+                embeds=embeds,
+                view=view,
+                allowed_mentions=NO_MENTIONS,
+                ephemeral=private,
+                wait=True,
+            )
+        await self._finish(asked, answered, sending.sent.id, thread_id=thread_id)
+
+    def _mode(
+        self,
+        guild_id: int | None,
+        channel_id: int | None,
+        parent_id: int | None,
+        only_me: bool | None,
+        thread: bool | None,
+    ) -> AnswerMode:
+        """Return where an answer goes: the options first, then the channel's, guild's default."""
+        if only_me:
+            return "private"
+        if thread:
+            return "thread"
+        config = self.bot.config.discord
+        chosen: AnswerMode | None = None
+        for key in (channel_id, parent_id, guild_id):
+            if key is not None and key in config.answer_modes:
+                chosen = config.answer_modes[key]
+                break
+        if chosen is None:
+            chosen = config.answer_mode
+        if (only_me is False and chosen == "private") or (thread is False and chosen == "thread"):
+            return "public"
+        return chosen
 
     # -- mentions, direct messages and follow-ups ------------------------------------
 
@@ -174,8 +266,23 @@ class AskCog(commands.Cog):
             return
         try:
             await self._answer_message(message)
+        except RateLimitedError as exc:
+            await self._refuse_quietly(message, exc)
         except Exception as exc:
             self.bot.report_error(message, exc)
+
+    async def _refuse_quietly(self, message: discord.Message, error: RateLimitedError) -> None:
+        """Tell someone over a limit once per window (a reaction in a guild), then nothing."""
+        log.info("rate limited %s (%s, notify=%s)", message.id, error.scope, error.notify)
+        if not error.notify:
+            return
+        if message.guild is None:
+            self.bot.report_error(message, error)
+            return
+        try:
+            await message.add_reaction(RATE_LIMIT_REACTION)
+        except discord.HTTPException as exc:
+            log.debug("could not react to %s: %s", message.id, exc)
 
     def _addressed(self, message: discord.Message) -> bool:
         """Return whether a guild message is meant for the bot (a mention or a reply ping)."""
@@ -210,28 +317,36 @@ class AskCog(commands.Cog):
         async with _typing(message.channel):
             answered = await self._answer(asked)
         thread = await self._thread_for(message, asked)
-        view = feedback_view(answered.record_id, answered.answer.language)
-        if thread is not None:
-            sent = await thread.send(
-                embeds=answered.message.embeds, view=view, allowed_mentions=NO_MENTIONS
-            )
-        else:
-            sent = await message.channel.send(
-                embeds=answered.message.embeds,
-                view=view,
-                reference=message.to_reference(fail_if_not_exists=False),
-                allowed_mentions=NO_MENTIONS,
-            )
+        view = self._view(asked, answered, removable=True)
         if thread is not None:
             thread_id = thread.id
-        await self._remember(asked, answered, sent.id, thread_id=thread_id)
+        async with self._sending(asked, answered, thread_id=thread_id) as sending:
+            if thread is not None:
+                sending.sent = await thread.send(
+                    embeds=answered.message.embeds, view=view, allowed_mentions=NO_MENTIONS
+                )
+            else:
+                sending.sent = await message.channel.send(
+                    embeds=answered.message.embeds,
+                    view=view,
+                    reference=message.to_reference(fail_if_not_exists=False),
+                    allowed_mentions=NO_MENTIONS,
+                )
+        await self._finish(asked, answered, sending.sent.id, thread_id=thread_id)
 
     async def _thread_for(self, message: discord.Message, asked: _Asked) -> discord.Thread | None:
         """Return a new thread for the answer when configured and possible, else None."""
-        if not self.bot.config.discord.answer_in_threads:
+        channel = message.channel
+        wanted = self.bot.config.discord.answer_in_threads or (
+            self._mode(asked.guild_id, channel.id, getattr(channel, "parent_id", None), None, None)
+            == "thread"
+        )
+        if not wanted or not isinstance(channel, discord.TextChannel):
             return None
-        if not isinstance(message.channel, discord.TextChannel):
-            return None
+        return await self._start_thread(message, asked)
+
+    async def _start_thread(self, message: discord.Message, asked: _Asked) -> discord.Thread | None:
+        """Return a new thread started from ``message``, named after the question, or None."""
         name = one_line(asked.text)[:THREAD_NAME_LIMIT] or "?"
         try:
             return await message.create_thread(name=name)
@@ -275,46 +390,141 @@ class AskCog(commands.Cog):
         answer = await self.bot.run_engine(
             engine.ask, asked.text, visibility=asked.visibility, context=asked.context
         )
+        if asked.visibility != "internal":  # never name what the asker may not see
+            answer.near = [s for s in answer.near if s.visibility == "public"]
         self.bot.questions_since_start += 1
         self.bot.answered_since_start += int(answer.answered)
-        record_id = await self.bot.record(
-            "add",
-            QuestionRecord(
-                guild_id=asked.guild_id,
-                channel_id=asked.channel_id,
-                user_id=asked.user_id,
-                via=asked.via,
-                question=asked.text,
-                context=asked.context,
-                answered=answer.answered,
-                sources=[s.id for s in answer.sources],
-                confidence=answer.confidence,
-                visibility=asked.visibility,
-                language=answer.language,
-            ),
-        )
-        return _Answered(answer, record_id, format_answer(answer))
+        record_id = await self._record_question(asked, answer)
+        hint = self._first_answer_for(asked.user_id)
+        message = format_answer(answer, help_hint=hint, near_limit=NEAR_SHOWN)
+        return _Answered(answer, record_id, message)
 
-    async def _remember(
+    def _first_answer_for(self, user_id: int) -> bool:
+        """Return True the first time a user gets an answer (they get the /hjälp hint)."""
+        tag = asker_tag(self.bot, user_id) or str(user_id)
+        if tag in self._hinted:
+            return False
+        self._hinted.put(tag, True)
+        return True
+
+    async def _record_question(self, asked: _Asked, answer: Answer) -> int | None:
+        """Record the question; on a failing record store return None and tell admins once."""
+        try:
+            record_id = await self.bot.record(
+                "add",
+                QuestionRecord(
+                    guild_id=asked.guild_id,
+                    channel_id=asked.channel_id,
+                    user_id=asked.user_id,
+                    via=asked.via,
+                    question=asked.text,
+                    context=asked.context,
+                    answered=answer.answered,
+                    sources=[s.id for s in answer.sources],
+                    confidence=answer.confidence,
+                    visibility=asked.visibility,
+                    language=answer.language,
+                ),
+            )
+        except (sqlite3.Error, OSError, RuntimeError) as exc:
+            await self._record_failed(exc)
+            return None
+        if self._record_failing:
+            self._record_failing = False
+            log.warning("the question record works again")
+        return int(record_id)
+
+    async def _record_failed(self, exc: Exception) -> None:
+        """Log a failed record write; tell the admin channel at the first of a series."""
+        log.warning("could not record a question (answering anyway): %s", exc)
+        if self._record_failing:
+            return
+        self._record_failing = True
+        await self.bot.tell_admins(t("admin.record_failed", "sv", reason=one_line(str(exc))))
+
+    def _view(self, asked: _Asked, answered: _Answered, *, removable: bool) -> discord.ui.View:
+        """Return the buttons of an answer: votes, more sources, ask a person, remove."""
+        answer, language = answered.answer, answered.answer.language
+        view = discord.ui.View(timeout=None)
+        if answered.record_id is not None:
+            view.add_item(FeedbackButton("up", answered.record_id, language))
+            view.add_item(FeedbackButton("down", answered.record_id, language))
+        state = action_state(self.bot)
+        left_out = answered.message.left_out
+        if left_out or (answer.answered and answer.near):
+            token = state.add_more(MoreSources(answer, left_out, asked.visibility))
+            view.add_item(MoreSourcesButton(token, language))
+        tag = asker_tag(self.bot, asked.user_id)
+        human = self.bot.config.discord.human_help.get(asked.guild_id or 0)
+        staff = asked.guild_id in self.bot.config.discord.staff_guild_ids
+        if not answer.answered and human is not None and staff and tag is not None:
+            assert asked.guild_id is not None
+            token = state.add_human(
+                HumanRequest(
+                    question=asked.text,
+                    asker_tag=tag,
+                    asker_id=asked.user_id,
+                    guild_id=asked.guild_id,
+                    role_id=human.role_id,
+                    channel_id=human.channel_id,
+                    language=language,
+                )
+            )
+            view.add_item(AskPersonButton(token, language))
+        if removable:
+            view.add_item(DeleteButton(tag, language))
+        return view
+
+    @contextlib.asynccontextmanager
+    async def _sending(
+        self, asked: _Asked, answered: _Answered, *, thread_id: int | None
+    ) -> AsyncIterator[_Sending]:
+        """Send inside this block; the conversation is registered before the block ends.
+
+        A follow-up that arrives while an answer is being sent waits for the block
+        (``_context``), so it always finds the conversation it replies to.
+        """
+        future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._sending_now.add(future)
+        sending = _Sending()
+        try:
+            if thread_id is not None:  # the thread exists already: register it at once
+                self._register(asked, None, thread_id)
+            yield sending
+            if sending.sent is not None:
+                self._register(asked, sending.sent.id, thread_id)
+        finally:
+            future.set_result(None)
+            self._sending_now.discard(future)
+
+    def _register(self, asked: _Asked, message_id: int | None, thread_id: int | None) -> None:
+        """Remember the conversation an answer (message or thread) continues."""
+        follow = next_context(asked.text, asked.context, self.bot.config.answer.max_question_chars)
+        if message_id is not None:
+            self.conversations.put(message_id, follow)
+        if thread_id is not None:
+            self.conversations.put(thread_id, follow)
+
+    async def _finish(
         self, asked: _Asked, answered: _Answered, message_id: int, *, thread_id: int | None
     ) -> None:
-        """Store where the answer went (for follow-ups and feedback) and the latency.
+        """Store where the answer went (for follow-ups after a restart) and the latency.
 
         ``thread_id`` is the conversation thread the answer is in (a new thread for it,
         or the thread a follow-up was asked in), whose next message follows this one up.
         """
         latency_ms = (time.perf_counter() - asked.received) * 1000
-        follow = next_context(asked.text, asked.context, self.bot.config.answer.max_question_chars)
-        self.conversations.put(message_id, follow)
-        if thread_id is not None:
-            self.conversations.put(thread_id, follow)
-        await self.bot.record(
-            "set_message",
-            answered.record_id,
-            message_id,
-            thread_id=thread_id,
-            latency_ms=latency_ms,
-        )
+        if answered.record_id is not None:
+            try:
+                await self.bot.record(
+                    "set_message",
+                    answered.record_id,
+                    message_id,
+                    thread_id=thread_id,
+                    latency_ms=latency_ms,
+                )
+            except (sqlite3.Error, OSError, RuntimeError) as exc:
+                await self._record_failed(exc)
         log.info(
             "answered %s question in %.0f ms (%s, %s)",
             asked.via,
@@ -332,19 +542,43 @@ class AskCog(commands.Cog):
         an answer or by the bot follows up the thread's latest question.
         """
         keys = [k for k in (reference_id, channel_id if in_thread else None) if k is not None]
+        if not keys:
+            return None, None
+        found = self._remembered(keys, channel_id, in_thread)
+        if found is None and self._sending_now:
+            # The answer replied to may still be on its way back from Discord.
+            await asyncio.wait(set(self._sending_now), timeout=SEND_WAIT_SECONDS)
+            found = self._remembered(keys, channel_id, in_thread)
+        if found is not None:
+            return found
+        # Not in memory (a restart, or long ago): ask the record store.
+        for key in keys:
+            try:
+                earlier = await self.bot.record("conversation", key)
+            except (sqlite3.Error, OSError, RuntimeError) as exc:
+                log.warning("could not read the conversation of %s: %s", key, exc)
+                return None, None
+            if earlier is not None:
+                limit = self.bot.config.answer.max_question_chars
+                context = next_context(earlier.question, earlier.context, limit)
+                self.conversations.put(key, context)
+                return context, channel_id if in_thread and key == channel_id else None
+        return None, None
+
+    def _remembered(
+        self, keys: list[int], channel_id: int, in_thread: bool
+    ) -> tuple[str, int | None] | None:
         for key in keys:
             found = self.conversations.get(key)
             if found is not None:
                 return found, channel_id if in_thread and key == channel_id else None
-        # Not in memory (a restart, or long ago): ask the record store.
-        for key in keys:
-            earlier = await self.bot.record("conversation", key)
-            if earlier is not None:
-                limit = self.bot.config.answer.max_question_chars
-                found = next_context(earlier.question, earlier.context, limit)
-                self.conversations.put(key, found)
-                return found, channel_id if in_thread and key == channel_id else None
-        return None, None
+        return None
+
+
+class _Sending:
+    """The message sent inside ``AskCog._sending`` (set by the block)."""
+
+    sent: Any = None
 
 
 def _in_thread(channel: object) -> bool:

@@ -37,6 +37,8 @@ def describe(error: BaseException, language: Language) -> str | None:
         return t(f"rate_limited.{error.scope}", language, seconds=error.seconds)
     if isinstance(error, NotAdmin | app_commands.MissingPermissions):
         return t("not_admin", language)
+    if isinstance(error, app_commands.CommandNotFound):  # e.g. an outdated registration
+        return t("command_not_here", language)
     if isinstance(error, app_commands.NoPrivateMessage):
         return t("guild_only", language)
     if isinstance(error, IndexLockedError):

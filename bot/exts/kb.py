@@ -34,7 +34,7 @@ from discord import app_commands
 from discord.ext import commands
 
 from bot.access import admin_only, is_admin
-from bot.client import NO_MENTIONS, NatverksBot
+from bot.client import NO_MENTIONS, NatverksBot, add_staff_cog
 from bot.formatting import (
     EMBED_COLOUR,
     clip,
@@ -935,5 +935,5 @@ def format_report(
 
 
 async def setup(bot: NatverksBot) -> None:
-    """Load the /kb commands."""
-    await bot.add_cog(KnowledgeCog(bot))
+    """Load the /kb commands, as guild commands of the staff guilds only."""
+    await add_staff_cog(bot, KnowledgeCog(bot))

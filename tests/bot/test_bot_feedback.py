@@ -20,7 +20,7 @@ async def test_votes_are_recorded_changed_and_kept_to_one_per_user(world: World)
     other = world.user("annan")
     async with world.running():
         answer = await world.ask_by_mention(world.public, ANSWERABLE)
-        up, down = custom_ids(answer)
+        up, down, *_ = custom_ids(answer)
         replies = []
         for custom_id, user in ((up, None), (up, None), (down, None), (up, other)):
             ix = await world.fake.click_button(answer, custom_id, user=user)

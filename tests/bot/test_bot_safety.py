@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import re
 
 import pytest
@@ -113,7 +114,6 @@ async def test_the_seventh_question_in_a_minute_is_refused_politely(world: World
             assert answer.embeds
         seventh = await world.fake.invoke_slash("ask", {"question": ANSWERABLE})
         refusal = await seventh.wait_for_message()
-        by_mention = await world.ask_by_mention(world.public, ANSWERABLE)
 
     assert seventh.callback.type == 4 and refusal.ephemeral
     match = re.fullmatch(
@@ -121,8 +121,50 @@ async def test_the_seventh_question_in_a_minute_is_refused_politely(world: World
         refusal.content,
     )
     assert match and 50 <= int(match[1]) <= 60
-    assert not by_mention.ephemeral and by_mention.content.startswith("Du har ställt många")
     assert len(record_rows(world.state)) == 6
+
+
+async def _flood(world: World, channel_id, user, count: int) -> list[dict]:
+    sent = []
+    for i in range(count):
+        content = f"{ANSWERABLE} ({i})"
+        if channel_id is None:
+            sent.append(await world.fake.send_dm(user, content))
+        else:
+            sent.append(
+                await world.fake.send_user_message(channel_id, user, world.mention(content))
+            )
+    return sent
+
+
+async def test_a_flood_of_mentions_gets_one_reaction_not_a_reply_each(world: World):
+    flooder = world.user("flodvåg")
+    async with world.running(rate_limit={"per_user_per_minute": 2}):
+        await _flood(world, world.public.text_channel_id, flooder, 30)
+        await world.fake.wait_until(
+            lambda: len([m for m in world.fake.bot_messages if m.embeds]) == 2 or None,
+            what="two answers",
+        )
+        await world.fake.wait_until(lambda: world.fake.reactions or None, what="a reaction")
+        await asyncio.sleep(0.3)  # room for any further (wrong) replies
+
+    assert len(world.fake.bot_messages) == 2  # the two answers, no refusal posted
+    assert [r[2] for r in world.fake.reactions] == ["⏳"]
+    assert len(record_rows(world.state)) == 2
+
+
+async def test_a_flood_of_direct_messages_gets_one_notice(world: World):
+    flooder = world.user("flodvåg")
+    async with world.running(rate_limit={"per_user_per_minute": 1}):
+        await _flood(world, None, flooder, 10)
+        await world.fake.wait_until(
+            lambda: len(world.fake.bot_messages) == 2 or None, what="answer and notice"
+        )
+        await asyncio.sleep(0.3)
+
+    [answer] = [m for m in world.fake.bot_messages if m.embeds]
+    [notice] = [m for m in world.fake.bot_messages if not m.embeds]
+    assert notice.content.startswith("Du har ställt många frågor")
 
 
 async def test_a_guild_over_its_limit_is_told_so(world: World):
@@ -130,13 +172,35 @@ async def test_a_guild_over_its_limit_is_told_so(world: World):
     async with world.running(rate_limit={"per_guild_per_minute": 2}):
         for user in users[:2]:
             await world.ask_by_mention(world.public, ANSWERABLE, user=user)
-        refused = await world.ask_by_mention(world.public, ANSWERABLE, user=users[2])
+        refused = await world.fake.send_user_message(
+            world.public.text_channel_id, users[2], world.mention(ANSWERABLE)
+        )
+        await world.fake.wait_until(lambda: world.fake.reactions or None, what="a reaction")
+        ix = await world.fake.invoke_slash(
+            "ask", {"question": ANSWERABLE}, user=users[2], guild=world.public
+        )
+        slash = await ix.wait_for_message()
         other_guild = await world.ask_by_mention(world.staff, ANSWERABLE, user=users[2])
         dm = await world.fake.send_dm(users[2], ANSWERABLE)
         in_dm = await world.fake.wait_for_bot_message(lambda m: m.reference_id == int(dm["id"]))
 
-    assert refused.content.startswith("Den här servern har ställt många frågor")
+    assert [(r[1], r[2]) for r in world.fake.reactions] == [(int(refused["id"]), "⏳")]
+    assert slash.ephemeral and slash.content.startswith("Den här servern har ställt många frågor")
     assert other_guild.embeds and in_dm.embeds
+
+
+async def test_the_global_cap_counts_every_guild_and_direct_message(world: World):
+    users = [world.user(f"person{i}") for i in range(4)]
+    async with world.running(rate_limit={"global_per_minute": 3}):
+        await world.ask_by_mention(world.public, ANSWERABLE, user=users[0])
+        await world.ask_by_mention(world.staff, ANSWERABLE, user=users[1])
+        dm = await world.fake.send_dm(users[2], ANSWERABLE)
+        await world.fake.wait_for_bot_message(lambda m: m.reference_id == int(dm["id"]))
+        ix = await world.fake.invoke_slash("ask", {"question": ANSWERABLE}, user=users[3])
+        refusal = await ix.wait_for_message()
+
+    assert refusal.ephemeral and refusal.content.startswith("Jag får väldigt många frågor")
+    assert len(record_rows(world.state)) == 3
 
 
 def _crowded_answer(question: str) -> Answer:

@@ -9,6 +9,7 @@ import logging
 import os
 import signal
 import threading
+import time
 from collections.abc import Iterator
 
 import pytest
@@ -154,24 +155,97 @@ def test_run_bot_builds_the_index_answers_and_stops_cleanly_on_sigterm(
     assert "closed cleanly" in caplog.text
 
 
-@pytest.mark.parametrize("guild", [False, True])
-def test_sync_commands_registers_the_commands_on_request(
-    fake_in_thread, monkeypatch, knowledge, tmp_path, capsys, guild
+def test_sync_commands_registers_global_commands_and_admin_commands_in_staff_guilds_only(
+    fake_in_thread, monkeypatch, knowledge, tmp_path, capsys
+):
+    fake = fake_in_thread.fake
+    staff, public = fake.add_guild("Personalen"), fake.add_guild("Allmänheten")
+    monkeypatch.setenv("DISCORD_TOKEN", TOKEN)
+    monkeypatch.setattr(runner, "create_encoder", lambda model: pytest.fail("no model"))
+    config = make_config(knowledge, tmp_path / "state", staff_guild_ids=[staff.id])
+    status = sync_commands(config)
+    out, err = capsys.readouterr()
+    assert status == 0, err
+    assert sorted(c["name"] for c in fake.synced_commands[None]) == ["ask", "help"]
+    assert sorted(c["name"] for c in fake.synced_commands[staff.id]) == ["kb", "reindex"]
+    assert public.id not in fake.synced_commands  # the public server never sees /kb
+    assert out.splitlines() == [
+        "Synced 2 commands globally (may take a while): ask, help",
+        f"Synced 2 commands to guild {staff.id}: kb, reindex",
+    ]
+    assert fake.connections == []  # REST only, no gateway
+
+
+@pytest.mark.parametrize("staff", [False, True])
+def test_sync_commands_to_one_guild_gives_it_all_it_should_have_at_once(
+    fake_in_thread, monkeypatch, knowledge, tmp_path, capsys, staff
 ):
     fake = fake_in_thread.fake
     target = fake.add_guild()
     monkeypatch.setenv("DISCORD_TOKEN", TOKEN)
     monkeypatch.setattr(runner, "create_encoder", lambda model: pytest.fail("no model"))
-    status = sync_commands(
-        make_config(knowledge, tmp_path / "state"), guild_id=target.id if guild else None
+    config = make_config(
+        knowledge, tmp_path / "state", staff_guild_ids=[target.id] if staff else []
     )
+    status = sync_commands(config, guild_id=target.id)
     out, err = capsys.readouterr()
     assert status == 0, err
-    key = target.id if guild else None
-    assert sorted(c["name"] for c in fake.synced_commands[key]) == ["ask", "kb", "reindex"]
-    where = f"to guild {target.id}" if guild else "globally"
-    assert out.startswith(f"Synced 3 commands {where}")
-    assert fake.connections == []  # REST only, no gateway
+    names = sorted(c["name"] for c in fake.synced_commands[target.id])
+    assert names == (["ask", "help", "kb", "reindex"] if staff else ["ask", "help"])
+    assert None not in fake.synced_commands
+    assert out.startswith(f"Synced {len(names)} commands to guild {target.id}")
+
+
+@pytest.mark.parametrize("command", [run_bot, sync_commands])
+def test_no_network_is_one_line_and_exit_1(command, monkeypatch, knowledge, tmp_path, capsys):
+    import discord
+
+    monkeypatch.setenv("DISCORD_TOKEN", TOKEN)
+    monkeypatch.setattr(runner, "create_encoder", lambda model: FakeEncoder())
+    # Nothing listens on port 9 of this machine: the connection is refused.
+    monkeypatch.setattr(discord.http.Route, "BASE", "http://127.0.0.1:9/api/v10")
+    status = command(make_config(knowledge, tmp_path / "state"))
+    out, err = capsys.readouterr()
+    assert status == 1
+    [line] = [line for line in err.splitlines() if "error" in line]
+    assert line == err.splitlines()[-1]  # only "building the index" may come before it
+    assert line.startswith("natverksbot: error: cannot reach Discord (")
+    assert "Traceback" not in out + err and TOKEN not in out + err
+
+
+def test_run_logs_who_it_is_connected_as_and_no_voice_warnings(
+    fake_in_thread, monkeypatch, knowledge, tmp_path, caplog
+):
+    import discord
+
+    caplog.set_level(logging.INFO)
+    monkeypatch.setattr(discord.VoiceClient, "warn_nacl", True)
+    monkeypatch.setattr(discord.VoiceClient, "warn_dave", True, raising=False)
+    fake = fake_in_thread.fake
+    fake.add_guild("Ett")
+    fake.add_guild("Två")
+    monkeypatch.setenv("DISCORD_TOKEN", TOKEN)
+    monkeypatch.setattr(runner, "create_encoder", lambda model: FakeEncoder())
+
+    def stop_when_ready() -> None:
+        fake_in_thread.call(fake.wait_ready(timeout=20), timeout=25)
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline and "connected as" not in caplog.text:
+            time.sleep(0.05)
+        os.kill(os.getpid(), signal.SIGTERM)
+
+    driver = threading.Thread(target=stop_when_ready)
+    driver.start()
+    try:
+        status = run_bot(make_config(knowledge, tmp_path / "state"))
+    finally:
+        driver.join(30)
+
+    assert status == 0
+    connected = [r for r in caplog.records if r.getMessage().startswith("connected as")]
+    assert [r.getMessage() for r in connected] == ["connected as Nätverksboten to 2 servers"]
+    assert connected[0].levelno == logging.INFO
+    assert "voice" not in caplog.text
 
 
 def test_a_token_discord_refuses_is_one_line_without_the_token(

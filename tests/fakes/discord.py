@@ -2163,7 +2163,8 @@ class FakeDiscord:
 
         ``name`` may name a subcommand (``"admin reindex"``). Without ``guild``/``channel_id``
         the command runs in the first text channel of the first guild (``dm=True``: in DMs).
-        ``guild_command`` marks it as a guild command (default: as the bot synced it).
+        ``guild_command`` marks it as a guild command (default: as the bot synced it; one
+        never synced is sent as a guild command in a guild).
         """
         actor = self._user(user if user is not None else self.default_user)
         channel = self._resolve_location(guild, channel_id, dm, actor)
@@ -2201,7 +2202,13 @@ class FakeDiscord:
             data["options"] = leaf_options
         if resolved:
             data["resolved"] = resolved
-        as_guild_command = guild_command if guild_command is not None else synced_guild is not None
+        # A command the bot never synced is sent as a guild command when used in a guild:
+        # discord.py then finds a guild-only command there, and a global one by fallback.
+        as_guild_command = (
+            guild_command
+            if guild_command is not None
+            else synced_guild is not None or (schema is None and g is not None)
+        )
         if as_guild_command and g is not None:
             data["guild_id"] = str(g.id)
         payload = self._interaction_payload(

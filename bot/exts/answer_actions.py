@@ -1,0 +1,327 @@
+"""Buttons under an answer besides the vote: 🗑️ remove, "More sources", "Ask a person".
+
+- 🗑️ removes the answer; only the person who asked, a bot admin, or someone who may
+  manage messages in that channel can. The asker is named in the button's custom id by
+  a prefix of the record store's salted hash of their id, never by the raw id.
+- "Fler källor / More sources" shows, privately, the cited documents that did not fit
+  and the relevant ones that were not quoted; only documents the clicker may see.
+- "Fråga en människa / Ask a person" (on a decline in a staff guild whose
+  ``discord.human_help`` names a role and a channel) posts the question in that channel
+  and pings that role only: the message's allowed mentions name exactly that role.
+
+The three are ``DynamicItem``s, so a click after a restart still reaches the bot; what a
+"more" or "ask a person" button needs is kept in a bounded map in memory, and a click
+after a restart is told politely that it has gone.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import secrets
+from collections import OrderedDict
+from dataclasses import dataclass
+from typing import Any, Generic, TypeVar
+
+import discord
+from discord.ext import commands
+
+from bot.access import Visibility, interaction_visibility, is_admin
+from bot.client import NO_MENTIONS, NatverksBot
+from bot.formatting import escape, format_more_sources, one_line
+from bot.i18n import Language, language_of_locale, t
+from index.answer import Answer
+
+log = logging.getLogger(__name__)
+
+KEPT_IN_MEMORY = 5_000
+QUESTION_SHOWN = 1_500
+K = TypeVar("K")
+V = TypeVar("V")
+
+
+class Bounded(Generic[K, V]):
+    """A small LRU map that forgets its oldest entries beyond ``size``."""
+
+    def __init__(self, size: int = KEPT_IN_MEMORY) -> None:
+        self._size = size
+        self._items: OrderedDict[K, V] = OrderedDict()
+
+    def get(self, key: K) -> V | None:
+        """Return the value of ``key`` (and mark it recently used), or None."""
+        value = self._items.get(key)
+        if value is not None:
+            self._items.move_to_end(key)
+        return value
+
+    def put(self, key: K, value: V) -> None:
+        """Store ``value`` under ``key``, forgetting the oldest entry when full."""
+        self._items[key] = value
+        self._items.move_to_end(key)
+        while len(self._items) > self._size:
+            self._items.popitem(last=False)
+
+    def pop(self, key: K) -> V | None:
+        """Remove ``key`` and return its value, or None."""
+        return self._items.pop(key, None)
+
+    def __contains__(self, key: object) -> bool:
+        return key in self._items
+
+
+@dataclass(frozen=True)
+class MoreSources:
+    """What a "More sources" button shows: the answer, how many cited documents were cut."""
+
+    answer: Answer
+    left_out: int
+    visibility: Visibility
+
+
+@dataclass(frozen=True)
+class HumanRequest:
+    """A declined question that the asker may hand to a person."""
+
+    question: str
+    asker_tag: str
+    asker_id: int
+    guild_id: int
+    role_id: int
+    channel_id: int
+    language: Language
+
+
+def asker_tag(bot: NatverksBot, user_id: int) -> str | None:
+    """Return the 16-hex-digit tag that stands for a user in custom ids (salted hash)."""
+    if bot.records is None:
+        return None
+    return bot.records.hash_user(user_id)[:16]
+
+
+class ActionState:
+    """What the "more" and "ask a person" buttons of recent answers need, by token."""
+
+    def __init__(self) -> None:
+        self.more: Bounded[str, MoreSources] = Bounded()
+        self.human: Bounded[str, HumanRequest] = Bounded()
+
+    def add_more(self, more: MoreSources) -> str:
+        """Keep ``more`` and return the token its button carries."""
+        token = secrets.token_hex(8)
+        self.more.put(token, more)
+        return token
+
+    def add_human(self, request: HumanRequest) -> str:
+        """Keep ``request`` and return the token its button carries."""
+        token = secrets.token_hex(8)
+        self.human.put(token, request)
+        return token
+
+
+def action_state(bot: NatverksBot) -> ActionState:
+    """Return the bot's action state (created on first use)."""
+    state = getattr(bot, "_answer_actions", None)
+    if state is None:
+        state = ActionState()
+        bot._answer_actions = state  # type: ignore[attr-defined]
+    return state
+
+
+async def _say(interaction: discord.Interaction, text: str, **kwargs: Any) -> None:
+    """Answer a click privately."""
+    await interaction.response.send_message(
+        text, ephemeral=True, allowed_mentions=NO_MENTIONS, **kwargs
+    )
+
+
+class DeleteButton(
+    discord.ui.DynamicItem[discord.ui.Button],
+    template=r"ans:del:(?P<tag>[0-9a-f]{16}|-)",
+):
+    """🗑️: removes the answer, for the asker, bot admins and channel moderators."""
+
+    def __init__(self, tag: str | None, language: str = "sv") -> None:
+        super().__init__(
+            discord.ui.Button(
+                style=discord.ButtonStyle.secondary,
+                emoji="🗑️",
+                label=t("answer.remove", language),
+                custom_id=f"ans:del:{tag or '-'}",
+            )
+        )
+        self.tag = tag
+
+    @classmethod
+    async def from_custom_id(
+        cls, interaction: discord.Interaction, item: discord.ui.Button, match: re.Match[str], /
+    ) -> DeleteButton:
+        """Return the button a click's custom id stands for."""
+        tag = match["tag"]
+        return cls(None if tag == "-" else tag, language_of_locale(interaction.locale))
+
+    async def callback(self, interaction: discord.Interaction[Any]) -> None:
+        """Remove the answer when the clicker may; otherwise say who may."""
+        bot: NatverksBot = interaction.client
+        language = language_of_locale(interaction.locale)
+        try:
+            if not may_remove(bot, interaction, self.tag):
+                await _say(interaction, t("answer.remove_refused", language))
+                return
+            await _say(interaction, t("answer.removed", language))
+            if interaction.message is not None:
+                await interaction.message.delete()
+            log.info("answer %s removed on request", getattr(interaction.message, "id", None))
+        except Exception as exc:
+            bot.report_error(interaction, exc)
+
+
+def may_remove(bot: NatverksBot, interaction: discord.Interaction, tag: str | None) -> bool:
+    """Return whether the clicker asked the question, is a bot admin, or manages messages."""
+    if tag is not None and asker_tag(bot, interaction.user.id) == tag:
+        return True
+    permissions = interaction.permissions
+    if interaction.guild_id is not None and permissions.manage_messages:
+        return True
+    roles = [role.id for role in getattr(interaction.user, "roles", [])]
+    return is_admin(bot.config.discord, interaction.guild_id, roles, permissions)
+
+
+class MoreSourcesButton(
+    discord.ui.DynamicItem[discord.ui.Button],
+    template=r"ans:more:(?P<token>[0-9a-f]{16})",
+):
+    """The "More sources" button: the documents that did not fit, shown privately."""
+
+    def __init__(self, token: str, language: str = "sv") -> None:
+        super().__init__(
+            discord.ui.Button(
+                style=discord.ButtonStyle.secondary,
+                emoji="📚",
+                label=t("answer.more_title", language),
+                custom_id=f"ans:more:{token}",
+            )
+        )
+        self.token = token
+
+    @classmethod
+    async def from_custom_id(
+        cls, interaction: discord.Interaction, item: discord.ui.Button, match: re.Match[str], /
+    ) -> MoreSourcesButton:
+        """Return the button a click's custom id stands for."""
+        return cls(match["token"], language_of_locale(interaction.locale))
+
+    async def callback(self, interaction: discord.Interaction[Any]) -> None:
+        """Show the further sources privately, as the clicker may see them."""
+        bot: NatverksBot = interaction.client
+        language = language_of_locale(interaction.locale)
+        try:
+            more = action_state(bot).more.get(self.token)
+            if more is None:
+                await _say(interaction, t("answer.gone", language))
+                return
+            # The narrower of where it was asked and where it is clicked.
+            here = interaction_visibility(bot.config.discord, interaction)
+            visibility = "internal" if more.visibility == here == "internal" else "public"
+            embed = format_more_sources(
+                more.answer, more.left_out, more.answer.language, visibility
+            )
+            if embed is None:
+                await _say(interaction, t("answer.no_more", language))
+                return
+            await _say(interaction, "", embed=embed)
+        except Exception as exc:
+            bot.report_error(interaction, exc)
+
+
+class AskPersonButton(
+    discord.ui.DynamicItem[discord.ui.Button],
+    template=r"ans:human:(?P<token>[0-9a-f]{16})",
+):
+    """The "Ask a person" button: posts a declined question for the configured role."""
+
+    def __init__(self, token: str, language: str = "sv") -> None:
+        super().__init__(
+            discord.ui.Button(
+                style=discord.ButtonStyle.primary,
+                emoji="🙋",
+                label=t("answer.ask_person", language),
+                custom_id=f"ans:human:{token}",
+            )
+        )
+        self.token = token
+
+    @classmethod
+    async def from_custom_id(
+        cls, interaction: discord.Interaction, item: discord.ui.Button, match: re.Match[str], /
+    ) -> AskPersonButton:
+        """Return the button a click's custom id stands for."""
+        return cls(match["token"], language_of_locale(interaction.locale))
+
+    async def callback(self, interaction: discord.Interaction[Any]) -> None:
+        """Post the question for the role (once), and tell the asker privately."""
+        bot: NatverksBot = interaction.client
+        language = language_of_locale(interaction.locale)
+        try:
+            state = action_state(bot)
+            request = state.human.get(self.token)
+            if request is None:
+                await _say(interaction, t("answer.gone", language))
+                return
+            if asker_tag(bot, interaction.user.id) != request.asker_tag:
+                await _say(interaction, t("human.only_asker", language))
+                return
+            state.human.pop(self.token)
+            await interaction.response.defer(ephemeral=True, thinking=True)
+            link = interaction.message.jump_url if interaction.message is not None else ""
+            await post_for_person(bot, request, link)
+            await interaction.followup.send(
+                t("human.sent", request.language), ephemeral=True, allowed_mentions=NO_MENTIONS
+            )
+        except Exception as exc:
+            bot.report_error(interaction, exc)
+
+
+def role_only_mentions(role_id: int) -> discord.AllowedMentions:
+    """Return allowed mentions that let exactly one role be pinged, and nobody else."""
+    return discord.AllowedMentions(
+        everyone=False, users=False, roles=[discord.Object(role_id)], replied_user=False
+    )
+
+
+async def post_for_person(bot: NatverksBot, request: HumanRequest, link: str) -> discord.Message:
+    """Post the question in the configured channel, pinging only the configured role."""
+    channel = bot.get_channel(request.channel_id) or await bot.fetch_channel(request.channel_id)
+    if not isinstance(channel, discord.abc.Messageable):
+        raise RuntimeError(f"human_help channel {request.channel_id} is not a text channel")
+    question = escape(one_line(request.question)[:QUESTION_SHOWN])
+    text = t(
+        "human.post",
+        request.language,
+        role=f"<@&{request.role_id}>",
+        asker=f"<@{request.asker_id}>",
+        question=question,
+        link=link,
+    )
+    sent = await channel.send(text[:2000], allowed_mentions=role_only_mentions(request.role_id))
+    log.info("a declined question was handed to role %s in %s", request.role_id, channel.id)
+    return sent
+
+
+class AnswerActionsCog(commands.Cog):
+    """Routes clicks on the answer buttons, also after a restart."""
+
+    def __init__(self, bot: NatverksBot) -> None:
+        self.bot = bot
+
+    async def cog_load(self) -> None:
+        """Make the bot route every ``ans:...`` click to its button."""
+        self.bot.add_dynamic_items(DeleteButton, MoreSourcesButton, AskPersonButton)
+
+    async def cog_unload(self) -> None:
+        """Stop routing answer-button clicks."""
+        self.bot.remove_dynamic_items(DeleteButton, MoreSourcesButton, AskPersonButton)
+
+
+async def setup(bot: NatverksBot) -> None:
+    """Load the answer buttons."""
+    await bot.add_cog(AnswerActionsCog(bot))
