@@ -410,9 +410,12 @@ def format_more_sources(
     if not shown:
         return None
     first = len(grouped) - len(rest) + 1
-    lines = [source_line(first + i, s, _STYLES[1], p) for i, (s, p) in enumerate(shown)]
     name, more_name = t("answer.more_title", language), t("answer.sources_more", language)
-    fields = _pack_fields(lines, name, more_name)
+    for style in _STYLES[1:]:  # the fullest listing that fits one embed
+        lines = [source_line(first + i, s, style, p) for i, (s, p) in enumerate(shown)]
+        fields = _pack_fields(lines, name, more_name)
+        if _fields_size(fields) <= EMBED_TOTAL_LIMIT - 100 and len(fields) <= FIELDS_LIMIT:
+            break
     while len(fields) > 1 and (
         _fields_size(fields) > EMBED_TOTAL_LIMIT - 100 or len(fields) > FIELDS_LIMIT
     ):

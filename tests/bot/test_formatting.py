@@ -350,3 +350,134 @@ def test_status_embed_lists_what_admins_need():
     assert fields["Indexets storlek"] == "2.50 MB"
     assert fields["Frågor sedan start"] == "5 (4 besvarade)"
     validate_message_body({"embeds": [embed]})
+
+
+# ---------------------------------------------------------------- sources per document
+
+
+def test_a_document_cited_at_two_places_is_one_numbered_line_with_both_places():
+    source = dict(title="Handlingsplan", url="https://x.se/plan", date="2019-07-05")
+    answer = _answer(
+        [Quote("Första.", 0), Quote("Andra.", 1), Quote("Tredje.", 2)],
+        [
+            _source(0, id="plan.pdf", location="s. 3", **source),
+            _source(1, id="plan.pdf", location="s. 5", **source),
+            _source(2, "Annat", id="annat.md"),
+        ],
+    )
+    embed = format_answer(answer).embed_dicts()[0]
+    assert embed["description"] == (
+        "> ”Första.” **[1]**\n> ”Andra.” **[1]**\n> ”Tredje.” **[2]**"
+    )
+    [sources] = embed["fields"]
+    assert sources["value"].splitlines() == [
+        "**[1]** [Handlingsplan](https://x.se/plan) · s. 3, s. 5 · 2019-07-05",
+        "**[2]** Annat",
+    ]
+
+
+@pytest.mark.parametrize(
+    ("location", "shown"),
+    [
+        ("Handlingsplan › Mål", " · Mål"),
+        ("Handlingsplan", ""),
+        ("handlingsplan › Mål › Delmål", " · Mål › Delmål"),
+        ("Bakgrund", " · Bakgrund"),
+    ],
+)
+def test_a_heading_path_never_repeats_the_title(location, shown):
+    answer = _answer([Quote("Text.", 0)], [_source(0, "Handlingsplan", location=location)])
+    [sources] = format_answer(answer).embed_dicts()[0]["fields"]
+    assert sources["value"] == "**[1]** Handlingsplan" + shown
+
+
+def test_the_plain_text_answer_lists_each_document_once_with_its_places_and_date():
+    from index.answer import format_answer as plain_answer
+
+    sources = [
+        _source(0, "Plan", id="plan.pdf", location="s. 3", date="2019-07-05"),
+        _source(1, "Plan", id="plan.pdf", location="s. 5", date="2019-07-05"),
+    ]
+    text = plain_answer([Quote("A.", 0), Quote("B.", 1)], sources, "sv")
+    assert text == "”A.” [1]\n”B.” [1]\n\nKällor:\n[1] Plan (plan.pdf, s. 3, s. 5), 2019-07-05"
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("Läs mer på https://x.se/a_b.", "Läs mer på `https://x.se/a_b`."),
+        ("(se http://y.se/sida)", "(se `http://y.se/sida`)"),
+        ("https://x.se/`kod`", "https:\u200b//x.se/\\`kod\\`"),
+        ("- punkt https://a.se - b", "\\- punkt `https://a.se` - b"),
+        ("https://x.se/@everyone", "`https://x.se/@\u200beveryone`"),
+    ],
+)
+def test_raw_urls_are_shown_but_neither_linked_nor_previewed(text, expected):
+    assert escape(text) == expected
+
+
+def test_a_quoted_raw_url_is_inert_in_the_answer():
+    answer = _answer([Quote("Anmäl dig på https://example.org/anmalan i dag.", 0)], [_source(0)])
+    description = format_answer(answer).embed_dicts()[0]["description"]
+    assert "`https://example.org/anmalan`" in description
+    assert not re.search(r"(?<!`)https://", description)
+
+
+# ---------------------------------------------------------------- declines
+
+
+def _declined(near: list[Source], language: str = "sv") -> Answer:
+    text = "Det hittar jag inget om i kunskapsbasen."
+    return Answer("Vad kostar det?", False, text, [], [], language, 0.2, near=near)
+
+
+def test_a_decline_names_up_to_three_closest_documents_by_title_only():
+    near = [_source(i, f"Nära {i}", url=f"https://x.se/{i}", location="s. 2") for i in range(5)]
+    embed = format_answer(_declined(near)).embed_dicts()[0]
+    assert embed["description"].splitlines() == [
+        "Det hittar jag inget om i kunskapsbasen.",
+        "",
+        "Närmast kom de här dokumenten:",
+        "• Nära 0",
+        "• Nära 1",
+        "• Nära 2",
+    ]
+    assert "fields" not in embed or embed["fields"] == []
+    assert "Ordagranna citat" not in embed["footer"]["text"]
+    assert "👍" not in embed["footer"]["text"]
+
+
+def test_a_decline_without_close_documents_says_only_that():
+    embed = format_answer(_declined([])).embed_dicts()[0]
+    assert embed["description"] == "Det hittar jag inget om i kunskapsbasen."
+
+
+def test_the_help_hint_is_added_to_the_footer_when_asked_for():
+    plain = format_answer(CASES["one quote, one source"]).embed_dicts()[0]["footer"]["text"]
+    hinted = format_answer(CASES["one quote, one source"], help_hint=True)
+    assert "/hjälp" not in plain
+    assert hinted.embed_dicts()[0]["footer"]["text"] == plain + " " + (
+        "Skriv /hjälp för att se vad jag kan svara på och hur frågor sparas."
+    )
+
+
+def test_more_sources_show_the_left_out_and_nearby_documents_the_asker_may_see():
+    from bot.formatting import format_more_sources
+
+    crowded = _many(300, 200, 400)
+    formatted = format_answer(crowded)
+    assert formatted.left_out > 0
+    crowded.near = [
+        _source(900, "Offentlig granne", visibility="public"),
+        _source(901, "Hemlig granne", visibility="internal"),
+    ]
+    public = format_more_sources(crowded, formatted.left_out, "sv", "public").to_dict()
+    internal = format_more_sources(crowded, formatted.left_out, "sv", "internal").to_dict()
+    shown_public = "\n".join(f["value"] for f in public["fields"])
+    shown_internal = "\n".join(f["value"] for f in internal["fields"])
+    assert "Offentlig granne" in shown_public and "Hemlig granne" not in shown_public
+    assert "Hemlig granne" in shown_internal
+    assert f"**[{300 - formatted.left_out + 1}]**" in shown_public
+    assert embed_size(public) <= EMBED_TOTAL_LIMIT
+    validate_message_body({"embeds": [public]})
+    validate_message_body({"embeds": [internal]})
