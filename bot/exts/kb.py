@@ -73,6 +73,7 @@ from bot.sources import (
     load_sources,
     remove_source,
 )
+from bot.views import ExpiringView
 from index.store import BuildSummary, IndexLockedError, StoreError
 
 log = logging.getLogger(__name__)
@@ -537,7 +538,7 @@ class KnowledgeCog(commands.Cog):
         entries = await self.bot.run_engine(self._listing)
         view = _ListView(entries, language, interaction.user.id)
         if view.pages > 1:
-            await interaction.followup.send(
+            view.message = await interaction.followup.send(
                 embed=view.embed(),
                 view=view,
                 ephemeral=True,
@@ -736,8 +737,8 @@ def _trash_label(entry: TrashEntry, language: Language) -> str:
     return clip(entry.id, 100 - len(suffix)) + suffix
 
 
-class _ListView(discord.ui.View):
-    """Pages of /kb list with ◀ / ▶ buttons, for the admin who asked."""
+class _ListView(ExpiringView):
+    """Pages of /kb list with ◀ / ▶ buttons, for the admin who asked; gone on timeout."""
 
     def __init__(self, entries: list[_Listed], language: Language, owner_id: int) -> None:
         super().__init__(timeout=LIST_TIMEOUT)

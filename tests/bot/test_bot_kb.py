@@ -452,3 +452,22 @@ async def test_a_file_added_while_another_process_reindexes_is_kept_and_indexed_
         "omindexering."
     )
     assert not reply.embeds and (world.knowledge / "ny.md").is_file()
+
+
+async def test_the_list_loses_its_buttons_when_it_times_out(world: World, monkeypatch):
+    from bot import views
+
+    monkeypatch.setattr(views, "INTERACTION_VIEW_SECONDS", 0.3)
+    admin = _admin(world)
+    for i in range(12):
+        (world.knowledge / f"not-{i:02}.txt").write_text(f"Anteckning {i}.\n", encoding="utf-8")
+    async with world.running():
+        ix = await world.fake.invoke_slash("kb list", guild=world.staff, user=admin)
+        first = await ix.wait_for_message()
+        assert custom_ids(first)
+        edited = await world.fake.wait_for_bot_message(
+            lambda m: m.action == "edit" and m.id == first.id, include_edits=True
+        )
+
+    assert edited.components == []
+    assert edited.embeds == first.embeds  # the page stays readable
