@@ -68,10 +68,18 @@ def bot_intents() -> discord.Intents:
     return intents
 
 
+def quiet_voice_warnings() -> None:
+    """Stop discord.py warning about voice libraries: the bot never uses voice."""
+    discord.VoiceClient.warn_nacl = False
+    if hasattr(discord.VoiceClient, "warn_dave"):
+        discord.VoiceClient.warn_dave = False
+
+
 class NatverksBot(commands.Bot):
     """Nätverksboten: answers questions from the engine in Discord."""
 
     def __init__(self, config: Config, engine: Engine | None) -> None:
+        quiet_voice_warnings()
         super().__init__(
             command_prefix=commands.when_mentioned,
             intents=bot_intents(),

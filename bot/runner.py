@@ -84,13 +84,6 @@ def _unreachable(exc: BaseException) -> int:
     return _fail(f"cannot reach Discord ({reason}): check the network and try again", 1)
 
 
-def quiet_voice_warnings() -> None:
-    """Stop discord.py warning about voice libraries: the bot never uses voice."""
-    discord.VoiceClient.warn_nacl = False
-    if hasattr(discord.VoiceClient, "warn_dave"):
-        discord.VoiceClient.warn_dave = False
-
-
 def build_engine(config: Config) -> Engine:
     """Return the engine with the configured model, its index built or loaded (blocking)."""
     engine = Engine(engine_settings(config), create_encoder(config.model))
@@ -113,7 +106,6 @@ def run_bot(config: Config) -> int:
         token = read_token()
     except TokenError as exc:
         return _fail(str(exc), EXIT_USAGE)
-    quiet_voice_warnings()
     engine = build_engine(config)
     return asyncio.run(_serve(create_bot(config, engine), token))
 
@@ -163,7 +155,6 @@ def sync_commands(config: Config, guild_id: int | None = None) -> int:
         token = read_token()
     except TokenError as exc:
         return _fail(str(exc), EXIT_USAGE)
-    quiet_voice_warnings()
     try:
         return asyncio.run(_sync(create_bot(config, load_engine=False), token, guild_id))
     except _UNREACHABLE as exc:

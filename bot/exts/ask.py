@@ -210,7 +210,7 @@ class AskCog(commands.Cog):
                 allowed_mentions=NO_MENTIONS,
                 wait=True,
             )
-            new_thread = await self._start_thread(header, asked)
+            new_thread = await self._start_thread(header, asked, interaction.channel)
             if new_thread is not None:
                 async with self._sending(asked, answered, thread_id=new_thread.id) as sending:
                     sending.sent = await new_thread.send(
@@ -343,13 +343,15 @@ class AskCog(commands.Cog):
         )
         if not wanted or not isinstance(channel, discord.TextChannel):
             return None
-        return await self._start_thread(message, asked)
+        return await self._start_thread(message, asked, channel)
 
-    async def _start_thread(self, message: discord.Message, asked: _Asked) -> discord.Thread | None:
+    async def _start_thread(
+        self, message: discord.Message, asked: _Asked, channel: discord.TextChannel
+    ) -> discord.Thread | None:
         """Return a new thread started from ``message``, named after the question, or None."""
         name = one_line(asked.text)[:THREAD_NAME_LIMIT] or "?"
         try:
-            return await message.create_thread(name=name)
+            return await channel.create_thread(name=name, message=message)
         except discord.HTTPException as exc:
             log.warning("could not start a thread in %s: %s", message.channel.id, exc)
             return None

@@ -102,6 +102,9 @@ Observing the bot
   (``InteractionCallback`` with ``.type``, ``.data``, ``.time``), ``.callback_latency``,
   ``.messages`` / ``.followups`` and ``await ix.wait_for_callback()``,
   ``await ix.wait_for_message(predicate=None)`` (consuming, includes edits).
+- ``fake.response_delays[(method, route template)] = seconds`` holds the response of a
+  handled request back (its gateway event is already out), e.g. to race a reply against
+  ``("POST", "/channels/{channel_id}/messages")``.
 - ``fake.requests`` (``RecordedRequest``: method, path, query, json, files, time, status),
   ``fake.rejected_requests`` (status >= 400), ``fake.synced_commands`` (``{None: global,
   guild_id: [...]}``), ``fake.typing``, ``fake.reactions``, ``fake.deleted_messages``,
@@ -1151,6 +1154,8 @@ class FakeDiscord:
         self.typing: list[tuple[int, float]] = []
         self.reactions: list[tuple[int, int, str, float]] = []
         self.synced_commands: dict[int | None, list[dict[str, Any]]] = {}
+        # (method, route template) -> seconds to hold a response back after handling it.
+        self.response_delays: dict[tuple[str, str], float] = {}
         self.presence_updates: list[dict[str, Any]] = []
         self.connections: list[GatewayConnection] = []
         self.sessions: dict[str, GatewaySession] = {}
@@ -2636,6 +2641,9 @@ class FakeDiscord:
                 return DiscordError(
                     400, 0, f"FakeDiscord internal error (fix tests/fakes/discord.py): {exc!r}"
                 ).response()
+            delay = self.response_delays.get((request.method, template))
+            if delay:  # done and announced on the gateway, but the answer comes late
+                await asyncio.sleep(delay)
             if result is None:
                 return _no_content()
             if isinstance(result, web.Response):
