@@ -11,6 +11,7 @@ traceback unless ``--debug`` is given.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import hashlib
 import json
 import logging
@@ -238,14 +239,24 @@ def cmd_ask(args: argparse.Namespace, config: Config) -> int:
 
 
 def cmd_chat(args: argparse.Namespace, config: Config) -> int:
-    """Answer questions typed at a prompt until EOF or an empty line twice."""
+    """Answer questions typed at a prompt, each following up the earlier ones, until EOF.
+
+    Like a Discord thread, every question is asked with the conversation so far as its
+    context; "/ny" (or "/new") starts a new conversation. At a terminal the prompt has
+    line editing and a history kept in the state folder.
+    """
+    from bot.conversation import next_context
     from index.answer import QuestionError
 
     engine = _engine(config)
     _ensure_index(engine)
     interactive = sys.stdin.isatty()
     if interactive:
-        print("Ställ en fråga (tom rad eller Ctrl-D avslutar).")
+        _enable_line_editing(config.state_dir / CHAT_HISTORY)
+        print("Ställ en fråga. En följdfråga fortsätter samtalet; /ny börjar om.")
+        print("Tom rad eller Ctrl-D avslutar.")
+    context: str | None = None
+    limit = config.answer.max_question_chars
     while True:
         try:
             line = input("> " if interactive else "")
@@ -255,12 +266,45 @@ def cmd_chat(args: argparse.Namespace, config: Config) -> int:
             if interactive:
                 break
             continue
+        if line.strip().lower() in NEW_CONVERSATION:
+            context = None
+            if interactive:
+                print("Nytt samtal.\n")
+            continue
         try:
-            print(engine.ask(line, visibility=args.visibility).text)
+            answer = engine.ask(line, visibility=args.visibility, context=context)
         except QuestionError as exc:
             print(str(exc))
+        else:
+            print(answer.text)
+            context = next_context(answer.question, context, limit)
         print()
     return 0
+
+
+CHAT_HISTORY = "chat-history"
+NEW_CONVERSATION = frozenset({"/ny", "/new"})
+
+
+def _enable_line_editing(history: Path) -> None:
+    """Give ``input()`` line editing and a history file (where readline exists)."""
+    try:
+        import readline
+    except ImportError:  # not on this platform: plain input still works
+        return
+    import atexit
+
+    readline.set_history_length(1000)
+    with contextlib.suppress(OSError):
+        readline.read_history_file(history)
+
+    def save() -> None:
+        with contextlib.suppress(OSError):
+            history.parent.mkdir(parents=True, exist_ok=True)
+            readline.write_history_file(history)
+            history.chmod(0o600)  # the questions someone typed are theirs
+
+    atexit.register(save)
 
 
 def cmd_eval(args: argparse.Namespace, config: Config) -> int:
@@ -652,6 +696,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_ERROR
     except KeyboardInterrupt:
         return 130
+    except BrokenPipeError:
+        # The reader went away (`report | head`): stop quietly, as Unix tools do.
+        with contextlib.suppress(OSError):
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, sys.stdout.fileno())
+        return 0
 
 
 if __name__ == "__main__":

@@ -40,6 +40,7 @@ from discord.ext import commands
 from bot.access import Visibility, interaction_visibility, message_visibility
 from bot.client import NO_MENTIONS, NatverksBot
 from bot.config import AnswerMode
+from bot.conversation import next_context
 from bot.exts.answer_actions import (
     AskPersonButton,
     Bounded,
@@ -109,21 +110,6 @@ class _Conversations:
         self._items.move_to_end(key)
         while len(self._items) > self._size:
             self._items.popitem(last=False)
-
-
-def next_context(question: str, context: str | None, limit: int) -> str:
-    """Return the context a follow-up to ``question`` gets: the conversation so far.
-
-    The earlier questions are kept, newest last; when they grow beyond ``limit``
-    characters the oldest words go first.
-    """
-    chain = f"{context} {question}" if context else question
-    chain = one_line(chain)
-    if len(chain) <= limit:
-        return chain
-    tail = chain[-limit:]
-    space = tail.find(" ")
-    return tail[space + 1 :] if 0 <= space < limit // 2 else tail
 
 
 def strip_bot_mentions(content: str, bot_id: int, role_id: int | None = None) -> str:
