@@ -22,13 +22,22 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from bot.config import Config, ConfigError, engine_settings, load_config
+from bot.config import Config, ConfigError, default_config_path, engine_settings, load_config
+from bot.locales import Language, t
 
 if TYPE_CHECKING:
     from index.engine import Engine
     from index.store import BuildSummary
 
 log = logging.getLogger(__name__)
+
+# The language this run of the CLI speaks (set by main from cli_language).
+_language: Language = "en"
+
+
+def _(key: str, **values: object) -> str:
+    """Return the CLI's text ``key`` in its language."""
+    return t(key, _language, **values)
 
 EXIT_ERROR = 1
 EXIT_USAGE = 2
@@ -38,79 +47,138 @@ class CliError(Exception):
     """An error to show the user as one line."""
 
 
-def _parser() -> argparse.ArgumentParser:
+def cli_language(argv: Sequence[str] | None = None) -> Language:
+    """Return the CLI's language, known before parsing: environment, then the config file.
+
+    ``--help`` is printed before the configuration is validated, so the key
+    ``cli_language`` is read here on its own (anything unreadable means English).
+    """
+    env = os.environ.get(CLI_LANGUAGE_ENV)
+    if env in ("sv", "en"):
+        return env  # type: ignore[return-value]
+    early = argparse.ArgumentParser(add_help=False)
+    early.add_argument("--config", type=Path)
+    known, _rest = early.parse_known_args(list(sys.argv[1:] if argv is None else argv))
+    try:
+        import yaml
+
+        path = known.config or default_config_path()
+        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        language = data.get("cli_language") if isinstance(data, dict) else None
+    except (OSError, ValueError, yaml.YAMLError):
+        language = None
+    return language if language in ("sv", "en") else "en"
+
+
+CLI_LANGUAGE_ENV = "NATVERKSBOT_CLI_LANGUAGE"
+
+
+def _formatter(language: Language) -> type[argparse.HelpFormatter]:
+    class Formatter(argparse.HelpFormatter):
+        def add_usage(self, usage: Any, actions: Any, groups: Any, prefix: Any = None) -> None:
+            if prefix is None:  # "" when argparse builds a subcommand's name
+                prefix = t("cli.usage", language)
+            super().add_usage(usage, actions, groups, prefix)
+
+    return Formatter
+
+
+def _sub(sub: Any, name: str, key: str, language: Language) -> argparse.ArgumentParser:
+    """Return a subcommand's parser whose help is all in ``language``."""
+    parser = sub.add_parser(
+        name,
+        help=t(key, language),
+        description=t(key, language),
+        add_help=False,
+        formatter_class=_formatter(language),
+    )
+    _localise(parser, language)
+    return parser
+
+
+def _localise(parser: argparse.ArgumentParser, language: Language) -> None:
+    """Give a parser its -h and its section titles in ``language``."""
+    parser.add_argument("-h", "--help", action="help", help=t("cli.help", language))
+    parser._positionals.title = t("cli.positionals", language)
+    parser._optionals.title = t("cli.options", language)
+
+
+def _parser(language: Language = "en") -> argparse.ArgumentParser:
+    def _(key: str) -> str:
+        return t(key, language)
+
     parser = argparse.ArgumentParser(
         prog="natverksbot",
-        description="Nätverksboten: answers from the network's documents, with sources.",
+        description=_("cli.description"),
+        add_help=False,
+        formatter_class=_formatter(language),
     )
-    parser.add_argument("--config", type=Path, help="config file (default: ./config.yaml)")
-    parser.add_argument("--knowledge", type=Path, help="folder of documents (overrides config)")
-    parser.add_argument("--index-dir", type=Path, help="index folder (overrides config)")
-    parser.add_argument("-v", "--verbose", action="store_true", help="log more")
-    parser.add_argument("--debug", action="store_true", help="show tracebacks")
-    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    _localise(parser, language)
+    parser.add_argument("--config", type=Path, help=_("cli.opt.config"))
+    parser.add_argument("--knowledge", type=Path, help=_("cli.opt.knowledge"))
+    parser.add_argument("--index-dir", type=Path, help=_("cli.opt.index_dir"))
+    parser.add_argument("-v", "--verbose", action="store_true", help=_("cli.opt.verbose"))
+    parser.add_argument("--debug", action="store_true", help=_("cli.opt.debug"))
+    sub = parser.add_subparsers(
+        dest="command", required=True, metavar="COMMAND", title=_("cli.commands")
+    )
+    visibility = {"choices": ["public", "internal"], "default": "internal"}
 
-    p = sub.add_parser("index", help="build or update the index")
-    p.add_argument("--force", action="store_true", help="rebuild even if nothing changed")
-    p.add_argument("--json", action="store_true", help="print the summary as JSON")
+    p = _sub(sub, "index", "cli.cmd.index", language)
+    p.add_argument("--force", action="store_true", help=_("cli.opt.force"))
+    p.add_argument("--json", action="store_true", help=_("cli.opt.json"))
 
-    p = sub.add_parser("ask", help="answer one question")
-    p.add_argument("question")
-    p.add_argument("--json", action="store_true", help="print one JSON object")
-    p.add_argument("--visibility", choices=["public", "internal"], default="internal")
+    p = _sub(sub, "ask", "cli.cmd.ask", language)
+    p.add_argument("question", help=_("cli.opt.question"))
+    p.add_argument("--json", action="store_true", help=_("cli.opt.json"))
+    p.add_argument("--visibility", help=_("cli.opt.visibility"), **visibility)
 
-    p = sub.add_parser("chat", help="ask questions interactively")
-    p.add_argument("--visibility", choices=["public", "internal"], default="internal")
+    p = _sub(sub, "chat", "cli.cmd.chat", language)
+    p.add_argument("--visibility", help=_("cli.opt.visibility"), **visibility)
 
-    p = sub.add_parser("eval", help="evaluate on a question set (JSONL)")
-    p.add_argument("file", type=Path)
-    p.add_argument("--json", action="store_true")
-    p.add_argument("--visibility", choices=["public", "internal"], default="internal")
+    p = _sub(sub, "eval", "cli.cmd.eval", language)
+    p.add_argument("file", type=Path, help=_("cli.opt.eval_file"))
+    p.add_argument("--json", action="store_true", help=_("cli.opt.json"))
+    p.add_argument("--visibility", help=_("cli.opt.visibility"), **visibility)
     p.add_argument(
         "--retriever",
         choices=["hybrid", "dense", "keyword", "words", "chars", "lead"],
         default="hybrid",
-        help="rank with one signal only (for comparisons)",
+        help=_("cli.opt.retriever"),
     )
 
-    p = sub.add_parser("status", help="what is indexed, with which model, when, how big")
-    p.add_argument("--json", action="store_true")
+    p = _sub(sub, "status", "cli.cmd.status", language)
+    p.add_argument("--json", action="store_true", help=_("cli.opt.json"))
 
-    sub.add_parser("run", help="run the Discord bot (token from DISCORD_TOKEN)")
-    p = sub.add_parser("sync-commands", help="register the slash commands with Discord")
-    p.add_argument("--guild", type=int, help="sync to one guild only (instant)")
+    _sub(sub, "run", "cli.cmd.run", language)
+    p = _sub(sub, "sync-commands", "cli.cmd.sync", language)
+    p.add_argument("--guild", type=int, help=_("cli.opt.guild"))
 
-    p = sub.add_parser(
-        "fetch-sources", help="fetch the web pages of knowledge/sources.yaml, then update the index"
-    )
-    p.add_argument("--no-index", action="store_true", help="only fetch; do not update the index")
+    p = _sub(sub, "fetch-sources", "cli.cmd.fetch", language)
+    p.add_argument("--no-index", action="store_true", help=_("cli.opt.no_index"))
 
-    p = sub.add_parser("report", help="what people asked: per day, answered, gaps, sources")
-    p.add_argument(
-        "--since", default="30d", help="period: 30d, 12h, 2w, 3m or a date (default 30d)"
-    )
-    p.add_argument("--html", type=Path, metavar="FILE", help="also write a self-contained page")
-    p.add_argument("--top", type=int, default=10, help="rows in the top lists (default 10)")
+    p = _sub(sub, "report", "cli.cmd.report", language)
+    p.add_argument("--since", default="30d", help=_("cli.opt.since"))
+    p.add_argument("--html", type=Path, metavar="FILE", help=_("cli.opt.html"))
+    p.add_argument("--top", type=int, default=10, help=_("cli.opt.top"))
 
-    p = sub.add_parser("forget-user", help="delete a person's questions and votes")
-    p.add_argument("user_id", metavar="DISCORD_USER_ID", help="the person's Discord user id")
+    p = _sub(sub, "forget-user", "cli.cmd.forget", language)
+    p.add_argument("user_id", metavar="DISCORD_USER_ID", help=_("cli.opt.user_id"))
 
-    p = sub.add_parser("kb", help="the knowledge folder: list, remove (to the trash), restore")
-    kb = p.add_subparsers(dest="kb_command", required=True, metavar="VERB")
-    q = kb.add_parser("list", help="list the documents (--trash: what the trash holds)")
-    q.add_argument("--trash", action="store_true", help="list the trash instead")
-    q = kb.add_parser("remove", help="move a document to the trash and update the index")
-    q.add_argument("document", help="its id, as `kb list` shows it (path under knowledge/)")
-    q.add_argument("--yes", action="store_true", help="do not ask for confirmation")
-    q.add_argument("--no-index", action="store_true", help="do not update the index")
-    q = kb.add_parser("restore", help="bring a document back from the trash; update the index")
-    q.add_argument("entry", help="the trash entry (`kb list --trash`) or a document id")
-    q.add_argument("--no-index", action="store_true", help="do not update the index")
+    p = _sub(sub, "kb", "cli.cmd.kb", language)
+    kb = p.add_subparsers(dest="kb_command", required=True, metavar="VERB", title=_("cli.commands"))
+    q = _sub(kb, "list", "cli.kb.list", language)
+    q.add_argument("--trash", action="store_true", help=_("cli.opt.trash"))
+    q = _sub(kb, "remove", "cli.kb.remove", language)
+    q.add_argument("document", help=_("cli.opt.document"))
+    q.add_argument("--yes", action="store_true", help=_("cli.opt.yes"))
+    q.add_argument("--no-index", action="store_true", help=_("cli.opt.kb_no_index"))
+    q = _sub(kb, "restore", "cli.kb.restore", language)
+    q.add_argument("entry", help=_("cli.opt.entry"))
+    q.add_argument("--no-index", action="store_true", help=_("cli.opt.kb_no_index"))
 
-    p = sub.add_parser(
-        "backup", help="copy the database (safely, while the bot runs) and the knowledge folder"
-    )
-    p.add_argument("target", type=Path, metavar="DIR", help="folder to write the backup into")
+    p = _sub(sub, "backup", "cli.cmd.backup", language)
+    p.add_argument("target", type=Path, metavar="DIR", help=_("cli.opt.target"))
     return parser
 
 
@@ -138,7 +206,7 @@ def _progress_bar() -> tuple[Callable[[str, int, int], None], Callable[[], None]
     from tqdm import tqdm
 
     bars: dict[str, Any] = {}
-    labels = {"read": "läser dokument", "embed": "bäddar in", "write": "skriver index"}
+    labels = {stage: _(f"cli.progress.{stage}") for stage in ("read", "embed", "write")}
 
     def progress(stage: str, done: int, total: int) -> None:
         if stage not in labels or total <= 0:
@@ -165,23 +233,15 @@ def _progress_bar() -> tuple[Callable[[str, int, int], None], Callable[[], None]
 
 
 def _summary_table(summary: BuildSummary) -> str:
-    rows = [
-        ("documents", str(summary.documents)),
-        ("chunks", str(summary.chunks)),
-        ("re-embedded", str(summary.embedded)),
-        ("reused", str(summary.reused)),
-        (
-            "added / updated / removed",
-            f"{len(summary.added)} / {len(summary.updated)} / {len(summary.removed)}",
-        ),
-        ("skipped", str(len(summary.skipped))),
-        ("seconds", f"{summary.seconds:.2f}"),
-    ]
-    width = max(len(k) for k, _ in rows)
-    lines = [("Index up to date" if not summary.changed else f"Index built: {summary.build}")]
+    from bot.summary import summary_heading, summary_rows
+
+    rows = summary_rows(summary, _language)
+    width = max(len(k) for k, _v in rows)
+    lines = [summary_heading(summary, _language)]
     lines += [f"  {k:<{width}}  {v}" for k, v in rows]
-    for skipped in summary.skipped:
-        lines.append(f"  skipped {skipped.path}: {skipped.reason}")
+    skipped = _("summary.skipped_file")
+    for item in summary.skipped:
+        lines.append(f"  {skipped} {item.path}: {item.reason}")
     return "\n".join(lines)
 
 
@@ -202,9 +262,9 @@ def _ensure_index(engine: Engine) -> None:
             return
         except IndexIncompatibleError as exc:
             # An index from another model (e.g. before an upgrade): rebuild, as the bot does.
-            print(f"{exc}: bygger om indexet ...", file=sys.stderr)
+            print(_("cli.rebuild", reason=exc), file=sys.stderr)
     else:
-        print("Bygger index första gången ...", file=sys.stderr)
+        print(_("cli.first_index"), file=sys.stderr)
     summary = _reindex(engine)
     print(_summary_table(summary), file=sys.stderr)
 
@@ -253,8 +313,8 @@ def cmd_chat(args: argparse.Namespace, config: Config) -> int:
     interactive = sys.stdin.isatty()
     if interactive:
         _enable_line_editing(config.state_dir / CHAT_HISTORY)
-        print("Ställ en fråga. En följdfråga fortsätter samtalet; /ny börjar om.")
-        print("Tom rad eller Ctrl-D avslutar.")
+        print(_("cli.chat.welcome"))
+        print(_("cli.chat.quit"))
     context: str | None = None
     limit = config.answer.max_question_chars
     while True:
@@ -269,7 +329,7 @@ def cmd_chat(args: argparse.Namespace, config: Config) -> int:
         if line.strip().lower() in NEW_CONVERSATION:
             context = None
             if interactive:
-                print("Nytt samtal.\n")
+                print(_("cli.chat.new") + "\n")
             continue
         try:
             answer = engine.ask(line, visibility=args.visibility, context=context)
@@ -362,29 +422,82 @@ def cmd_status(args: argparse.Namespace, config: Config) -> int:
         return 0
     size_mb = info["disk_bytes"] / 1e6
     model = info["model"]
-    print(f"index:     {info['index_dir']} (build {info['build']}, {info['built_at']})")
-    print(f"model:     {info['model_id']} ({info['dimension']} dim, {info['dense_index']})")
+    rows = [
+        (
+            _("cli.status.index"),
+            _(
+                "cli.status.index_value",
+                path=info["index_dir"],
+                build=info["build"],
+                built_at=info["built_at"],
+            ),
+        ),
+        (
+            _("cli.status.model"),
+            _(
+                "cli.status.model_value",
+                model=info["model_id"],
+                dimension=info["dimension"],
+                dense_index=info["dense_index"],
+            ),
+        ),
+    ]
     if model.get("error"):
-        print(f"configured: {model['name']} ({model['backend']}): {model['error']}")
+        rows.append(
+            (
+                _("cli.status.configured"),
+                f"{model['name']} ({model['backend']}): {model['error']}",
+            )
+        )
     else:
         prompts = model["prompts"]
-        print(
-            f"backend:   {model['backend']}; prompts: query {prompts['query']!r},"
-            f" document {prompts['document']!r}"
+        rows.append(
+            (
+                _("cli.status.backend"),
+                _(
+                    "cli.status.backend_value",
+                    backend=model["backend"],
+                    query=repr(prompts["query"]),
+                    document=repr(prompts["document"]),
+                ),
+            )
         )
         if not model["matches_index"]:
-            print(
-                f"configured: {model['model_id']} ({model['dimension']} dim), not the index's:"
-                " run `natverksbot index` to rebuild it"
+            rows.append(
+                (
+                    _("cli.status.configured"),
+                    _(
+                        "cli.status.mismatch",
+                        model=model["model_id"],
+                        dimension=model["dimension"],
+                    ),
+                )
             )
-    print(
-        f"documents: {info['documents']} ({info['public_documents']} public, "
-        f"{info['internal_documents']} internal)"
+    rows += [
+        (
+            _("cli.status.documents"),
+            _(
+                "status.documents_value",
+                total=info["documents"],
+                public=info["public_documents"],
+                internal=info["internal_documents"],
+            ),
+        ),
+        (_("cli.status.chunks"), str(info["chunks"])),
+        (_("cli.status.size"), f"{size_mb:.2f} MB"),
+    ]
+    # Labels line up on the usual rows; a rare longer one (configured) just runs over.
+    width = 1 + max(
+        len(_(k))
+        for k in ("cli.status.index", "cli.status.model", "cli.status.documents")
+        + ("cli.status.chunks", "cli.status.size")
     )
-    print(f"chunks:    {info['chunks']}")
-    print(f"size:      {size_mb:.2f} MB")
-    for skipped in info["skipped"]:
-        print(f"skipped:   {skipped['path']}: {skipped['reason']}")
+    rows += [
+        (_("cli.status.skipped"), f"{skipped['path']}: {skipped['reason']}")
+        for skipped in info["skipped"]
+    ]
+    for name, value in rows:
+        print(f"{name + ':':<{width}} {value}")
     return 0
 
 
@@ -440,19 +553,26 @@ def cmd_fetch_sources(args: argparse.Namespace, config: Config) -> int:
         )
     )
     if not report.results:
-        print(f"{config.knowledge_dir / 'sources.yaml'} lists no web pages")
+        print(_("cli.fetch.none", path=config.knowledge_dir / "sources.yaml"))
         return 0
-    width = max(len(r.outcome) for r in report.results)
+    outcomes = {r.outcome: _(f"cli.fetch.outcome.{r.outcome}") for r in report.results}
+    width = max(len(label) for label in outcomes.values())
     for result in report.results:
-        line = f"{result.outcome:<{width}}  {result.url}  ->  {result.doc_id}"
+        line = f"{outcomes[result.outcome]:<{width}}  {result.url}  ->  {result.doc_id}"
         if result.reason:
-            line += f"  ({result.reason}; the last good copy is kept)"
+            line += f"  ({_('cli.fetch.kept', reason=result.reason)})"
         print(line)
     print(
-        f"{len(report.results)} pages in {report.seconds:.1f} s: "
-        f"{report.count('added')} added, {report.count('updated')} updated, "
-        f"{report.count('unchanged')} unchanged, {report.count('removed')} removed, "
-        f"{len(report.failed)} failed"
+        _(
+            "cli.fetch.summary",
+            pages=len(report.results),
+            seconds=f"{report.seconds:.1f}",
+            added=report.count("added"),
+            updated=report.count("updated"),
+            unchanged=report.count("unchanged"),
+            removed=report.count("removed"),
+            failed=len(report.failed),
+        )
     )
     changes = [r for r in report.results if r.outcome in ("added", "updated", "removed")]
     if changes:
@@ -484,17 +604,17 @@ def cmd_report(args: argparse.Namespace, config: Config) -> int:
 
     database = config.state_dir / DATABASE_NAME
     if not database.is_file():
-        raise CliError(f"no question record at {database}: the Discord bot records questions")
+        raise CliError(_("cli.report.no_record", path=database))
     try:
         since = parse_since(args.since)
     except ValueError as exc:
         raise CliError(str(exc)) from None
     started = time.perf_counter()
     report = build_report(database, since=since, top=max(1, args.top))
-    print(format_tables(report))
+    print(format_tables(report, _language))
     if args.html:
-        atomic_write(args.html, render_html(report).encode("utf-8"))
-        print(f"wrote {args.html}", file=sys.stderr)
+        atomic_write(args.html, render_html(report, _language).encode("utf-8"))
+        print(_("cli.report.wrote", path=args.html), file=sys.stderr)
     log.info("report made in %.2f s", time.perf_counter() - started)
     return 0
 
@@ -673,7 +793,9 @@ def _known_errors() -> tuple[type[BaseException], ...]:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the CLI; return the exit status."""
-    args = _parser().parse_args(argv)
+    global _language
+    _language = cli_language(argv)
+    args = _parser(_language).parse_args(argv)
     logging.basicConfig(
         level=logging.DEBUG if args.debug else logging.INFO if args.verbose else logging.WARNING,
         format="%(levelname)s %(name)s: %(message)s",
@@ -692,7 +814,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except _known_errors() as exc:
         if args.debug:
             raise
-        print(f"natverksbot: error: {exc}", file=sys.stderr)
+        print(_("cli.error", message=exc), file=sys.stderr)
         return EXIT_ERROR
     except KeyboardInterrupt:
         return 130

@@ -165,6 +165,7 @@ class Config(_Section):
     state_dir: Path = Path(".state")
     index_dir: Path | None = None
     default_visibility: Literal["public", "internal"] = "internal"
+    cli_language: Literal["sv", "en"] = "en"
     model: ModelConfig = ModelConfig()
     chunking: ChunkingConfig = ChunkingConfig()
     search: SearchConfig = SearchConfig()

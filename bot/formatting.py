@@ -20,6 +20,7 @@ from urllib.parse import urlsplit
 import discord
 
 from bot.i18n import t
+from bot.summary import summary_heading, summary_rows
 from index.answer import Answer, Source, sources_by_document
 from index.store import BuildSummary
 
@@ -468,24 +469,9 @@ _STAGES = frozenset(
 
 def format_build_summary(summary: BuildSummary, language: str) -> str:
     """Return the reindex summary as the CLI prints it, in a code block within 2000 chars."""
-    rows = [
-        (t("summary.documents", language), str(summary.documents)),
-        (t("summary.chunks", language), str(summary.chunks)),
-        (t("summary.embedded", language), str(summary.embedded)),
-        (t("summary.reused", language), str(summary.reused)),
-        (
-            t("summary.changes", language),
-            f"{len(summary.added)} / {len(summary.updated)} / {len(summary.removed)}",
-        ),
-        (t("summary.skipped", language), str(len(summary.skipped))),
-        (t("summary.seconds", language), f"{summary.seconds:.2f}"),
-    ]
+    rows = summary_rows(summary, language)
     width = max(len(k) for k, _ in rows)
-    head = (
-        t("reindex.built", language, build=summary.build)
-        if summary.changed
-        else t("reindex.unchanged", language)
-    )
+    head = summary_heading(summary, language)
     lines = [head] + [f"  {k:<{width}}  {v}" for k, v in rows]
     skipped = [
         f"  {t('summary.skipped_file', language)} {one_line(s.path)}: {one_line(s.reason)}"

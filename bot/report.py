@@ -32,6 +32,7 @@ from datetime import date, datetime, timedelta, tzinfo
 from pathlib import Path
 from typing import Any
 
+from bot.locales import t
 from index.lexical import stem, word_terms, words
 
 DAY_SECONDS = 86_400
@@ -377,11 +378,13 @@ def _ms(value: float | None) -> str:
     return "–" if value is None else f"{value:.0f} ms"
 
 
-def _guild_name(guild_id: int | None) -> str:
-    return "direct messages" if guild_id is None else str(guild_id)
+def _guild_name(guild_id: int | None, language: str = "en") -> str:
+    return t("report.direct", language) if guild_id is None else str(guild_id)
 
 
-def _table(headers: Sequence[str], rows: Sequence[Sequence[object]]) -> list[str]:
+def _table(
+    headers: Sequence[str], rows: Sequence[Sequence[object]], language: str = "en"
+) -> list[str]:
     """Return a plain text table: left-aligned text, right-aligned numbers."""
     cells = [[str(c) for c in row] for row in rows]
     widths = [max([len(h)] + [len(r[i]) for r in cells]) for i, h in enumerate(headers)]
@@ -395,7 +398,7 @@ def _table(headers: Sequence[str], rows: Sequence[Sequence[object]]) -> list[str
         return "  " + "  ".join(parts).rstrip()
 
     out = [line(headers), "  " + "  ".join("-" * w for w in widths)]
-    out += [line(r) for r in cells] or ["  (none)"]
+    out += [line(r) for r in cells] or ["  " + t("report.none", language)]
     return out
 
 
@@ -407,12 +410,19 @@ def _cut(text: str, limit: int) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
-def format_tables(report: Report) -> str:
-    """Return the report as terminal tables (English)."""
+def format_tables(report: Report, language: str = "en") -> str:
+    """Return the report as terminal tables, with the same words as its web page."""
+
+    def _(key: str, **values: object) -> str:
+        return t(key, language, **values)
+
+    def table(headers: Sequence[str], rows: Sequence[Sequence[object]]) -> list[str]:
+        return _table(headers, rows, language)
+
     period = f"{report.since:%Y-%m-%d %H:%M} – {report.until:%Y-%m-%d %H:%M}"
-    lines = [f"Questions {period}", ""]
-    lines += _table(
-        ["asked", "answered", "share answered", "median latency"],
+    lines = [_("report.questions", period=period), ""]
+    lines += table(
+        [_("report.asked"), _("report.answered"), _("report.share"), _("report.latency")],
         [
             [
                 report.asked,
@@ -422,9 +432,9 @@ def format_tables(report: Report) -> str:
             ]
         ],
     )
-    lines += ["", "Questions per day"]
-    lines += _table(
-        ["day", "asked", "answered", "share"],
+    lines += ["", _("report.per_day")]
+    lines += table(
+        [_("report.day"), _("report.asked"), _("report.answered"), _("report.share_short")],
         [
             [
                 d.day.isoformat(),
@@ -435,21 +445,33 @@ def format_tables(report: Report) -> str:
             for d in report.days
         ],
     )
-    lines += ["", "Most frequent unanswered questions (knowledge gaps)"]
-    lines += _table(
-        ["times", "question", "also asked as"],
+    lines += ["", _("report.gaps")]
+    lines += table(
+        [_("report.times"), _("report.question"), _("report.variants")],
         [[g.count, _cut(g.question, 70), _cut(" | ".join(g.variants), 70)] for g in report.gaps],
     )
-    lines += ["", "Most cited documents"]
-    lines += _table(["cited", "document"], [[s.cited, s.document] for s in report.cited])
-    lines += ["", "Feedback per document (votes on answers citing it)"]
-    lines += _table(["👍", "👎", "document"], [[s.up, s.down, s.document] for s in report.feedback])
-    lines += ["", "Per guild"]
-    lines += _table(
-        ["guild", "asked", "answered", "share", "median latency"],
+    lines += ["", _("report.cited")]
+    lines += table(
+        [_("report.cited_count"), _("report.document")],
+        [[s.cited, s.document] for s in report.cited],
+    )
+    lines += ["", _("report.feedback")]
+    lines += table(
+        [_("report.up"), _("report.down"), _("report.document")],
+        [[s.up, s.down, s.document] for s in report.feedback],
+    )
+    lines += ["", _("report.guilds")]
+    lines += table(
+        [
+            _("report.guild"),
+            _("report.asked"),
+            _("report.answered"),
+            _("report.share_short"),
+            _("report.latency_short"),
+        ],
         [
             [
-                _guild_name(g.guild_id),
+                _guild_name(g.guild_id, language),
                 g.asked,
                 g.answered,
                 _percent(g.answered / g.asked if g.asked else None),
@@ -498,7 +520,7 @@ def _day_label(day: date, count: int) -> str | None:
 
 def render_svg(report: Report, language: str = "sv", width: int = 900, height: int = 320) -> str:
     """Return an SVG chart: questions per day (answered / not) and the answered share."""
-    texts = _CHART_TEXT[language if language in _CHART_TEXT else "sv"]
+    texts = _chart_text(language)
     left, right, top_margin, bottom = 48, 52, 40, 44
     plot_w, plot_h = width - left - right, height - top_margin - bottom
     axis = _axis(max((d.asked for d in report.days), default=0))
@@ -575,20 +597,14 @@ def render_svg(report: Report, language: str = "sv", width: int = 900, height: i
     return "\n".join(parts)
 
 
-_CHART_TEXT = {
-    "sv": {
-        "title": "Frågor per dag",
-        "answered": "besvarade",
-        "unanswered": "obesvarade",
-        "share": "andel besvarade",
-    },
-    "en": {
-        "title": "Questions per day",
-        "answered": "answered",
-        "unanswered": "unanswered",
-        "share": "share answered",
-    },
-}
+def _chart_text(language: str) -> dict[str, str]:
+    """Return the chart's title and legend in ``language`` (the report's own words)."""
+    return {
+        "title": t("report.per_day", language),
+        "answered": t("report.answered", language),
+        "unanswered": t("report.unanswered", language),
+        "share": t("report.share", language),
+    }
 
 
 # Fonts with Swedish letters, found by Pillow in the system's font folders (Debian:
@@ -613,7 +629,7 @@ def render_png(report: Report, language: str = "sv", width: int = 960, height: i
     """Return the chart of :func:`render_svg` as a PNG image (drawn with Pillow)."""
     from PIL import Image, ImageDraw
 
-    texts = dict(_CHART_TEXT[language if language in _CHART_TEXT else "sv"])
+    texts = _chart_text(language)
     image = Image.new("RGB", (width, height), "white")
     draw = ImageDraw.Draw(image)
     font, complete = _font(14)
@@ -682,9 +698,15 @@ def _thousands(n: int) -> str:
     return f"{n:,}".replace(",", "\u202f")
 
 
-def render_html(report: Report) -> str:
-    """Return the report as one self-contained HTML page (no network: inline CSS and SVG)."""
+def render_html(report: Report, language: str = "sv") -> str:
+    """Return the report as one self-contained HTML page (no network: inline CSS and SVG).
+
+    Its headings and labels are the terminal report's (``format_tables``), in ``language``.
+    """
     e = html.escape
+
+    def _(key: str, **values: object) -> str:
+        return t(key, language, **values)
     share = _percent(report.answered_share)
 
     def table(headers: Sequence[str], rows: Sequence[Sequence[object]], numeric: set[int]) -> str:
@@ -702,7 +724,7 @@ def render_html(report: Report) -> str:
             for row in rows
         )
         if not rows:
-            body = f'<tr><td colspan="{len(headers)}" class="empty">Inga / none</td></tr>'
+            body = f'<tr><td colspan="{len(headers)}" class="empty">{e(_("report.none"))}</td></tr>'
         return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
 
     period = f"{report.since:%Y-%m-%d} – {report.until:%Y-%m-%d}"
@@ -710,29 +732,39 @@ def render_html(report: Report) -> str:
         f'<div class="card"><div class="value">{e(value)}</div>'
         f'<div class="label">{e(label)}</div></div>'
         for value, label in (
-            (_thousands(report.asked), "frågor"),
-            (_thousands(report.answered), "besvarade"),
-            (share, "andel besvarade"),
-            (_ms(report.median_latency_ms), "mediantid till svar"),
-            (_thousands(report.unanswered), "obesvarade"),
+            (_thousands(report.asked), _("report.asked")),
+            (_thousands(report.answered), _("report.answered")),
+            (share, _("report.share")),
+            (_ms(report.median_latency_ms), _("report.latency")),
+            (_thousands(report.unanswered), _("report.unanswered")),
         )
     )
     gaps = table(
-        ["Antal", "Fråga", "Även ställd som"],
+        [_("report.times"), _("report.question"), _("report.variants")],
         [[g.count, g.question, " · ".join(g.variants)] for g in report.gaps],
         {0},
     )
-    cited = table(["Citerad", "Dokument"], [[s.cited, s.document] for s in report.cited], {0})
+    cited = table(
+        [_("report.cited_count"), _("report.document")],
+        [[s.cited, s.document] for s in report.cited],
+        {0},
+    )
     feedback = table(
-        ["👍 bra", "👎 dåliga", "Dokument"],
+        [_("report.up"), _("report.down"), _("report.document")],
         [[s.up, s.down, s.document] for s in report.feedback],
         {0, 1},
     )
     guilds = table(
-        ["Server", "Frågor", "Besvarade", "Andel", "Mediantid"],
+        [
+            _("report.guild"),
+            _("report.asked"),
+            _("report.answered"),
+            _("report.share_short"),
+            _("report.latency_short"),
+        ],
         [
             [
-                "direktmeddelanden" if g.guild_id is None else g.guild_id,
+                _guild_name(g.guild_id, language),
                 g.asked,
                 g.answered,
                 _percent(g.answered / g.asked if g.asked else None),
@@ -743,7 +775,7 @@ def render_html(report: Report) -> str:
         {1, 2, 3, 4},
     )
     days = table(
-        ["Dag", "Frågor", "Besvarade", "Andel"],
+        [_("report.day"), _("report.asked"), _("report.answered"), _("report.share_short")],
         [
             [
                 d.day.isoformat(),
@@ -755,16 +787,16 @@ def render_html(report: Report) -> str:
         ],
         {1, 2, 3},
     )
-    chart = render_svg(report, "sv")
+    chart = render_svg(report, language)
     generated = datetime.now().astimezone().strftime("%Y-%m-%d %H:%M")
     return f"""<!DOCTYPE html>
-<html lang="sv">
+<html lang="{e(language)}">
 <head>
 <meta charset="utf-8">
 <meta http-equiv="Content-Security-Policy"
       content="default-src 'none'; style-src 'unsafe-inline'; img-src data:">
 <meta name="viewport" content="width=device-width, initial-scale=1">
-<title>Nätverksboten – rapport {e(period)}</title>
+<title>{e(_("report.page_title", period=period))}</title>
 <style>
 body {{ font-family: system-ui, -apple-system, "Segoe UI", sans-serif; color: {_TEXT};
        margin: 2rem auto; max-width: 980px; padding: 0 1rem; line-height: 1.4; }}
@@ -787,22 +819,22 @@ footer {{ margin-top: 2rem; color: #718096; font-size: .8rem; }}
 </style>
 </head>
 <body>
-<h1>Nätverksboten – frågor och kunskapsluckor</h1>
+<h1>{e(_("report.title"))}</h1>
 <p class="period">{e(period)}</p>
 <div class="cards">{cards}</div>
-<h2>Frågor per dag</h2>
+<h2>{e(_("report.per_day"))}</h2>
 {chart}
-<h2>Vanligaste obesvarade frågorna (kunskapsluckor)</h2>
+<h2>{e(_("report.gaps"))}</h2>
 {gaps}
-<h2>Mest citerade dokument</h2>
+<h2>{e(_("report.cited"))}</h2>
 {cited}
-<h2>Omdömen per dokument (röster på svar som citerade det)</h2>
+<h2>{e(_("report.feedback"))}</h2>
 {feedback}
-<h2>Per server</h2>
+<h2>{e(_("report.guilds"))}</h2>
 {guilds}
-<h2>Dag för dag</h2>
+<h2>{e(_("report.days"))}</h2>
 {days}
-<footer>Skapad {e(generated)} av <code>natverksbot report</code> ur frågeregistret.</footer>
+<footer>{e(_("report.generated", when=generated))}</footer>
 </body>
 </html>
 """

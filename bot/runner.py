@@ -24,6 +24,7 @@ import discord
 
 from bot.client import NatverksBot, create_bot
 from bot.config import Config, engine_settings
+from bot.locales import t
 from index.embedding import create_encoder
 from index.engine import Engine
 from index.store import IndexIncompatibleError
@@ -42,7 +43,7 @@ class TokenError(Exception):
     """DISCORD_TOKEN is missing or not shaped like a bot token (the message never quotes it)."""
 
 
-def read_token(environ: Mapping[str, str] | None = None) -> str:
+def read_token(environ: Mapping[str, str] | None = None, language: str = "en") -> str:
     """Return the bot token from DISCORD_TOKEN; raise TokenError when missing or malformed.
 
     A bot token is three base64url parts separated by dots, the first being the bot's
@@ -51,14 +52,9 @@ def read_token(environ: Mapping[str, str] | None = None) -> str:
     env = os.environ if environ is None else environ
     token = (env.get(TOKEN_ENV) or "").strip()
     if not token:
-        raise TokenError(
-            f"{TOKEN_ENV} is not set: export the bot token from the Discord developer portal"
-        )
+        raise TokenError(t("runner.token_missing", language, env=TOKEN_ENV))
     if not _TOKEN.fullmatch(token) or not _is_user_id(token.split(".", 1)[0]):
-        raise TokenError(
-            f"{TOKEN_ENV} is not a bot token (expected three dot-separated base64url parts;"
-            " copy the token from the Bot page, not the client secret)"
-        )
+        raise TokenError(t("runner.token_malformed", language, env=TOKEN_ENV))
     return token
 
 
@@ -74,21 +70,21 @@ def _is_user_id(part: str) -> bool:
 _UNREACHABLE = (aiohttp.ClientError, OSError, asyncio.TimeoutError, discord.GatewayNotFound)
 
 
-def _fail(message: str, status: int) -> int:
-    print(f"natverksbot: error: {message}", file=sys.stderr)
+def _fail(message: str, status: int, language: str = "en") -> int:
+    print(t("cli.error", language, message=message), file=sys.stderr)
     return status
 
 
-def _unreachable(exc: BaseException) -> int:
+def _unreachable(exc: BaseException, language: str) -> int:
     reason = " ".join(str(exc).split()) or type(exc).__name__
-    return _fail(f"cannot reach Discord ({reason}): check the network and try again", 1)
+    return _fail(t("runner.unreachable", language, reason=reason), 1, language)
 
 
 def build_engine(config: Config) -> Engine:
     """Return the engine with the configured model, its index built or loaded (blocking)."""
     engine = Engine(engine_settings(config), create_encoder(config.model))
     if not engine.has_index():
-        print("Bygger index första gången ...", file=sys.stderr)
+        print(t("cli.first_index", config.cli_language), file=sys.stderr)
         summary = engine.reindex()
         log.info("first index built: %s", summary.as_dict())
         return engine
@@ -102,15 +98,17 @@ def build_engine(config: Config) -> Engine:
 
 def run_bot(config: Config) -> int:
     """Run the bot until SIGINT/SIGTERM; return the exit status."""
+    language = config.cli_language
     try:
-        token = read_token()
+        token = read_token(language=language)
     except TokenError as exc:
-        return _fail(str(exc), EXIT_USAGE)
+        return _fail(str(exc), EXIT_USAGE, language)
     engine = build_engine(config)
     return asyncio.run(_serve(create_bot(config, engine), token))
 
 
 async def _serve(bot: NatverksBot, token: str) -> int:
+    language = bot.config.cli_language
     loop = asyncio.get_running_loop()
     installed: list[signal.Signals] = []
     for sig in (signal.SIGINT, signal.SIGTERM):
@@ -123,13 +121,13 @@ async def _serve(bot: NatverksBot, token: str) -> int:
         async with bot:
             await bot.start(token)
     except discord.LoginFailure:
-        return _fail(f"Discord refused the token in {TOKEN_ENV}: reset it and try again", 1)
+        return _fail(t("runner.token_refused", language, env=TOKEN_ENV), 1, language)
     except discord.PrivilegedIntentsRequired:
-        return _fail("Discord asks for privileged intents; the bot needs none", 1)
+        return _fail(t("runner.intents", language), 1, language)
     except _UNREACHABLE as exc:
-        return _unreachable(exc)
+        return _unreachable(exc, language)
     except discord.DiscordServerError as exc:
-        return _fail(f"Discord is not answering ({exc.status}): try again later", 1)
+        return _fail(t("runner.server_error", language, status=exc.status), 1, language)
     finally:
         for sig in installed:
             loop.remove_signal_handler(sig)
@@ -151,22 +149,24 @@ def sync_commands(config: Config, guild_id: int | None = None) -> int:
     global commands copied to it, for trying out, plus its admin commands if it is a
     staff guild).
     """
+    language = config.cli_language
     try:
-        token = read_token()
+        token = read_token(language=language)
     except TokenError as exc:
-        return _fail(str(exc), EXIT_USAGE)
+        return _fail(str(exc), EXIT_USAGE, language)
     try:
         return asyncio.run(_sync(create_bot(config, load_engine=False), token, guild_id))
     except _UNREACHABLE as exc:
-        return _unreachable(exc)
+        return _unreachable(exc, language)
 
 
 async def _sync(bot: NatverksBot, token: str, guild_id: int | None) -> int:
+    language = bot.config.cli_language
     async with bot:
         try:
             await bot.login(token)
         except discord.LoginFailure:
-            return _fail(f"Discord refused the token in {TOKEN_ENV}: reset it and try again", 1)
+            return _fail(t("runner.token_refused", language, env=TOKEN_ENV), 1, language)
         targets: list[int | None]
         if guild_id is None:
             targets = [None, *bot.config.discord.staff_guild_ids]
@@ -179,16 +179,17 @@ async def _sync(bot: NatverksBot, token: str, guild_id: int | None) -> int:
             try:
                 synced = await bot.tree.sync(guild=guild)
             except discord.Forbidden:
-                return _fail(
-                    f"no access to guild {target}: invite the bot there with the"
-                    " applications.commands scope",
-                    1,
-                )
+                return _fail(t("runner.no_access", language, guild=target), 1, language)
             except discord.HTTPException as exc:
-                return _fail(f"Discord refused the commands: {exc.text or exc.status}", 1)
+                reason = exc.text or exc.status
+                return _fail(t("runner.commands_refused", language, reason=reason), 1, language)
             done.append((target, synced))
     for target, synced in done:
         names = ", ".join(sorted(c.name for c in synced))
-        where = f"to guild {target}" if target is not None else "globally (may take a while)"
-        print(f"Synced {len(synced)} commands {where}: {names}")
+        where = (
+            t("cli.synced.guild", language, guild=target)
+            if target is not None
+            else t("cli.synced.global", language)
+        )
+        print(t("cli.synced", language, count=len(synced), where=where, names=names))
     return EXIT_OK

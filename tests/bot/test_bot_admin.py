@@ -90,7 +90,7 @@ async def test_an_admin_role_may_see_the_status(world: World):
     assert reply.ephemeral
     fields = {f["name"]: f["value"] for f in reply.embeds[0]["fields"]}
     assert fields["Modell"] == "fake-trigram-64 (64 dim)"
-    assert fields["Dokument"] == "3 (2 publika, 1 interna)"
+    assert fields["Dokument"] == "3 (2 offentliga, 1 interna)"
     assert int(fields["Avsnitt"]) >= 3
     assert fields["Senast indexerad"].startswith("<t:")
     assert fields["Indexets storlek"].endswith(" MB")
@@ -131,7 +131,7 @@ async def test_reindex_while_20_questions_are_in_flight_loses_none(world: World)
         answers = [await ix.wait_for_message(timeout=10) for ix in questions]
         started = await job.wait_for_message()
         summary = await world.fake.wait_for_bot_message(
-            lambda m: m.interaction is job and "Index byggt" in m.content,
+            lambda m: m.interaction is job and "Indexet är byggt" in m.content,
             include_edits=True,
             timeout=10,
         )

@@ -323,10 +323,10 @@ async def test_the_list_shows_every_document_in_pages_with_buttons(world: World)
     assert first.ephemeral
     embed = first.embeds[0]
     assert embed["title"] == "Dokument i kunskapsbasen (1/2)"
-    assert "**allt-startade-i-almedalen.md**\npublik · " in embed["description"]
+    assert "**allt-startade-i-almedalen.md**\noffentlig · " in embed["description"]
     assert "**intern/budget.md**\nintern · " in embed["description"]
     assert "avsnitt · ändrad <t:" in embed["description"]
-    assert embed["footer"]["text"].startswith("16 dokument · 2 publika · 13 interna · ")
+    assert embed["footer"]["text"].startswith("16 dokument · 2 offentliga · 13 interna · ")
     assert embed["description"].count("\n") == 19  # ten documents, two lines each
     buttons = {c["custom_id"]: c for row in first.components for c in row["components"]}
     assert buttons[previous_id]["disabled"] and not buttons[next_id].get("disabled")
@@ -392,7 +392,7 @@ async def test_kb_status_still_answers_admins(world: World):
         ix = await world.fake.invoke_slash("kb status", guild=world.staff, user=admin)
         reply = await ix.wait_for_message()
     fields = {f["name"]: f["value"] for f in reply.embeds[0]["fields"]}
-    assert fields["Dokument"] == "3 (2 publika, 1 interna)"
+    assert fields["Dokument"] == "3 (2 offentliga, 1 interna)"
 
 
 async def test_a_stored_name_is_shown_escaped_and_pings_nobody(world: World):
@@ -431,7 +431,7 @@ async def test_the_kb_commands_sync_valid_with_swedish_names(world: World):
     assert [
         (c["value"], c["name_localizations"]["sv-SE"]) for c in options["visibility"]["choices"]
     ] == [
-        ("public", "publik (alla)"),
+        ("public", "offentlig (alla)"),
         ("internal", "intern (bara personal)"),
     ]
     [document] = subcommands["remove"]["options"]

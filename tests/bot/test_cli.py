@@ -150,7 +150,7 @@ def fresh_config(tmp_path, site) -> Path:
 @pytest.mark.integration
 def test_index_prints_a_summary_table_listing_skipped_files(first_index):
     assert first_index.code == 0, first_index
-    assert first_index.out.startswith("Index built: ")
+    assert first_index.out.startswith("Index built (")
     rows = table(first_index.out)
     assert rows["documents"] == "3"
     assert rows["chunks"] == rows["re-embedded"] == "7"
@@ -289,8 +289,8 @@ def test_ask_without_an_index_builds_it_first(fresh_config, tmp_path, shared_mod
     run = run_main("--config", fresh_config, "ask", "När startade samarbetet mellan kommunerna?")
 
     assert run.code == 0, run.err
-    assert "Bygger index första gången" in run.err
-    assert "Index built: " in run.err
+    assert "Building the index for the first time" in run.err
+    assert "Index built (" in run.err
     assert "2012" in run.out and "Källor:" in run.out
     status = run_main("--config", fresh_config, "status", "--json")
     assert status.json["documents"] == 3
@@ -458,3 +458,43 @@ def test_chat_answers_each_line_until_end_of_input(cli, monkeypatch):
     assert "Brovall" in run.out
     assert "Skriv en fråga" in run.out  # the unfit line gets the polite message, not a crash
     assert "Traceback" not in run.out + run.err
+
+
+# --------------------------------------------------------------------------- one language
+
+
+def _help(*args: str, language: str | None, tmp_path: Path) -> str:
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    env.pop("NATVERKSBOT_CLI_LANGUAGE", None)
+    config = tmp_path / "config.yaml"
+    config.write_text(f"knowledge_dir: {tmp_path}\ncli_language: {language or 'en'}\n")
+    run = subprocess.run(
+        [sys.executable, "-m", "bot", "--config", str(config), *args, "--help"],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=60,
+    )
+    assert run.returncode == 0, run.stderr
+    return run.stdout
+
+
+@pytest.mark.parametrize("command", [(), ("index",), ("report",), ("chat",)])
+def test_help_speaks_swedish_throughout_when_configured(tmp_path, command):
+    swedish = _help(*command, language="sv", tmp_path=tmp_path)
+    english = _help(*command, language="en", tmp_path=tmp_path)
+    assert swedish.startswith("användning: natverksbot")
+    assert "alternativ:" in swedish and "visa den här hjälpen" in swedish
+    for word in ("usage:", "options:", "show this help", "the index", "documents"):
+        assert word not in swedish
+    assert english.startswith("usage: natverksbot") and "show this help" in english
+
+
+def test_status_and_errors_speak_swedish_when_configured(cli, site, tmp_path, monkeypatch):
+    monkeypatch.setenv("NATVERKSBOT_CLI_LANGUAGE", "sv")
+    run = cli("status")
+    assert re.search(r"^dokument: +3 \(2 offentliga, 1 interna\)$", run.out, re.M)
+    assert re.search(r"^avsnitt: +7$", run.out, re.M)
+    report = cli("report")
+    assert report.code == 1
+    assert report.err.startswith("natverksbot: fel: inget frågeregister i ")

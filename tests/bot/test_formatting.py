@@ -305,7 +305,9 @@ def test_the_reindex_summary_is_the_clis_within_one_message(skipped, language):
     assert text.startswith("```\n") and text.endswith("\n```") and text.count("```") == 2
     lines = text.splitlines()
     assert lines[1] == (
-        "Index byggt: 20250101T000000Z" if language == "sv" else "Index built: 20250101T000000Z"
+        "Indexet är byggt (2025-01-01 00:00 UTC)"
+        if language == "sv"
+        else "Index built (2025-01-01 00:00 UTC)"
     )
     assert "1 / 2 / 0" in text and "3.25" in text and "900" in text
     if skipped == 3:
@@ -315,14 +317,14 @@ def test_the_reindex_summary_is_the_clis_within_one_message(skipped, language):
 
 
 def test_an_unchanged_index_says_so():
-    assert "Index redan aktuellt" in format_build_summary(_summary(changed=False), "sv")
+    assert "Indexet är redan aktuellt" in format_build_summary(_summary(changed=False), "sv")
 
 
 @pytest.mark.parametrize(
     ("stage", "expected"),
     [
         ("read", "Omindexering pågår (7 s): Läser dokument 3/40"),
-        ("embed", "Omindexering pågår (7 s): Bäddar in avsnitt 3/40"),
+        ("embed", "Omindexering pågår (7 s): Läser in och indexerar avsnitt 3/40"),
         ("odd", "Omindexering pågår (7 s): odd 3/40"),
     ],
 )
@@ -344,7 +346,7 @@ def test_status_embed_lists_what_admins_need():
     embed = format_status(info, 5, 4, "sv").to_dict()
     fields = {f["name"]: f["value"] for f in embed["fields"]}
     assert fields["Modell"] == "fake-trigram-64 (64 dim)"
-    assert fields["Dokument"] == "3 (2 publika, 1 interna)"
+    assert fields["Dokument"] == "3 (2 offentliga, 1 interna)"
     assert fields["Avsnitt"] == "7"
     assert fields["Senast indexerad"].startswith("<t:1735787045")
     assert fields["Indexets storlek"] == "2.50 MB"

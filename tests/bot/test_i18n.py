@@ -63,3 +63,32 @@ def test_language_of_a_client_locale(locale, expected):
 def test_strings_are_formatted_in_the_language_asked_for():
     assert t("rate_limited.user", "en", seconds=5).endswith("try again in 5 seconds.")
     assert t("rate_limited.user", "xx", seconds=5).endswith("igen om 5 sekunder.")
+
+
+def test_the_two_catalogues_have_exactly_the_same_keys():
+    from bot.locales import en, sv
+
+    assert set(sv.STRINGS) == set(en.STRINGS)
+    assert set(sv.COMMANDS) == set(en.COMMANDS)
+
+
+@pytest.mark.parametrize(
+    "jargon",
+    [
+        "Bäddar in",
+        "bäddar in",
+        "inbäddade",
+        "Byter till nya index",
+        "Index redan",
+        "Index byggt",
+        "Svara med 👍",
+        "ersätt: True",
+        "Posta",
+        "publik",
+    ],
+)
+def test_the_swedish_catalogue_has_none_of_the_known_bad_wordings(jargon):
+    from bot.locales import sv
+
+    texts = [*sv.STRINGS.values(), *sv.COMMANDS.values()]
+    assert not [text for text in texts if jargon in text]

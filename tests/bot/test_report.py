@@ -147,11 +147,30 @@ def test_the_terminal_report_has_a_table_for_each_part(record):
         "Most frequent unanswered questions (knowledge gaps)",
         "Most cited documents",
         "Feedback per document",
-        "Per guild",
+        "Per server",
     ):
         assert heading in text
     assert re.search(r"^ +2 +Vad kostar bygglov\? +vad kostar ett bygglov$", text, re.M)
     assert re.search(r"^  direct messages +1 +0 +0 %", text, re.M)
+
+
+@pytest.mark.parametrize("language", ["sv", "en"])
+def test_the_terminal_report_and_the_web_page_use_the_same_words(record, language):
+    import html as html_module
+
+    from bot.locales import t
+
+    report = build_report(record.path, since=NOW - 7 * DAY, until=NOW + 1, tz=UTC)
+    text = format_tables(report, language)
+    page = html_module.unescape(render_html(report, language))
+    for key in ("report.per_day", "report.gaps", "report.cited", "report.feedback"):
+        assert t(key, language) in text and t(key, language) in page
+    for key in ("report.asked", "report.answered", "report.direct", "report.document"):
+        assert t(key, language) in text and t(key, language) in page
+    other = "en" if language == "sv" else "sv"
+    for key in ("report.gaps", "report.feedback", "report.direct"):
+        assert t(key, other) not in text and t(key, other) not in page
+    assert f'<html lang="{language}">' in render_html(report, language)
 
 
 def test_the_html_page_is_self_contained_and_escapes_what_people_wrote(record):

@@ -1,0 +1,29 @@
+"""The catalogues of texts, one module per language, and ``t`` to look one up.
+
+Discord-free, so the command line can use it without importing discord.py.
+"""
+
+from __future__ import annotations
+
+from types import ModuleType
+from typing import Literal
+
+from bot.locales import en, sv
+
+Language = Literal["sv", "en"]
+
+# One catalogue per language (bot/locales/<language>.py), so that one editor can proofread
+# all of a language's texts in one file. Both must have the same keys and fields (tested).
+CATALOGUES: dict[Language, ModuleType] = {"sv": sv, "en": en}
+
+# key -> {"sv": text, "en": text}: the lookup everything uses (and may extend).
+STRINGS: dict[str, dict[Language, str]] = {
+    key: {"sv": sv.STRINGS[key], "en": en.STRINGS.get(key, sv.STRINGS[key])} for key in sv.STRINGS
+}
+
+
+def t(key: str, language: str, **values: object) -> str:
+    """Return the text ``key`` in ``language`` (Swedish when unknown), formatted."""
+    texts = STRINGS[key]
+    text = texts.get(language, texts["sv"])  # type: ignore[call-overload]
+    return text.format(**values) if values else text
