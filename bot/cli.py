@@ -383,31 +383,44 @@ def cmd_eval(args: argparse.Namespace, config: Config) -> int:
 
 
 def _format_report(report: dict[str, Any]) -> str:
-    lines = [f"retriever: {report['retriever']}"]
+    lines = [_("cli.eval.retriever", retriever=report["retriever"])]
     if report["retrieval"]:
-        lines.append(f"{'lang':<6}{'n':>5}{'hit@1':>8}{'hit@5':>8}{'mrr@10':>8}{'ndcg@10':>9}")
-        for lang, m in report["retrieval"].items():
+        lang = _("cli.eval.language")
+        lines.append(f"{lang:<6}{'n':>5}{'hit@1':>8}{'hit@5':>8}{'mrr@10':>8}{'ndcg@10':>9}")
+        for language, m in report["retrieval"].items():
             lines.append(
-                f"{lang:<6}{m['n']:>5}{m['hit@1']:>8.3f}{m['hit@5']:>8.3f}"
+                f"{language:<6}{m['n']:>5}{m['hit@1']:>8.3f}{m['hit@5']:>8.3f}"
                 f"{m['mrr@10']:>8.3f}{m['ndcg@10']:>9.3f}"
             )
     for section in ("answers", "abstention"):
-        for lang, m in report[section].items():
+        for language, m in report[section].items():
             if "accuracy" in m:
-                lines.append(f"{section} {lang}: {m['accuracy']:.3f} (n={m['n']})")
+                lines.append(
+                    _(
+                        f"cli.eval.{section}",
+                        language=language,
+                        accuracy=f"{m['accuracy']:.3f}",
+                        n=m["n"],
+                    )
+                )
             if "answer@1" in m:
                 lines.append(
-                    f"{section} {lang}: answer@1 {m['answer@1']:.3f}, answered "
-                    f"{m['answered']:.3f} (n={m['n_expected_source']})"
+                    _(
+                        "cli.eval.answer_at_1",
+                        section=_(f"cli.eval.section.{section}"),
+                        language=language,
+                        answer_at_1=f"{m['answer@1']:.3f}",
+                        answered=f"{m['answered']:.3f}",
+                        n=m["n_expected_source"],
+                    )
                 )
-    misses = [f for f in report["failures"] if f["kind"] != "retrieval"]
-    for f in misses:
-        lines.append(f"FAIL {f['id']} ({f['kind']}): {f.get('question', '')}")
+    for f in (f for f in report["failures"] if f["kind"] != "retrieval"):
+        lines.append(
+            _("cli.eval.fail", id=f["id"], kind=f["kind"], question=f.get("question", ""))
+        )
     retrieval_misses = sum(1 for f in report["failures"] if f["kind"] == "retrieval")
     if retrieval_misses:
-        lines.append(
-            f"{retrieval_misses} questions without the expected document first (--json lists them)"
-        )
+        lines.append(_("cli.eval.retrieval_misses", count=retrieval_misses))
     return "\n".join(lines)
 
 

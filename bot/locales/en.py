@@ -263,6 +263,15 @@ STRINGS: dict[str, str] = {
     "cli.status.backend": "backend",
     "cli.status.backend_value": "{backend}; prompts: query {query}, document {document}",
     "cli.status.mismatch": "{model} ({dimension} dim), not the index's: run `natverksbot index` to rebuild it",
+    "cli.eval.retriever": "retriever: {retriever}",
+    "cli.eval.language": "lang",
+    "cli.eval.answers": "answers {language}: {accuracy} (n={n})",
+    "cli.eval.abstention": "abstention {language}: {accuracy} (n={n})",
+    "cli.eval.fail": "FAIL {id} ({kind}): {question}",
+    "cli.eval.retrieval_misses": "{count} questions without the expected document first (--json lists them)",
+    "cli.eval.answer_at_1": "{section} {language}: answer@1 {answer_at_1}, answered {answered} (n={n})",
+    "cli.eval.section.answers": "answers",
+    "cli.eval.section.abstention": "abstention",
 }
 
 COMMANDS: dict[str, str] = {

@@ -263,6 +263,15 @@ STRINGS: dict[str, str] = {
     "cli.status.backend": "motor",
     "cli.status.backend_value": "{backend}; prompter: fråga {query}, dokument {document}",
     "cli.status.mismatch": "{model} ({dimension} dim), inte indexets: kör `natverksbot index` för att bygga om det",
+    "cli.eval.retriever": "sökmetod: {retriever}",
+    "cli.eval.language": "språk",
+    "cli.eval.answers": "svar {language}: {accuracy} (n={n})",
+    "cli.eval.abstention": "avböjda {language}: {accuracy} (n={n})",
+    "cli.eval.fail": "MISS {id} ({kind}): {question}",
+    "cli.eval.retrieval_misses": "{count} frågor utan det väntade dokumentet först (--json listar dem)",
+    "cli.eval.answer_at_1": "{section} {language}: answer@1 {answer_at_1}, besvarade {answered} (n={n})",
+    "cli.eval.section.answers": "svar",
+    "cli.eval.section.abstention": "avböjda",
 }
 
 COMMANDS: dict[str, str] = {

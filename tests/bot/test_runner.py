@@ -271,3 +271,24 @@ def test_the_cli_dispatches_run_to_the_runner(monkeypatch, tmp_path, knowledge):
     with contextlib.suppress(SystemExit):
         assert cli.main(["--config", str(config_file), "run"]) == 0
     assert seen and seen[0].knowledge_dir == knowledge
+
+
+def test_run_reports_its_connection_at_the_default_log_level(monkeypatch, tmp_path, knowledge):
+    from bot import cli
+
+    levels = {}
+
+    def fake_run(config):
+        levels["bot"] = logging.getLogger("bot.client").isEnabledFor(logging.INFO)
+        levels["discord"] = logging.getLogger("discord.gateway").isEnabledFor(logging.INFO)
+        return 0
+
+    monkeypatch.setattr(runner, "run_bot", fake_run)
+    config_file = tmp_path / "config.yaml"
+    config_file.write_text(f"knowledge_dir: {knowledge}\nstate_dir: {tmp_path / 'state'}\n")
+    try:
+        assert cli.main(["--config", str(config_file), "run"]) == 0
+    finally:
+        logging.getLogger("bot").setLevel(logging.NOTSET)
+        logging.getLogger("discord").setLevel(logging.NOTSET)
+    assert levels == {"bot": True, "discord": False}  # "connected as …" shows; chatter not
