@@ -183,9 +183,10 @@ class AskCog(commands.Cog):
         )
         private = mode == "private"
         await interaction.response.defer(thinking=True, ephemeral=private)
-        context, thread_id = await self._context(
-            channel_id, None, in_thread=_in_thread(interaction.channel)
-        )
+        in_thread = _in_thread(interaction.channel)
+        context, thread_id = await self._context(channel_id, None, in_thread=in_thread)
+        if in_thread and mode == "thread":  # a forum post or help thread: one conversation
+            thread_id = channel_id
         asked = replace(asked, context=context)
         answered = await self._answer(asked)
         view = self._view(asked, answered, removable=not private)
@@ -296,9 +297,13 @@ class AskCog(commands.Cog):
             received=received,
         )
         reference = message.reference.message_id if message.reference else None
-        context, thread_id = await self._context(
-            message.channel.id, reference, in_thread=_in_thread(message.channel)
-        )
+        in_thread = _in_thread(message.channel)
+        context, thread_id = await self._context(message.channel.id, reference, in_thread=in_thread)
+        parent = getattr(message.channel, "parent_id", None)
+        if in_thread and self._mode(asked.guild_id, message.channel.id, parent, None, None) == (
+            "thread"
+        ):  # a forum post or help thread where threads are the default: one conversation
+            thread_id = message.channel.id
         asked = replace(asked, context=context)
         async with _typing(message.channel):
             answered = await self._answer(asked)

@@ -364,3 +364,23 @@ async def test_a_reply_that_arrives_before_the_answers_send_returns_keeps_its_co
 
     assert spy.calls[1]["context"] == "När hålls sommarskolan?"
     assert "2015" in second.embeds[0]["description"]
+
+
+async def test_in_a_forum_that_defaults_to_threads_each_post_is_one_conversation(world: World):
+    forum = world.fake.add_channel(world.public, "hjälpforum", type=15)
+    spy = EngineSpy(world.engine)
+    async with world.running(answer_modes={int(forum["id"]): "thread"}) as bot:
+        post_id = world.fake._ids.next()
+        payload = world.fake._thread_payload(post_id, forum, {"name": "Sommarskolan"}, 11)
+        await world.fake._create_thread(payload)
+        await world.fake.wait_until(lambda: bot.get_channel(post_id), what="forum post")
+        await world.fake.send_user_message(
+            post_id, None, world.mention("När hålls sommarskolan?")
+        )
+        first = await world.fake.wait_for_bot_message()
+        await world.fake.send_user_message(post_id, None, world.mention("Och när startade den?"))
+        second = await world.fake.wait_for_bot_message()
+
+    assert first.channel_id == second.channel_id == post_id
+    assert spy.calls[1]["context"] == "När hålls sommarskolan?"
+    assert "2015" in second.embeds[0]["description"]
