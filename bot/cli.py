@@ -302,7 +302,8 @@ def cmd_chat(args: argparse.Namespace, config: Config) -> int:
     """Answer questions typed at a prompt, each following up the earlier ones, until EOF.
 
     Like a Discord thread, every question is asked with the conversation so far as its
-    context; "/ny" (or "/new") starts a new conversation. At a terminal the prompt has
+    context (one the conversation cannot answer is tried on its own, as a new topic);
+    "/ny" (or "/new") starts a new conversation. At a terminal the prompt has
     line editing and a history kept in the state folder.
     """
     from bot.conversation import next_context
@@ -333,6 +334,11 @@ def cmd_chat(args: argparse.Namespace, config: Config) -> int:
             continue
         try:
             answer = engine.ask(line, visibility=args.visibility, context=context)
+            if context and not answer.answered:
+                # Not a follow-up the conversation can answer: perhaps a new topic.
+                alone = engine.ask(line, visibility=args.visibility, context=None)
+                if alone.answered:
+                    answer, context = alone, None
         except QuestionError as exc:
             print(str(exc))
         else:
