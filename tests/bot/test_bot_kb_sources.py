@@ -71,7 +71,7 @@ async def test_an_added_source_is_listed_fetched_once_indexed_and_comments_stay(
 
     assert added.ephemeral
     assert added.content == (
-        f"Lade till <{url}> (publik) i sources.yaml.\n"
+        f"Lade till <{url}> (offentlig) i sources.yaml.\n"
         "Webbsidor: 1 nya, 0 ändrade, 0 oförändrade, 0 borttagna, 0 misslyckade."
     )
     assert "1 / 0 / 0" in added.embeds[0]["description"]
@@ -85,8 +85,8 @@ async def test_an_added_source_is_listed_fetched_once_indexed_and_comments_stay(
     assert "100 timmar" in answer.all_text()
     embed = listed.embeds[0]
     assert embed["title"] == "Webbkällor (2)"
-    assert f"<{url}>\npublik · hämtad <t:" in embed["description"]
-    assert "<https://www.nassjo.se/integration>\npublik · inte hämtad än" in embed["description"]
+    assert f"<{url}>\noffentlig · hämtad <t:" in embed["description"]
+    assert "<https://www.nassjo.se/integration>\noffentlig · inte hämtad än" in embed["description"]
     assert [c["action"] for c in _changes(world.state)] == ["source-add", "fetch-added"]
 
 

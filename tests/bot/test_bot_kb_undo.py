@@ -33,7 +33,11 @@ def _changes(state) -> list[dict]:
 
 async def _ask(world: World, question: str, guild: FakeGuild) -> str:
     ix = await world.fake.invoke_slash("ask", {"question": question}, guild=guild)
-    return (await ix.wait_for_message(timeout=10)).all_text()
+    message = await ix.wait_for_message(timeout=10)
+    # The answer itself, without the footer (whose /hjälp hint comes only the first time).
+    embed = message.embeds[0] if message.embeds else {}
+    fields = "".join(f["name"] + f["value"] for f in embed.get("fields", []))
+    return message.content + embed.get("title", "") + embed.get("description", "") + fields
 
 
 async def _remove(world: World, admin: dict, document: str, *, button: int = 0):
@@ -59,6 +63,7 @@ async def _trash_choices(fake: FakeDiscord, guild: FakeGuild, user: dict, typed:
         "id": "1",
         "name": "kb",
         "type": 1,
+        "guild_id": str(guild.id),  # /kb is a guild command of the staff guilds
         "options": [
             {
                 "type": 1,

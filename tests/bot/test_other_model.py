@@ -144,7 +144,7 @@ def test_an_index_of_another_model_is_refused_until_it_is_rebuilt(tmp_path, tiny
     # `ask` on an index of another model (an upgrade) rebuilds it first, and says so.
     code, out, err = run("--config", config, "ask", QUESTION)
     assert code == 0, err
-    assert "bygger om indexet" in err
+    assert "rebuilding the index" in err  # the CLI's language (cli_language: en)
     code, out, _ = run("--config", config, "status", "--json")
     assert json.loads(out)["model"]["matches_index"] is True
     assert json.loads(out)["dimension"] == 384
