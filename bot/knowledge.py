@@ -65,6 +65,12 @@ WEB_SOURCE_MARK = "sources.yaml"
 """Front matter ``source:`` of a fetched page: it belongs to the sources list."""
 # Characters that some file systems or shells treat specially; replaced by "-".
 _SPECIAL = frozenset('<>:"|?*')
+# Device names Windows reserves whatever the extension ("CON.md", "nul.tar.md", "COM¹.txt"):
+# such a file cannot be opened, copied or synced on Windows.
+_WINDOWS_DEVICES = frozenset(
+    ["CON", "PRN", "AUX", "NUL", "CONIN$", "CONOUT$"]
+    + [f"{port}{n}" for port in ("COM", "LPT") for n in (*"0123456789", "¹", "²", "³")]
+)
 _VISIBILITY_HEADER = (
     "# Visibility of the documents in this folder that are not Markdown, by file name.\n"
     "# Written by the bot (/kb add); public or internal. See docs/KNOWLEDGE.md.\n"
@@ -147,9 +153,22 @@ def sanitise_name(filename: str) -> str:
     while len((stem + suffix).encode("utf-8")) > _MAX_NAME_BYTES:
         stem = stem[:-1].rstrip(". ")
     name = stem + suffix
+    if is_windows_reserved(name):
+        raise KnowledgeError(
+            "kb.name.windows", f"{name!r} is a device name reserved on Windows", name=name
+        )
     if is_ignored_name(name, at_root=True):
         raise KnowledgeError("kb.name.reserved", f"{name!r} is a name the index ignores", name=name)
     return name
+
+
+def is_windows_reserved(name: str) -> bool:
+    """Return whether Windows reserves ``name``: a device name before the first dot.
+
+    Windows ignores trailing dots and spaces there too, so "con .md" and "NUL..txt" count.
+    """
+    device = name.split(".", 1)[0].rstrip(". ")
+    return device.upper() in _WINDOWS_DEVICES
 
 
 def _split_suffix(name: str) -> tuple[str, str]:

@@ -175,6 +175,17 @@ async def test_an_upload_named_dot_env_writes_nothing(world: World):
     assert not any(p.name in (".env", "env") for p in world.knowledge.parent.rglob("*env"))
 
 
+@pytest.mark.parametrize("name", ["CON.md", "nul.txt", "LPT9.pdf", "com1 .md"])
+async def test_an_upload_with_a_windows_device_name_writes_nothing(world: World, name):
+    admin = _admin(world)
+    before = _files(world.knowledge)
+    async with world.running():
+        reply = await _add(world, admin, name, b"# Rubrik\n\nText.\n")
+    assert reply.ephemeral and "\n" not in reply.content
+    assert reply.content.startswith("Namnet ") and "är reserverat i Windows" in reply.content
+    assert _files(world.knowledge) == before
+
+
 async def test_a_zero_byte_upload_is_refused(world: World):
     admin = _admin(world)
     before = _files(world.knowledge)
