@@ -63,6 +63,42 @@ over ``default_visibility``. The bot's ``/kb add`` writes it.
 """
 
 
+MAX_YAML_DEPTH = 50
+"""Deepest nesting of lists and mappings accepted in front matter and visibility lists."""
+
+
+class _BoundedLoader(yaml.SafeLoader):
+    """``yaml.SafeLoader`` that refuses nesting deeper than :data:`MAX_YAML_DEPTH`.
+
+    PyYAML composes nested nodes recursively: 5,000 ``[`` would end in a RecursionError
+    (which aborted a whole reindex); here they are invalid YAML like any other.
+    """
+
+    _depth = 0
+
+    def compose_node(self, parent: Any, index: Any) -> Any:  # noqa: D102
+        self._depth += 1
+        try:
+            if self._depth > MAX_YAML_DEPTH:
+                raise yaml.composer.ComposerError(
+                    None,
+                    None,
+                    f"nested more than {MAX_YAML_DEPTH} levels deep",
+                    self.peek_event().start_mark,
+                )
+            return super().compose_node(parent, index)
+        finally:
+            self._depth -= 1
+
+
+def load_yaml(text: str) -> Any:
+    """Return ``yaml.safe_load(text)``, with nesting past :data:`MAX_YAML_DEPTH` a YAMLError."""
+    try:
+        return yaml.load(text, Loader=_BoundedLoader)  # noqa: S506 - a SafeLoader
+    except RecursionError:  # a backstop; the depth limit is reached long before
+        raise yaml.YAMLError("nested too deeply") from None
+
+
 class DocumentError(Exception):
     """A file that cannot be read as a document; str(exc) is a one-line reason (no path needed)."""
 
@@ -251,7 +287,7 @@ def read_visibility_list(folder: Path) -> dict[str, Visibility]:
 def _parse_visibility_list(path: Path) -> dict[str, str] | DocumentError:
     """Return the parsed list at ``path``, or the DocumentError that describes the problem."""
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        data = load_yaml(path.read_text(encoding="utf-8")) or {}
     except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
         return DocumentError(f"{VISIBILITY_FILE} is not valid YAML: {exc}")
     if not isinstance(data, dict):
@@ -511,7 +547,7 @@ def split_front_matter(text: str) -> tuple[dict[str, Any], str]:
     else:
         raise DocumentError("front matter starts with '---' but has no closing '---' line")
     try:
-        data = yaml.safe_load(raw)
+        data = load_yaml(raw)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" (line {mark.line + 2})" if mark is not None else ""

@@ -186,6 +186,17 @@ async def test_an_upload_with_a_windows_device_name_writes_nothing(world: World,
     assert _files(world.knowledge) == before
 
 
+async def test_an_upload_with_deeply_nested_front_matter_gets_the_normal_refusal(world: World):
+    admin = _admin(world)
+    before = _files(world.knowledge)
+    data = b"---\ntitle: " + b"[" * 5000 + b"\n---\n# Rubrik\n\nText.\n"
+    async with world.running():
+        reply = await _add(world, admin, "djup.md", data, visibility="public")
+    assert reply.ephemeral and "\n" not in reply.content
+    assert "nested more than 50 levels deep" in reply.content
+    assert _files(world.knowledge) == before
+
+
 async def test_a_zero_byte_upload_is_refused(world: World):
     admin = _admin(world)
     before = _files(world.knowledge)
