@@ -636,6 +636,12 @@ def _known_errors() -> tuple[type[BaseException], ...]:
     )
 
 
+def os_error_line(exc: OSError) -> str:
+    """Return an operating-system error as one line naming the path: "PATH: reason"."""
+    reason = exc.strerror or str(exc)
+    return f"{exc.filename}: {reason}" if exc.filename else reason
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the CLI; return the exit status."""
     args = _parser().parse_args(argv)
@@ -654,6 +660,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.debug:
             raise
         print(f"natverksbot: error: {exc}", file=sys.stderr)
+        return EXIT_ERROR
+    except OSError as exc:  # a read-only or full disk, a folder that cannot be made ...
+        if args.debug:
+            raise
+        print(f"natverksbot: error: {os_error_line(exc)}", file=sys.stderr)
         return EXIT_ERROR
     except KeyboardInterrupt:
         return 130
