@@ -43,12 +43,13 @@ from index.documents import (
     SUPPORTED_SUFFIXES,
     VISIBILITY_FILE,
     DocumentError,
+    ParseLimits,
     Visibility,
     decode_text,
     document_id,
     is_ignored_name,
     iter_document_paths,
-    read_document,
+    read_document_isolated,
     read_visibility_list,
     split_front_matter,
 )
@@ -183,13 +184,20 @@ def _split_suffix(name: str) -> tuple[str, str]:
 
 
 def prepare_upload(
-    name: str, data: bytes, visibility: Visibility, *, max_bytes: int
+    name: str,
+    data: bytes,
+    visibility: Visibility,
+    *,
+    max_bytes: int,
+    limits: ParseLimits | None = None,
 ) -> tuple[bytes, str]:
     """Return (the bytes to store, the document's title) once the engine has read them.
 
     Markdown gets ``visibility`` written into its front matter. Raises KnowledgeError
     for an empty file, one over ``max_bytes``, and one the engine cannot read (with the
-    reader's reason, e.g. "not a valid PDF: it is a PNG image").
+    reader's reason, e.g. "not a valid PDF: it is a PNG image"). The reader runs in a
+    child process under ``limits`` (its time budget included); its parse is kept for the
+    reindex that follows, which then does not read the file again.
     """
     check_size(len(data), max_bytes)
     if Path(name).suffix.lower() in MARKDOWN_SUFFIXES:
@@ -198,7 +206,7 @@ def prepare_upload(
         path = Path(folder) / name
         path.write_bytes(data)
         try:
-            document = read_document(path, Path(folder), visibility)
+            document = read_document_isolated(path, Path(folder), visibility, limits=limits)
         except DocumentError as exc:
             raise KnowledgeError("kb.add.unreadable", str(exc), reason=str(exc)) from exc
     return data, document.title

@@ -42,10 +42,12 @@ from index.chunking import Chunk, chunk_document
 from index.documents import (
     Document,
     DocumentError,
+    ParseLimits,
     SkippedFile,
     document_id,
     file_hash,
     iter_document_paths,
+    parse_limits,
     read_document,
 )
 from index.embedding import EmbeddingCache, Encoder, embed_with_cache
@@ -180,6 +182,8 @@ class BuildSettings:
     ivf_nlist: int = 0
     ivf_nprobe: int = 0
     model_source: str = ""  # what the model is and where its weights came from, for people
+    # How much work reading one document may take; not part of what a build contains.
+    parse_limits: ParseLimits = field(default_factory=ParseLimits, compare=False)
 
     def lexical_key(self) -> dict[str, Any]:
         """Return the settings that decide the keyword indexes."""
@@ -790,7 +794,7 @@ def build_index(
     if not guard.acquire(blocking=False):
         raise IndexLockedError("a reindex is already running in this process; wait for it")
     try:
-        with index_lock(index_dir):
+        with index_lock(index_dir), parse_limits(settings.parse_limits):
             return _build_locked(Path(knowledge_dir), index_dir, encoder, settings, progress, force)
     finally:
         guard.release()

@@ -193,7 +193,12 @@ class KnowledgeCog(commands.Cog):
                 return
             async with self._changing:
                 prepared, _ = await asyncio.to_thread(
-                    prepare_upload, name, data, chosen, max_bytes=limit
+                    prepare_upload,
+                    name,
+                    data,
+                    chosen,
+                    max_bytes=limit,
+                    limits=config.documents.limits(),
                 )
                 stored = await asyncio.to_thread(
                     store_document,

@@ -197,6 +197,34 @@ async def test_an_upload_with_deeply_nested_front_matter_gets_the_normal_refusal
     assert _files(world.knowledge) == before
 
 
+@pytest.mark.parametrize(
+    ("name", "reason"),
+    [
+        ("stycken.docx", "more than 20000 paragraphs (documents.max_paragraphs)"),
+        ("ström.pdf", "more than 1 MB (documents.max_page_stream_mb)"),
+    ],
+)
+async def test_a_small_upload_that_unpacks_to_a_lot_is_refused_in_one_line(
+    world: World, name, reason
+):
+    from tests.index.test_parse_limits import many_paragraphs_docx
+
+    data = (
+        many_paragraphs_docx(100_000)
+        if name.endswith(".docx")
+        else make_pdf([["x"] * 300_000], deflate=True)
+    )
+    assert len(data) < 12_000
+    admin = _admin(world)
+    before = _files(world.knowledge)
+    async with world.running():
+        reply = await _add(world, admin, name, data)
+    assert reply.ephemeral and "\n" not in reply.content
+    assert reply.content.startswith("Filen går inte att läsa och sparades inte: ")
+    assert reply.content.endswith(reason.replace("_", "\\_"))  # shown escaped
+    assert _files(world.knowledge) == before
+
+
 async def test_a_zero_byte_upload_is_refused(world: World):
     admin = _admin(world)
     before = _files(world.knowledge)
