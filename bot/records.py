@@ -441,11 +441,15 @@ class RecordStore:
     def conversation(self, message_or_thread_id: int) -> Conversation | None:
         """Return the latest question answered by that message or in that thread, if any."""
         key = self.hash_id(message_or_thread_id)
-        row = self._database().execute(
-            "SELECT id, question, context FROM questions WHERE message_id = ? OR thread_id = ?"
-            " ORDER BY id DESC LIMIT 1",
-            (key, key),
-        ).fetchone()
+        row = (
+            self._database()
+            .execute(
+                "SELECT id, question, context FROM questions WHERE message_id = ? OR thread_id = ?"
+                " ORDER BY id DESC LIMIT 1",
+                (key, key),
+            )
+            .fetchone()
+        )
         return Conversation(int(row[0]), row[1], row[2]) if row else None
 
     def vote(

@@ -150,9 +150,7 @@ def parse_since(text: str, now: float | None = None) -> float:
     # The record began in this century: an earlier start is a typo, and days before the
     # epoch (or beyond the calendar) cannot be counted.
     if not EARLIEST_SINCE <= since <= now:
-        raise ValueError(
-            f"--since {text!r}: the period must start between 2000-01-01 and now"
-        )
+        raise ValueError(f"--since {text!r}: the period must start between 2000-01-01 and now")
     return since
 
 

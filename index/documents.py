@@ -494,8 +494,7 @@ def _parse_in_child(data: bytes, suffix: str, limits: ParseLimits) -> _Parsed:
         receiver.recv()  # ready: imports done, the budget starts now
         if not receiver.poll(limits.parse_seconds):
             raise DocumentError(
-                f"reading it takes longer than {limits.parse_seconds:g} s"
-                " (documents.parse_seconds)"
+                f"reading it takes longer than {limits.parse_seconds:g} s (documents.parse_seconds)"
             )
         outcome, value = receiver.recv()
     except EOFError:

@@ -215,7 +215,9 @@ class AskCog(commands.Cog):
         reference = message.reference.message_id if message.reference else None
         generation = await self.bot.record("forget_generation")
         context, thread_id = await self._context(
-            message.channel.id, reference, in_thread=_in_thread(message.channel),
+            message.channel.id,
+            reference,
+            in_thread=_in_thread(message.channel),
             generation=generation,
         )
         asked = replace(asked, context=context, generation=generation)

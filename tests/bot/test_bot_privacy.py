@@ -13,9 +13,11 @@ FIRST = "När hålls sommarskolan i Borlänge?"
 async def _remembered(world: World, count: int) -> None:
     """Wait until the bot has stored where its first ``count`` answers went (item 13's race)."""
     await world.fake.wait_until(
-        lambda: all(r["message_id"] for r in record_rows(world.state)[:count])
-        and len(record_rows(world.state)) >= count
-        or None,
+        lambda: (
+            all(r["message_id"] for r in record_rows(world.state)[:count])
+            and len(record_rows(world.state)) >= count
+            or None
+        ),
         what="answers remembered",
     )
 
@@ -41,9 +43,7 @@ async def test_a_forget_by_the_command_line_reaches_the_running_bots_follow_ups(
         reply = await world.fake.send_user_message(
             channel, bertil, "Och när startade den?", reference=first
         )
-        second = await world.fake.wait_for_bot_message(
-            lambda m: m.reference_id == int(reply["id"])
-        )
+        second = await world.fake.wait_for_bot_message(lambda m: m.reference_id == int(reply["id"]))
         await _remembered(world, 2)
         assert spy.calls[1]["context"] == FIRST
         assert record_rows(world.state)[1]["context"] == FIRST

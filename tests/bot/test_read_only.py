@@ -97,7 +97,12 @@ def test_forget_user_on_a_read_only_state_folder_is_one_line(tmp_path, knowledge
 
 @pytest.mark.parametrize("indexed", [True, False], ids=["indexed", "empty"])
 def test_the_bot_on_a_read_only_state_folder_does_not_start_and_says_why(
-    fake_in_thread, monkeypatch, knowledge, tmp_path, capsys, indexed  # noqa: F811
+    fake_in_thread,  # noqa: F811 - the fixture imported above
+    monkeypatch,
+    knowledge,
+    tmp_path,
+    capsys,
+    indexed,
 ):
     fake_in_thread.fake.add_guild()
     monkeypatch.setenv("DISCORD_TOKEN", TOKEN)

@@ -245,9 +245,7 @@ def test_a_version_2_record_gets_its_ids_hashed(tmp_path):
     salt = {SALT_ENV: "bottens"}
     store = RecordStore.open(tmp_path, environ=salt)
     dm = store.add(_record(guild_id=None, channel_id=777))
-    store._db.execute(
-        "UPDATE questions SET channel_id = 777, message_id = 888, thread_id = 999"
-    )
+    store._db.execute("UPDATE questions SET channel_id = 777, message_id = 888, thread_id = 999")
     store._db.execute("DELETE FROM meta")
     store._db.execute("PRAGMA user_version=2")
     store.close()
