@@ -89,3 +89,23 @@ async def test_the_state_folder_and_the_record_are_private(world: World):
     assert stat.S_IMODE(world.state.stat().st_mode) == 0o700
     for path in world.state.glob("bot.sqlite*"):
         assert stat.S_IMODE(path.stat().st_mode) == 0o600, path
+
+
+async def test_a_record_deleted_while_the_bot_runs_is_made_again(world: World, caplog):
+    async with world.running():
+        await world.ask_by_mention(world.public, FIRST)
+        await _remembered(world, 1)
+        for path in world.state.glob("bot.sqlite*"):
+            path.unlink()
+        await world.ask_by_mention(world.public, "När startade samarbetet?")
+        await world.fake.wait_until(
+            lambda: (
+                (world.state / "bot.sqlite").is_file()
+                and [r["question"] for r in record_rows(world.state)]
+                or None
+            ),
+            what="the record made again",
+        )
+        rows = record_rows(world.state)
+    assert [r["question"] for r in rows] == ["När startade samarbetet?"]
+    assert "was deleted or replaced while open: opening it again" in caplog.text
