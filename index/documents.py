@@ -15,14 +15,19 @@ from __future__ import annotations
 
 import contextlib
 import contextvars
+import dataclasses
 import datetime as dt
 import hashlib
 import io
+import json
 import logging
-import multiprocessing
 import os
 import re
+import select
+import subprocess
+import sys
 import threading
+import time
 import unicodedata
 import zipfile
 from collections import OrderedDict
@@ -457,7 +462,8 @@ def read_document_isolated(
     """Return :func:`read_document`'s document, parsed in a child process with a time limit.
 
     The child is killed when parsing takes longer than ``limits.parse_seconds`` (its
-    start-up is not counted), and the document is refused with that reason. The parse is
+    start-up is not counted), and the document is refused with that reason; a child
+    that dies (out of memory, say) refuses it too. The parse is
     remembered, so the reindex that indexes the same bytes next does not parse them again.
     """
     limits = limits or ParseLimits()
@@ -476,52 +482,103 @@ def read_document_isolated(
 
 
 _CHILD_START_SECONDS = 120.0
+_CHILD_CODE = "from index.documents import _child_main; _child_main()"
 
 
 def _parse_in_child(data: bytes, suffix: str, limits: ParseLimits) -> _Parsed:
-    """Return the parse of ``data`` done by a spawned child, killed past the time budget."""
-    context = multiprocessing.get_context("spawn")  # fork is unsafe in a threaded process
-    receiver, sender = context.Pipe(duplex=False)
-    child = context.Process(
-        target=_child_main, args=(sender, data, suffix, limits), name="document-reader"
+    """Return the parse of ``data`` done by a child process, killed past the time budget.
+
+    The child is a fresh interpreter (``python -c``), not a fork of this threaded
+    process, and does not import the caller's main module. It gets the bytes and the
+    limits on stdin and answers in JSON (never pickle: it has read hostile bytes).
+    """
+    package_root = str(Path(__file__).resolve().parents[1])
+    env = dict(os.environ)
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [package_root, env.get("PYTHONPATH")]))
+    header = json.dumps({"suffix": suffix, "limits": dataclasses.asdict(limits)}).encode()
+    child = subprocess.Popen(
+        [sys.executable, "-c", _CHILD_CODE],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        env=env,
     )
-    child.daemon = True
-    child.start()
-    sender.close()
     try:
-        if not receiver.poll(_CHILD_START_SECONDS):
-            raise DocumentError("the document reader did not start")
-        receiver.recv()  # ready: imports done, the budget starts now
-        if not receiver.poll(limits.parse_seconds):
+        assert child.stdin is not None and child.stdout is not None
+        try:
+            child.stdin.write(len(header).to_bytes(4, "big") + header + data)
+            child.stdin.close()
+        except BrokenPipeError:
+            pass  # it stopped at once; reading says so
+        if _read_until(child.stdout, 1, _CHILD_START_SECONDS) != b"R":
+            raise DocumentError("the document reader stopped (out of memory?)")
+        # Ready: its imports are done, the budget starts now.
+        answer = _read_until(child.stdout, None, limits.parse_seconds)
+        if answer is None:
             raise DocumentError(
                 f"reading it takes longer than {limits.parse_seconds:g} s (documents.parse_seconds)"
             )
-        outcome, value = receiver.recv()
-    except EOFError:
-        raise DocumentError("the document reader stopped (out of memory?)") from None
     finally:
-        if child.is_alive():
+        if child.poll() is None:
             child.kill()
-        child.join(5)
-        receiver.close()
-    if outcome != "ok":
-        raise DocumentError(value)
-    return value
+        child.wait(5)
+        if child.stdout is not None:
+            child.stdout.close()
+    try:
+        outcome = json.loads(answer)
+    except ValueError:
+        raise DocumentError("the document reader stopped (out of memory?)") from None
+    if outcome.get("error") is not None:
+        raise DocumentError(outcome["error"])
+    return _Parsed(
+        [Section(s["text"], s["heading"], s["page"]) for s in outcome["sections"]],
+        title=outcome["title"],
+        meta={k: tuple(v) if isinstance(v, list) else v for k, v in outcome["meta"].items()},
+    )
 
 
-def _child_main(sender: Any, data: bytes, suffix: str, limits: ParseLimits) -> None:
-    """Parse ``data`` in the child process and send ("ok", parsed) or ("error", reason)."""
+def _read_until(stream: Any, size: int | None, seconds: float) -> bytes | None:
+    """Return ``size`` bytes (None: all until the end) read within ``seconds``, else None."""
+    deadline = time.monotonic() + seconds
+    chunks: list[bytes] = []
+    got = 0
+    fd = stream.fileno()
+    while size is None or got < size:
+        left = deadline - time.monotonic()
+        if left <= 0 or not select.select([fd], [], [], left)[0]:
+            return None
+        chunk = os.read(fd, 1 << 16 if size is None else size - got)
+        if not chunk:
+            break
+        chunks.append(chunk)
+        got += len(chunk)
+    return b"".join(chunks)
+
+
+def _child_main() -> None:
+    """Run in the child process: read (header, bytes) on stdin, answer in JSON on stdout."""
+    out = sys.stdout.buffer
+    raw = sys.stdin.buffer.read()
+    length = int.from_bytes(raw[:4], "big")
+    header = json.loads(raw[4 : 4 + length])
+    data = raw[4 + length :]
     with contextlib.suppress(ImportError):  # loaded before the budget starts
         import docx  # noqa: F401
         import pypdf  # noqa: F401
-    sender.send(("ready", None))
+    out.write(b"R")
+    out.flush()
     try:
-        with parse_limits(limits):
-            sender.send(("ok", _parse(data, suffix)))
+        with parse_limits(ParseLimits(**header["limits"])):
+            parsed = _parse(data, header["suffix"])
+        answer: dict[str, Any] = {
+            "sections": [dataclasses.asdict(section) for section in parsed.sections],
+            "title": parsed.title,
+            "meta": parsed.meta,
+        }
     except DocumentError as exc:
-        sender.send(("error", str(exc)))
-    finally:
-        sender.close()
+        answer = {"error": str(exc)}
+    out.write(json.dumps(answer, ensure_ascii=False).encode("utf-8"))
+    out.flush()
 
 
 def load_documents(root: Path, default_visibility: Visibility = "internal") -> LoadResult:
