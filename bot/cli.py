@@ -559,7 +559,8 @@ def _log_changes(config: Config, changes: Sequence[Any]) -> None:
     """Log changes to the knowledge base in the state database (who: the command line)."""
     from bot.records import RecordStore
 
-    store = RecordStore.open(config.state_dir)
+    # The command line hashes nobody: it logs without a salt if the bot has not made one.
+    store = RecordStore.open(config.state_dir, need_salt=False)
     try:
         for change in changes:
             store.log_change(change)
