@@ -412,7 +412,8 @@ def cmd_fetch_sources(args: argparse.Namespace, config: Config) -> int:
     )
     changes = [r for r in report.results if r.outcome in ("added", "updated", "removed")]
     if changes:
-        store = RecordStore.open(config.state_dir)
+        # The command line hashes nobody: it logs its fetches without a salt if it has none.
+        store = RecordStore.open(config.state_dir, need_salt=False)
         try:
             for result in changes:
                 store.log_change(
@@ -462,9 +463,10 @@ def cmd_forget_user(args: argparse.Namespace, config: Config) -> int:
     user_id = str(args.user_id).strip()
     if not user_id.isdigit() or not 1 <= len(user_id) <= 20:
         raise CliError(f"{args.user_id!r} is not a Discord user id (a number of up to 20 digits)")
-    if not (config.state_dir / DATABASE_NAME).is_file():
-        print(f"No question record in {config.state_dir}: 0 rows deleted.")
-        return 0
+    database = config.state_dir / DATABASE_NAME
+    if not database.is_file():
+        # Saying "0 rows deleted" here could hide a wrong --config or state_dir.
+        raise CliError(f"no question record at {database}: nothing was deleted")
     store = RecordStore.open(config.state_dir)
     try:
         forgotten = store.forget_user(int(user_id))
@@ -475,6 +477,11 @@ def cmd_forget_user(args: argparse.Namespace, config: Config) -> int:
         f" and {_count(forgotten.votes, 'vote')} by that user, and"
         f" {_count(forgotten.votes_on_their_answers, 'vote')} by others on their answers."
     )
+    if forgotten.contexts or forgotten.changes:
+        print(
+            f"Cleared their words from {_count(forgotten.contexts, 'follow-up')} by others"
+            f" and removed them from {_count(forgotten.changes, 'logged change')}."
+        )
     return 0
 
 
@@ -552,7 +559,8 @@ def _log_changes(config: Config, changes: Sequence[Any]) -> None:
     """Log changes to the knowledge base in the state database (who: the command line)."""
     from bot.records import RecordStore
 
-    store = RecordStore.open(config.state_dir)
+    # The command line hashes nobody: it logs without a salt if the bot has not made one.
+    store = RecordStore.open(config.state_dir, need_salt=False)
     try:
         for change in changes:
             store.log_change(change)
@@ -607,6 +615,7 @@ COMMANDS: dict[str, Callable[[argparse.Namespace, Config], int]] = {
 
 def _known_errors() -> tuple[type[BaseException], ...]:
     from bot.backup import BackupError
+    from bot.records import RecordsError
     from bot.sources import SourcesError
     from index.answer import QuestionError
     from index.embedding import ModelNotFoundError
@@ -615,6 +624,7 @@ def _known_errors() -> tuple[type[BaseException], ...]:
 
     return (
         ConfigError,
+        RecordsError,
         SourcesError,
         CliError,
         QuestionError,
@@ -625,6 +635,12 @@ def _known_errors() -> tuple[type[BaseException], ...]:
         FileNotFoundError,
         PermissionError,
     )
+
+
+def os_error_line(exc: OSError) -> str:
+    """Return an operating-system error as one line naming the path: "PATH: reason"."""
+    reason = exc.strerror or str(exc)
+    return f"{exc.filename}: {reason}" if exc.filename else reason
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -645,6 +661,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.debug:
             raise
         print(f"natverksbot: error: {exc}", file=sys.stderr)
+        return EXIT_ERROR
+    except OSError as exc:  # a read-only or full disk, a folder that cannot be made ...
+        if args.debug:
+            raise
+        print(f"natverksbot: error: {os_error_line(exc)}", file=sys.stderr)
         return EXIT_ERROR
     except KeyboardInterrupt:
         return 130

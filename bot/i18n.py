@@ -155,6 +155,12 @@ STRINGS: dict[str, dict[Language, str]] = {
         "sv": "Namnet {name} hoppas över vid indexeringen. Byt namn på filen och försök igen.",
         "en": "The name {name} is skipped by indexing. Rename the file and try again.",
     },
+    "kb.name.windows": {
+        "sv": "Namnet {name} är reserverat i Windows och går inte att öppna där. Byt namn på filen"
+        " och försök igen.",
+        "en": "The name {name} is reserved on Windows and cannot be opened there. Rename the file"
+        " and try again.",
+    },
     "kb.add.empty": {
         "sv": "Filen är tom (0 byte). Inget sparades.",
         "en": "The file is empty (0 bytes). Nothing was saved.",

@@ -20,11 +20,13 @@ from collections.abc import Mapping
 
 import discord
 
+from bot.cli import os_error_line
 from bot.client import NatverksBot, create_bot
 from bot.config import Config, engine_settings
+from bot.records import RecordsError
 from index.embedding import create_encoder
 from index.engine import Engine
-from index.store import IndexIncompatibleError
+from index.store import IndexIncompatibleError, StoreError
 
 log = logging.getLogger(__name__)
 
@@ -95,8 +97,14 @@ def run_bot(config: Config) -> int:
         token = read_token()
     except TokenError as exc:
         return _fail(str(exc), EXIT_USAGE)
-    engine = build_engine(config)
-    return asyncio.run(_serve(create_bot(config, engine), token))
+    try:
+        engine = build_engine(config)
+        return asyncio.run(_serve(create_bot(config, engine), token))
+    except RecordsError as exc:  # the state folder cannot hold the question record
+        return _fail(str(exc), EXIT_ERROR)
+    except (OSError, StoreError) as exc:  # a read-only or full state folder, say
+        text = os_error_line(exc) if isinstance(exc, OSError) else str(exc)
+        return _fail(f"cannot start: {text}", EXIT_ERROR)
 
 
 async def _serve(bot: NatverksBot, token: str) -> int:

@@ -51,6 +51,7 @@ class _Asked:
     channel_id: int
     via: str
     received: float  # time.perf_counter() when the question arrived
+    generation: int | None = None  # the record's forget generation when context was read
 
 
 @dataclass(frozen=True)
@@ -63,20 +64,28 @@ class _Answered:
 
 
 class _Conversations:
-    """A bounded map: answer message or thread id -> context for the next follow-up."""
+    """A bounded map: answer message or thread id -> context for the next follow-up.
+
+    Each context is kept with the record store's forget generation it was read at; one
+    read at another generation may quote someone forgotten since, and is dropped.
+    """
 
     def __init__(self, size: int = CONVERSATIONS_IN_MEMORY) -> None:
         self._size = size
-        self._items: OrderedDict[int, str] = OrderedDict()
+        self._items: OrderedDict[int, tuple[str, int | None]] = OrderedDict()
 
-    def get(self, key: int) -> str | None:
-        value = self._items.get(key)
-        if value is not None:
-            self._items.move_to_end(key)
-        return value
+    def get(self, key: int, generation: int | None = None) -> str | None:
+        item = self._items.get(key)
+        if item is None:
+            return None
+        if item[1] != generation:
+            del self._items[key]
+            return None
+        self._items.move_to_end(key)
+        return item[0]
 
-    def put(self, key: int, value: str) -> None:
-        self._items[key] = value
+    def put(self, key: int, value: str, generation: int | None = None) -> None:
+        self._items[key] = (value, generation)
         self._items.move_to_end(key)
         while len(self._items) > self._size:
             self._items.popitem(last=False)
@@ -148,10 +157,11 @@ class AskCog(commands.Cog):
             received=received,
         )
         await interaction.response.defer(thinking=True)
+        generation = await self.bot.record("forget_generation")
         context, thread_id = await self._context(
-            channel_id, None, in_thread=_in_thread(interaction.channel)
+            channel_id, None, in_thread=_in_thread(interaction.channel), generation=generation
         )
-        asked = replace(asked, context=context)
+        asked = replace(asked, context=context, generation=generation)
         answered = await self._answer(asked)
         sent = await interaction.followup.send(
             embeds=answered.message.embeds,
@@ -203,10 +213,14 @@ class AskCog(commands.Cog):
             received=received,
         )
         reference = message.reference.message_id if message.reference else None
+        generation = await self.bot.record("forget_generation")
         context, thread_id = await self._context(
-            message.channel.id, reference, in_thread=_in_thread(message.channel)
+            message.channel.id,
+            reference,
+            in_thread=_in_thread(message.channel),
+            generation=generation,
         )
-        asked = replace(asked, context=context)
+        asked = replace(asked, context=context, generation=generation)
         async with _typing(message.channel):
             answered = await self._answer(asked)
         thread = await self._thread_for(message, asked)
@@ -291,6 +305,7 @@ class AskCog(commands.Cog):
                 confidence=answer.confidence,
                 visibility=asked.visibility,
                 language=answer.language,
+                context_generation=asked.generation,
             ),
         )
         return _Answered(answer, record_id, format_answer(answer))
@@ -305,9 +320,9 @@ class AskCog(commands.Cog):
         """
         latency_ms = (time.perf_counter() - asked.received) * 1000
         follow = next_context(asked.text, asked.context, self.bot.config.answer.max_question_chars)
-        self.conversations.put(message_id, follow)
+        self.conversations.put(message_id, follow, asked.generation)
         if thread_id is not None:
-            self.conversations.put(thread_id, follow)
+            self.conversations.put(thread_id, follow, asked.generation)
         await self.bot.record(
             "set_message",
             answered.record_id,
@@ -324,16 +339,22 @@ class AskCog(commands.Cog):
         )
 
     async def _context(
-        self, channel_id: int, reference_id: int | None, *, in_thread: bool
+        self,
+        channel_id: int,
+        reference_id: int | None,
+        *,
+        in_thread: bool,
+        generation: int | None = None,
     ) -> tuple[str | None, int | None]:
         """Return (the conversation a question follows up, the conversation thread's id).
 
         A reply to an answer follows up that answer; a message in a thread started from
-        an answer or by the bot follows up the thread's latest question.
+        an answer or by the bot follows up the thread's latest question. ``generation``
+        is the record's forget generation now: contexts remembered at another are stale.
         """
         keys = [k for k in (reference_id, channel_id if in_thread else None) if k is not None]
         for key in keys:
-            found = self.conversations.get(key)
+            found = self.conversations.get(key, generation)
             if found is not None:
                 return found, channel_id if in_thread and key == channel_id else None
         # Not in memory (a restart, or long ago): ask the record store.
@@ -342,7 +363,7 @@ class AskCog(commands.Cog):
             if earlier is not None:
                 limit = self.bot.config.answer.max_question_chars
                 found = next_context(earlier.question, earlier.context, limit)
-                self.conversations.put(key, found)
+                self.conversations.put(key, found, generation)
                 return found, channel_id if in_thread and key == channel_id else None
         return None, None
 
