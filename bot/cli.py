@@ -595,7 +595,8 @@ def cmd_fetch_sources(args: argparse.Namespace, config: Config) -> int:
     )
     changes = [r for r in report.results if r.outcome in ("added", "updated", "removed")]
     if changes:
-        store = RecordStore.open(config.state_dir)
+        # The command line hashes nobody: it logs its fetches without a salt if it has none.
+        store = RecordStore.open(config.state_dir, need_salt=False)
         try:
             for result in changes:
                 store.log_change(
@@ -645,9 +646,10 @@ def cmd_forget_user(args: argparse.Namespace, config: Config) -> int:
     user_id = str(args.user_id).strip()
     if not user_id.isdigit() or not 1 <= len(user_id) <= 20:
         raise CliError(f"{args.user_id!r} is not a Discord user id (a number of up to 20 digits)")
-    if not (config.state_dir / DATABASE_NAME).is_file():
-        print(f"No question record in {config.state_dir}: 0 rows deleted.")
-        return 0
+    database = config.state_dir / DATABASE_NAME
+    if not database.is_file():
+        # Saying "0 rows deleted" here could hide a wrong --config or state_dir.
+        raise CliError(f"no question record at {database}: nothing was deleted")
     store = RecordStore.open(config.state_dir)
     try:
         forgotten = store.forget_user(int(user_id))
@@ -658,6 +660,11 @@ def cmd_forget_user(args: argparse.Namespace, config: Config) -> int:
         f" and {_count(forgotten.votes, 'vote')} by that user, and"
         f" {_count(forgotten.votes_on_their_answers, 'vote')} by others on their answers."
     )
+    if forgotten.contexts or forgotten.changes:
+        print(
+            f"Cleared their words from {_count(forgotten.contexts, 'follow-up')} by others"
+            f" and removed them from {_count(forgotten.changes, 'logged change')}."
+        )
     return 0
 
 
@@ -735,7 +742,8 @@ def _log_changes(config: Config, changes: Sequence[Any]) -> None:
     """Log changes to the knowledge base in the state database (who: the command line)."""
     from bot.records import RecordStore
 
-    store = RecordStore.open(config.state_dir)
+    # The command line hashes nobody: it logs without a salt if the bot has not made one.
+    store = RecordStore.open(config.state_dir, need_salt=False)
     try:
         for change in changes:
             store.log_change(change)
@@ -790,6 +798,7 @@ COMMANDS: dict[str, Callable[[argparse.Namespace, Config], int]] = {
 
 def _known_errors() -> tuple[type[BaseException], ...]:
     from bot.backup import BackupError
+    from bot.records import RecordsError
     from bot.sources import SourcesError
     from index.answer import QuestionError
     from index.embedding import ModelNotFoundError
@@ -798,6 +807,7 @@ def _known_errors() -> tuple[type[BaseException], ...]:
 
     return (
         ConfigError,
+        RecordsError,
         SourcesError,
         CliError,
         QuestionError,
@@ -808,6 +818,12 @@ def _known_errors() -> tuple[type[BaseException], ...]:
         FileNotFoundError,
         PermissionError,
     )
+
+
+def os_error_line(exc: OSError) -> str:
+    """Return an operating-system error as one line naming the path: "PATH: reason"."""
+    reason = exc.strerror or str(exc)
+    return f"{exc.filename}: {reason}" if exc.filename else reason
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -830,19 +846,24 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         config = _load(args)
         return COMMANDS[args.command](args, config)
-    except _known_errors() as exc:
-        if args.debug:
-            raise
-        print(_("cli.error", message=exc), file=sys.stderr)
-        return EXIT_ERROR
-    except KeyboardInterrupt:
-        return 130
-    except BrokenPipeError:
+    except BrokenPipeError:  # before OSError, which it is
         # The reader went away (`report | head`): stop quietly, as Unix tools do.
         with contextlib.suppress(OSError):
             devnull = os.open(os.devnull, os.O_WRONLY)
             os.dup2(devnull, sys.stdout.fileno())
         return 0
+    except _known_errors() as exc:
+        if args.debug:
+            raise
+        print(_("cli.error", message=exc), file=sys.stderr)
+        return EXIT_ERROR
+    except OSError as exc:  # a read-only or full disk, a folder that cannot be made ...
+        if args.debug:
+            raise
+        print(_("cli.error", message=os_error_line(exc)), file=sys.stderr)
+        return EXIT_ERROR
+    except KeyboardInterrupt:
+        return 130
 
 
 if __name__ == "__main__":

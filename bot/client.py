@@ -109,7 +109,10 @@ class NatverksBot(commands.Bot):
 
     async def setup_hook(self) -> None:
         """Open the record store, set the translator, load the features, warm the index."""
-        self.records = await self.in_records_thread(RecordStore.open, self.config.state_dir)
+        # The bot's first start makes the salt; every other command needs it to exist.
+        self.records = await self.in_records_thread(
+            RecordStore.open, self.config.state_dir, create_salt=True
+        )
         await self.tree.set_translator(CommandTranslator())
         for name in EXTENSIONS:
             await self.load_extension(name)

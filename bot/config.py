@@ -14,6 +14,8 @@ from typing import TYPE_CHECKING, Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
+from index.documents import ParseLimits
+
 if TYPE_CHECKING:
     from index.engine import EngineSettings
 
@@ -158,6 +160,21 @@ class SyncConfig(_Section):
     sources_interval_minutes: float = Field(0.0, ge=0, le=525600)
 
 
+class DocumentsConfig(_Section):
+    """Limits on the work of reading one document: uploads and the knowledge folder alike."""
+
+    # The defaults are index.documents.ParseLimits' (one source).
+    max_inflated_mb: float = Field(ParseLimits.max_inflated_mb, gt=0, le=10_000)
+    max_paragraphs: int = Field(ParseLimits.max_paragraphs, ge=1)
+    max_pages: int = Field(ParseLimits.max_pages, ge=1)
+    max_page_stream_mb: float = Field(ParseLimits.max_page_stream_mb, gt=0, le=1_000)
+    parse_seconds: float = Field(ParseLimits.parse_seconds, gt=0, le=3_600)
+
+    def limits(self) -> ParseLimits:
+        """Return these limits as the document readers take them."""
+        return ParseLimits(**self.model_dump())
+
+
 class Config(_Section):
     """The whole configuration, with paths resolved against the config file's folder."""
 
@@ -174,6 +191,7 @@ class Config(_Section):
     sources: SourcesConfig = SourcesConfig()
     sync: SyncConfig = SyncConfig()
     knowledge: KnowledgeConfig = KnowledgeConfig()
+    documents: DocumentsConfig = DocumentsConfig()
 
     @model_validator(mode="after")
     def _default_index_dir(self) -> Config:
@@ -359,4 +377,5 @@ def engine_settings(config: Config) -> EngineSettings:
         query_batch_window_ms=config.model.query_batch_window_ms,
         ivf_nlist=s.ivf_nlist,
         ivf_nprobe=s.ivf_nprobe,
+        parse_limits=config.documents.limits(),
     )

@@ -43,12 +43,13 @@ from index.documents import (
     SUPPORTED_SUFFIXES,
     VISIBILITY_FILE,
     DocumentError,
+    ParseLimits,
     Visibility,
     decode_text,
     document_id,
     is_ignored_name,
     iter_document_paths,
-    read_document,
+    read_document_isolated,
     read_visibility_list,
     split_front_matter,
 )
@@ -65,6 +66,12 @@ WEB_SOURCE_MARK = "sources.yaml"
 """Front matter ``source:`` of a fetched page: it belongs to the sources list."""
 # Characters that some file systems or shells treat specially; replaced by "-".
 _SPECIAL = frozenset('<>:"|?*')
+# Device names Windows reserves whatever the extension ("CON.md", "nul.tar.md", "COM¹.txt"):
+# such a file cannot be opened, copied or synced on Windows.
+_WINDOWS_DEVICES = frozenset(
+    ["CON", "PRN", "AUX", "NUL", "CONIN$", "CONOUT$"]
+    + [f"{port}{n}" for port in ("COM", "LPT") for n in (*"0123456789", "¹", "²", "³")]
+)
 _VISIBILITY_HEADER = (
     "# Visibility of the documents in this folder that are not Markdown, by file name.\n"
     "# Written by the bot (/kb add); public or internal. See docs/KNOWLEDGE.md.\n"
@@ -147,9 +154,22 @@ def sanitise_name(filename: str) -> str:
     while len((stem + suffix).encode("utf-8")) > _MAX_NAME_BYTES:
         stem = stem[:-1].rstrip(". ")
     name = stem + suffix
+    if is_windows_reserved(name):
+        raise KnowledgeError(
+            "kb.name.windows", f"{name!r} is a device name reserved on Windows", name=name
+        )
     if is_ignored_name(name, at_root=True):
         raise KnowledgeError("kb.name.reserved", f"{name!r} is a name the index ignores", name=name)
     return name
+
+
+def is_windows_reserved(name: str) -> bool:
+    """Return whether Windows reserves ``name``: a device name before the first dot.
+
+    Windows ignores trailing dots and spaces there too, so "con .md" and "NUL..txt" count.
+    """
+    device = name.split(".", 1)[0].rstrip(". ")
+    return device.upper() in _WINDOWS_DEVICES
 
 
 def _split_suffix(name: str) -> tuple[str, str]:
@@ -164,13 +184,20 @@ def _split_suffix(name: str) -> tuple[str, str]:
 
 
 def prepare_upload(
-    name: str, data: bytes, visibility: Visibility, *, max_bytes: int
+    name: str,
+    data: bytes,
+    visibility: Visibility,
+    *,
+    max_bytes: int,
+    limits: ParseLimits | None = None,
 ) -> tuple[bytes, str]:
     """Return (the bytes to store, the document's title) once the engine has read them.
 
     Markdown gets ``visibility`` written into its front matter. Raises KnowledgeError
     for an empty file, one over ``max_bytes``, and one the engine cannot read (with the
-    reader's reason, e.g. "not a valid PDF: it is a PNG image").
+    reader's reason, e.g. "not a valid PDF: it is a PNG image"). The reader runs in a
+    child process under ``limits`` (its time budget included); its parse is kept for the
+    reindex that follows, which then does not read the file again.
     """
     check_size(len(data), max_bytes)
     if Path(name).suffix.lower() in MARKDOWN_SUFFIXES:
@@ -179,7 +206,7 @@ def prepare_upload(
         path = Path(folder) / name
         path.write_bytes(data)
         try:
-            document = read_document(path, Path(folder), visibility)
+            document = read_document_isolated(path, Path(folder), visibility, limits=limits)
         except DocumentError as exc:
             raise KnowledgeError("kb.add.unreadable", str(exc), reason=str(exc)) from exc
     return data, document.title

@@ -4,7 +4,16 @@ Each question the engine answered (or abstained on) is a row: time, guild and ch
 ids, a salted hash of the asker's id (never the raw id), the question and the earlier
 question it followed up, answered or not, the cited source ids, latency, visibility,
 language, the bot's answer message (so follow-ups and feedback work after a restart),
-and its feedback. Votes live in their own table, one per user and answer. Changes to the
+and its feedback. Ids that would lead back to a person are stored as keyed hashes too:
+the answer message and thread (a follow-up hashes the id it replies to the same way)
+and the channel of a direct message.
+
+The salt of every hash is made by the bot's first start (:func:`load_salt` with
+``create=True``) and never by another command: the database keeps a keyed fingerprint
+of it (``meta.salt_check``), so a command run with another salt fails with one line
+instead of finding nothing. ``meta.forget_generation`` counts the people forgotten, so a
+running bot drops follow-up contexts it holds in memory when the command line forgets
+someone. Votes live in their own table, one per user and answer. Changes to the
 knowledge base (documents added, replaced, removed, web pages fetched) are logged in
 ``changes``: who (the same salted hash; NULL for the command line and the scheduled
 sync), what, when.
@@ -33,8 +42,10 @@ log = logging.getLogger(__name__)
 DATABASE_NAME = "bot.sqlite"
 SALT_NAME = "user-salt"
 SALT_ENV = "NATVERKSBOT_USER_SALT"
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 DAY_SECONDS = 86_400
+SALT_CHECK = b"natverksbot salt check v1"
+"""The constant whose HMAC with the salt is stored in the database as its fingerprint."""
 
 VoteOutcome = Literal["recorded", "changed", "same", "missing"]
 
@@ -43,7 +54,7 @@ CREATE TABLE IF NOT EXISTS questions (
     id          INTEGER PRIMARY KEY,
     asked_at    REAL    NOT NULL,              -- unix time, seconds
     guild_id    INTEGER,                       -- NULL in direct messages
-    channel_id  INTEGER NOT NULL,
+    channel_id  INTEGER NOT NULL,              -- a keyed hash in direct messages
     user_hash   TEXT    NOT NULL,              -- HMAC-SHA256(salt, user id), hex
     via         TEXT    NOT NULL,              -- slash | mention | dm
     question    TEXT    NOT NULL,
@@ -54,8 +65,8 @@ CREATE TABLE IF NOT EXISTS questions (
     latency_ms  REAL,                          -- question received -> answer sent
     visibility  TEXT    NOT NULL,              -- public | internal
     language    TEXT    NOT NULL,              -- sv | en
-    message_id  INTEGER,                       -- the bot's answer message
-    thread_id   INTEGER,                       -- the thread the answer was posted in
+    message_id  INTEGER,                       -- keyed hash of the bot's answer message id
+    thread_id   INTEGER,                       -- keyed hash of the answer's thread id
     votes_up    INTEGER NOT NULL DEFAULT 0,
     votes_down  INTEGER NOT NULL DEFAULT 0,
     feedback    INTEGER                        -- NULL no votes, else sign(up - down)
@@ -85,6 +96,11 @@ CREATE TABLE IF NOT EXISTS changes (
     detail      TEXT                           -- e.g. the url of a web page
 );
 CREATE INDEX IF NOT EXISTS changes_at ON changes (changed_at);
+CREATE INDEX IF NOT EXISTS changes_user ON changes (user_hash);
+CREATE TABLE IF NOT EXISTS meta (
+    key         TEXT PRIMARY KEY,              -- salt_check | forget_generation
+    value       TEXT NOT NULL
+);
 """
 
 
@@ -105,6 +121,9 @@ class QuestionRecord:
     confidence: float | None = None
     latency_ms: float | None = None
     asked_at: float = field(default_factory=time.time)
+    # forget_generation() when the context was read: a context read before someone was
+    # forgotten may hold their words, so it is not stored.
+    context_generation: int | None = None
 
 
 @dataclass(frozen=True)
@@ -124,11 +143,13 @@ class ChangeRecord:
 
 @dataclass(frozen=True)
 class Forgotten:
-    """What ``forget_user`` deleted: the person's questions and votes."""
+    """What ``forget_user`` did: the rows deleted, and the rows cleared of the person's words."""
 
     questions: int
     votes: int
     votes_on_their_answers: int
+    contexts: int = 0  # other people's follow-ups whose context quoted them, cleared
+    changes: int = 0  # knowledge-base changes they made, kept without who (and file name)
 
     @property
     def rows(self) -> int:
@@ -153,13 +174,30 @@ class VoteResult:
     language: str = "sv"
 
 
-def load_salt(state_dir: Path, environ: Mapping[str, str] | None = None) -> bytes:
-    """Return the salt of user hashes: from the environment, else a 0600 file made once."""
+class RecordsError(Exception):
+    """The question record cannot be used as asked: one line saying why (and the path)."""
+
+
+def load_salt(
+    state_dir: Path, environ: Mapping[str, str] | None = None, *, create: bool = False
+) -> bytes:
+    """Return the salt of the hashes: from the environment, else the 0600 file in the state folder.
+
+    Only the bot's start passes ``create=True`` (the file is made once); any other
+    command raises RecordsError when there is no salt, so it never hashes with a new one.
+    """
     env = dict(os.environ if environ is None else environ)
     if env.get(SALT_ENV):
         return env[SALT_ENV].encode("utf-8")
-    state_dir.mkdir(parents=True, exist_ok=True)
     path = state_dir / SALT_NAME
+    if not create:
+        if not path.is_file():
+            raise RecordsError(
+                f"no user-hash salt: {path} does not exist and {SALT_ENV} is not set"
+                " (the bot makes it on its first start; use the bot's state folder or salt)"
+            )
+    else:
+        make_private_dir(state_dir)
     try:
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     except FileExistsError:
@@ -168,7 +206,7 @@ def load_salt(state_dir: Path, environ: Mapping[str, str] | None = None) -> byte
             path.chmod(0o600)
         salt = path.read_text(encoding="ascii").strip()
         if not salt:
-            raise ValueError(f"{path} is empty: delete it to make a new salt") from None
+            raise RecordsError(f"{path} is empty: delete it to make a new salt") from None
         return salt.encode("ascii")
     with os.fdopen(fd, "w", encoding="ascii") as handle:
         handle.write(secrets.token_hex(32))
@@ -176,31 +214,153 @@ def load_salt(state_dir: Path, environ: Mapping[str, str] | None = None) -> byte
     return path.read_text(encoding="ascii").strip().encode("ascii")
 
 
+def make_private_dir(folder: Path) -> None:
+    """Create ``folder`` (and its parents) as 0700; make an existing one private too."""
+    folder = Path(folder)
+    if not folder.is_dir():
+        folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+    if folder.stat().st_mode & 0o077:
+        log.warning("%s was open to others; making it private (0700)", folder)
+        folder.chmod(0o700)
+
+
+def salt_fingerprint(salt: bytes) -> str:
+    """Return the keyed fingerprint of a salt stored in the database (not the salt)."""
+    return hmac.new(salt, SALT_CHECK, hashlib.sha256).hexdigest()
+
+
 class RecordStore:
     """SQLite store of questions and votes (blocking; use it from one thread)."""
 
-    def __init__(self, path: Path, salt: bytes) -> None:
+    def __init__(self, path: Path, salt: bytes | None) -> None:
         self.path = Path(path)
         self._salt = salt
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        self._db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
-        self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.execute("PRAGMA synchronous=NORMAL")
-        self._db.execute("PRAGMA foreign_keys=ON")
-        self._db.execute("PRAGMA busy_timeout=5000")
-        self._migrate()
+        self._inode: tuple[int, int] | None = None
+        self._db = self._connect()
 
     @classmethod
-    def open(cls, state_dir: Path, environ: Mapping[str, str] | None = None) -> RecordStore:
-        """Return the store in ``state_dir`` (``bot.sqlite``), creating it and its salt."""
-        return cls(Path(state_dir) / DATABASE_NAME, load_salt(Path(state_dir), environ))
+    def open(
+        cls,
+        state_dir: Path,
+        environ: Mapping[str, str] | None = None,
+        *,
+        create_salt: bool = False,
+        need_salt: bool = True,
+    ) -> RecordStore:
+        """Return the store in ``state_dir`` (``bot.sqlite``), creating the database.
 
-    def _migrate(self) -> None:
-        (version,) = self._db.execute("PRAGMA user_version").fetchone()
+        The salt is made only with ``create_salt`` (the bot's start); without it a
+        missing salt raises RecordsError, unless ``need_salt`` is False (a command that
+        hashes nobody, such as logging the command line's fetches). A salt that is not
+        the one the database was written with raises RecordsError.
+        """
+        state_dir = Path(state_dir)
+        try:
+            salt = load_salt(state_dir, environ, create=create_salt)
+        except RecordsError:
+            if need_salt:
+                raise
+            salt = None
+        except OSError as exc:
+            raise RecordsError(f"cannot use the state folder {state_dir}: {_reason(exc)}") from None
+        return cls(state_dir / DATABASE_NAME, salt)
+
+    def _connect(self) -> sqlite3.Connection:
+        """Open (creating it 0600 in a 0700 folder) and check the database; return it."""
+        try:
+            make_private_dir(self.path.parent)
+            # Create the file private before SQLite does (its -wal and -shm follow its mode).
+            os.close(os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600))
+            if self.path.stat().st_mode & 0o077:
+                log.warning("%s was readable by others; making it private (0600)", self.path)
+                self.path.chmod(0o600)
+            db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
+            try:
+                db.execute("PRAGMA journal_mode=WAL")
+                db.execute("PRAGMA synchronous=NORMAL")
+                db.execute("PRAGMA foreign_keys=ON")
+                db.execute("PRAGMA busy_timeout=5000")
+                # Deleted rows are overwritten, so forgotten words do not linger in free pages.
+                db.execute("PRAGMA secure_delete=ON")
+                self._migrate(db)
+                self._check_salt(db)
+            except BaseException:
+                db.close()
+                raise
+            stat = self.path.stat()
+        except OSError as exc:
+            raise RecordsError(
+                f"cannot open the question record {self.path}: {_reason(exc)}"
+            ) from None
+        except sqlite3.DatabaseError as exc:
+            raise RecordsError(f"cannot use the question record {self.path}: {exc}") from None
+        self._inode = (stat.st_dev, stat.st_ino)
+        return db
+
+    def _migrate(self, db: sqlite3.Connection) -> None:
+        (version,) = db.execute("PRAGMA user_version").fetchone()
         if version > SCHEMA_VERSION:
-            raise RuntimeError(f"{self.path} was written by a newer version of the bot")
-        self._db.executescript(_SCHEMA)
-        self._db.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
+            raise RecordsError(f"{self.path} was written by a newer version of the bot")
+        db.executescript(_SCHEMA)
+        if 0 < version < 3:
+            self._migrate_to_3(db)
+        db.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
+
+    def _migrate_to_3(self, db: sqlite3.Connection) -> None:
+        """Hash the answer message, thread and direct-message channel ids stored raw before."""
+        if self._salt is None:
+            raise RecordsError(f"{self.path} must be upgraded by the bot (it needs the salt)")
+        with db:
+            db.execute("BEGIN IMMEDIATE")
+            rows = db.execute(
+                "SELECT id, guild_id, channel_id, message_id, thread_id FROM questions"
+            ).fetchall()
+            for record_id, guild_id, channel_id, message_id, thread_id in rows:
+                db.execute(
+                    "UPDATE questions SET channel_id = ?, message_id = ?, thread_id = ?"
+                    " WHERE id = ?",
+                    (
+                        channel_id if guild_id is not None else self.hash_id(channel_id),
+                        self.hash_id(message_id),
+                        self.hash_id(thread_id),
+                        record_id,
+                    ),
+                )
+        log.info("hashed the message, thread and DM channel ids of %d records", len(rows))
+
+    def _check_salt(self, db: sqlite3.Connection) -> None:
+        """Store the salt's fingerprint in a new database; refuse a salt that is not its own."""
+        if self._salt is None:
+            return
+        fingerprint = salt_fingerprint(self._salt)
+        row = db.execute("SELECT value FROM meta WHERE key = 'salt_check'").fetchone()
+        if row is None:
+            db.execute(
+                "INSERT OR IGNORE INTO meta (key, value) VALUES ('salt_check', ?)", (fingerprint,)
+            )
+            row = db.execute("SELECT value FROM meta WHERE key = 'salt_check'").fetchone()
+        if not hmac.compare_digest(row[0], fingerprint):
+            raise RecordsError(
+                f"the user-hash salt ({SALT_ENV} or {self.path.parent / SALT_NAME}) is not the"
+                f" one {self.path} was written with: use the bot's salt"
+            )
+
+    def _database(self) -> sqlite3.Connection:
+        """Return the connection, reopened when the file was deleted or replaced meanwhile.
+
+        Records written to a deleted file would vanish with it; the file is checked
+        (device and inode) before every call, which costs one stat.
+        """
+        try:
+            stat = self.path.stat()
+            same = (stat.st_dev, stat.st_ino) == self._inode
+        except FileNotFoundError:
+            same = False
+        if not same:
+            log.warning("%s was deleted or replaced while open: opening it again", self.path)
+            self._db.close()
+            self._db = self._connect()
+        return self._db
 
     def close(self) -> None:
         """Close the database."""
@@ -208,22 +368,51 @@ class RecordStore:
 
     def hash_user(self, user_id: int) -> str:
         """Return the salted hash that stands for a user id in the record."""
+        if self._salt is None:
+            raise RecordsError(f"no user-hash salt for {self.path}")
         return hmac.new(self._salt, str(int(user_id)).encode(), hashlib.sha256).hexdigest()
+
+    def hash_id(self, discord_id: int | None) -> int | None:
+        """Return the keyed hash (a positive 63-bit integer) stored for a Discord id."""
+        if discord_id is None:
+            return None
+        if self._salt is None:
+            raise RecordsError(f"no user-hash salt for {self.path}")
+        digest = hmac.new(self._salt, b"id:%d" % int(discord_id), hashlib.sha256).digest()
+        return int.from_bytes(digest[:8], "big") >> 1
+
+    def forget_generation(self) -> int:
+        """Return how many times someone was forgotten (a running bot compares it)."""
+        row = (
+            self._database()
+            .execute("SELECT value FROM meta WHERE key = 'forget_generation'")
+            .fetchone()
+        )
+        return int(row[0]) if row else 0
 
     def add(self, record: QuestionRecord) -> int:
         """Store a question; return its record id."""
-        cursor = self._db.execute(
+        db = self._database()
+        context = record.context
+        if context and record.context_generation is not None:
+            if record.context_generation != self.forget_generation():
+                log.info("someone was forgotten meanwhile: the follow-up's context is not kept")
+                context = None
+        channel_id = record.channel_id
+        if record.guild_id is None:  # a direct message's channel stands for the person
+            channel_id = self.hash_id(channel_id) or 0
+        cursor = db.execute(
             "INSERT INTO questions (asked_at, guild_id, channel_id, user_hash, via, question,"
             " context, answered, sources, confidence, latency_ms, visibility, language)"
             " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (
                 record.asked_at,
                 record.guild_id,
-                record.channel_id,
+                channel_id,
                 self.hash_user(record.user_id),
                 record.via,
                 record.question,
-                record.context,
+                context,
                 int(record.answered),
                 json.dumps(list(record.sources), ensure_ascii=False),
                 record.confidence,
@@ -242,20 +431,25 @@ class RecordStore:
         thread_id: int | None = None,
         latency_ms: float | None = None,
     ) -> None:
-        """Remember which message (and thread) answered a record, and the latency."""
-        self._db.execute(
+        """Remember which message (and thread) answered a record, as keyed hashes; the latency."""
+        self._database().execute(
             "UPDATE questions SET message_id = ?, thread_id = ?,"
             " latency_ms = COALESCE(?, latency_ms) WHERE id = ?",
-            (message_id, thread_id, latency_ms, record_id),
+            (self.hash_id(message_id), self.hash_id(thread_id), latency_ms, record_id),
         )
 
     def conversation(self, message_or_thread_id: int) -> Conversation | None:
         """Return the latest question answered by that message or in that thread, if any."""
-        row = self._db.execute(
-            "SELECT id, question, context FROM questions WHERE message_id = ? OR thread_id = ?"
-            " ORDER BY id DESC LIMIT 1",
-            (message_or_thread_id, message_or_thread_id),
-        ).fetchone()
+        key = self.hash_id(message_or_thread_id)
+        row = (
+            self._database()
+            .execute(
+                "SELECT id, question, context FROM questions WHERE message_id = ? OR thread_id = ?"
+                " ORDER BY id DESC LIMIT 1",
+                (key, key),
+            )
+            .fetchone()
+        )
         return Conversation(int(row[0]), row[1], row[2]) if row else None
 
     def vote(
@@ -265,7 +459,7 @@ class RecordStore:
         if vote not in (-1, 1):
             raise ValueError(f"a vote is +1 or -1, not {vote!r}")
         user_hash = self.hash_user(user_id)
-        with self._db:
+        with self._database():
             self._db.execute("BEGIN IMMEDIATE")
             row = self._db.execute(
                 "SELECT language FROM questions WHERE id = ?", (record_id,)
@@ -291,7 +485,7 @@ class RecordStore:
     def purge(self, retention_days: int, *, now: float | None = None) -> int:
         """Delete questions (and their votes) older than ``retention_days``; return how many."""
         cutoff = (time.time() if now is None else now) - retention_days * DAY_SECONDS
-        with self._db:
+        with self._database():
             self._db.execute("BEGIN IMMEDIATE")
             cursor = self._db.execute("DELETE FROM questions WHERE asked_at < ?", (cutoff,))
         deleted = cursor.rowcount
@@ -302,7 +496,7 @@ class RecordStore:
     def log_change(self, change: ChangeRecord) -> int:
         """Log a change to the knowledge base; return its id."""
         user_hash = self.hash_user(change.user_id) if change.user_id is not None else None
-        cursor = self._db.execute(
+        cursor = self._database().execute(
             "INSERT INTO changes (changed_at, user_hash, via, action, document, visibility,"
             " size, sha256, detail) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (
@@ -324,13 +518,17 @@ class RecordStore:
         return self.rows("SELECT * FROM changes ORDER BY id DESC LIMIT ?", limit)
 
     def forget_user(self, user_id: int) -> Forgotten:
-        """Delete a person's questions and votes, found through the salted hash of their id.
+        """Delete a person's questions and votes and their words wherever they are quoted.
 
         Their questions go with every vote on them (also other people's), and their votes
-        on other answers go too; those answers' vote counts are recomputed.
+        on other answers go too; those answers' vote counts are recomputed. Follow-ups by
+        others whose context quotes one of their questions (whole, or its end where the
+        context was cut) lose that context; their knowledge-base changes are kept without
+        who made them and the uploaded file's name. The forget generation goes up, so a
+        running bot drops the follow-up contexts it holds in memory.
         """
         user_hash = self.hash_user(user_id)
-        with self._db:
+        with self._database():
             self._db.execute("BEGIN IMMEDIATE")
             (on_theirs,) = self._db.execute(
                 "SELECT COUNT(*) FROM votes WHERE user_hash != ?1 AND record_id IN"
@@ -343,18 +541,59 @@ class RecordStore:
                     "SELECT record_id FROM votes WHERE user_hash = ?", (user_hash,)
                 )
             ]
+            theirs = self._db.execute(
+                "SELECT question, asked_at FROM questions WHERE user_hash = ?", (user_hash,)
+            ).fetchall()
             votes = self._db.execute("DELETE FROM votes WHERE user_hash = ?", (user_hash,))
             questions = self._db.execute("DELETE FROM questions WHERE user_hash = ?", (user_hash,))
             for record_id in touched:
                 self._recount(record_id)
-        forgotten = Forgotten(questions.rowcount, votes.rowcount, int(on_theirs))
+            contexts = self._clear_quoting(theirs)
+            changes = self._db.execute(
+                "UPDATE changes SET user_hash = NULL, detail = NULL WHERE user_hash = ?",
+                (user_hash,),
+            )
+            self._db.execute(
+                "INSERT INTO meta (key, value) VALUES ('forget_generation', '1')"
+                " ON CONFLICT (key) DO UPDATE SET value = CAST(value AS INTEGER) + 1"
+            )
+        # The write-ahead log still holds the old pages: fold it in and empty it.
+        self._db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        forgotten = Forgotten(
+            questions.rowcount, votes.rowcount, int(on_theirs), contexts, changes.rowcount
+        )
         log.info(
-            "forgot a user: %d questions, %d votes, %d votes on their answers",
+            "forgot a user: %d questions, %d votes, %d votes on their answers,"
+            " %d contexts cleared, %d changes made anonymous",
             forgotten.questions,
             forgotten.votes,
             forgotten.votes_on_their_answers,
+            forgotten.contexts,
+            forgotten.changes,
         )
         return forgotten
+
+    def _clear_quoting(self, questions: Sequence[tuple[str, float]]) -> int:
+        """Clear the context of every later follow-up that quotes one of ``questions``.
+
+        A context is the conversation's earlier questions joined on one line, its oldest
+        words cut first when too long (``bot.exts.ask.next_context``): a question shows
+        in it whole, or as a word-boundary end of it at its very start.
+        """
+        if not questions:
+            return 0
+        earliest = min(asked_at for _, asked_at in questions)
+        texts = [" ".join(q.split()) for q, _ in questions]
+        cleared = []
+        for record_id, context in self._db.execute(
+            "SELECT id, context FROM questions WHERE context IS NOT NULL AND asked_at >= ?",
+            (earliest,),
+        ):
+            flat = " ".join(context.split())
+            if any(_quotes(flat, text) for text in texts if text):
+                cleared.append((record_id,))
+        self._db.executemany("UPDATE questions SET context = NULL WHERE id = ?", cleared)
+        return len(cleared)
 
     def _recount(self, record_id: int) -> None:
         """Recompute an answer's vote counts and feedback from the votes table."""
@@ -374,6 +613,23 @@ class RecordStore:
 
     def rows(self, sql: str = "SELECT * FROM questions ORDER BY id", *args: object) -> list[dict]:
         """Return query results as dicts (for reports and tests)."""
-        cursor = self._db.execute(sql, args)
+        cursor = self._database().execute(sql, args)
         names = [d[0] for d in cursor.description]
         return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
+
+
+def _quotes(context: str, question: str) -> bool:
+    """Return whether ``context`` holds ``question``, or starts with a cut-off end of it."""
+    if question in context:
+        return True
+    words = question.split(" ")
+    for i in range(1, len(words)):
+        tail = " ".join(words[i:])
+        if context == tail or context.startswith(tail + " "):
+            return True
+    return False
+
+
+def _reason(exc: OSError) -> str:
+    """Return an OS error's reason without repeating the path."""
+    return exc.strerror or str(exc)

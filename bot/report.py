@@ -26,7 +26,7 @@ import sqlite3
 import statistics
 import time
 from collections import Counter, defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta, tzinfo
 from pathlib import Path
@@ -128,6 +128,7 @@ class Report:
 
 
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([hdwm]?)\s*$", re.IGNORECASE)
+EARLIEST_SINCE = 946_684_800.0  # 2000-01-01 UTC
 _UNITS = {"h": 3600, "d": DAY_SECONDS, "w": 7 * DAY_SECONDS, "m": 30 * DAY_SECONDS, "": DAY_SECONDS}
 
 
@@ -138,14 +139,20 @@ def parse_since(text: str, now: float | None = None) -> float:
     """
     now = time.time() if now is None else now
     match = _DURATION.match(text or "")
-    if match:
-        return now - float(match.group(1)) * _UNITS[match.group(2).lower()]
     try:
-        return datetime.fromisoformat(text.strip()).timestamp()
-    except ValueError:
+        if match:
+            since = now - float(match.group(1)) * _UNITS[match.group(2).lower()]
+        else:
+            since = datetime.fromisoformat(text.strip()).timestamp()
+    except (ValueError, OverflowError, OSError):
         raise ValueError(
             f"--since {text!r}: expected a duration such as 30d, 12h, 2w or a date (2025-01-31)"
         ) from None
+    # The record began in this century: an earlier start is a typo, and days before the
+    # epoch (or beyond the calendar) cannot be counted.
+    if not EARLIEST_SINCE <= since <= now:
+        raise ValueError(f"--since {text!r}: the period must start between 2000-01-01 and now")
+    return since
 
 
 # --------------------------------------------------------------------------- grouping
@@ -275,11 +282,18 @@ def build_report(
     until: float | None = None,
     top: int = 10,
     tz: tzinfo | None = None,
+    visibility: str | None = None,
+    direct_questions: bool = True,
+    show_document: Callable[[str], bool] | None = None,
 ) -> Report:
     """Return the report on questions asked from ``since`` until ``until`` (unix times).
 
     Days are counted in ``tz`` (default: the machine's local time). A database that does
-    not exist gives an empty report.
+    not exist gives an empty report. For a place that may not see everything:
+    ``visibility="public"`` counts only questions asked where public documents are
+    answered from; ``direct_questions=False`` keeps the words of direct-message questions
+    out of the gaps (they are still counted); ``show_document`` says which cited
+    documents may be named.
     """
     started = time.perf_counter()
     until = time.time() if until is None else until
@@ -289,11 +303,15 @@ def build_report(
         with contextlib.closing(sqlite3.connect(uri, uri=True)) as db:
             db.execute("PRAGMA busy_timeout=5000")
             with contextlib.suppress(sqlite3.OperationalError):  # no table yet
-                rows = db.execute(
+                sql = (
                     "SELECT asked_at, guild_id, answered, latency_ms, sources, votes_up,"
-                    " votes_down, question FROM questions WHERE asked_at >= ? AND asked_at < ?",
-                    (since, until),
-                ).fetchall()
+                    " votes_down, question, via FROM questions WHERE asked_at >= ? AND asked_at < ?"
+                )
+                args: tuple[object, ...] = (since, until)
+                if visibility is not None:
+                    sql += " AND visibility = ?"
+                    args += (visibility,)
+                rows = db.execute(sql, args).fetchall()
     start = datetime.fromtimestamp(since, tz).astimezone(tz)
     end = datetime.fromtimestamp(until, tz).astimezone(tz)
     per_day: dict[date, list[int]] = {}
@@ -314,9 +332,8 @@ def build_report(
     unanswered: list[str] = []
     answered_total = 0
     cursor = 0
-    for asked_at, guild_id, answered, latency, sources, votes_up, votes_down, question in sorted(
-        rows, key=lambda r: r[0]
-    ):
+    for row in sorted(rows, key=lambda r: r[0]):
+        asked_at, guild_id, answered, latency, sources, votes_up, votes_down, question, via = row
         while cursor + 1 < len(boundaries) and asked_at >= boundaries[cursor + 1][0]:
             cursor += 1
         counts = per_day[boundaries[cursor][1]]
@@ -330,9 +347,11 @@ def build_report(
             counts[1] += 1
             guild[1] += 1
             answered_total += 1
-        else:
+        elif direct_questions or via != "dm":
             unanswered.append(question)
         documents = json.loads(sources) if sources and sources != "[]" else []
+        if show_document is not None:
+            documents = [d for d in documents if show_document(d)]
         for document in documents:
             cited[document] += 1
             if votes_up:
@@ -362,7 +381,7 @@ def build_report(
                 key=lambda item: (-item[1][0], item[0] is None, item[0] or 0),
             )
         ),
-        unanswered=len(unanswered),
+        unanswered=len(rows) - answered_total,
         seconds=time.perf_counter() - started,
     )
 

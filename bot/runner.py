@@ -22,12 +22,14 @@ from collections.abc import Mapping
 import aiohttp
 import discord
 
+from bot.cli import os_error_line
 from bot.client import NatverksBot, create_bot
 from bot.config import Config, engine_settings
 from bot.locales import t
+from bot.records import RecordsError
 from index.embedding import create_encoder
 from index.engine import Engine
-from index.store import IndexIncompatibleError
+from index.store import IndexIncompatibleError, StoreError
 
 log = logging.getLogger(__name__)
 
@@ -103,8 +105,14 @@ def run_bot(config: Config) -> int:
         token = read_token(language=language)
     except TokenError as exc:
         return _fail(str(exc), EXIT_USAGE, language)
-    engine = build_engine(config)
-    return asyncio.run(_serve(create_bot(config, engine), token))
+    try:
+        engine = build_engine(config)
+        return asyncio.run(_serve(create_bot(config, engine), token))
+    except RecordsError as exc:  # the state folder cannot hold the question record
+        return _fail(str(exc), EXIT_ERROR, language)
+    except (OSError, StoreError) as exc:  # a read-only or full state folder, say
+        text = os_error_line(exc) if isinstance(exc, OSError) else str(exc)
+        return _fail(t("runner.cannot_start", language, reason=text), EXIT_ERROR, language)
 
 
 async def _serve(bot: NatverksBot, token: str) -> int:

@@ -13,15 +13,25 @@ bad file never stops indexing.
 
 from __future__ import annotations
 
+import contextlib
+import contextvars
+import dataclasses
 import datetime as dt
 import hashlib
 import io
+import json
 import logging
 import os
 import re
+import select
+import subprocess
+import sys
 import threading
+import time
 import unicodedata
-from collections.abc import Callable
+import zipfile
+from collections import OrderedDict
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from html.parser import HTMLParser
 from pathlib import Path
@@ -61,6 +71,78 @@ It lets a document of any format carry a visibility (only Markdown has front mat
 ``rapport.pdf: internal``. Front matter, when it says, wins over the list; the list wins
 over ``default_visibility``. The bot's ``/kb add`` writes it.
 """
+
+
+@dataclass(frozen=True)
+class ParseLimits:
+    """How much work reading one document may take (config section ``documents``).
+
+    Small hostile files can unpack to a lot: a 7 kB Word file to megabytes of XML, a
+    9 kB PDF to a 3 MB page. Past a limit the document is refused with a reason.
+    """
+
+    max_inflated_mb: float = 50.0  # a Word file's parts, unpacked, together
+    max_paragraphs: int = 20_000  # paragraphs and tables of a Word file
+    max_pages: int = 2_000  # pages of a PDF
+    max_page_stream_mb: float = 1.0  # one PDF page's content stream, unpacked
+    parse_seconds: float = 30.0  # /kb add: the check of an upload is stopped past this
+
+
+_DEFAULT_LIMITS = ParseLimits()
+_LIMITS: contextvars.ContextVar[ParseLimits | None] = contextvars.ContextVar(
+    "parse_limits", default=None
+)
+
+
+def _limits() -> ParseLimits:
+    """Return the limits in force (set by :func:`parse_limits`), else the defaults."""
+    return _LIMITS.get() or _DEFAULT_LIMITS
+
+
+@contextlib.contextmanager
+def parse_limits(limits: ParseLimits | None) -> Iterator[None]:
+    """Read documents under ``limits`` (None: the defaults) in this thread's with-block."""
+    token = _LIMITS.set(limits or ParseLimits())
+    try:
+        yield
+    finally:
+        _LIMITS.reset(token)
+
+
+MAX_YAML_DEPTH = 50
+"""Deepest nesting of lists and mappings accepted in front matter and visibility lists."""
+
+
+class _BoundedLoader(yaml.SafeLoader):
+    """``yaml.SafeLoader`` that refuses nesting deeper than :data:`MAX_YAML_DEPTH`.
+
+    PyYAML composes nested nodes recursively: 5,000 ``[`` would end in a RecursionError
+    (which aborted a whole reindex); here they are invalid YAML like any other.
+    """
+
+    _depth = 0
+
+    def compose_node(self, parent: Any, index: Any) -> Any:  # noqa: D102
+        self._depth += 1
+        try:
+            if self._depth > MAX_YAML_DEPTH:
+                raise yaml.composer.ComposerError(
+                    None,
+                    None,
+                    f"nested more than {MAX_YAML_DEPTH} levels deep",
+                    self.peek_event().start_mark,
+                )
+            return super().compose_node(parent, index)
+        finally:
+            self._depth -= 1
+
+
+def load_yaml(text: str) -> Any:
+    """Return ``yaml.safe_load(text)``, with nesting past :data:`MAX_YAML_DEPTH` a YAMLError."""
+    try:
+        return yaml.load(text, Loader=_BoundedLoader)  # noqa: S506 - a SafeLoader
+    except RecursionError:  # a backstop; the depth limit is reached long before
+        raise yaml.YAMLError("nested too deeply") from None
 
 
 class DocumentError(Exception):
@@ -251,7 +333,7 @@ def read_visibility_list(folder: Path) -> dict[str, Visibility]:
 def _parse_visibility_list(path: Path) -> dict[str, str] | DocumentError:
     """Return the parsed list at ``path``, or the DocumentError that describes the problem."""
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        data = load_yaml(path.read_text(encoding="utf-8")) or {}
     except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
         return DocumentError(f"{VISIBILITY_FILE} is not valid YAML: {exc}")
     if not isinstance(data, dict):
@@ -308,13 +390,10 @@ def read_document(path: Path, root: Path, default_visibility: Visibility = "inte
         raise DocumentError(f"cannot read file: {exc.strerror or exc}") from exc
     if not data.strip():
         raise DocumentError("empty document")
-    try:
-        parsed = reader(data)
-    except DocumentError:
-        raise
-    except Exception as exc:  # a reader bug or an odd file must not stop the whole index
-        log.warning("Unexpected error reading %s", doc_id, exc_info=True)
-        raise DocumentError(f"unexpected error: {type(exc).__name__}: {exc}") from exc
+    digest = hashlib.sha256(data).hexdigest()
+    parsed = _remembered(suffix, digest)
+    if parsed is None:
+        parsed = _parse(data, suffix, doc_id)
     sections = tuple(
         Section(text, section.heading, section.page)
         for section in parsed.sections
@@ -330,13 +409,176 @@ def read_document(path: Path, root: Path, default_visibility: Visibility = "inte
         title=title,
         sections=sections,
         visibility=visibility,
-        content_hash=_with_recorded_visibility(hashlib.sha256(data).hexdigest(), path),
+        content_hash=_with_recorded_visibility(digest, path),
         author=meta.get("author"),
         date=meta.get("date"),
         url=meta.get("url"),
         municipalities=meta.get("municipalities", ()),
         topics=meta.get("topics", ()),
     )
+
+
+def _parse(data: bytes, suffix: str, doc_id: str = "") -> _Parsed:
+    """Return what the reader of ``suffix`` finds in ``data``; raise DocumentError."""
+    reader = _READERS[suffix]
+    try:
+        return reader(data)
+    except DocumentError:
+        raise
+    except RecursionError as exc:
+        raise DocumentError("the document is nested too deeply to read") from exc
+    except Exception as exc:  # a reader bug or an odd file must not stop the whole index
+        log.warning("Unexpected error reading %s", doc_id, exc_info=True)
+        raise DocumentError(f"unexpected error: {type(exc).__name__}: {exc}") from exc
+
+
+# Parses done by read_document_isolated, by (suffix, sha256 of the bytes): the reindex that
+# follows a checked upload takes its text from here instead of parsing the file again.
+_PARSED_KEPT = 8
+_parsed: OrderedDict[tuple[str, str], _Parsed] = OrderedDict()
+_parsed_lock = threading.Lock()
+
+
+def _remember(suffix: str, digest: str, parsed: _Parsed) -> None:
+    with _parsed_lock:
+        _parsed[(suffix, digest)] = parsed
+        _parsed.move_to_end((suffix, digest))
+        while len(_parsed) > _PARSED_KEPT:
+            _parsed.popitem(last=False)
+
+
+def _remembered(suffix: str, digest: str) -> _Parsed | None:
+    with _parsed_lock:
+        return _parsed.get((suffix, digest))
+
+
+def read_document_isolated(
+    path: Path,
+    root: Path,
+    default_visibility: Visibility = "internal",
+    *,
+    limits: ParseLimits | None = None,
+) -> Document:
+    """Return :func:`read_document`'s document, parsed in a child process with a time limit.
+
+    The child is killed when parsing takes longer than ``limits.parse_seconds`` (its
+    start-up is not counted), and the document is refused with that reason; a child
+    that dies (out of memory, say) refuses it too. The parse is
+    remembered, so the reindex that indexes the same bytes next does not parse them again.
+    """
+    limits = limits or ParseLimits()
+    path = Path(path)
+    suffix = path.suffix.lower()
+    if suffix not in _READERS:
+        return read_document(path, root, default_visibility)  # refused there, with a reason
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise DocumentError(f"cannot read file: {exc.strerror or exc}") from exc
+    digest = hashlib.sha256(data).hexdigest()
+    if data.strip() and _remembered(suffix, digest) is None:
+        _remember(suffix, digest, _parse_in_child(data, suffix, limits))
+    return read_document(path, root, default_visibility)
+
+
+_CHILD_START_SECONDS = 120.0
+_CHILD_CODE = "from index.documents import _child_main; _child_main()"
+
+
+def _parse_in_child(data: bytes, suffix: str, limits: ParseLimits) -> _Parsed:
+    """Return the parse of ``data`` done by a child process, killed past the time budget.
+
+    The child is a fresh interpreter (``python -c``), not a fork of this threaded
+    process, and does not import the caller's main module. It gets the bytes and the
+    limits on stdin and answers in JSON (never pickle: it has read hostile bytes).
+    """
+    package_root = str(Path(__file__).resolve().parents[1])
+    env = dict(os.environ)
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [package_root, env.get("PYTHONPATH")]))
+    header = json.dumps({"suffix": suffix, "limits": dataclasses.asdict(limits)}).encode()
+    child = subprocess.Popen(
+        [sys.executable, "-c", _CHILD_CODE],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        env=env,
+    )
+    try:
+        assert child.stdin is not None and child.stdout is not None
+        try:
+            child.stdin.write(len(header).to_bytes(4, "big") + header + data)
+            child.stdin.close()
+        except BrokenPipeError:
+            pass  # it stopped at once; reading says so
+        if _read_until(child.stdout, 1, _CHILD_START_SECONDS) != b"R":
+            raise DocumentError("the document reader stopped (out of memory?)")
+        # Ready: its imports are done, the budget starts now.
+        answer = _read_until(child.stdout, None, limits.parse_seconds)
+        if answer is None:
+            raise DocumentError(
+                f"reading it takes longer than {limits.parse_seconds:g} s (documents.parse_seconds)"
+            )
+    finally:
+        if child.poll() is None:
+            child.kill()
+        child.wait(5)
+        if child.stdout is not None:
+            child.stdout.close()
+    try:
+        outcome = json.loads(answer)
+    except ValueError:
+        raise DocumentError("the document reader stopped (out of memory?)") from None
+    if outcome.get("error") is not None:
+        raise DocumentError(outcome["error"])
+    return _Parsed(
+        [Section(s["text"], s["heading"], s["page"]) for s in outcome["sections"]],
+        title=outcome["title"],
+        meta={k: tuple(v) if isinstance(v, list) else v for k, v in outcome["meta"].items()},
+    )
+
+
+def _read_until(stream: Any, size: int | None, seconds: float) -> bytes | None:
+    """Return ``size`` bytes (None: all until the end) read within ``seconds``, else None."""
+    deadline = time.monotonic() + seconds
+    chunks: list[bytes] = []
+    got = 0
+    fd = stream.fileno()
+    while size is None or got < size:
+        left = deadline - time.monotonic()
+        if left <= 0 or not select.select([fd], [], [], left)[0]:
+            return None
+        chunk = os.read(fd, 1 << 16 if size is None else size - got)
+        if not chunk:
+            break
+        chunks.append(chunk)
+        got += len(chunk)
+    return b"".join(chunks)
+
+
+def _child_main() -> None:
+    """Run in the child process: read (header, bytes) on stdin, answer in JSON on stdout."""
+    out = sys.stdout.buffer
+    raw = sys.stdin.buffer.read()
+    length = int.from_bytes(raw[:4], "big")
+    header = json.loads(raw[4 : 4 + length])
+    data = raw[4 + length :]
+    with contextlib.suppress(ImportError):  # loaded before the budget starts
+        import docx  # noqa: F401
+        import pypdf  # noqa: F401
+    out.write(b"R")
+    out.flush()
+    try:
+        with parse_limits(ParseLimits(**header["limits"])):
+            parsed = _parse(data, header["suffix"])
+        answer: dict[str, Any] = {
+            "sections": [dataclasses.asdict(section) for section in parsed.sections],
+            "title": parsed.title,
+            "meta": parsed.meta,
+        }
+    except DocumentError as exc:
+        answer = {"error": str(exc)}
+    out.write(json.dumps(answer, ensure_ascii=False).encode("utf-8"))
+    out.flush()
 
 
 def load_documents(root: Path, default_visibility: Visibility = "internal") -> LoadResult:
@@ -511,7 +753,7 @@ def split_front_matter(text: str) -> tuple[dict[str, Any], str]:
     else:
         raise DocumentError("front matter starts with '---' but has no closing '---' line")
     try:
-        data = yaml.safe_load(raw)
+        data = load_yaml(raw)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" (line {mark.line + 2})" if mark is not None else ""
@@ -830,8 +1072,21 @@ def _read_pdf(data: bytes) -> _Parsed:
         raise DocumentError(f"not a valid PDF: {type(exc).__name__}: {exc}") from exc
     if not pages:
         raise DocumentError("not a valid PDF: it has no pages")
+    limits = _limits()
+    if len(pages) > limits.max_pages:
+        raise DocumentError(
+            f"the PDF has {len(pages)} pages, more than {limits.max_pages} (documents.max_pages)"
+        )
+    stream_limit = int(limits.max_page_stream_mb * 1_000_000)
     sections = []
     for number, page in enumerate(pages, start=1):
+        size = _pdf_page_stream_size(page)
+        if size > stream_limit:
+            raise DocumentError(
+                f"page {number} of the PDF unpacks to {size / 1e6:.1f} MB of drawing"
+                f" instructions, more than {limits.max_page_stream_mb:g} MB"
+                " (documents.max_page_stream_mb)"
+            )
         try:
             text = page.extract_text() or ""
         except Exception as exc:  # one damaged page should not lose the others
@@ -844,6 +1099,24 @@ def _read_pdf(data: bytes) -> _Parsed:
     title = reader.metadata.title if reader.metadata else None
     title = _collapse(title) if isinstance(title, str) else None
     return _Parsed(sections, title=title or None)
+
+
+def _pdf_page_stream_size(page: Any) -> int:
+    """Return the unpacked size of a PDF page's content stream(s), 0 when it has none.
+
+    The raw streams are unpacked (zlib, fast), never parsed: ``page.get_contents()``
+    would parse every drawing instruction, which is the slow part itself.
+    """
+    try:
+        contents = page.get("/Contents")
+        if contents is None:
+            return 0
+        contents = contents.get_object()
+        streams = contents if isinstance(contents, list) else [contents]
+        return sum(len(stream.get_object().get_data()) for stream in streams)
+    except Exception as exc:  # a damaged stream: extract_text says what it can
+        log.debug("no content stream size: %s", exc)
+        return 0
 
 
 def _what_it_looks_like(data: bytes) -> str:
@@ -875,13 +1148,45 @@ def _docx_heading_level(style_name: str) -> int | None:
     return None
 
 
-def _docx_is_list(paragraph: Any) -> bool:
+def _docx_is_list(paragraph: Any, style: str) -> bool:
     """Return True if a Word paragraph is a list item (a list style or numbering)."""
-    style = paragraph.style.name.lower() if paragraph.style is not None else ""
-    if style.startswith(("list", "liststycke", "punktlista", "numrerad lista")):
+    if style.lower().startswith(("list", "liststycke", "punktlista", "numrerad lista")):
         return True
     properties = paragraph._p.pPr
     return properties is not None and properties.numPr is not None
+
+
+def _docx_check_size(data: bytes) -> None:
+    """Refuse a Word file whose parts unpack to more than ``documents.max_inflated_mb``."""
+    limit = _limits().max_inflated_mb
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as archive:
+            inflated = sum(member.file_size for member in archive.infolist())
+    except (zipfile.BadZipFile, ValueError, OSError) as exc:
+        raise DocumentError(f"not a valid Word document: {exc}") from exc
+    # zipfile reads a member no further than its recorded size, so the sum bounds the work.
+    if inflated > limit * 1_000_000:
+        raise DocumentError(
+            f"the Word document unpacks to {inflated / 1e6:.1f} MB, more than {limit:g} MB"
+            " (documents.max_inflated_mb)"
+        )
+
+
+def _docx_style_names(document: Any) -> tuple[dict[str, str], str]:
+    """Return paragraph style id -> name, and the default paragraph style's name.
+
+    python-docx looks a paragraph's style up among all styles on every ``.style`` (an
+    XPath query each), which made a 7 kB file of many short paragraphs take seconds;
+    once per document is enough.
+    """
+    names: dict[str, str] = {}
+    default = ""
+    for style in document.styles:
+        if style.type == 1:  # WD_STYLE_TYPE.PARAGRAPH
+            names[style.style_id] = style.name or ""
+            if style._element.default:
+                default = style.name or ""
+    return names, default
 
 
 def _read_docx(data: bytes) -> _Parsed:
@@ -889,10 +1194,19 @@ def _read_docx(data: bytes) -> _Parsed:
     import docx
     from docx.table import Table
 
+    _docx_check_size(data)
     try:
         document = docx.Document(io.BytesIO(data))
+        style_names, default_style = _docx_style_names(document)
     except Exception as exc:  # python-docx raises zip, XML and key errors on damaged files
         raise DocumentError(f"not a valid Word document: {type(exc).__name__}: {exc}") from exc
+    max_paragraphs = _limits().max_paragraphs
+    # Paragraphs and tables are the body's children: counted at once, before any is read.
+    if len(document.element.body) > max_paragraphs + 1:  # + the section properties
+        raise DocumentError(
+            f"the Word document has more than {max_paragraphs} paragraphs"
+            " (documents.max_paragraphs)"
+        )
     headings = _HeadingPath()
     sections: list[Section] = []
     blocks: list[str] = []
@@ -905,7 +1219,12 @@ def _read_docx(data: bytes) -> _Parsed:
             blocks.clear()
 
     previous_was_item = False
-    for block in document.iter_inner_content():
+    for count, block in enumerate(document.iter_inner_content(), start=1):
+        if count > max_paragraphs:
+            raise DocumentError(
+                f"the Word document has more than {max_paragraphs} paragraphs"
+                " (documents.max_paragraphs)"
+            )
         if isinstance(block, Table):
             rows = _docx_table_rows(block)
             if rows:
@@ -915,7 +1234,8 @@ def _read_docx(data: bytes) -> _Parsed:
         text = _collapse(block.text)
         if not text:
             continue
-        style = block.style.name if block.style is not None else ""
+        style_id = block._p.style
+        style = style_names.get(style_id, default_style) if style_id else default_style
         level = _docx_heading_level(style)
         if level is not None:
             flush()
@@ -924,7 +1244,7 @@ def _read_docx(data: bytes) -> _Parsed:
         elif style.lower() in ("title", "titel"):
             title_style = title_style or text
             previous_was_item = False
-        elif _docx_is_list(block):
+        elif _docx_is_list(block, style):
             item = text if text[:1] in "•-–*·" else f"• {text}"
             if previous_was_item:
                 blocks[-1] += "\n" + item

@@ -23,6 +23,7 @@ from index.answer import (
     clean_question,
 )
 from index.batching import BatchingEncoder
+from index.documents import ParseLimits
 from index.embedding import Encoder
 from index.search import FusionSettings, Retriever, SearchResult, Visibility, hybrid_search
 from index.store import (
@@ -65,6 +66,7 @@ class EngineSettings:
     query_batch_window_ms: float = 0.0
     ivf_nlist: int = 0
     ivf_nprobe: int = 0
+    parse_limits: ParseLimits = field(default_factory=ParseLimits)
 
 
 class Engine:
@@ -109,6 +111,7 @@ class Engine:
             char_ngram=s.char_ngram,
             ivf_nlist=s.ivf_nlist,
             ivf_nprobe=s.ivf_nprobe,
+            parse_limits=s.parse_limits,
         )
 
     def reindex(self, progress: Progress | None = None, *, force: bool = False) -> BuildSummary:

@@ -83,6 +83,7 @@ class OnnxEncoder:
         self._lock = threading.Lock()
         self._session: Any = None
         self._tokenizer: Any = None
+        self._piece_chars: int | None = None
 
     # -- identity ----------------------------------------------------------------------
 
@@ -150,7 +151,11 @@ class OnnxEncoder:
         session = self._load()
         if not texts:
             return np.zeros((0, self._dimension), dtype=np.float32)
-        inputs = [(prompt or "") + t for t in texts]
+        # A token covers at most the longest piece in the vocabulary, so the tokens past the
+        # length limit come from text past this many characters: cutting there first keeps
+        # the same tokens and spares tokenizing the rest (a 100,000-character text).
+        limit = self.max_seq_length * self._longest_piece() + 64
+        inputs = [(prompt or "") + t[:limit] for t in texts]
         if self._normalize is not None:
             inputs = [self._normalize(t) for t in inputs]
         else:  # a lone surrogate cannot be encoded: it becomes U+FFFD
@@ -179,6 +184,13 @@ class OnnxEncoder:
             norms = np.linalg.norm(pooled, axis=1, keepdims=True)
             out[part] = pooled / np.clip(norms, 1e-12, None)
         return out
+
+    def _longest_piece(self) -> int:
+        """Return the most characters one token of this tokenizer can cover (cached)."""
+        if self._piece_chars is None:
+            vocab = self._tokenizer.get_vocab()
+            self._piece_chars = max((len(p.lstrip("#▁Ġ")) for p in vocab), default=64) + 1
+        return self._piece_chars
 
     def encode_documents(self, texts: Sequence[str]) -> np.ndarray:
         """Return normalised vectors for passages, with the model's document prompt if any."""

@@ -9,12 +9,18 @@ Layout of the index folder::
 
 A reindex writes a new build in ``tmp-<name>``, renames it into ``builds/`` and only then
 points CURRENT at it, so a crash at any moment leaves the previous build live and whole.
+
+The manifest records every file's size and checksum (:func:`file_checksum`: BLAKE2b of
+the whole file, or of spread samples of a file past :data:`CHECKSUM_FULL_BYTES`, so a
+cold start never reads gigabytes). Loading a build checks them; a damaged build is
+refused, and a reindex then rebuilds from the documents instead of trusting it.
 """
 
 from __future__ import annotations
 
 import contextlib
 import fcntl
+import hashlib
 import json
 import logging
 import math
@@ -36,10 +42,12 @@ from index.chunking import Chunk, chunk_document
 from index.documents import (
     Document,
     DocumentError,
+    ParseLimits,
     SkippedFile,
     document_id,
     file_hash,
     iter_document_paths,
+    parse_limits,
     read_document,
 )
 from index.embedding import EmbeddingCache, Encoder, embed_with_cache
@@ -54,6 +62,11 @@ IVF_POINTS_PER_LIST = 39
 IVF_TRAIN_PER_LIST = 64
 """At most this many training vectors per list are drawn for k-means."""
 _DENSE_FILES = ("dense.faiss", "chunks.sqlite", "manifest.json")
+CHECKSUM_FULL_BYTES = 64 * 1024 * 1024
+"""Files up to this size are hashed whole on load; larger ones by spread samples."""
+_SAMPLE_BLOCKS = 64
+_SAMPLE_BYTES = 64 * 1024
+_READ_BYTES = 1024 * 1024
 
 Progress = Callable[[str, int, int], None]
 """Called as progress(stage, done, total); stages: scan, read, embed, write, swap, done."""
@@ -169,6 +182,8 @@ class BuildSettings:
     ivf_nlist: int = 0
     ivf_nprobe: int = 0
     model_source: str = ""  # what the model is and where its weights came from, for people
+    # How much work reading one document may take; not part of what a build contains.
+    parse_limits: ParseLimits = field(default_factory=ParseLimits, compare=False)
 
     def lexical_key(self) -> dict[str, Any]:
         """Return the settings that decide the keyword indexes."""
@@ -280,6 +295,12 @@ class Index:
             raise IndexIncompatibleError(
                 f"the index at {folder} has format version {version}, this version reads "
                 f"{FORMAT_VERSION}: run `natverksbot index` to rebuild it"
+            )
+        damaged = damaged_file(folder, self.manifest)
+        if damaged is not None:
+            raise IndexIncompatibleError(
+                f"the index at {folder} is damaged ({damaged}): run `natverksbot index`"
+                " or /reindex, which rebuild it"
             )
         try:
             self._load_files(folder)
@@ -553,6 +574,57 @@ def read_dense(path: Path, kind: str) -> Any:
 _search_threads = threading.local()
 
 
+def file_checksum(path: Path) -> str:
+    """Return ``b2:<hex>``, the BLAKE2b of a file, or ``b2s:<hex>`` of samples of a big one.
+
+    A file larger than :data:`CHECKSUM_FULL_BYTES` is hashed by its size and
+    :data:`_SAMPLE_BLOCKS` blocks spread evenly over it (4 MiB read): garbage in a
+    sampled block is found at once, garbage elsewhere only by the consistency checks of
+    the readers. Up to that size every byte counts.
+    """
+    digest = hashlib.blake2b(digest_size=16)
+    with open(path, "rb") as handle:
+        size = os.fstat(handle.fileno()).st_size
+        if size <= CHECKSUM_FULL_BYTES:
+            while block := handle.read(_READ_BYTES):
+                digest.update(block)
+            return f"b2:{digest.hexdigest()}"
+        digest.update(size.to_bytes(8, "little"))
+        step = (size - _SAMPLE_BYTES) // (_SAMPLE_BLOCKS - 1)
+        for n in range(_SAMPLE_BLOCKS):
+            handle.seek(n * step)
+            digest.update(handle.read(_SAMPLE_BYTES))
+    return f"b2s:{digest.hexdigest()}"
+
+
+def damaged_file(folder: Path, manifest: dict[str, Any]) -> str | None:
+    """Return what is wrong with a build's files (a file and why), or None when whole.
+
+    Sizes are compared first (free), then checksums. A build written before checksums
+    were recorded is checked by size alone.
+    """
+    sizes = manifest.get("files")
+    sums = manifest.get("checksums")
+    if not isinstance(sizes, dict):
+        return None
+    for name, size in sizes.items():
+        try:
+            actual = (folder / name).stat().st_size
+        except OSError:
+            return f"{name} is missing"
+        if actual != size:
+            return f"{name} changed size"
+    if not isinstance(sums, dict):
+        return None
+    for name, expected in sums.items():
+        try:
+            if file_checksum(folder / name) != expected:
+                return f"{name} does not match its checksum"
+        except OSError as exc:
+            return f"{name} cannot be read: {exc.strerror or exc}"
+    return None
+
+
 def _one_search_thread() -> None:
     """Let FAISS search with one OpenMP thread in the calling thread (once per thread).
 
@@ -646,8 +718,9 @@ def _fsync_file(path: Path) -> None:
 def _live_manifest(index_dir: Path) -> dict[str, Any] | None:
     """Return the live build's manifest if the build is whole, without loading it.
 
-    A build records its files' sizes in its manifest; when they still match, the build
-    is taken as whole. An older build without that record is checked by loading it.
+    A build records its files' sizes and checksums in its manifest; when they still
+    match, the build is taken as whole (else it is rebuilt from the documents, never
+    reused). An older build without that record is checked by loading it.
     """
     folder = current_build(index_dir)
     if folder is None:
@@ -662,12 +735,9 @@ def _live_manifest(index_dir: Path) -> dict[str, Any] | None:
         return None
     files = manifest.get("files")
     if isinstance(files, dict) and files:
-        try:
-            whole = all((folder / name).stat().st_size == size for name, size in files.items())
-        except OSError:
-            whole = False
-        if not whole:
-            log.warning("previous index not reusable: its files changed size")
+        damaged = damaged_file(folder, manifest)
+        if damaged is not None:
+            log.warning("previous index not reusable, rebuilding it: %s", damaged)
             return None
         return manifest
     try:
@@ -724,7 +794,7 @@ def build_index(
     if not guard.acquire(blocking=False):
         raise IndexLockedError("a reindex is already running in this process; wait for it")
     try:
-        with index_lock(index_dir):
+        with index_lock(index_dir), parse_limits(settings.parse_limits):
             return _build_locked(Path(knowledge_dir), index_dir, encoder, settings, progress, force)
     finally:
         guard.release()
@@ -910,7 +980,9 @@ def _build_locked(
     _write_tables(tmp / "chunks.sqlite", records, flat)
     _write_sentence_vectors(tmp, sentence_vectors, [len(item[2].sentences) for item in flat])
     report("write", 3, 4)
-    files = {item.name: item.stat().st_size for item in sorted(tmp.iterdir()) if item.is_file()}
+    written = [item for item in sorted(tmp.iterdir()) if item.is_file()]
+    files = {item.name: item.stat().st_size for item in written}
+    checksums = {item.name: file_checksum(item) for item in written}
     new_manifest = {
         "format_version": FORMAT_VERSION,
         "build": name,
@@ -934,6 +1006,7 @@ def _build_locked(
         "chunks": len(flat),
         "skipped": [{"path": s.path, "reason": s.reason} for s in summary.skipped],
         "files": files,
+        "checksums": checksums,
     }
     (tmp / "manifest.json").write_text(json.dumps(new_manifest, ensure_ascii=False, indent=1))
     for item in tmp.iterdir():

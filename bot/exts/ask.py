@@ -81,6 +81,7 @@ class _Asked:
     channel_id: int
     via: str
     received: float  # time.perf_counter() when the question arrived
+    generation: int | None = None  # the record's forget generation when context was read
 
 
 @dataclass(frozen=True)
@@ -93,20 +94,28 @@ class _Answered:
 
 
 class _Conversations:
-    """A bounded map: answer message or thread id -> context for the next follow-up."""
+    """A bounded map: answer message or thread id -> context for the next follow-up.
+
+    Each context is kept with the record store's forget generation it was read at; one
+    read at another generation may quote someone forgotten since, and is dropped.
+    """
 
     def __init__(self, size: int = CONVERSATIONS_IN_MEMORY) -> None:
         self._size = size
-        self._items: OrderedDict[int, str] = OrderedDict()
+        self._items: OrderedDict[int, tuple[str, int | None]] = OrderedDict()
 
-    def get(self, key: int) -> str | None:
-        value = self._items.get(key)
-        if value is not None:
-            self._items.move_to_end(key)
-        return value
+    def get(self, key: int, generation: int | None = None) -> str | None:
+        item = self._items.get(key)
+        if item is None:
+            return None
+        if item[1] != generation:
+            del self._items[key]
+            return None
+        self._items.move_to_end(key)
+        return item[0]
 
-    def put(self, key: int, value: str) -> None:
-        self._items[key] = value
+    def put(self, key: int, value: str, generation: int | None = None) -> None:
+        self._items[key] = (value, generation)
         self._items.move_to_end(key)
         while len(self._items) > self._size:
             self._items.popitem(last=False)
@@ -183,11 +192,14 @@ class AskCog(commands.Cog):
         )
         private = mode == "private"
         await interaction.response.defer(thinking=True, ephemeral=private)
+        generation = await self._generation()
         in_thread = _in_thread(interaction.channel)
-        context, thread_id = await self._context(channel_id, None, in_thread=in_thread)
+        context, thread_id = await self._context(
+            channel_id, None, in_thread=in_thread, generation=generation
+        )
         if in_thread and mode == "thread":  # a forum post or help thread: one conversation
             thread_id = channel_id
-        asked = replace(asked, context=context)
+        asked = replace(asked, context=context, generation=generation)
         answered = await self._answer(asked)
         view = self._view(asked, answered, removable=not private)
         embeds = answered.message.embeds
@@ -214,6 +226,14 @@ class AskCog(commands.Cog):
                 wait=True,
             )
         await self._finish(asked, answered, sending.sent.id, thread_id=thread_id)
+
+    async def _generation(self) -> int | None:
+        """Return the record store's forget generation (None when it cannot be read)."""
+        try:
+            return await self.bot.record("forget_generation")
+        except (sqlite3.Error, OSError, RuntimeError) as exc:
+            log.warning("could not read the forget generation: %s", exc)
+            return None
 
     def _mode(
         self,
@@ -297,14 +317,17 @@ class AskCog(commands.Cog):
             received=received,
         )
         reference = message.reference.message_id if message.reference else None
+        generation = await self._generation()
         in_thread = _in_thread(message.channel)
-        context, thread_id = await self._context(message.channel.id, reference, in_thread=in_thread)
+        context, thread_id = await self._context(
+            message.channel.id, reference, in_thread=in_thread, generation=generation
+        )
         parent = getattr(message.channel, "parent_id", None)
         if in_thread and self._mode(asked.guild_id, message.channel.id, parent, None, None) == (
             "thread"
         ):  # a forum post or help thread where threads are the default: one conversation
             thread_id = message.channel.id
-        asked = replace(asked, context=context)
+        asked = replace(asked, context=context, generation=generation)
         async with _typing(message.channel):
             answered = await self._answer(asked)
         thread = await self._thread_for(message, asked)
@@ -417,6 +440,7 @@ class AskCog(commands.Cog):
                     confidence=answer.confidence,
                     visibility=asked.visibility,
                     language=answer.language,
+                    context_generation=asked.generation,
                 ),
             )
         except (sqlite3.Error, OSError, RuntimeError) as exc:
@@ -494,9 +518,9 @@ class AskCog(commands.Cog):
         """Remember the conversation an answer (message or thread) continues."""
         follow = next_context(asked.text, asked.context, self.bot.config.answer.max_question_chars)
         if message_id is not None:
-            self.conversations.put(message_id, follow)
+            self.conversations.put(message_id, follow, asked.generation)
         if thread_id is not None:
-            self.conversations.put(thread_id, follow)
+            self.conversations.put(thread_id, follow, asked.generation)
 
     async def _finish(
         self, asked: _Asked, answered: _Answered, message_id: int, *, thread_id: int | None
@@ -527,21 +551,27 @@ class AskCog(commands.Cog):
         )
 
     async def _context(
-        self, channel_id: int, reference_id: int | None, *, in_thread: bool
+        self,
+        channel_id: int,
+        reference_id: int | None,
+        *,
+        in_thread: bool,
+        generation: int | None = None,
     ) -> tuple[str | None, int | None]:
         """Return (the conversation a question follows up, the conversation thread's id).
 
         A reply to an answer follows up that answer; a message in a thread started from
-        an answer or by the bot follows up the thread's latest question.
+        an answer or by the bot follows up the thread's latest question. ``generation``
+        is the record's forget generation now: contexts remembered at another are stale.
         """
         keys = [k for k in (reference_id, channel_id if in_thread else None) if k is not None]
         if not keys:
             return None, None
-        found = self._remembered(keys, channel_id, in_thread)
+        found = self._remembered(keys, channel_id, in_thread, generation)
         if found is None and self._sending_now:
             # The answer replied to may still be on its way back from Discord.
             await asyncio.wait(set(self._sending_now), timeout=SEND_WAIT_SECONDS)
-            found = self._remembered(keys, channel_id, in_thread)
+            found = self._remembered(keys, channel_id, in_thread, generation)
         if found is not None:
             return found
         # Not in memory (a restart, or long ago): ask the record store.
@@ -554,15 +584,15 @@ class AskCog(commands.Cog):
             if earlier is not None:
                 limit = self.bot.config.answer.max_question_chars
                 context = next_context(earlier.question, earlier.context, limit)
-                self.conversations.put(key, context)
+                self.conversations.put(key, context, generation)
                 return context, channel_id if in_thread and key == channel_id else None
         return None, None
 
     def _remembered(
-        self, keys: list[int], channel_id: int, in_thread: bool
+        self, keys: list[int], channel_id: int, in_thread: bool, generation: int | None
     ) -> tuple[str, int | None] | None:
         for key in keys:
-            found = self.conversations.get(key)
+            found = self.conversations.get(key, generation)
             if found is not None:
                 return found, channel_id if in_thread and key == channel_id else None
         return None

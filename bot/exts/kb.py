@@ -33,7 +33,7 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
-from bot.access import admin_only, is_admin
+from bot.access import admin_only, interaction_visibility, is_admin
 from bot.client import NO_MENTIONS, NatverksBot, add_staff_cog
 from bot.formatting import (
     EMBED_COLOUR,
@@ -194,7 +194,12 @@ class KnowledgeCog(commands.Cog):
                 return
             async with self._changing:
                 prepared, _ = await asyncio.to_thread(
-                    prepare_upload, name, data, chosen, max_bytes=limit
+                    prepare_upload,
+                    name,
+                    data,
+                    chosen,
+                    max_bytes=limit,
+                    limits=config.documents.limits(),
                 )
                 stored = await asyncio.to_thread(
                     store_document,
@@ -614,14 +619,32 @@ class KnowledgeCog(commands.Cog):
     )
     @admin_only()
     async def report(self, interaction: discord.Interaction) -> None:
-        """Post the last seven days' summary in the channel, with the chart as an image."""
+        """Show the admin, privately, the last seven days' summary with the chart as an image.
+
+        What it shows follows the place, as answers do: where only public documents are
+        answered from, only questions asked in such places count and only public
+        documents are named. The words of direct-message questions never show in Discord
+        (they are counted); ``natverksbot report`` on the server shows everything.
+        """
         language = language_of_locale(interaction.locale)
-        await interaction.response.defer(thinking=True)
+        await interaction.response.defer(ephemeral=True, thinking=True)
         first_day = date.today() - timedelta(days=REPORT_DAYS - 1)
         since = datetime.combine(first_day, datetime.min.time()).timestamp()
         database = self.bot.config.state_dir / DATABASE_NAME
+        place = interaction_visibility(self.bot.config.discord, interaction)
+        show_document = None
+        if place == "public":
+            public = await self.bot.run_engine(self._public_documents)
+            show_document = public.__contains__
         result = await asyncio.to_thread(
-            build_report, database, since=since, until=time.time(), top=REPORT_TOP
+            build_report,
+            database,
+            since=since,
+            until=time.time(),
+            top=REPORT_TOP,
+            visibility="public" if place == "public" else None,
+            direct_questions=False,
+            show_document=show_document,
         )
         image = await asyncio.to_thread(render_png, result, language)
         embed = format_report(result, language, self._guild_name)
@@ -629,7 +652,19 @@ class KnowledgeCog(commands.Cog):
         await interaction.followup.send(
             embed=embed,
             file=discord.File(io.BytesIO(image), filename=REPORT_IMAGE),
+            ephemeral=True,
             allowed_mentions=NO_MENTIONS,
+        )
+
+    def _public_documents(self) -> frozenset[str]:
+        """Return the ids of the live index's public documents (none without an index)."""
+        try:
+            index = self.bot.require_engine().index
+        except StoreError as exc:
+            log.info("report without an index names no documents: %s", exc)
+            return frozenset()
+        return frozenset(
+            doc_id for doc_id, d in index.documents.items() if d.visibility == "public"
         )
 
     def _guild_name(self, guild_id: int | None, language: Language) -> str:

@@ -54,7 +54,7 @@ class Recorder:
     """Records questions one by one on its own thread, as the running bot does."""
 
     def __init__(self, state: Path) -> None:
-        self.store = RecordStore.open(state)
+        self.store = RecordStore.open(state, create_salt=True)
         self.count = 0
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._loop, daemon=True)
@@ -121,7 +121,7 @@ def test_a_backup_taken_while_questions_are_recorded_loses_no_row(setup, tmp_pat
 
 def test_a_restored_backup_gives_back_the_record_the_salt_and_the_documents(setup, tmp_path):
     knowledge, state, config = setup
-    store = RecordStore.open(state)
+    store = RecordStore.open(state, create_salt=True)
     try:
         for i in range(5):
             store.add(

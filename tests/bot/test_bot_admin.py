@@ -218,3 +218,26 @@ async def test_questions_keep_being_answered_during_a_slow_reindex(world: World)
         )
     assert "2012" in answer.embeds[0]["description"]
     await asyncio.sleep(0)
+
+
+async def test_reindex_rebuilds_a_damaged_build_by_itself(world: World):
+    from index.store import current_build, load_index
+
+    admin = _admin(world)
+    index_dir = world.engine.settings.index_dir
+    damaged = current_build(index_dir) / "dense.faiss"
+    data = damaged.read_bytes()
+    damaged.write_bytes(data[:128] + bytes(reversed(data[128:])))  # same size, garbage
+    async with world.running():
+        job = await world.fake.invoke_slash("reindex", guild=world.staff, user=admin)
+        summary = await world.fake.wait_for_bot_message(
+            lambda m: m.interaction is job and "Indexet är byggt" in m.content,
+            include_edits=True,
+            timeout=10,
+        )
+    assert "Indexet är byggt" in summary.content
+    assert current_build(index_dir) != damaged.parent
+    load_index(index_dir).close()
+    # The bot now searches the rebuilt build: the seed document is found again.
+    hits = world.engine.search(ANSWERABLE, visibility="public").hits
+    assert "allt-startade-i-almedalen.md" in {hit.doc_id for hit in hits}

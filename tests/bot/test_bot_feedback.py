@@ -70,7 +70,7 @@ async def test_a_vote_on_an_answer_deleted_by_retention_is_explained(world: Worl
 
 
 async def test_old_records_are_deleted_when_the_bot_starts(world: World):
-    store = RecordStore.open(world.state)
+    store = RecordStore.open(world.state, create_salt=True)
     now = time.time()
     for days in (1, 89, 91, 400):
         store.add(

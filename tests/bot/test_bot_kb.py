@@ -176,6 +176,56 @@ async def test_an_upload_named_dot_env_writes_nothing(world: World):
     assert not any(p.name in (".env", "env") for p in world.knowledge.parent.rglob("*env"))
 
 
+@pytest.mark.parametrize("name", ["CON.md", "nul.txt", "LPT9.pdf", "com1 .md"])
+async def test_an_upload_with_a_windows_device_name_writes_nothing(world: World, name):
+    admin = _admin(world)
+    before = _files(world.knowledge)
+    async with world.running():
+        reply = await _add(world, admin, name, b"# Rubrik\n\nText.\n")
+    assert reply.ephemeral and "\n" not in reply.content
+    assert reply.content.startswith("Namnet ") and "är reserverat i Windows" in reply.content
+    assert _files(world.knowledge) == before
+
+
+async def test_an_upload_with_deeply_nested_front_matter_gets_the_normal_refusal(world: World):
+    admin = _admin(world)
+    before = _files(world.knowledge)
+    data = b"---\ntitle: " + b"[" * 5000 + b"\n---\n# Rubrik\n\nText.\n"
+    async with world.running():
+        reply = await _add(world, admin, "djup.md", data, visibility="public")
+    assert reply.ephemeral and "\n" not in reply.content
+    assert "nested more than 50 levels deep" in reply.content
+    assert _files(world.knowledge) == before
+
+
+@pytest.mark.parametrize(
+    ("name", "reason"),
+    [
+        ("stycken.docx", "more than 20000 paragraphs (documents.max_paragraphs)"),
+        ("ström.pdf", "more than 1 MB (documents.max_page_stream_mb)"),
+    ],
+)
+async def test_a_small_upload_that_unpacks_to_a_lot_is_refused_in_one_line(
+    world: World, name, reason
+):
+    from tests.index.test_parse_limits import many_paragraphs_docx
+
+    data = (
+        many_paragraphs_docx(100_000)
+        if name.endswith(".docx")
+        else make_pdf([["x"] * 300_000], deflate=True)
+    )
+    assert len(data) < 12_000
+    admin = _admin(world)
+    before = _files(world.knowledge)
+    async with world.running():
+        reply = await _add(world, admin, name, data)
+    assert reply.ephemeral and "\n" not in reply.content
+    assert reply.content.startswith("Filen går inte att läsa och sparades inte: ")
+    assert reply.content.endswith(reason.replace("_", "\\_"))  # shown escaped
+    assert _files(world.knowledge) == before
+
+
 async def test_a_zero_byte_upload_is_refused(world: World):
     admin = _admin(world)
     before = _files(world.knowledge)
@@ -337,30 +387,33 @@ async def test_the_list_shows_every_document_in_pages_with_buttons(world: World)
     assert not buttons[previous_id].get("disabled") and buttons[next_id]["disabled"]
 
 
-async def test_the_weekly_report_is_posted_with_the_chart_as_a_png(world: World):
-    admin = _admin(world)
-    store = RecordStore.open(world.state)
+def _week_of_questions(world: World) -> None:
+    """Record a week's questions: internal ones in the staff guild, a public one, a DM."""
+    store = RecordStore.open(world.state, create_salt=True)
     now = time.time()
     try:
-        for i, (question, answered) in enumerate(
+        for i, (question, answered, guild, visibility, via, sources) in enumerate(
             [
-                ("När började samarbetet?", True),
-                ("Vad kostar bygglov?", False),
-                ("vad kostar ett bygglov", False),
-                ("Vad är priset för bygglov?", False),
-                ("Vem är ordförande?", False),
+                ("När började samarbetet?", True, world.staff.id, "internal", "slash",
+                 ["allt-startade-i-almedalen.md", "intern/budget.md"]),
+                ("Vad kostar bygglov?", False, world.staff.id, "internal", "slash", []),
+                ("vad kostar ett bygglov", False, world.staff.id, "internal", "slash", []),
+                ("Vad är priset för bygglov?", False, world.staff.id, "internal", "slash", []),
+                ("Vem är ordförande?", False, world.staff.id, "internal", "slash", []),
+                ("Finns sommarskola i Borlänge?", False, world.public.id, "public", "mention", []),
+                ("Min skilsmässa och mitt ärende hos soc?", False, None, "public", "dm", []),
             ]
-        ):
+        ):  # fmt: skip
             store.add(
                 QuestionRecord(
-                    guild_id=world.staff.id,
+                    guild_id=guild,
                     channel_id=1,
                     user_id=100 + i,
-                    via="slash",
+                    via=via,
                     question=question,
                     answered=answered,
-                    sources=["allt-startade-i-almedalen.md"] if answered else [],
-                    visibility="internal",
+                    sources=sources,
+                    visibility=visibility,
                     language="sv",
                     latency_ms=120.0 + i,
                     asked_at=now - i * 3600,
@@ -368,22 +421,55 @@ async def test_the_weekly_report_is_posted_with_the_chart_as_a_png(world: World)
             )
     finally:
         store.close()
+
+
+async def test_the_weekly_report_is_shown_to_the_admin_alone_with_the_chart_as_a_png(
+    world: World,
+):
+    admin = _admin(world)
+    _week_of_questions(world)
     async with world.running():
         ix = await world.fake.invoke_slash("kb report", guild=world.staff, user=admin)
         post = await ix.wait_for_message(timeout=10)
 
-    assert not post.ephemeral
+    assert post.ephemeral
     [png] = post.files
     assert png.filename == "report.png" and png.data.startswith(b"\x89PNG\r\n\x1a\n")
     embed = post.embeds[0]
     assert embed["title"].startswith("Veckorapport ")
     assert embed["image"]["url"] == "attachment://report.png"
     fields = {f["name"]: f["value"] for f in embed["fields"]}
-    assert fields["Frågor"] == "5" and fields["Besvarade"] == "1 (20 %)"
+    assert fields["Frågor"] == "7" and fields["Besvarade"] == "1 (14 %)"
     assert fields["Vanligaste obesvarade frågorna"].startswith("3× Vad kostar bygglov?")
-    assert fields["Mest citerade dokument"] == "1× allt-startade-i-almedalen.md"
-    assert fields["Per server"] == "Personalen: 5 / 1"
+    assert "Finns sommarskola" in fields["Vanligaste obesvarade frågorna"]
+    # A direct message's words never show in Discord; it is only counted.
+    assert "skilsmässa" not in post.all_text()
+    cited = fields["Mest citerade dokument"]
+    assert "1× allt-startade-i-almedalen.md" in cited and "1× intern/budget.md" in cited
+    assert fields["Per server"].startswith("Personalen: 5 / 1")
     assert post.allowed_mentions == {"parse": []}
+
+
+async def test_the_report_in_a_public_only_channel_of_a_staff_guild_shows_public_things_only(
+    world: World,
+):
+    admin = _admin(world)
+    channels = {c["name"]: int(c["id"]) for c in world.staff.channels.values()}
+    _week_of_questions(world)
+    async with world.running(internal_channel_ids=[channels["intern"]]):
+        ix = await world.fake.invoke_slash(
+            "kb report", guild=world.staff, channel_id=channels["allmänt"], user=admin
+        )
+        post = await ix.wait_for_message(timeout=10)
+
+    assert post.ephemeral
+    shown = post.all_text()
+    # Questions asked where internal documents answer, and internal titles, stay hidden.
+    for hidden in ("bygglov", "ordförande", "samarbetet", "intern/budget.md", "skilsmässa"):
+        assert hidden not in shown
+    fields = {f["name"]: f["value"] for f in post.embeds[0]["fields"]}
+    assert fields["Frågor"] == "2"
+    assert fields["Vanligaste obesvarade frågorna"] == "1× Finns sommarskola i Borlänge?"
 
 
 async def test_kb_status_still_answers_admins(world: World):

@@ -40,6 +40,11 @@ LIMIT = 10_000_000
         ("A\u030arsrapport 2024.docx", "Årsrapport 2024.docx"),  # NFD -> NFC
         ('vad?"<>|*:.md', "vad-------.md"),
         ("  mellanslag   här .md ", "mellanslag här.md"),
+        # Trailing dots and spaces (which Windows drops) are never part of a stored name.
+        ("anteckningar.md. . ", "anteckningar.md"),
+        ("console.md", "console.md"),
+        ("com10.txt", "com10.txt"),
+        ("nulägesanalys.pdf", "nulägesanalys.pdf"),
     ],
 )
 def test_upload_names_are_sanitised(uploaded, stored):
@@ -64,6 +69,17 @@ def test_long_names_are_cut_keeping_the_extension():
         ("~$rapport.docx", "kb.name.reserved"),
         ("Thumbs.db", "kb.name.unsupported"),
         ("rapport", "kb.name.no_suffix"),
+        # Device names Windows reserves whatever the case, extension or trailing dots/spaces.
+        ("CON.md", "kb.name.windows"),
+        ("nul.md", "kb.name.windows"),
+        ("com1.txt", "kb.name.windows"),
+        ("LPT9.pdf", "kb.name.windows"),
+        ("Aux.tar.md", "kb.name.windows"),
+        ("con .md", "kb.name.windows"),
+        ("PRN..docx", "kb.name.windows"),
+        ("NUL.md. ", "kb.name.windows"),
+        ("COM¹.txt", "kb.name.windows"),
+        ("../lpt3.html", "kb.name.windows"),
     ],
 )
 def test_names_that_cannot_be_documents_are_refused(uploaded, key):

@@ -8,7 +8,14 @@ import time
 
 import pytest
 
-from bot.records import DAY_SECONDS, SALT_ENV, QuestionRecord, RecordStore, load_salt
+from bot.records import (
+    DAY_SECONDS,
+    SALT_ENV,
+    QuestionRecord,
+    RecordsError,
+    RecordStore,
+    load_salt,
+)
 
 USER = 123456789012345678
 
@@ -31,7 +38,7 @@ def _record(**kw) -> QuestionRecord:
 
 @pytest.fixture
 def store(tmp_path):
-    store = RecordStore.open(tmp_path / "state", environ={})
+    store = RecordStore.open(tmp_path / "state", environ={}, create_salt=True)
     yield store
     store.close()
 
@@ -43,7 +50,8 @@ def test_a_question_is_stored_with_a_salted_hash_never_the_user_id(store, tmp_pa
     assert row["user_hash"] == store.hash_user(USER) and len(row["user_hash"]) == 64
     assert str(USER) not in row["user_hash"]
     assert row["sources"] == '["a.md", "b/ö.md"]'
-    assert (row["message_id"], row["latency_ms"], row["context"]) == (999, 42.5, "Förra frågan")
+    assert (row["latency_ms"], row["context"]) == (42.5, "Förra frågan")
+    assert row["message_id"] == store.hash_id(999) != 999
     assert row["feedback"] is None and row["answered"] == 1
     raw = b"".join(p.read_bytes() for p in (tmp_path / "state").glob("bot.sqlite*"))
     assert str(USER).encode() not in raw
@@ -55,13 +63,13 @@ def test_the_database_uses_wal(store):
 
 def test_the_salt_is_created_once_private_and_reused(tmp_path):
     state = tmp_path / "state"
-    first = load_salt(state, environ={})
+    first = load_salt(state, environ={}, create=True)
     assert stat.S_IMODE((state / "user-salt").stat().st_mode) == 0o600
     assert load_salt(state, environ={}) == first and len(first) == 64
 
 
 def test_a_salt_file_readable_by_others_is_made_private(tmp_path):
-    load_salt(tmp_path, environ={})
+    load_salt(tmp_path, environ={}, create=True)
     (tmp_path / "user-salt").chmod(0o644)
     load_salt(tmp_path, environ={})
     assert stat.S_IMODE((tmp_path / "user-salt").stat().st_mode) == 0o600
@@ -70,7 +78,7 @@ def test_a_salt_file_readable_by_others_is_made_private(tmp_path):
 def test_the_salt_can_come_from_the_environment(tmp_path):
     a = RecordStore.open(tmp_path / "a", environ={SALT_ENV: "hemligt"})
     b = RecordStore.open(tmp_path / "b", environ={SALT_ENV: "hemligt"})
-    c = RecordStore.open(tmp_path / "c", environ={})
+    c = RecordStore.open(tmp_path / "c", environ={}, create_salt=True)
     assert a.hash_user(USER) == b.hash_user(USER) != c.hash_user(USER)
     assert not (tmp_path / "a" / "user-salt").exists()
     for s in (a, b, c):
@@ -140,8 +148,114 @@ def test_retention_deletes_old_questions_and_their_votes(store):
 
 
 def test_a_newer_schema_is_refused(tmp_path):
-    store = RecordStore.open(tmp_path, environ={})
+    store = RecordStore.open(tmp_path, environ={}, create_salt=True)
     store._db.execute("PRAGMA user_version=99")
     store.close()
-    with pytest.raises(RuntimeError, match="newer version"):
+    with pytest.raises(RecordsError, match="newer version"):
         RecordStore.open(tmp_path, environ={})
+
+
+def test_forgetting_clears_their_words_from_others_follow_ups_and_the_change_log(store):
+    from bot.exts.ask import next_context
+    from bot.records import ChangeRecord
+
+    theirs = "Hur länge får min familj stanna i kommunens boende?"
+    store.add(_record(user_id=USER, question=theirs))
+    whole = store.add(_record(user_id=7, question="Och sedan?", context=theirs))
+    # A long conversation cuts its oldest words: only the end of their question is left.
+    cut = next_context("Och sedan?", theirs, 30)
+    assert cut.startswith("boende?") or theirs not in cut
+    partly = store.add(_record(user_id=8, question="Var då?", context=cut))
+    unrelated = store.add(_record(user_id=9, question="Vad kostar det?", context="Annan fråga"))
+    store.log_change(ChangeRecord("add", "a.md", user_id=USER, detail="min-ansökan.pdf"))
+    store.log_change(ChangeRecord("add", "b.md", user_id=7, detail="b.md"))
+    generation = store.forget_generation()
+
+    forgotten = store.forget_user(USER)
+
+    assert (forgotten.questions, forgotten.contexts, forgotten.changes) == (1, 2, 1)
+    contexts = {r["id"]: r["context"] for r in store.rows()}
+    assert contexts == {whole: None, partly: None, unrelated: "Annan fråga"}
+    changes = {c["document"]: c for c in store.changes()}
+    assert (changes["a.md"]["user_hash"], changes["a.md"]["detail"]) == (None, None)
+    assert changes["b.md"]["user_hash"] == store.hash_user(7)
+    assert store.forget_generation() == generation + 1
+    # Not even in freed pages or the write-ahead log.
+    raw = b"".join(p.read_bytes() for p in store.path.parent.glob("bot.sqlite*"))
+    assert b"min familj" not in raw and b"min-ans" not in raw
+
+
+def test_a_context_read_before_someone_was_forgotten_is_not_stored(store):
+    generation = store.forget_generation()
+    store.add(_record(user_id=USER, question="Deras fråga"))
+    store.forget_user(USER)
+    late = store.add(
+        _record(
+            user_id=7, question="Följdfråga", context="Deras fråga", context_generation=generation
+        )
+    )
+    fresh = store.add(
+        _record(user_id=7, question="Ny", context="Annat", context_generation=generation + 1)
+    )
+    contexts = {r["id"]: r["context"] for r in store.rows()}
+    assert contexts == {late: None, fresh: "Annat"}
+
+
+def test_a_direct_message_channel_is_stored_hashed_a_guild_channel_as_is(store):
+    dm = store.add(_record(guild_id=None, channel_id=555_000_111))
+    guild = store.add(_record(guild_id=1, channel_id=555_000_222))
+    channels = {r["id"]: r["channel_id"] for r in store.rows()}
+    assert channels == {dm: store.hash_id(555_000_111), guild: 555_000_222}
+
+
+def test_a_store_without_salt_is_refused_and_makes_none(tmp_path):
+    store = RecordStore.open(tmp_path, environ={}, create_salt=True)
+    store.close()
+    (tmp_path / "user-salt").unlink()
+    with pytest.raises(RecordsError, match="no user-hash salt: .*user-salt does not exist"):
+        RecordStore.open(tmp_path, environ={})
+    assert not (tmp_path / "user-salt").exists()
+
+
+def test_another_salt_than_the_databases_is_refused(tmp_path):
+    RecordStore.open(tmp_path, environ={SALT_ENV: "bottens"}).close()
+    with pytest.raises(RecordsError, match="is not the one .*bot.sqlite was written with"):
+        RecordStore.open(tmp_path, environ={SALT_ENV: "en annan"})
+    (tmp_path / "user-salt").write_text("ff" * 32)
+    with pytest.raises(RecordsError, match="not the one"):
+        RecordStore.open(tmp_path, environ={})
+    RecordStore.open(tmp_path, environ={SALT_ENV: "bottens"}).close()
+
+
+def test_a_database_deleted_while_open_is_noticed_and_made_again(store, caplog):
+    store.add(_record())
+    store.path.unlink()
+    for suffix in ("-wal", "-shm"):
+        store.path.with_name(store.path.name + suffix).unlink(missing_ok=True)
+    record_id = store.add(_record(question="Efter raderingen"))
+    assert store.path.is_file()
+    assert "was deleted or replaced while open" in caplog.text
+    with sqlite3.connect(store.path) as db:
+        assert db.execute("SELECT id, question FROM questions").fetchall() == [
+            (record_id, "Efter raderingen")
+        ]
+
+
+def test_a_version_2_record_gets_its_ids_hashed(tmp_path):
+    salt = {SALT_ENV: "bottens"}
+    store = RecordStore.open(tmp_path, environ=salt)
+    dm = store.add(_record(guild_id=None, channel_id=777))
+    store._db.execute("UPDATE questions SET channel_id = 777, message_id = 888, thread_id = 999")
+    store._db.execute("DELETE FROM meta")
+    store._db.execute("PRAGMA user_version=2")
+    store.close()
+    store = RecordStore.open(tmp_path, environ=salt)
+    [row] = store.rows()
+    assert (row["id"], row["channel_id"], row["message_id"], row["thread_id"]) == (
+        dm,
+        store.hash_id(777),
+        store.hash_id(888),
+        store.hash_id(999),
+    )
+    assert store.conversation(888).record_id == dm
+    store.close()

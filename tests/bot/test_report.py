@@ -12,7 +12,7 @@ import pytest
 from PIL import Image
 
 from bot.cli import main
-from bot.records import QuestionRecord, RecordStore
+from bot.records import SALT_ENV, QuestionRecord, RecordStore
 from bot.report import (
     build_report,
     format_tables,
@@ -95,7 +95,7 @@ def _question(store, user, question, answered, *, days_ago=0.0, guild=1, sources
 
 @pytest.fixture
 def record(tmp_path):
-    store = RecordStore.open(tmp_path / "state", environ={})
+    store = RecordStore.open(tmp_path / "state", environ={}, create_salt=True)
     a = _question(store, 1, "När startade samarbetet?", True, sources=["almedalen.md"], latency=80)
     b = _question(store, 2, "När började samarbetet", True, sources=["almedalen.md", "plan.pdf"])
     _question(store, 3, "Vad kostar bygglov?", False, days_ago=1, latency=300)
@@ -241,7 +241,7 @@ def test_the_report_command_without_a_record_is_one_line(tmp_path, capsys):
 
 
 def test_forget_user_deletes_their_questions_and_votes_and_says_how_many(tmp_path, capsys):
-    store = RecordStore.open(tmp_path / "state")
+    store = RecordStore.open(tmp_path / "state", create_salt=True)
     try:
         mine = _question(store, 42, "Min fråga", True)
         _question(store, 42, "Min andra fråga", False)
@@ -304,7 +304,7 @@ def test_fetch_sources_stores_pages_reports_failures_and_exits_1(tmp_path, capsy
         "failed  " in out and "(HTTP 500 Internal Server Error; the last good copy is kept)" in out
     )
     assert out.rstrip().endswith("1 added, 0 updated, 0 unchanged, 0 removed, 1 failed")
-    store = RecordStore.open(tmp_path / "state")
+    store = RecordStore.open(tmp_path / "state", need_salt=False)
     try:
         [change] = store.changes()
         assert (change["action"], change["via"], change["user_hash"]) == (
@@ -314,3 +314,40 @@ def test_fetch_sources_stores_pages_reports_failures_and_exits_1(tmp_path, capsy
         )
     finally:
         store.close()
+
+
+def _one_line_error(capsys) -> str:
+    captured = capsys.readouterr()
+    assert captured.err.startswith("natverksbot: error: ") and captured.err.count("\n") == 1
+    assert "Traceback" not in captured.err and captured.out == ""
+    return captured.err
+
+
+def test_forget_user_without_the_bots_salt_fails_and_deletes_nothing(tmp_path, capsys):
+    store = RecordStore.open(tmp_path / "state", environ={SALT_ENV: "bottens"})
+    _question(store, 42, "Min fråga", True)
+    store.close()
+    config = str(_config(tmp_path))
+    # No salt at all: it is not made here (only the bot's first start makes it).
+    assert main(["--config", config, "forget-user", "42"]) == 1
+    assert "no user-hash salt" in _one_line_error(capsys)
+    assert not (tmp_path / "state" / "user-salt").exists()
+    # Another salt than the database's.
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv(SALT_ENV, "en annan")
+        assert main(["--config", config, "forget-user", "42"]) == 1
+    assert "is not the one" in _one_line_error(capsys)
+    store = RecordStore.open(tmp_path / "state", environ={SALT_ENV: "bottens"})
+    assert len(store.rows()) == 1
+    store.close()
+
+
+def test_forget_user_without_a_record_fails_rather_than_say_zero(tmp_path, capsys):
+    assert main(["--config", str(_config(tmp_path)), "forget-user", "42"]) == 1
+    assert "no question record at " in _one_line_error(capsys)
+
+
+@pytest.mark.parametrize("since", ["99999999d", "1e300d", "99999999999m", "0001-01-01"])
+def test_a_period_beyond_the_calendar_is_one_line(tmp_path, record, capsys, since):
+    assert main(["--config", str(_config(tmp_path)), "report", "--since", since]) == 1
+    assert f"--since {since!r}" in _one_line_error(capsys)

@@ -7,6 +7,7 @@ pypdf (and any viewer) reads.
 
 from __future__ import annotations
 
+import zlib
 from collections.abc import Sequence
 
 _PAGE_WIDTH, _PAGE_HEIGHT = 595, 842  # A4 in points
@@ -19,8 +20,10 @@ def _pdf_string(text: str) -> bytes:
     return b"(" + raw.replace(b"\\", b"\\\\").replace(b"(", b"\\(").replace(b")", b"\\)") + b")"
 
 
-def make_pdf(pages: Sequence[Sequence[str]], title: str | None = None) -> bytes:
-    """Return a PDF with one page per sequence of text lines."""
+def make_pdf(
+    pages: Sequence[Sequence[str]], title: str | None = None, *, deflate: bool = False
+) -> bytes:
+    """Return a PDF with one page per sequence of text lines (``deflate``: packed streams)."""
     objects: list[bytes] = []
 
     def add(body: bytes) -> int:
@@ -34,10 +37,11 @@ def make_pdf(pages: Sequence[Sequence[str]], title: str | None = None) -> bytes:
     kids = []
     for lines in pages:
         stream = b"BT /F1 %d Tf %d TL 56 %d Td\n" % (_FONT_SIZE, _LEADING, _PAGE_HEIGHT - 60)
-        for line in lines:
-            stream += _pdf_string(line) + b" Tj T*\n"
-        stream += b"ET"
-        content = add(b"<< /Length %d >>\nstream\n" % len(stream) + stream + b"\nendstream")
+        stream += b"".join(_pdf_string(line) + b" Tj T*\n" for line in lines) + b"ET"
+        header = b"<< /Length %d >>"
+        if deflate:
+            stream, header = zlib.compress(stream, 9), b"<< /Length %d /Filter /FlateDecode >>"
+        content = add(header % len(stream) + b"\nstream\n" + stream + b"\nendstream")
         kids.append(
             add(
                 b"<< /Type /Page /Parent %d 0 R /MediaBox [0 0 %d %d] "

@@ -718,3 +718,56 @@ def test_corrupt_file_is_skipped_with_a_reason_and_good_documents_are_indexed(
     assert index.manifest["skipped"] == [
         {"path": f"intern/{name}", "reason": skipped[f"intern/{name}"]}
     ]
+
+
+# --------------------------------------------------------------------------- corruption
+
+
+@pytest.mark.parametrize(
+    "name",
+    ["dense.faiss", "words.data.npy", "chunks.sqlite", "chars.vocab.json", "lead.indptr.npy"],
+)
+def test_same_size_garbage_in_a_build_is_found_and_the_next_build_rebuilds_it(
+    knowledge, index_dir, fake_encoder, built, name
+):
+    damaged = current_build(index_dir) / name
+    data = damaged.read_bytes()
+    # The header stays (so readers take it for their format); everything after is garbage.
+    garbage = np.random.default_rng(7).integers(0, 256, len(data) - 128, dtype=np.uint8)
+    damaged.write_bytes(data[:128] + garbage.tobytes())
+    assert damaged.stat().st_size == len(data)
+
+    with pytest.raises(IndexIncompatibleError) as caught:
+        load_index(index_dir, fake_encoder)
+    assert f"{name} does not match its checksum" in str(caught.value)
+
+    summary = build(knowledge, index_dir, fake_encoder)  # no --force needed
+
+    assert summary.changed is True and summary.chunks == built.chunks
+    assert summary.embedded == 0  # the vectors come from the cache, not the damaged build
+    assert current_build(index_dir) != damaged.parent
+    assert SEED.name in found_documents(index_dir, fake_encoder, "När startade samarbetet?")
+
+
+def test_every_file_of_a_build_has_its_checksum_in_the_manifest(index_dir, built):
+    from index.store import file_checksum
+
+    folder = current_build(index_dir)
+    manifest = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
+    on_disk = {p.name for p in folder.iterdir() if p.name != "manifest.json"}
+    assert set(manifest["checksums"]) == set(manifest["files"]) == on_disk
+    assert all(manifest["checksums"][n] == file_checksum(folder / n) for n in on_disk)
+
+
+def test_a_big_file_is_checked_by_samples_that_find_garbage_in_them(tmp_path, monkeypatch):
+    import index.store as store
+
+    monkeypatch.setattr(store, "CHECKSUM_FULL_BYTES", 1 << 20)
+    path = tmp_path / "big.bin"
+    data = bytearray(np.random.default_rng(1).integers(0, 256, 3 << 20, dtype=np.uint8))
+    path.write_bytes(data)
+    before = store.file_checksum(path)
+    assert before.startswith("b2s:")
+    data[0:16] = bytes(16)  # the first sampled block
+    path.write_bytes(data)
+    assert store.file_checksum(path) != before

@@ -101,3 +101,26 @@ def test_changing_only_the_recorded_visibility_reaches_the_index(tmp_path):
 
     assert summary.changed and summary.updated == ["rapport.txt"]
     assert load_index(index_dir).documents["rapport.txt"].visibility == "public"
+
+
+@pytest.mark.parametrize("brackets", [60, 3_000, 5_000])
+def test_deeply_nested_yaml_is_invalid_and_the_build_goes_on(tmp_path, brackets):
+    knowledge, index_dir = tmp_path / "knowledge", tmp_path / "index"
+    write_doc(knowledge, "bra.md", "Borlänge tar emot nyanlända.\n", visibility="public")
+    (knowledge / "djup.md").write_text(
+        "---\ntitle: " + "[" * brackets + "\n---\nText.\n", encoding="utf-8"
+    )
+    listed = knowledge / "mapp"
+    listed.mkdir()
+    (listed / "rapport.txt").write_text("Rapporten om Nässjö.\n", encoding="utf-8")
+    (listed / VISIBILITY_FILE).write_text("rapport.txt: " + "[" * brackets, encoding="utf-8")
+    encoder = FakeEncoder()
+
+    summary = build_index(knowledge, index_dir, encoder, _settings(encoder))
+
+    reasons = {s.path: s.reason for s in summary.skipped}
+    assert reasons.keys() == {"djup.md", "mapp/rapport.txt"}
+    assert reasons["djup.md"].startswith("invalid YAML in front matter (line 2): nested more")
+    assert "nested more than 50 levels deep" in reasons["mapp/rapport.txt"]
+    assert all("\n" not in r for r in reasons.values())
+    assert set(load_index(index_dir).documents) == {"bra.md"}
