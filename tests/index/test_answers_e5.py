@@ -109,6 +109,7 @@ def test_eval_reports_answer_at_1_per_language(shipped, tmp_path):
 PUBLIC_QUESTIONS = [
     "När startade samarbetet mellan kommunerna?",
     "Vilka kommuner ingår i nätverket?",
+    "Vilka kommuner växer?",
     "Vad kostar sommarskolan?",
     "Hur stor är budgeten?",
     "Vad är kodordet?",
@@ -124,6 +125,8 @@ def make(knowledge, index_dir, encoder, min_confidence=None):
     from index.engine import EngineSettings
 
     settings = fake_calibrated(EngineSettings(knowledge_dir=knowledge, index_dir=index_dir))
+    # The kind of answer counts in the confidence too, so the municipality list shows.
+    settings = replace(settings, confidence=replace(settings.confidence, answer_type=0.2))
     if min_confidence is not None:
         settings = replace(settings, min_confidence=min_confidence)
     engine = Engine(settings, encoder)
@@ -148,7 +151,7 @@ def test_public_answers_are_the_same_with_and_without_an_internal_document(
         "kodordet i nätverket. Presschef och nyanlända nämns ofta. " * 5,
         title="Internt",
         visibility="internal",
-        municipalities=["Ludvika", "Lindesberg"],
+        municipalities=["Ludvika", "Sverige", "Almedalen"],  # names public sentences hold
     )
     a = make(bare, tmp_path / "a", fake_encoder, min_confidence)
     b = make(with_internal, tmp_path / "b", fake_encoder, min_confidence)
@@ -157,6 +160,11 @@ def test_public_answers_are_the_same_with_and_without_an_internal_document(
         two = b.ask(question, visibility="public")
         assert (one.answered, one.text) == (two.answered, two.text), question
         assert one.confidence == pytest.approx(two.confidence, abs=1e-6), question
+        # The ranking's own scores, keyword statistics included, are the public ones too.
+        hits_one = a.search(question, visibility="public").hits
+        hits_two = b.search(question, visibility="public").hits
+        assert [h.doc_id for h in hits_one] == [h.doc_id for h in hits_two], question
+        assert [h.score for h in hits_one] == pytest.approx([h.score for h in hits_two], abs=1e-6)
 
 
 def test_the_engine_has_no_default_visibility(tmp_path, fake_encoder):
