@@ -56,7 +56,7 @@ from bot.formatting import FormattedAnswer, escape, format_answer, one_line
 from bot.i18n import command_text, t
 from bot.ratelimit import RateLimitedError
 from bot.records import QuestionRecord
-from index.answer import Answer, clean_question
+from index.answer import Answer, Language, clean_question
 
 log = logging.getLogger(__name__)
 
@@ -67,6 +67,16 @@ THREAD_NAME_LIMIT = 100
 SEND_WAIT_SECONDS = 10.0
 NEAR_SHOWN = 3
 RATE_LIMIT_REACTION = "⏳"
+
+
+def locale_language(locale: object) -> Language | None:
+    """Return "sv" or "en" for a Discord locale (``sv-SE``, ``en-GB`` …), else None."""
+    code = str(getattr(locale, "value", locale) or "").lower()
+    if code.startswith("sv"):
+        return "sv"
+    if code.startswith("en"):
+        return "en"
+    return None
 
 
 @dataclass(frozen=True)
@@ -82,6 +92,7 @@ class _Asked:
     via: str
     received: float  # time.perf_counter() when the question arrived
     generation: int | None = None  # the record's forget generation when context was read
+    locale: Language | None = None  # the asker's Discord language: breaks a tie in detection
 
 
 @dataclass(frozen=True)
@@ -189,6 +200,7 @@ class AskCog(commands.Cog):
             channel_id=channel_id,
             via="slash",
             received=received,
+            locale=locale_language(interaction.locale),
         )
         private = mode == "private"
         await interaction.response.defer(thinking=True, ephemeral=private)
@@ -315,6 +327,7 @@ class AskCog(commands.Cog):
             channel_id=message.channel.id,
             via="dm" if message.guild is None else "mention",
             received=received,
+            locale=locale_language(message.guild.preferred_locale) if message.guild else None,
         )
         reference = message.reference.message_id if message.reference else None
         generation = await self._generation()
@@ -382,6 +395,7 @@ class AskCog(commands.Cog):
         channel_id: int,
         via: str,
         received: float,
+        locale: Language | None = None,
     ) -> _Asked:
         """Return the question ready to ask; raise QuestionError or RateLimited (instant).
 
@@ -398,13 +412,18 @@ class AskCog(commands.Cog):
             channel_id=channel_id,
             via=via,
             received=received,
+            locale=locale,
         )
 
     async def _answer(self, asked: _Asked) -> _Answered:
         """Ask the engine off the event loop, record the question, format the answer."""
         engine = self.bot.require_engine()
         answer = await self.bot.run_engine(
-            engine.ask, asked.text, visibility=asked.visibility, context=asked.context
+            engine.ask,
+            asked.text,
+            visibility=asked.visibility,
+            context=asked.context,
+            language_hint=asked.locale,
         )
         if asked.visibility != "internal":  # never name what the asker may not see
             answer.near = [s for s in answer.near if s.visibility == "public"]

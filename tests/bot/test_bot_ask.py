@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 
 import discord
+import pytest
 
 from bot.client import bot_intents
 from tests.bot.conftest import ANSWERABLE, EngineSpy, World, custom_ids, record_rows
@@ -247,3 +248,18 @@ def test_no_privileged_intents_are_requested():
     assert intents.members is False and intents.presences is False
     assert intents.guild_messages and intents.dm_messages and intents.guilds
     assert discord.Intents.default().value & ~INTENT_MESSAGE_CONTENT == intents.value
+
+
+@pytest.mark.parametrize(("locale", "words"), [("en-GB", "Sources"), ("sv-SE", "Källor")])
+async def test_the_askers_locale_breaks_a_language_tie(world: World, locale, words):
+    """A question with no words of either language ("Almedalen 2012") follows the client."""
+    spy = EngineSpy(world.engine)
+    async with world.running():
+        ix = await world.fake.invoke_slash(
+            "ask", {"question": "Almedalen 2012"}, guild=world.staff, locale=locale
+        )
+        answer = await ix.wait_for_message()
+
+    assert spy.calls[0]["language_hint"] == locale[:2]
+    shown = answer.all_text()
+    assert words in shown
