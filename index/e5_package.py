@@ -104,7 +104,10 @@ class _Reader:
         self.at = 0
 
     def take(self, fmt: str) -> tuple[Any, ...]:
-        values = struct.unpack_from("<" + fmt, self.data, self.at)
+        try:
+            values = struct.unpack_from("<" + fmt, self.data, self.at)
+        except struct.error as exc:
+            raise PackageModelError("the packaged model file is truncated") from exc
         self.at += struct.calcsize("<" + fmt)
         return values
 
