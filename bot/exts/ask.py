@@ -53,7 +53,7 @@ from bot.exts.answer_actions import (
 )
 from bot.exts.feedback import FeedbackButton
 from bot.formatting import FormattedAnswer, escape, format_answer, one_line
-from bot.i18n import command_text, t
+from bot.i18n import command_text, language_of_locale, t
 from bot.ratelimit import RateLimitedError
 from bot.records import QuestionRecord
 from index.answer import Answer, Language, clean_question
@@ -67,16 +67,6 @@ THREAD_NAME_LIMIT = 100
 SEND_WAIT_SECONDS = 10.0
 NEAR_SHOWN = 3
 RATE_LIMIT_REACTION = "⏳"
-
-
-def locale_language(locale: object) -> Language | None:
-    """Return "sv" or "en" for a Discord locale (``sv-SE``, ``en-GB`` …), else None."""
-    code = str(getattr(locale, "value", locale) or "").lower()
-    if code.startswith("sv"):
-        return "sv"
-    if code.startswith("en"):
-        return "en"
-    return None
 
 
 @dataclass(frozen=True)
@@ -200,7 +190,7 @@ class AskCog(commands.Cog):
             channel_id=channel_id,
             via="slash",
             received=received,
-            locale=locale_language(interaction.locale),
+            locale=language_of_locale(interaction.locale),
         )
         private = mode == "private"
         await interaction.response.defer(thinking=True, ephemeral=private)
@@ -327,7 +317,8 @@ class AskCog(commands.Cog):
             channel_id=message.channel.id,
             via="dm" if message.guild is None else "mention",
             received=received,
-            locale=locale_language(message.guild.preferred_locale) if message.guild else None,
+            # A message carries no locale of its asker (a server's is often en-US by default).
+            locale=None,
         )
         reference = message.reference.message_id if message.reference else None
         generation = await self._generation()
