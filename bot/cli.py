@@ -35,9 +35,10 @@ log = logging.getLogger(__name__)
 _language: Language = "en"
 
 
-def _(key: str, **values: object) -> str:
+def _(key: str, /, **values: object) -> str:
     """Return the CLI's text ``key`` in its language."""
     return t(key, _language, **values)
+
 
 EXIT_ERROR = 1
 EXIT_USAGE = 2
@@ -421,9 +422,7 @@ def _format_report(report: dict[str, Any]) -> str:
                     )
                 )
     for f in (f for f in report["failures"] if f["kind"] != "retrieval"):
-        lines.append(
-            _("cli.eval.fail", id=f["id"], kind=f["kind"], question=f.get("question", ""))
-        )
+        lines.append(_("cli.eval.fail", id=f["id"], kind=f["kind"], question=f.get("question", "")))
     retrieval_misses = sum(1 for f in report["failures"] if f["kind"] == "retrieval")
     if retrieval_misses:
         lines.append(_("cli.eval.retrieval_misses", count=retrieval_misses))
@@ -645,25 +644,32 @@ def cmd_forget_user(args: argparse.Namespace, config: Config) -> int:
 
     user_id = str(args.user_id).strip()
     if not user_id.isdigit() or not 1 <= len(user_id) <= 20:
-        raise CliError(f"{args.user_id!r} is not a Discord user id (a number of up to 20 digits)")
+        raise CliError(_("cli.forget.bad_id", value=repr(args.user_id)))
     database = config.state_dir / DATABASE_NAME
     if not database.is_file():
         # Saying "0 rows deleted" here could hide a wrong --config or state_dir.
-        raise CliError(f"no question record at {database}: nothing was deleted")
+        raise CliError(_("cli.forget.no_record", path=database))
     store = RecordStore.open(config.state_dir)
     try:
         forgotten = store.forget_user(int(user_id))
     finally:
         store.close()
     print(
-        f"Deleted {_count(forgotten.rows, 'row')}: {_count(forgotten.questions, 'question')}"
-        f" and {_count(forgotten.votes, 'vote')} by that user, and"
-        f" {_count(forgotten.votes_on_their_answers, 'vote')} by others on their answers."
+        _(
+            "cli.forget.deleted",
+            rows=_count(forgotten.rows, "row"),
+            questions=_count(forgotten.questions, "question"),
+            votes=_count(forgotten.votes, "vote"),
+            others=_count(forgotten.votes_on_their_answers, "vote"),
+        )
     )
     if forgotten.contexts or forgotten.changes:
         print(
-            f"Cleared their words from {_count(forgotten.contexts, 'follow-up')} by others"
-            f" and removed them from {_count(forgotten.changes, 'logged change')}."
+            _(
+                "cli.forget.cleared",
+                contexts=_count(forgotten.contexts, "follow_up"),
+                changes=_count(forgotten.changes, "logged_change"),
+            )
         )
     return 0
 
@@ -687,21 +693,31 @@ def cmd_kb(args: argparse.Namespace, config: Config) -> int:
             if args.trash:
                 for entry in list_trash(trash):
                     when = time.strftime("%Y-%m-%d %H:%M", time.localtime(entry.trashed_at))
-                    why = "replaced" if entry.reason == "replace" else "removed"
-                    print(f"{entry.key}  {entry.id}  ({why} {when}, {format_size(entry.size)})")
+                    why = _("cli.kb.replaced" if entry.reason == "replace" else "cli.kb.removed")
+                    size = format_size(entry.size)
+                    print(
+                        _(
+                            "cli.kb.trash_line",
+                            key=entry.key,
+                            id=entry.id,
+                            why=why,
+                            when=when,
+                            size=size,
+                        )
+                    )
                 return 0
             for info in list_documents(root):
                 when = time.strftime("%Y-%m-%d %H:%M", time.localtime(info.modified))
-                print(f"{info.id}  ({format_size(info.size)}, changed {when})")
+                print(_("cli.kb.line", id=info.id, size=format_size(info.size), when=when))
             return 0
         if args.kb_command == "remove":
             info = removable_document(root, args.document)
             if not args.yes:
                 if not sys.stdin.isatty():
-                    raise CliError(f"remove {info.id}: add --yes to remove without being asked")
-                reply = input(f"Move {info.id} to the trash? [y/N] ").strip().lower()
+                    raise CliError(_("cli.kb.needs_yes", id=info.id))
+                reply = input(_("cli.kb.confirm", id=info.id)).strip().lower()
                 if reply not in ("y", "yes", "j", "ja"):
-                    print("Nothing was removed.")
+                    print(_("cli.kb.nothing_removed"))
                     return 0
             entry = trash_document(root, trash, info.id)
             change = ChangeRecord(
@@ -712,10 +728,7 @@ def cmd_kb(args: argparse.Namespace, config: Config) -> int:
                 size=entry.size,
                 detail=f"trash {entry.key}",
             )
-            print(
-                f"Moved {entry.id} to the trash ({entry.key}); `natverksbot kb restore"
-                f" {entry.key}` brings it back for {config.knowledge.trash_days} days."
-            )
+            print(_("cli.kb.moved", id=entry.id, key=entry.key, days=config.knowledge.trash_days))
         else:
             restored = restore_document(root, trash, args.entry)
             entry = restored.entry
@@ -727,9 +740,9 @@ def cmd_kb(args: argparse.Namespace, config: Config) -> int:
                 size=entry.size,
                 detail=f"trash {entry.key}",
             )
-            print(f"Restored {entry.id}.")
+            print(_("cli.kb.restored", id=entry.id))
             if restored.displaced is not None:
-                print(f"The version that was there is in the trash ({restored.displaced.key}).")
+                print(_("cli.kb.displaced", key=restored.displaced.key))
     except KnowledgeError as exc:
         raise CliError(str(exc)) from None
     _log_changes(config, [change])
@@ -763,21 +776,28 @@ def cmd_backup(args: argparse.Namespace, config: Config) -> int:
         config_file=args.config or default_config_path(),
     )
     if backup.questions is None:
-        questions = "no question record"
+        questions = _("cli.backup.no_record")
     else:
-        questions = (
-            f"{_count(backup.questions, 'question')} and {_count(backup.changes or 0, 'change')}"
+        questions = _(
+            "cli.backup.record",
+            questions=_count(backup.questions, "question"),
+            changes=_count(backup.changes or 0, "change"),
         )
     print(
-        f"Backup written to {backup.folder}: {questions},"
-        f" {_count(backup.documents, 'file')} of the knowledge folder,"
-        f" {backup.bytes / 1e6:.1f} MB."
+        _(
+            "cli.backup.written",
+            folder=backup.folder,
+            questions=questions,
+            files=_count(backup.documents, "file"),
+            mb=f"{backup.bytes / 1e6:.1f}",
+        )
     )
     return 0
 
 
 def _count(n: int, noun: str) -> str:
-    return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
+    """Return "1 row" / "2 rows" in the CLI's language (``cli.noun.<noun>.one|many``)."""
+    return f"{n} {_(f'cli.noun.{noun}.one' if n == 1 else f'cli.noun.{noun}.many')}"
 
 
 COMMANDS: dict[str, Callable[[argparse.Namespace, Config], int]] = {

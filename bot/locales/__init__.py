@@ -22,7 +22,7 @@ STRINGS: dict[str, dict[Language, str]] = {
 }
 
 
-def t(key: str, language: str, **values: object) -> str:
+def t(key: str, language: str, /, **values: object) -> str:
     """Return the text ``key`` in ``language`` (Swedish when unknown), formatted."""
     texts = STRINGS[key]
     text = texts.get(language, texts["sv"])  # type: ignore[call-overload]

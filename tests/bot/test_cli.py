@@ -498,3 +498,21 @@ def test_status_and_errors_speak_swedish_when_configured(cli, site, tmp_path, mo
     report = cli("report")
     assert report.code == 1
     assert report.err.startswith("natverksbot: fel: inget frågeregister i ")
+
+
+def test_forget_user_kb_and_backup_speak_swedish_when_configured(cli, site, tmp_path, monkeypatch):
+    monkeypatch.setenv("NATVERKSBOT_CLI_LANGUAGE", "sv")
+    bad = cli("forget-user", "inte-ett-id")
+    assert bad.code == 1
+    assert bad.err == (
+        "natverksbot: fel: 'inte-ett-id' är inget användar-id i Discord"
+        " (ett tal med högst 20 siffror)\n"
+    )
+    listed = cli("kb", "list")
+    assert re.search(
+        r"^sommarskola\.md  \(.+, ändrat \d{4}-\d\d-\d\d \d\d:\d\d\)$", listed.out, re.M
+    )
+    backup = cli("backup", str(tmp_path / "kopia"))
+    assert backup.code == 0, backup.err
+    assert backup.out.startswith("Säkerhetskopian är skriven till ")
+    assert "filer ur kunskapsmappen" in backup.out
