@@ -720,31 +720,25 @@ def cmd_kb(args: argparse.Namespace, config: Config) -> int:
                     print(_("cli.kb.nothing_removed"))
                     return 0
             entry = trash_document(root, trash, info.id)
-            change = ChangeRecord(
-                action="remove",
-                document=entry.id,
-                via="cli",
-                visibility=entry.visibility,
-                size=entry.size,
-                detail=f"trash {entry.key}",
-            )
+            action = "remove"
             print(_("cli.kb.moved", id=entry.id, key=entry.key, days=config.knowledge.trash_days))
         else:
             restored = restore_document(root, trash, args.entry)
             entry = restored.entry
-            change = ChangeRecord(
-                action="restore",
-                document=entry.id,
-                via="cli",
-                visibility=entry.visibility,
-                size=entry.size,
-                detail=f"trash {entry.key}",
-            )
+            action = "restore"
             print(_("cli.kb.restored", id=entry.id))
             if restored.displaced is not None:
                 print(_("cli.kb.displaced", key=restored.displaced.key))
     except KnowledgeError as exc:
         raise CliError(str(exc)) from None
+    change = ChangeRecord(
+        action=action,
+        document=entry.id,
+        via="cli",
+        visibility=entry.visibility,
+        size=entry.size,
+        detail=f"trash {entry.key}",
+    )
     _log_changes(config, [change])
     if not args.no_index:
         print(_summary_table(_reindex(_engine(config))))

