@@ -404,9 +404,7 @@ def format_more_sources(
     cited = {s.id for s, _ in grouped}
     extra = [(s, [s.location] if s.location else []) for s in answer.near if s.id not in cited]
     shown = [
-        (s, p)
-        for s, p in [*rest, *extra]
-        if visibility == "internal" or s.visibility == "public"
+        (s, p) for s, p in [*rest, *extra] if visibility == "internal" or s.visibility == "public"
     ]
     if not shown:
         return None

@@ -28,6 +28,7 @@ COMMAND_TEXTS: dict[str, dict[Language, str]] = {
 
 log = logging.getLogger(__name__)
 
+
 def command_text(key: str) -> app_commands.locale_str:
     """Return the English text of a slash command string as a translatable ``locale_str``."""
     return app_commands.locale_str(COMMAND_TEXTS[key]["en"], key=key)

@@ -726,6 +726,7 @@ def render_html(report: Report, language: str = "sv") -> str:
 
     def _(key: str, **values: object) -> str:
         return t(key, language, **values)
+
     share = _percent(report.answered_share)
 
     def table(headers: Sequence[str], rows: Sequence[Sequence[object]], numeric: set[int]) -> str:

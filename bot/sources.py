@@ -719,9 +719,7 @@ def _extract(body: bytes | str, url: str) -> tuple[str, str | None]:
     import trafilatura
 
     try:
-        text = trafilatura.extract(
-            body, url=url, output_format="markdown", **MAIN_TEXT_OPTIONS
-        )
+        text = trafilatura.extract(body, url=url, output_format="markdown", **MAIN_TEXT_OPTIONS)
         metadata = trafilatura.extract_metadata(body)
     except Exception as exc:  # trafilatura raises assorted lxml errors on broken pages
         raise _FetchError(f"the page could not be read: {type(exc).__name__}") from exc

@@ -136,9 +136,7 @@ def evaluate(
                     if answer.answered and answer.quotes
                     else None
                 )
-                sourced.setdefault(q.lang, []).append(
-                    (answer.answered, first == q.expected_source)
-                )
+                sourced.setdefault(q.lang, []).append((answer.answered, first == q.expected_source))
         if q.expect_any or q.expect_all or not q.answerable:
             try:
                 answer = engine.ask(q.question, visibility=visibility)

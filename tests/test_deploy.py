@@ -49,9 +49,7 @@ def test_the_unit_runs_the_bot_unprivileged_restarts_on_failure_and_is_confined(
     assert one["ProtectSystem"] == "strict"
     # Writable: exactly the state and knowledge folders config.yaml names.
     config = load_config(ROOT / "config.yaml", environ={})
-    writable = {
-        Path(p.replace(INSTALLED_AT, str(ROOT))) for p in one["ReadWritePaths"].split()
-    }
+    writable = {Path(p.replace(INSTALLED_AT, str(ROOT))) for p in one["ReadWritePaths"].split()}
     assert writable == {config.state_dir, config.knowledge_dir}
     # The token only ever comes from the root-only environment file.
     assert not any("DISCORD_TOKEN" in v for v in service.get("Environment", []))

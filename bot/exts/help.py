@@ -55,9 +55,7 @@ def knowledge_summary(
     return lines
 
 
-def help_embed(
-    bot: NatverksBot, visibility: str, language: Language
-) -> discord.Embed:
+def help_embed(bot: NatverksBot, visibility: str, language: Language) -> discord.Embed:
     """Return the /hjälp text for someone asking where ``visibility`` applies."""
     config = bot.config.discord
     embed = discord.Embed(title=t("help.title", language), colour=EMBED_COLOUR)

@@ -341,9 +341,7 @@ class KnowledgeCog(commands.Cog):
         for entry in entries:
             if needle not in entry.id.casefold():
                 continue
-            choices.append(
-                app_commands.Choice(name=_trash_label(entry, language), value=entry.key)
-            )
+            choices.append(app_commands.Choice(name=_trash_label(entry, language), value=entry.key))
             if len(choices) == AUTOCOMPLETE_CHOICES:
                 break
         return choices
@@ -375,9 +373,7 @@ class KnowledgeCog(commands.Cog):
         ]
     )
     @admin_only()
-    async def source_add(
-        self, interaction: discord.Interaction, url: str, visibility: str
-    ) -> None:
+    async def source_add(self, interaction: discord.Interaction, url: str, visibility: str) -> None:
         """Check a web address, add it to sources.yaml, fetch the page once and reindex."""
         language = language_of_locale(interaction.locale)
         await interaction.response.defer(ephemeral=True, thinking=True)
@@ -433,9 +429,7 @@ class KnowledgeCog(commands.Cog):
         await interaction.response.defer(ephemeral=True, thinking=True)
         try:
             async with self._changing:
-                removed = await asyncio.to_thread(
-                    remove_source, self.bot.config.knowledge_dir, url
-                )
+                removed = await asyncio.to_thread(remove_source, self.bot.config.knowledge_dir, url)
                 await self._log(interaction, "source-remove", removed.url, detail=removed.url)
                 summary = await self._reindex()
         except SourcesError as exc:
@@ -866,9 +860,7 @@ def _list_line(entry: _Listed, language: Language) -> str:
     return f"**{escape_inline(clip(entry.file.id, 200))}**\n" + " · ".join(parts)
 
 
-async def fetch_web_sources(
-    bot: NatverksBot, only_urls: set[str] | None = None
-) -> FetchReport:
+async def fetch_web_sources(bot: NatverksBot, only_urls: set[str] | None = None) -> FetchReport:
     """Fetch the configured web sources with the bot's settings (raises SourcesError)."""
     config = bot.config
     return await fetch_sources(

@@ -99,11 +99,7 @@ async def test_the_default_place_comes_from_the_channel_then_the_guild(
             first = await world.fake.wait_for_bot_message(lambda m: m.channel_id == first.id)
 
     place = (
-        "private"
-        if first.ephemeral
-        else "thread"
-        if first.channel_id != channel_id
-        else "public"
+        "private" if first.ephemeral else "thread" if first.channel_id != channel_id else "public"
     )
     assert place == expected
     assert first.embeds
@@ -374,9 +370,7 @@ async def test_in_a_forum_that_defaults_to_threads_each_post_is_one_conversation
         payload = world.fake._thread_payload(post_id, forum, {"name": "Sommarskolan"}, 11)
         await world.fake._create_thread(payload)
         await world.fake.wait_until(lambda: bot.get_channel(post_id), what="forum post")
-        await world.fake.send_user_message(
-            post_id, None, world.mention("När hålls sommarskolan?")
-        )
+        await world.fake.send_user_message(post_id, None, world.mention("När hålls sommarskolan?"))
         first = await world.fake.wait_for_bot_message()
         await world.fake.send_user_message(post_id, None, world.mention("Och när startade den?"))
         second = await world.fake.wait_for_bot_message()

@@ -497,7 +497,14 @@ async def test_the_kb_commands_sync_valid_with_swedish_names(world: World):
     validate_commands([kb])
     subcommands = {o["name"]: o for o in kb["options"]}
     assert set(subcommands) == {
-        "status", "add", "remove", "restore", "list", "fetch", "report", "source"
+        "status",
+        "add",
+        "remove",
+        "restore",
+        "list",
+        "fetch",
+        "report",
+        "source",
     }
     assert {n: o["name_localizations"]["sv-SE"] for n, o in subcommands.items()} == {
         "status": "status",

@@ -57,9 +57,7 @@ async def _slash(world: World, user: dict, command: str, options=None):
     return await ix.wait_for_message(timeout=15)
 
 
-async def test_an_added_source_is_listed_fetched_once_indexed_and_comments_stay(
-    world: World, site
-):
+async def test_an_added_source_is_listed_fetched_once_indexed_and_comments_stay(world: World, site):
     admin = _admin(world)
     (world.knowledge / "sources.yaml").write_text(HAND_WRITTEN, encoding="utf-8")
     url = f"{site.url}/integration"

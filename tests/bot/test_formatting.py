@@ -368,9 +368,7 @@ def test_a_document_cited_at_two_places_is_one_numbered_line_with_both_places():
         ],
     )
     embed = format_answer(answer).embed_dicts()[0]
-    assert embed["description"] == (
-        "> ”Första.” **[1]**\n> ”Andra.” **[1]**\n> ”Tredje.” **[2]**"
-    )
+    assert embed["description"] == ("> ”Första.” **[1]**\n> ”Andra.” **[1]**\n> ”Tredje.” **[2]**")
     [sources] = embed["fields"]
     assert sources["value"].splitlines() == [
         "**[1]** [Handlingsplan](https://x.se/plan) · s. 3, s. 5 · 2019-07-05",

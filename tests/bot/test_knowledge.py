@@ -241,7 +241,10 @@ def test_a_removed_document_comes_back_from_the_trash_exactly_as_it_was(tmp_path
     assert "plan.pdf" not in (root / VISIBILITY_FILE).read_text()
     [listed] = list_trash(trash)
     assert (listed.id, listed.reason, listed.visibility, listed.size) == (
-        "plan.pdf", "remove", "public", len(data)
+        "plan.pdf",
+        "remove",
+        "public",
+        len(data),
     )
     assert listed == entry
 
