@@ -121,7 +121,7 @@ def fill_cache(
     import time
 
     from index.embedding import EmbeddingCache, embed_with_cache
-    from index.onnx_encoder import OnnxEncoder
+    from index.embedding.onnx_backend import OnnxEncoder
 
     # ONNX Runtime gives the torch model's vectors (within 3e-7, same model id), faster.
     encoder = encoder or OnnxEncoder(export_dir=cache_path.parent / "models")

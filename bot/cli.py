@@ -234,7 +234,7 @@ def _progress_bar() -> tuple[Callable[[str, int, int], None], Callable[[], None]
 
 
 def _summary_table(summary: BuildSummary) -> str:
-    from bot.summary import summary_heading, summary_rows
+    from bot.services.summary import summary_heading, summary_rows
 
     rows = summary_rows(summary, _language)
     width = max(len(k) for k, _v in rows)
@@ -307,7 +307,7 @@ def cmd_chat(args: argparse.Namespace, config: Config) -> int:
     "/ny" (or "/new") starts a new conversation. At a terminal the prompt has
     line editing and a history kept in the state folder.
     """
-    from bot.conversation import next_context
+    from bot.services.conversation import next_context
     from index.answer import QuestionError
 
     engine = _engine(config)
@@ -557,8 +557,8 @@ def cmd_fetch_sources(args: argparse.Namespace, config: Config) -> int:
     """Fetch the listed web pages, log what changed, update the index; exit 1 on a failure."""
     import asyncio
 
-    from bot.records import ChangeRecord, RecordStore
-    from bot.sources import fetch_sources
+    from bot.services.records import ChangeRecord, RecordStore
+    from bot.services.sources import fetch_sources
 
     report = asyncio.run(
         fetch_sources(
@@ -617,9 +617,9 @@ def cmd_report(args: argparse.Namespace, config: Config) -> int:
     """Print the question report as tables; with --html also write it as one page."""
     import time
 
-    from bot.knowledge import atomic_write
-    from bot.records import DATABASE_NAME
-    from bot.report import build_report, format_tables, parse_since, render_html
+    from bot.services.knowledge import atomic_write
+    from bot.services.records import DATABASE_NAME
+    from bot.services.report import build_report, format_tables, parse_since, render_html
 
     database = config.state_dir / DATABASE_NAME
     if not database.is_file():
@@ -640,7 +640,7 @@ def cmd_report(args: argparse.Namespace, config: Config) -> int:
 
 def cmd_forget_user(args: argparse.Namespace, config: Config) -> int:
     """Delete one person's questions and votes from the record; print how many rows went."""
-    from bot.records import DATABASE_NAME, RecordStore
+    from bot.services.records import DATABASE_NAME, RecordStore
 
     user_id = str(args.user_id).strip()
     if not user_id.isdigit() or not 1 <= len(user_id) <= 20:
@@ -676,7 +676,7 @@ def cmd_forget_user(args: argparse.Namespace, config: Config) -> int:
 
 def cmd_kb(args: argparse.Namespace, config: Config) -> int:
     """List, remove (to the trash) or restore documents, as /kb does in Discord."""
-    from bot.knowledge import (
+    from bot.services.knowledge import (
         KnowledgeError,
         format_size,
         list_documents,
@@ -685,7 +685,7 @@ def cmd_kb(args: argparse.Namespace, config: Config) -> int:
         restore_document,
         trash_document,
     )
-    from bot.records import ChangeRecord
+    from bot.services.records import ChangeRecord
 
     root, trash = config.knowledge_dir, config.trash_dir
     try:
@@ -747,7 +747,7 @@ def cmd_kb(args: argparse.Namespace, config: Config) -> int:
 
 def _log_changes(config: Config, changes: Sequence[Any]) -> None:
     """Log changes to the knowledge base in the state database (who: the command line)."""
-    from bot.records import RecordStore
+    from bot.services.records import RecordStore
 
     # The command line hashes nobody: it logs without a salt if the bot has not made one.
     store = RecordStore.open(config.state_dir, need_salt=False)
@@ -760,8 +760,8 @@ def _log_changes(config: Config, changes: Sequence[Any]) -> None:
 
 def cmd_backup(args: argparse.Namespace, config: Config) -> int:
     """Write a backup of the database, the salt, the trash and the knowledge folder."""
-    from bot.backup import write_backup
     from bot.config import default_config_path
+    from bot.services.backup import write_backup
 
     backup = write_backup(
         args.target,
@@ -811,9 +811,9 @@ COMMANDS: dict[str, Callable[[argparse.Namespace, Config], int]] = {
 
 
 def _known_errors() -> tuple[type[BaseException], ...]:
-    from bot.backup import BackupError
-    from bot.records import RecordsError
-    from bot.sources import SourcesError
+    from bot.services.backup import BackupError
+    from bot.services.records import RecordsError
+    from bot.services.sources import SourcesError
     from index.answer import QuestionError
     from index.embedding import ModelNotFoundError
     from index.evaluate import EvalFileError

@@ -24,7 +24,7 @@ from discord.ext import commands
 from bot.config import Config, engine_settings
 from bot.i18n import CommandTranslator
 from bot.ratelimit import RateLimiter
-from bot.records import RecordStore
+from bot.services.records import RecordStore
 from index.embedding import Encoder
 from index.engine import Engine
 

@@ -24,7 +24,7 @@ CONFIG_ENV = "NATVERKSBOT_CONFIG"
 # Environment switches of the CLI that share the prefix but are not config keys.
 _NOT_OVERRIDES = frozenset({CONFIG_ENV, "NATVERKSBOT_PROGRESS", "NATVERKSBOT_USER_SALT"})
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
-DEFAULT_MODEL = "multilingual-e5-small"  # index/e5_package.py
+DEFAULT_MODEL = "multilingual-e5-small"  # index/embedding/e5_package.py
 
 
 class ConfigError(Exception):

@@ -20,7 +20,7 @@ from urllib.parse import urlsplit
 import discord
 
 from bot.i18n import t
-from bot.summary import summary_heading, summary_rows
+from bot.services.summary import summary_heading, summary_rows
 from index.answer import Answer, Source, sources_by_document
 from index.store import BuildSummary
 

@@ -26,7 +26,7 @@ from bot.cli import os_error_line
 from bot.client import NatverksBot, create_bot
 from bot.config import Config, engine_settings
 from bot.locales import t
-from bot.records import RecordsError
+from bot.services.records import RecordsError
 from index.embedding import create_encoder
 from index.engine import Engine
 from index.store import IndexIncompatibleError, StoreError

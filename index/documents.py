@@ -1011,7 +1011,7 @@ MAIN_TEXT_OPTIONS: dict[str, Any] = {
     "include_images": False,
     "favor_precision": True,
 }
-"""How trafilatura extracts a page's main text, here and in fetch-sources (bot/sources.py)."""
+"""How trafilatura extracts a page's main text, here and in fetch-sources (bot/services/)."""
 _MAIN_CONTAINER = re.compile(r"<(?:main|article)\b|\brole\s*=\s*[\"']?main\b", re.IGNORECASE)
 
 

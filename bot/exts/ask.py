@@ -40,7 +40,6 @@ from discord.ext import commands
 from bot.access import Visibility, interaction_visibility, message_visibility
 from bot.client import NO_MENTIONS, NatverksBot
 from bot.config import AnswerMode
-from bot.conversation import next_context
 from bot.exts.answer_actions import (
     AskPersonButton,
     Bounded,
@@ -55,7 +54,8 @@ from bot.exts.feedback import FeedbackButton
 from bot.formatting import FormattedAnswer, escape, format_answer, one_line
 from bot.i18n import command_text, language_of_locale, t
 from bot.ratelimit import RateLimitedError
-from bot.records import QuestionRecord
+from bot.services.conversation import next_context
+from bot.services.records import QuestionRecord
 from index.answer import Answer, Language, clean_question
 
 log = logging.getLogger(__name__)

@@ -6,9 +6,9 @@ for the web pages of ``sources.yaml``.
 Every subcommand is guild-only, hidden by default permissions (Manage Server) and checked
 with ``admin_only`` (the configured admin roles also pass; other guilds are refused).
 The work happens off the event loop: attachments are downloaded with aiohttp, files are
-parsed and written on worker threads (:mod:`bot.knowledge`), web pages are fetched with
-aiohttp (:mod:`bot.sources`), reports are built from a read-only connection
-(:mod:`bot.report`) and the index is updated on the reindex thread. One change to the
+parsed and written on worker threads (:mod:`bot.services.knowledge`), web pages are fetched with
+aiohttp (:mod:`bot.services.sources`), reports are built from a read-only connection
+(:mod:`bot.services.report`) and the index is updated on the reindex thread. One change to the
 knowledge folder runs at a time; each is logged in the state database (who as the salted
 hash, what, when) and followed by an incremental reindex whose summary is the reply.
 A removal is confirmed with a button first; removed documents and replaced versions go
@@ -44,7 +44,7 @@ from bot.formatting import (
     one_line,
 )
 from bot.i18n import Language, command_text, language_of_locale, t
-from bot.knowledge import (
+from bot.services.knowledge import (
     FileInfo,
     KnowledgeError,
     TrashEntry,
@@ -60,9 +60,9 @@ from bot.knowledge import (
     store_document,
     trash_document,
 )
-from bot.records import DATABASE_NAME, ChangeRecord
-from bot.report import Report, build_report, render_png
-from bot.sources import (
+from bot.services.records import DATABASE_NAME, ChangeRecord
+from bot.services.report import Report, build_report, render_png
+from bot.services.sources import (
     FetchReport,
     SourcesError,
     UnsafeURLError,

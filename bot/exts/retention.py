@@ -13,7 +13,7 @@ import logging
 from discord.ext import commands, tasks
 
 from bot.client import NatverksBot
-from bot.knowledge import purge_trash
+from bot.services.knowledge import purge_trash
 
 log = logging.getLogger(__name__)
 

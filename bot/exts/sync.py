@@ -2,7 +2,7 @@
 
 A check takes a snapshot of the folder (size and mtime of each document file and
 visibility list: ``stat`` only, no file is read) and hands it to a
-:class:`bot.knowledge.FolderWatch`:
+:class:`bot.services.knowledge.FolderWatch`:
 
 - the same as at the last reindex: nothing to do;
 - different from the previous check: a file may still be being written, so wait;
@@ -33,9 +33,9 @@ from bot.client import NO_MENTIONS, NatverksBot
 from bot.exts.kb import escape_inline, fetch_web_sources, format_fetch_report
 from bot.formatting import EMBED_COLOUR, clip, format_build_summary, format_notice
 from bot.i18n import t
-from bot.knowledge import FolderWatch, Snapshot, folder_snapshot
-from bot.records import ChangeRecord
-from bot.sources import SOURCES_FILE, FetchReport, SourcesError
+from bot.services.knowledge import FolderWatch, Snapshot, folder_snapshot
+from bot.services.records import ChangeRecord
+from bot.services.sources import SOURCES_FILE, FetchReport, SourcesError
 from index.store import BuildSummary, IndexLockedError
 
 log = logging.getLogger(__name__)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 
-from bot.records import DAY_SECONDS, QuestionRecord, RecordStore
+from bot.services.records import DAY_SECONDS, QuestionRecord, RecordStore
 from tests.bot.conftest import ANSWERABLE, World, custom_ids, record_rows
 
 

@@ -10,7 +10,7 @@ from pathlib import Path
 import discord
 import pytest
 
-from bot.records import QuestionRecord, RecordStore
+from bot.services.records import QuestionRecord, RecordStore
 from index.documents import VISIBILITY_FILE, split_front_matter
 from tests.bot.conftest import World, custom_ids
 from tests.conftest import lock_held_elsewhere

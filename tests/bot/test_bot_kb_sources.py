@@ -9,7 +9,7 @@ import discord
 import pytest
 
 from bot.config import SourcesConfig
-from bot.sources import load_sources
+from bot.services.sources import load_sources
 from tests.bot.conftest import World
 from tests.bot.municipal_site import serve_site
 

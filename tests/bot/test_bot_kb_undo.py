@@ -10,8 +10,8 @@ import time
 import discord
 import pytest
 
-from bot.knowledge import list_trash
-from bot.records import RecordStore
+from bot.services.knowledge import list_trash
+from bot.services.records import RecordStore
 from tests.bot.conftest import World, custom_ids
 from tests.fakes.discord import INTERACTION_AUTOCOMPLETE, FakeDiscord, FakeGuild
 

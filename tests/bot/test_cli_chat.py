@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from bot.cli import main
-from bot.records import QuestionRecord, RecordStore
+from bot.services.records import QuestionRecord, RecordStore
 from tests.conftest import FakeEncoder, fake_calibrated
 
 ROOT = Path(__file__).parents[2]

@@ -18,8 +18,8 @@ import pytest
 
 from bot import runner
 from bot.cli import main
-from bot.records import QuestionRecord, RecordStore
 from bot.runner import run_bot
+from bot.services.records import QuestionRecord, RecordStore
 from index.engine import Engine
 from tests.bot.conftest import make_config
 from tests.bot.test_runner import TOKEN, fake_in_thread  # noqa: F401 - the fixture

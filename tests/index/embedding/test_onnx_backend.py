@@ -9,7 +9,7 @@ import pytest
 
 from bot.config import load_config
 from index.embedding import ModelNotFoundError, SentenceTransformerEncoder, create_encoder
-from index.onnx_encoder import OnnxEncoder
+from index.embedding.onnx_backend import OnnxEncoder
 
 pytest.importorskip("onnxruntime")
 

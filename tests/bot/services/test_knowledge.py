@@ -6,7 +6,7 @@ import os
 
 import pytest
 
-from bot.knowledge import (
+from bot.services.knowledge import (
     MAX_NAME_CHARS,
     FolderWatch,
     KnowledgeError,

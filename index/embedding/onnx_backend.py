@@ -20,14 +20,16 @@ from typing import Any
 
 import numpy as np
 
-from index.e5_package import encodable, normalizer_for, source_of
-from index.embedding import (
+from index.embedding.base import (
+    DOCUMENT_PROMPT_NAMES,
     PACKAGED_MODEL,
+    QUERY_PROMPT_NAMES,
     ModelNotFoundError,
-    _fingerprint,
-    _first,
+    fingerprint,
+    first_prompt,
     resolve_model_path,
 )
+from index.embedding.e5_package import encodable, normalizer_for, source_of
 
 log = logging.getLogger(__name__)
 
@@ -63,18 +65,18 @@ class OnnxEncoder:
                 "set model.name to its path or use model.backend: torch"
             )
         self._folder = folder
-        # Packaged multilingual-e5: its tokenizer's per-code-point map (index/e5_package.py).
+        # Packaged multilingual-e5: its tokenizer's per-code-point map (e5_package.py).
         self._normalize = normalizer_for(folder)
         self.source = source_of(folder) or name
         self._pooling = _pooling_mode(folder)
         prompts = _read_json(folder / "config_sentence_transformers.json").get("prompts") or {}
         self._query_prompt = (
-            query_prompt if query_prompt is not None else _first(prompts, ("query",))
+            query_prompt if query_prompt is not None else first_prompt(prompts, QUERY_PROMPT_NAMES)
         )
         self._document_prompt = (
             document_prompt
             if document_prompt is not None
-            else _first(prompts, ("document", "passage", "doc"))
+            else first_prompt(prompts, DOCUMENT_PROMPT_NAMES)
         )
         self.max_seq_length = max_seq_length or _max_seq_length(folder)
         self._dimension = int(_read_json(folder / "config.json")["hidden_size"])
@@ -89,7 +91,7 @@ class OnnxEncoder:
     def model_id(self) -> str:
         """Return the model's id: the torch encoder's for fp32 (same vectors), marked for int8."""
         extra = json.dumps([self._query_prompt, self._document_prompt, self.max_seq_length])
-        model_id = f"{self.name}@{_fingerprint(self._path, extra)}"
+        model_id = f"{self.name}@{fingerprint(self._path, extra)}"
         return f"{model_id}+onnx-int8" if self.quantize else model_id
 
     @property
@@ -106,7 +108,7 @@ class OnnxEncoder:
 
     def model_file(self) -> Path:
         """Return where this model's ONNX file lives (exported on first use)."""
-        key = _fingerprint(self._path, _EXPORT_VERSION)
+        key = fingerprint(self._path, _EXPORT_VERSION)
         return (
             self.export_dir
             / f"{Path(self._path).name}-{key}"

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from bot.cli import main
-from bot.records import QuestionRecord, RecordStore
+from bot.services.records import QuestionRecord, RecordStore
 from tests.conftest import fill_knowledge
 
 

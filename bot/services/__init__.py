@@ -1,0 +1,1 @@
+"""Discord-free services: the knowledge folder, web sources, question records, reports, backups."""
