@@ -7,12 +7,12 @@ import sqlite3
 
 import discord
 import pytest
-from tests.bot.test_sources import list_pages
 
 from bot.client import create_bot
 from bot.config import SyncConfig
 from tests.bot.conftest import World
 from tests.bot.municipal_site import serve_site
+from tests.bot.services.test_sources import list_pages
 
 FISH = "Vilket år invigdes Tranbergets fiskecentrum?"
 HOURS = "Hur många timmar samhällsorientering får man i Falköping?"

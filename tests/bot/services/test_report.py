@@ -10,7 +10,6 @@ from datetime import UTC, date, datetime
 
 import pytest
 from PIL import Image
-from tests.bot.test_sources import list_pages
 
 from bot.cli import main
 from bot.services.records import SALT_ENV, QuestionRecord, RecordStore
@@ -24,6 +23,7 @@ from bot.services.report import (
     render_png,
 )
 from tests.bot.municipal_site import serve_site
+from tests.bot.services.test_sources import list_pages
 
 NOW = datetime(2025, 3, 14, 12, 0, tzinfo=UTC).timestamp()
 HOUR = 3600
