@@ -16,14 +16,15 @@ import hashlib
 import json
 import logging
 import os
+import re
 import sys
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NoReturn
 
 from bot.config import Config, ConfigError, default_config_path, engine_settings, load_config
-from bot.locales import Language, t
+from bot.locales import Language, engine_phrases, question_message, t
 
 if TYPE_CHECKING:
     from index.engine import Engine
@@ -74,6 +75,51 @@ def cli_language(argv: Sequence[str] | None = None) -> Language:
 CLI_LANGUAGE_ENV = "NATVERKSBOT_CLI_LANGUAGE"
 
 
+# argparse's own error messages, as Python 3.11-3.13 words them, mapped to the catalogues.
+_ARGPARSE_ERRORS: tuple[tuple[re.Pattern[str], str], ...] = tuple(
+    (re.compile(pattern), key)
+    for pattern, key in (
+        (r"the following arguments are required: (?P<names>.+)", "cli.arg.required"),
+        (r"unrecognized arguments: (?P<args>.+)", "cli.arg.unrecognized"),
+        (
+            r"invalid choice: (?P<value>.+?) \(choose from (?P<choices>.+)\)",
+            "cli.arg.invalid_choice",
+        ),
+        (r"invalid int value: (?P<value>.+)", "cli.arg.invalid_int"),
+        (r"invalid \S+ value: (?P<value>.+)", "cli.arg.invalid_value"),
+        (r"expected one argument", "cli.arg.expected_one"),
+    )
+)
+_ARGUMENT = re.compile(r"argument (?P<name>[^:]+): (?P<message>.+)", re.DOTALL)
+
+
+def argparse_message(message: str, language: Language) -> str:
+    """Return one of argparse's error messages in ``language`` (unknown ones as they are)."""
+    argument = _ARGUMENT.fullmatch(message)
+    if argument:
+        inner = argparse_message(argument["message"], language)
+        return t("cli.arg.argument", language, name=argument["name"], message=inner)
+    for pattern, key in _ARGPARSE_ERRORS:
+        found = pattern.fullmatch(message)
+        if found:
+            return t(key, language, **found.groupdict())
+    return message
+
+
+class _Parser(argparse.ArgumentParser):
+    """An ArgumentParser whose usage errors speak the CLI's language."""
+
+    def __init__(self, *args: Any, language: Language = "en", **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.language = language
+
+    def error(self, message: str) -> NoReturn:
+        """Print the usage and the error in the parser's language; exit with status 2."""
+        self.print_usage(sys.stderr)
+        text = argparse_message(message, self.language)
+        self.exit(2, t("cli.arg.error", self.language, prog=self.prog, message=text) + "\n")
+
+
 def _formatter(language: Language) -> type[argparse.HelpFormatter]:
     class Formatter(argparse.HelpFormatter):
         def add_usage(self, usage: Any, actions: Any, groups: Any, prefix: Any = None) -> None:
@@ -92,6 +138,7 @@ def _sub(sub: Any, name: str, key: str, language: Language) -> argparse.Argument
         description=t(key, language),
         add_help=False,
         formatter_class=_formatter(language),
+        language=language,
     )
     _localise(parser, language)
     return parser
@@ -108,11 +155,12 @@ def _parser(language: Language = "en") -> argparse.ArgumentParser:
     def _(key: str) -> str:
         return t(key, language)
 
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="natverksbot",
         description=_("cli.description"),
         add_help=False,
         formatter_class=_formatter(language),
+        language=language,
     )
     _localise(parser, language)
     parser.add_argument("--config", type=Path, help=_("cli.opt.config"))
@@ -200,7 +248,7 @@ def _engine(config: Config) -> Engine:
     from index.embedding import create_encoder
     from index.engine import Engine
 
-    return Engine(engine_settings(config), create_encoder(config.model))
+    return Engine(engine_settings(config), create_encoder(config.model), engine_phrases())
 
 
 def _progress_bar() -> tuple[Callable[[str, int, int], None], Callable[[], None]]:
@@ -341,7 +389,7 @@ def cmd_chat(args: argparse.Namespace, config: Config) -> int:
                 if alone.answered:
                     answer, context = alone, None
         except QuestionError as exc:
-            print(str(exc))
+            print(question_message(exc))
         else:
             print(answer.text)
             context = next_context(answer.question, context, limit)
@@ -834,6 +882,13 @@ def _known_errors() -> tuple[type[BaseException], ...]:
     )
 
 
+def _describe(exc: BaseException) -> str:
+    """Return a known error as the one line the CLI prints."""
+    from index.answer import QuestionError
+
+    return question_message(exc) if isinstance(exc, QuestionError) else str(exc)
+
+
 def os_error_line(exc: OSError) -> str:
     """Return an operating-system error as one line naming the path: "PATH: reason"."""
     reason = exc.strerror or str(exc)
@@ -869,7 +924,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except _known_errors() as exc:
         if args.debug:
             raise
-        print(_("cli.error", message=exc), file=sys.stderr)
+        print(_("cli.error", message=_describe(exc)), file=sys.stderr)
         return EXIT_ERROR
     except OSError as exc:  # a read-only or full disk, a folder that cannot be made ...
         if args.debug:

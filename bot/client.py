@@ -23,6 +23,7 @@ from discord.ext import commands
 
 from bot.config import Config, engine_settings
 from bot.i18n import CommandTranslator
+from bot.locales import engine_phrases
 from bot.ratelimit import RateLimiter
 from bot.services.records import RecordStore
 from index.embedding import Encoder
@@ -246,5 +247,5 @@ def create_bot(
             from index.embedding import create_encoder
 
             encoder = create_encoder(config.model)
-        engine = Engine(engine_settings(config), encoder)
+        engine = Engine(engine_settings(config), encoder, engine_phrases())
     return NatverksBot(config, engine)

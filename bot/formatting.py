@@ -312,7 +312,7 @@ def document_numbers(sources: Sequence[Source]) -> list[int]:
 
 def _decline_lines(answer: Answer, budget: int, near_limit: int) -> tuple[str, bool]:
     """Return the decline and the titles of the closest documents, within ``budget``."""
-    text, was_cut = escaped_within(answer.text, budget)
+    text, was_cut = escaped_within(t("answer.abstain", answer.language), budget)
     near = answer.near[:near_limit]
     if not near:
         return text, was_cut

@@ -4,9 +4,14 @@ Every text the project writes itself (not quoted from a document) lives in one c
 per language, ``bot/locales/sv.py`` and ``bot/locales/en.py``: plain Python dicts rather
 than gettext ``.po`` files, so there is no compile step or extra tool, a missing key or a
 mismatched ``{field}`` is caught by a test, and one person can proofread one file.
-``t(key, language)`` looks a text up. Slash commands are declared in English with
-``locale_str`` keys; the ``CommandTranslator`` gives Swedish clients (locale ``sv-SE``)
-their Swedish names and descriptions, so ``/ask question:`` shows as ``/fråga fråga:``.
+``t(key, language)`` looks a text up. The engine (index/) writes no text of its own: the
+few words around its quotes (``answer.abstain``, ``answer.sources_heading``,
+``answer.page``) reach it as ``Phrases`` from :func:`bot.locales.engine_phrases`, a refused
+question is a ``QuestionError`` with a kind that :func:`bot.locales.question_message` says,
+and argparse's own usage errors are mapped to ``cli.arg.*`` texts in ``bot/cli.py``.
+Slash commands are declared in English with ``locale_str`` keys; the ``CommandTranslator``
+gives Swedish clients (locale ``sv-SE``) their Swedish names and descriptions, so
+``/ask question:`` shows as ``/fråga fråga:``.
 """
 
 from __future__ import annotations

@@ -25,7 +25,7 @@ import discord
 from bot.cli import os_error_line
 from bot.client import NatverksBot, create_bot
 from bot.config import Config, engine_settings
-from bot.locales import t
+from bot.locales import engine_phrases, t
 from bot.services.records import RecordsError
 from index.embedding import create_encoder
 from index.engine import Engine
@@ -84,7 +84,7 @@ def _unreachable(exc: BaseException, language: str) -> int:
 
 def build_engine(config: Config) -> Engine:
     """Return the engine with the configured model, its index built or loaded (blocking)."""
-    engine = Engine(engine_settings(config), create_encoder(config.model))
+    engine = Engine(engine_settings(config), create_encoder(config.model), engine_phrases())
     if not engine.has_index():
         print(t("cli.first_index", config.cli_language), file=sys.stderr)
         summary = engine.reindex()

@@ -64,34 +64,33 @@ def language_scores(text: str) -> tuple[float, float]:
     return swedish, english
 
 
-MESSAGES: dict[str, dict[Language, str]] = {
-    "abstain": {
-        "sv": "Det hittar jag inget om i kunskapsbasen.",
-        "en": "I can't find anything about that in the knowledge base.",
-    },
-    "sources": {"sv": "Källor:", "en": "Sources:"},
-    "empty": {
-        "sv": "Skriv en fråga, till exempel: När startade samarbetet mellan kommunerna?",
-        "en": (
-            "Please write a question, for example: "
-            "When did the municipalities start working together?"
-        ),
-    },
-    "too_long": {
-        "sv": "Frågan är för lång ({length} tecken). Korta den till högst {limit} tecken.",
-        "en": "The question is too long ({length} characters). Please keep it under {limit}.",
-    },
-    "page": {"sv": "s. {page}", "en": "p. {page}"},
-}
+@dataclass(frozen=True)
+class Phrases:
+    """The few words the engine writes around its quotes, in one language.
+
+    index/ holds no user-facing text: the bot fills these from its catalogues
+    (``bot/locales``), so one editor proofreads every sentence a user reads. The defaults
+    are neutral, for library use (benchmarks, tests): no heading and no decline sentence.
+    """
+
+    abstain: str = ""  # the answer's text when the documents do not say
+    sources: str = ""  # the heading above the source list of a plain-text answer
+    page: str = "{page}"  # a page as a place in a document, with {page}
 
 
 class QuestionError(ValueError):
-    """A question that is not searched: empty, only mentions or punctuation, or too long."""
+    """A question that is not searched: empty, only mentions or punctuation, or too long.
 
-    def __init__(self, kind: str, message: str, language: Language) -> None:
-        super().__init__(message)
+    ``kind`` ("empty", "too_long") and ``details`` (``length``, ``limit``) let the caller
+    say it in the asker's ``language``; the message itself is for logs.
+    """
+
+    def __init__(self, kind: str, language: Language, **details: int) -> None:
+        text = f"question too long ({details.get('length')} > {details.get('limit')} characters)"
+        super().__init__(text if kind == "too_long" else "empty question")
         self.kind = kind
         self.language = language
+        self.details = details
 
 
 @dataclass(frozen=True)
@@ -173,13 +172,9 @@ def clean_question(
     text = re.sub(r"\s+", " ", text).strip()
     language = detect_language(text, hint)
     if len(question or "") > max_chars:
-        raise QuestionError(
-            "too_long",
-            MESSAGES["too_long"][language].format(length=len(question), limit=max_chars),
-            language,
-        )
+        raise QuestionError("too_long", language, length=len(question), limit=max_chars)
     if not words(text):
-        raise QuestionError("empty", MESSAGES["empty"][language], language)
+        raise QuestionError("empty", language)
     return text, language
 
 
@@ -206,10 +201,10 @@ def _coverage(query: set[str], sentence: set[str], weights: dict[str, float] | N
     return sum(weights.get(t, 1.0) for t in query & sentence) / total if total else 0.0
 
 
-def location_of(chunk: ChunkRecord, language: Language) -> str | None:
+def location_of(chunk: ChunkRecord, phrases: Phrases) -> str | None:
     """Return where in its document a chunk stands: a page or a heading."""
     if chunk.page is not None:
-        return MESSAGES["page"][language].format(page=chunk.page)
+        return phrases.page.format(page=chunk.page)
     return chunk.heading
 
 
@@ -474,6 +469,7 @@ def near_documents(
     floor: float,
     limit: int = NEAR_LIMIT,
     settings: ConfidenceSettings | None = None,
+    phrases: Phrases | None = None,
 ) -> list[Source]:
     """Return the documents of ``hits`` not in ``cited`` whose best sentence reaches ``floor``.
 
@@ -498,7 +494,7 @@ def near_documents(
                 id=doc.id,
                 title=doc.title or PurePosixPath(doc.id).stem,
                 url=doc.url,
-                location=location_of(cand.chunk, language),
+                location=location_of(cand.chunk, phrases or Phrases()),
                 score=round(closeness, 4),
                 visibility=doc.visibility,
                 date=doc.date,
@@ -531,12 +527,15 @@ def build_answer(
     visibility: str = "public",
     calibration: ConfidenceSettings | None = None,
     near_floor: float | None = None,
+    phrases: Phrases | None = None,
 ) -> Answer:
     """Return the extractive answer for ranked hits, or an abstention when evidence is weak.
 
     With ``context`` (a follow-up), quotes come from the top document only: the follow-up
     is about what the conversation is about, and the earlier question's words count too.
+    ``phrases`` are the words around the quotes in the answer's language.
     """
+    phrases = phrases or Phrases()
     floor = NEAR_FRACTION * min_confidence if near_floor is None else near_floor
     top_hits = hits[:passages]
     if context and top_hits:
@@ -551,7 +550,7 @@ def build_answer(
     best = candidates[0] if candidates else None
     top = top_hits[0] if top_hits else None
     if best is None:
-        return Answer(question, False, MESSAGES["abstain"][language], [], [], language, 0.0)
+        return Answer(question, False, phrases.abstain, [], [], language, 0.0)
 
     chosen = [best]
     for cand in candidates[1:]:
@@ -573,9 +572,16 @@ def build_answer(
     }
     if confidence < min_confidence:
         near = near_documents(
-            index, candidates, top_hits, set(), language, floor, settings=calibration
+            index,
+            candidates,
+            top_hits,
+            set(),
+            language,
+            floor,
+            settings=calibration,
+            phrases=phrases,
         )
-        text = MESSAGES["abstain"][language]
+        text = phrases.abstain
         return Answer(
             question, False, text, [], [], language, confidence, evidence=evidence, near=near
         )
@@ -603,7 +609,7 @@ def build_answer(
     hit_score = {h.chunk_id: h.score for h in top_hits}
     for cand in chosen:
         doc: DocumentRecord = index.documents[cand.chunk.doc_id]
-        location = location_of(cand.chunk, language)
+        location = location_of(cand.chunk, phrases)
         key = (doc.id, location)
         if key not in source_of:
             source_of[key] = len(sources)
@@ -619,19 +625,27 @@ def build_answer(
                 )
             )
         quotes.append(Quote(cand.text, source_of[key], location))
-    text = format_answer(quotes, sources, language)
+    text = format_answer(quotes, sources, phrases)
     near = near_documents(
-        index, candidates, top_hits, {s.id for s in sources}, language, floor, settings=calibration
+        index,
+        candidates,
+        top_hits,
+        {s.id for s in sources},
+        language,
+        floor,
+        settings=calibration,
+        phrases=phrases,
     )
     return Answer(
         question, True, text, quotes, sources, language, confidence, evidence=evidence, near=near
     )
 
 
-def format_answer(quotes: list[Quote], sources: list[Source], language: Language) -> str:
+def format_answer(quotes: list[Quote], sources: list[Source], phrases: Phrases) -> str:
     """Return the plain-text answer: the quotes marked with their document, then one line each.
 
-    A document cited at several places is listed once, with all its places.
+    A document cited at several places is listed once, with all its places; the list has
+    the heading ``phrases.sources`` when there is one.
     """
     grouped = sources_by_document(sources)
     number = {doc.id: i for i, (doc, _) in enumerate(grouped, 1)}
@@ -642,4 +656,5 @@ def format_answer(quotes: list[Quote], sources: list[Source], language: Language
         dated = f", {source.date}" if source.date else ""
         link = f" <{source.url}>" if source.url else ""
         refs.append(f"[{i}] {source.title} ({source.id}{where}){dated}{link}")
-    return "\n".join(lines) + "\n\n" + MESSAGES["sources"][language] + "\n" + "\n".join(refs)
+    heading = [phrases.sources] if phrases.sources else []
+    return "\n".join(lines) + "\n\n" + "\n".join([*heading, *refs])

@@ -18,6 +18,7 @@ from index.answer import (
     Answer,
     ConfidenceSettings,
     Language,
+    Phrases,
     QuestionError,
     build_answer,
     clean_question,
@@ -72,9 +73,16 @@ class EngineSettings:
 class Engine:
     """Indexes the knowledge folder and answers questions from the live index."""
 
-    def __init__(self, settings: EngineSettings, encoder: Encoder) -> None:
+    def __init__(
+        self,
+        settings: EngineSettings,
+        encoder: Encoder,
+        phrases: dict[Language, Phrases] | None = None,
+    ) -> None:
         self.settings = settings
         self.encoder = encoder
+        # The words around the quotes, by language: the bot's catalogues (bot/locales).
+        self.phrases = phrases or {}
         # Questions asked at the same time share one encoder call (index/batching.py).
         self._queries: Encoder = encoder
         if settings.query_batch_max > 1:
@@ -236,6 +244,7 @@ class Engine:
             query_vector=vector,
             visibility=visibility,
             calibration=self.settings.confidence,
+            phrases=self.phrases.get(language),
         )
         answer.timings_ms = {
             "encode": encode_ms,
@@ -248,4 +257,4 @@ class Engine:
         return answer
 
 
-__all__ = ["Answer", "Engine", "EngineSettings", "QuestionError"]
+__all__ = ["Answer", "Engine", "EngineSettings", "Phrases", "QuestionError"]

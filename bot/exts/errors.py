@@ -20,6 +20,7 @@ from bot.access import NotAdmin
 from bot.client import NO_MENTIONS, EngineNotReadyError, NatverksBot
 from bot.formatting import format_notice
 from bot.i18n import Language, language_of_locale, t
+from bot.locales import question_message
 from bot.ratelimit import RateLimitedError
 from index.answer import QuestionError, detect_language
 from index.store import IndexLockedError, IndexMissingError, StoreError
@@ -32,7 +33,7 @@ Target = discord.Interaction | discord.Message
 def describe(error: BaseException, language: Language) -> str | None:
     """Return the polite message for a known error, or None for an unexpected one."""
     if isinstance(error, QuestionError):
-        return str(error)
+        return question_message(error)
     if isinstance(error, RateLimitedError):
         return t(f"rate_limited.{error.scope}", language, seconds=error.seconds)
     if isinstance(error, NotAdmin | app_commands.MissingPermissions):

@@ -6,9 +6,12 @@ Discord-free, so the command line can use it without importing discord.py.
 from __future__ import annotations
 
 from types import ModuleType
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 from bot.locales import en, sv
+
+if TYPE_CHECKING:  # the engine (numpy, FAISS) loads only when an answer is needed
+    from index.answer import Phrases, QuestionError
 
 Language = Literal["sv", "en"]
 
@@ -27,3 +30,22 @@ def t(key: str, language: str, /, **values: object) -> str:
     texts = STRINGS[key]
     text = texts.get(language, texts["sv"])  # type: ignore[call-overload]
     return text.format(**values) if values else text
+
+
+def engine_phrases() -> dict[Language, Phrases]:
+    """Return the words the engine writes around its quotes, by language, from the catalogues."""
+    from index.answer import Phrases
+
+    return {
+        language: Phrases(
+            abstain=t("answer.abstain", language),
+            sources=t("answer.sources_heading", language),
+            page=t("answer.page", language, page="{page}"),
+        )
+        for language in CATALOGUES
+    }
+
+
+def question_message(error: QuestionError) -> str:
+    """Return why a question was not searched, in the question's language."""
+    return t(f"question.{error.kind}", error.language, **error.details)

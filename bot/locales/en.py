@@ -8,6 +8,11 @@ Keys are shared with the other language's module; ``{name}`` fields are filled i
 from __future__ import annotations
 
 STRINGS: dict[str, str] = {
+    "answer.abstain": "I can't find anything about that in the knowledge base.",
+    "answer.sources_heading": "Sources:",
+    "answer.page": "p. {page}",
+    "question.empty": "Please write a question, for example: When did the municipalities start working together?",
+    "question.too_long": "The question is too long ({length} characters). Please keep it under {limit}.",
     "answer.sources": "Sources",
     "answer.sources_more": "Sources (cont.)",
     "answer.more_sources": "… and {count} more sources",
@@ -152,6 +157,14 @@ STRINGS: dict[str, str] = {
     # The command line and the reports.
     "cli.description": "Nätverksboten: answers from the network's documents, with sources.",
     "cli.usage": "usage: ",
+    "cli.arg.error": "{prog}: error: {message}",
+    "cli.arg.argument": "argument {name}: {message}",
+    "cli.arg.required": "the following arguments are required: {names}",
+    "cli.arg.unrecognized": "unrecognized arguments: {args}",
+    "cli.arg.invalid_choice": "invalid choice: {value} (choose from {choices})",
+    "cli.arg.invalid_int": "invalid int value: {value}",
+    "cli.arg.invalid_value": "invalid value: {value}",
+    "cli.arg.expected_one": "expected one argument",
     "cli.positionals": "positional arguments",
     "cli.options": "options",
     "cli.commands": "commands",

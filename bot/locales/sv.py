@@ -8,6 +8,11 @@ Keys are shared with the other language's module; ``{name}`` fields are filled i
 from __future__ import annotations
 
 STRINGS: dict[str, str] = {
+    "answer.abstain": "Det hittar jag inget om i kunskapsbasen.",
+    "answer.sources_heading": "Källor:",
+    "answer.page": "s. {page}",
+    "question.empty": "Skriv en fråga, till exempel: När startade samarbetet mellan kommunerna?",
+    "question.too_long": "Frågan är för lång ({length} tecken). Korta den till högst {limit} tecken.",
     "answer.sources": "Källor",
     "answer.sources_more": "Källor (forts.)",
     "answer.more_sources": "… och {count} källor till",
@@ -152,6 +157,14 @@ STRINGS: dict[str, str] = {
     # The command line and the reports.
     "cli.description": "Nätverksboten: svar ur nätverkets dokument, med källor.",
     "cli.usage": "användning: ",
+    "cli.arg.error": "{prog}: fel: {message}",
+    "cli.arg.argument": "argument {name}: {message}",
+    "cli.arg.required": "de här argumenten saknas: {names}",
+    "cli.arg.unrecognized": "okända argument: {args}",
+    "cli.arg.invalid_choice": "ogiltigt val: {value} (välj bland {choices})",
+    "cli.arg.invalid_int": "ogiltigt heltal: {value}",
+    "cli.arg.invalid_value": "ogiltigt värde: {value}",
+    "cli.arg.expected_one": "ett värde behövs",
     "cli.positionals": "argument",
     "cli.options": "alternativ",
     "cli.commands": "kommandon",

@@ -516,3 +516,31 @@ def test_forget_user_kb_and_backup_speak_swedish_when_configured(cli, site, tmp_
     assert backup.code == 0, backup.err
     assert backup.out.startswith("Säkerhetskopian är skriven till ")
     assert "filer ur kunskapsmappen" in backup.out
+
+
+@pytest.mark.parametrize(
+    ("args", "swedish", "english"),
+    [
+        (["ask"], "de här argumenten saknas: question", "arguments are required: question"),
+        (["ask", "q", "--visibility", "x"], "ogiltigt val: 'x' (välj bland", "invalid choice"),
+        (["report", "--top", "x"], "argument --top: ogiltigt heltal: 'x'", "invalid int value"),
+        (["ask", "q", "--bogus"], "okända argument: --bogus", "unrecognized arguments"),
+        (["report", "--since"], "argument --since: ett värde behövs", "expected one argument"),
+        (["nope"], "ogiltigt val: 'nope'", "invalid choice: 'nope'"),
+        (["kb"], "de här argumenten saknas: VERB", "arguments are required: VERB"),
+    ],
+)
+def test_usage_errors_speak_the_cli_language(monkeypatch, args, swedish, english):
+    for language, expected, foreign in (("sv", swedish, english), ("en", english, swedish)):
+        monkeypatch.setenv("NATVERKSBOT_CLI_LANGUAGE", language)
+        err = io.StringIO()
+        with contextlib.redirect_stderr(err), pytest.raises(SystemExit) as exit_:
+            main(args)
+        assert exit_.value.code == 2
+        last = err.getvalue().splitlines()[-1]
+        assert expected in last and foreign not in last
+        assert last.startswith("natverksbot")
+        assert (": fel: " in last) == (language == "sv")
+        if language == "sv":
+            for word in ("error", "argument is", "required", "choose", "invalid", "expected"):
+                assert word not in last

@@ -16,7 +16,9 @@ from index.store import IndexIncompatibleError, IndexLockedError, IndexMissingEr
 @pytest.mark.parametrize(
     ("error", "language", "expected"),
     [
-        (QuestionError("empty", "Skriv en fråga.", "sv"), "sv", "Skriv en fråga."),
+        (QuestionError("empty", "sv"), "sv", "Skriv en fråga, till exempel"),
+        (QuestionError("empty", "en"), "sv", "Please write a question"),  # the question's language
+        (QuestionError("too_long", "sv", length=900, limit=500), "en", "för lång (900 tecken)"),
         (RateLimitedError("user", 12.1), "sv", "Försök igen om 13 sekunder."),
         (RateLimitedError("guild", 3), "en", "This server has asked many questions"),
         (NotAdmin("x"), "sv", "bara för administratörer"),

@@ -392,13 +392,14 @@ def test_a_heading_path_never_repeats_the_title(location, shown):
 
 
 def test_the_plain_text_answer_lists_each_document_once_with_its_places_and_date():
+    from bot.locales import engine_phrases
     from index.answer import format_answer as plain_answer
 
     sources = [
         _source(0, "Plan", id="plan.pdf", location="s. 3", date="2019-07-05"),
         _source(1, "Plan", id="plan.pdf", location="s. 5", date="2019-07-05"),
     ]
-    text = plain_answer([Quote("A.", 0), Quote("B.", 1)], sources, "sv")
+    text = plain_answer([Quote("A.", 0), Quote("B.", 1)], sources, engine_phrases()["sv"])
     assert text == "”A.” [1]\n”B.” [1]\n\nKällor:\n[1] Plan (plan.pdf, s. 3, s. 5), 2019-07-05"
 
 

@@ -9,6 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from bot.locales import engine_phrases
 from index.answer import QuestionError, answer_types, clean_question, detect_language
 from index.engine import Engine, EngineSettings
 from index.lexical import char_terms, word_terms
@@ -19,7 +20,7 @@ from tests.ranking import assert_finds_what_exact_finds
 
 def make_engine(knowledge: Path, tmp_path: Path, encoder, **changes) -> Engine:
     settings = EngineSettings(knowledge_dir=knowledge, index_dir=tmp_path / "index")
-    engine = Engine(replace(fake_calibrated(settings), **changes), encoder)
+    engine = Engine(replace(fake_calibrated(settings), **changes), encoder, engine_phrases())
     engine.reindex()
     return engine
 
@@ -207,6 +208,19 @@ def test_weak_evidence_abstains_in_swedish(engine, question):
     assert not answer.answered
     assert answer.text == "Det hittar jag inget om i kunskapsbasen."
     assert answer.quotes == [] and answer.sources == []
+
+
+def test_without_phrases_the_engine_writes_no_words_of_its_own(knowledge, tmp_path, fake_encoder):
+    # index/ holds no user-facing text: the bot's catalogues give the words (bot/locales).
+    settings = EngineSettings(knowledge_dir=knowledge, index_dir=tmp_path / "index")
+    engine = Engine(fake_calibrated(settings), fake_encoder)
+    engine.reindex()
+    declined = engine.ask("Hur bokar jag tvättstugan?", visibility="internal")
+    assert not declined.answered and declined.text == ""
+    answered = engine.ask("När startade samarbetet mellan kommunerna?", visibility="internal")
+    assert answered.answered and "2012" in answered.text
+    assert "Källor" not in answered.text and "Sources" not in answered.text
+    assert answered.text.splitlines()[-1].startswith("[1] ")
 
 
 def test_threshold_comes_from_settings(knowledge, tmp_path, fake_encoder):
