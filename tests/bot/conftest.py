@@ -14,6 +14,7 @@ import pytest
 
 from bot.client import NatverksBot, create_bot
 from bot.config import Config, DiscordConfig, RateLimitConfig, SourcesConfig, engine_settings
+from bot.locales import engine_phrases
 from index.engine import Engine
 from tests.conftest import fake_calibrated
 from tests.fakes.discord import (
@@ -116,7 +117,7 @@ def _in_thread_of(message: BotMessage, question: dict) -> bool:
 def indexed_engine(knowledge: Path, tmp_path: Path, fake_encoder) -> Engine:
     """The engine over the small knowledge folder, with a fake encoder, indexed."""
     config = make_config(knowledge, tmp_path / "state")
-    engine = Engine(fake_calibrated(engine_settings(config)), fake_encoder)
+    engine = Engine(fake_calibrated(engine_settings(config)), fake_encoder, engine_phrases())
     engine.reindex()
     return engine
 

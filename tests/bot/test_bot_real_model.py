@@ -11,6 +11,7 @@ import pytest
 
 from bot.client import create_bot
 from bot.config import engine_settings
+from bot.locales import engine_phrases
 from index.engine import Engine
 from tests.bot.conftest import make_config
 from tests.conftest import ROOT
@@ -29,7 +30,7 @@ QUESTIONS = [
 def shipped_engine(real_encoder, tmp_path_factory):
     state = tmp_path_factory.mktemp("state")
     config = make_config(ROOT / "knowledge", state)
-    engine = Engine(engine_settings(config), real_encoder)
+    engine = Engine(engine_settings(config), real_encoder, engine_phrases())
     engine.reindex()
     return engine, config
 
