@@ -778,7 +778,7 @@ def cmd_kb(args: argparse.Namespace, config: Config) -> int:
             if restored.displaced is not None:
                 print(_("cli.kb.displaced", key=restored.displaced.key))
     except KnowledgeError as exc:
-        raise CliError(str(exc)) from None
+        raise CliError(_(exc.key, **exc.values)) from None
     change = ChangeRecord(
         action=action,
         document=entry.id,
@@ -884,9 +884,14 @@ def _known_errors() -> tuple[type[BaseException], ...]:
 
 def _describe(exc: BaseException) -> str:
     """Return a known error as the one line the CLI prints."""
+    from bot.services.errors import ExplainedError
     from index.answer import QuestionError
 
-    return question_message(exc) if isinstance(exc, QuestionError) else str(exc)
+    if isinstance(exc, QuestionError):
+        return question_message(exc)
+    if isinstance(exc, ExplainedError):
+        return exc.say(_language)
+    return str(exc)
 
 
 def os_error_line(exc: OSError) -> str:

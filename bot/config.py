@@ -14,6 +14,8 @@ from typing import TYPE_CHECKING, Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
+from bot.locales import t
+from bot.services.errors import ExplainedError
 from index.documents import ParseLimits
 
 if TYPE_CHECKING:
@@ -27,8 +29,60 @@ PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_MODEL = "multilingual-e5-small"  # index/embedding/e5_package.py
 
 
-class ConfigError(Exception):
-    """The configuration file or an override is missing, malformed or invalid."""
+class ConfigError(ExplainedError):
+    """The configuration file or an override is missing, malformed or invalid.
+
+    A failed validation keeps pydantic's problems, so each is said in the reader's language.
+    """
+
+    def __init__(
+        self, key: str, /, problems: list[dict[str, Any]] | None = None, **values: object
+    ) -> None:
+        self.problems = problems or []
+        super().__init__(key, **values)
+
+    def say(self, language: str) -> str:
+        """Return the message in ``language``, each validation problem included."""
+        if not self.problems:
+            return super().say(language)
+        problems = "; ".join(_problem(err, language) for err in self.problems)
+        return t(self.key, language, **self.values, problems=problems)
+
+
+# pydantic's error types -> the catalogue's texts (others keep pydantic's English words).
+_PROBLEMS = {
+    "extra_forbidden": "config.problem.unknown_key",
+    "missing": "config.problem.missing",
+    "int_parsing": "config.problem.integer",
+    "int_type": "config.problem.integer",
+    "int_from_float": "config.problem.integer",
+    "float_parsing": "config.problem.number",
+    "float_type": "config.problem.number",
+    "bool_parsing": "config.problem.boolean",
+    "bool_type": "config.problem.boolean",
+    "greater_than_equal": "config.problem.ge",
+    "greater_than": "config.problem.gt",
+    "less_than_equal": "config.problem.le",
+    "less_than": "config.problem.lt",
+    "literal_error": "config.problem.choice",
+    "dict_type": "config.problem.mapping",
+    "model_type": "config.problem.mapping",
+    "model_attributes_type": "config.problem.mapping",
+    "list_type": "config.problem.list",
+    "string_type": "config.problem.text",
+}
+
+
+def _problem(err: dict[str, Any], language: str) -> str:
+    """Return one validation problem as "key: what is wrong" in ``language``."""
+    where = ".".join(str(p) for p in err["loc"]) or t("config.problem.top_level", language)
+    key = _PROBLEMS.get(err["type"])
+    if key is None:
+        return f"{where}: {err['msg']}"
+    context = dict(err.get("ctx") or {})
+    if "expected" in context:  # "'public' or 'internal'"
+        context["expected"] = str(context["expected"]).replace(" or ", t("config.or", language))
+    return f"{where}: {t(key, language, **context)}"
 
 
 class _Section(BaseModel):
@@ -229,7 +283,7 @@ def _set_path(data: dict[str, Any], keys: list[str], value: Any) -> None:
         if child is None:
             child = node[key] = {}
         if not isinstance(child, dict):
-            raise ConfigError(f"environment override {'.'.join(keys)}: {key} is not a section")
+            raise ConfigError("config.err.env_section", name=".".join(keys), key=key)
         node = child
     node[keys[-1]] = value
 
@@ -244,9 +298,7 @@ def _env_overrides(environ: dict[str, str]) -> list[tuple[list[str], Any]]:
         try:
             value = yaml.safe_load(raw) if raw != "" else None
         except yaml.YAMLError as exc:
-            raise ConfigError(
-                f"environment variable {name}: not a valid value ({_one_line(exc)})"
-            ) from exc
+            raise ConfigError("config.err.env_value", name=name, reason=_one_line(exc)) from exc
         overrides.append((keys, value))
     return overrides
 
@@ -257,17 +309,6 @@ def _one_line(exc: Exception) -> str:
     problem = getattr(exc, "problem", None) or str(exc)
     where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark is not None else ""
     return " ".join(f"{problem}{where}".split())
-
-
-def _describe(exc: ValidationError, source: str) -> str:
-    parts = []
-    for err in exc.errors():
-        where = ".".join(str(p) for p in err["loc"]) or "(top level)"
-        msg = err["msg"]
-        if err["type"] == "extra_forbidden":
-            msg = "unknown key"
-        parts.append(f"{where}: {msg}")
-    return f"{source}: " + "; ".join(parts)
 
 
 def load_config(
@@ -284,13 +325,13 @@ def load_config(
     """
     path = Path(path) if path is not None else default_config_path()
     if not path.is_file():
-        raise ConfigError(f"config file not found: {path}")
+        raise ConfigError("config.err.not_found", path=path)
     try:
         data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
     except (yaml.YAMLError, UnicodeDecodeError) as exc:
-        raise ConfigError(f"{path}: not valid YAML ({_one_line(exc)})") from exc
+        raise ConfigError("config.err.yaml", path=path, reason=_one_line(exc)) from exc
     if not isinstance(data, dict):
-        raise ConfigError(f"{path}: the top level must be a mapping of keys")
+        raise ConfigError("config.err.top_level", path=path)
     for keys, value in _env_overrides(dict(os.environ if environ is None else environ)):
         _set_path(data, keys, value)
     for dotted, value in (overrides or {}).items():
@@ -299,7 +340,8 @@ def load_config(
     try:
         config = Config.model_validate(data)
     except ValidationError as exc:
-        raise ConfigError(_describe(exc, str(path))) from None
+        problems = [dict(err) for err in exc.errors()]
+        raise ConfigError("config.err.invalid", problems=problems, path=path) from None
     base = path.resolve().parent
     resolved = {
         key: (base / value) if not Path(value).is_absolute() else Path(value)
@@ -327,7 +369,7 @@ def load_config(
         }
     )
     if check_dirs and not config.knowledge_dir.is_dir():
-        raise ConfigError(f"{path}: knowledge_dir: folder not found: {config.knowledge_dir}")
+        raise ConfigError("config.err.no_knowledge", path=path, folder=config.knowledge_dir)
     return config
 
 

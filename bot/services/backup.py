@@ -22,6 +22,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from bot.services.errors import ExplainedError
 from bot.services.records import DATABASE_NAME, SALT_NAME
 
 log = logging.getLogger(__name__)
@@ -30,7 +31,7 @@ MANIFEST = "backup.json"
 TRASH = "trash"
 
 
-class BackupError(Exception):
+class BackupError(ExplainedError):
     """A backup could not be written; str() is one line naming the path."""
 
 
@@ -66,7 +67,7 @@ def write_backup(
         building = final.with_name(f".{final.name}.partial")
         building.mkdir(mode=0o700)
     except OSError as exc:
-        raise BackupError(f"cannot write a backup in {target}: {exc.strerror or exc}") from exc
+        raise BackupError("backup.err.target", path=target, reason=exc.strerror or exc) from exc
     try:
         questions = changes = None
         database = Path(state_dir) / DATABASE_NAME
@@ -98,7 +99,7 @@ def write_backup(
         shutil.rmtree(building, ignore_errors=True)
         if isinstance(exc, OSError):
             where = exc.filename or target
-            raise BackupError(f"backup failed at {where}: {exc.strerror or exc}") from exc
+            raise BackupError("backup.err.failed", path=where, reason=exc.strerror or exc) from exc
         raise
     log.info("backup written to %s", final)
     return Backup(final, questions, changes, documents, size)
@@ -120,7 +121,7 @@ def copy_database(source: Path, target: Path) -> tuple[int, int]:
             copy.execute("PRAGMA journal_mode=DELETE")
             (check,) = copy.execute("PRAGMA integrity_check").fetchone()
             if check != "ok":
-                raise BackupError(f"the copy of {source} failed its integrity check: {check}")
+                raise BackupError("backup.err.integrity", path=source, reason=check)
             return _count(copy, "questions"), _count(copy, "changes")
 
 

@@ -37,6 +37,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
+from bot.services.errors import ExplainedError
+
 log = logging.getLogger(__name__)
 
 DATABASE_NAME = "bot.sqlite"
@@ -174,7 +176,7 @@ class VoteResult:
     language: str = "sv"
 
 
-class RecordsError(Exception):
+class RecordsError(ExplainedError):
     """The question record cannot be used as asked: one line saying why (and the path)."""
 
 
@@ -192,10 +194,7 @@ def load_salt(
     path = state_dir / SALT_NAME
     if not create:
         if not path.is_file():
-            raise RecordsError(
-                f"no user-hash salt: {path} does not exist and {SALT_ENV} is not set"
-                " (the bot makes it on its first start; use the bot's state folder or salt)"
-            )
+            raise RecordsError("records.err.no_salt_file", path=path, env=SALT_ENV)
     else:
         make_private_dir(state_dir)
     try:
@@ -206,7 +205,7 @@ def load_salt(
             path.chmod(0o600)
         salt = path.read_text(encoding="ascii").strip()
         if not salt:
-            raise RecordsError(f"{path} is empty: delete it to make a new salt") from None
+            raise RecordsError("records.err.empty_salt", path=path) from None
         return salt.encode("ascii")
     with os.fdopen(fd, "w", encoding="ascii") as handle:
         handle.write(secrets.token_hex(32))
@@ -262,7 +261,9 @@ class RecordStore:
                 raise
             salt = None
         except OSError as exc:
-            raise RecordsError(f"cannot use the state folder {state_dir}: {_reason(exc)}") from None
+            raise RecordsError(
+                "records.err.state_dir", path=state_dir, reason=_reason(exc)
+            ) from None
         return cls(state_dir / DATABASE_NAME, salt)
 
     def _connect(self) -> sqlite3.Connection:
@@ -289,18 +290,16 @@ class RecordStore:
                 raise
             stat = self.path.stat()
         except OSError as exc:
-            raise RecordsError(
-                f"cannot open the question record {self.path}: {_reason(exc)}"
-            ) from None
+            raise RecordsError("records.err.open", path=self.path, reason=_reason(exc)) from None
         except sqlite3.DatabaseError as exc:
-            raise RecordsError(f"cannot use the question record {self.path}: {exc}") from None
+            raise RecordsError("records.err.use", path=self.path, reason=exc) from None
         self._inode = (stat.st_dev, stat.st_ino)
         return db
 
     def _migrate(self, db: sqlite3.Connection) -> None:
         (version,) = db.execute("PRAGMA user_version").fetchone()
         if version > SCHEMA_VERSION:
-            raise RecordsError(f"{self.path} was written by a newer version of the bot")
+            raise RecordsError("records.err.newer", path=self.path)
         db.executescript(_SCHEMA)
         if 0 < version < 3:
             self._migrate_to_3(db)
@@ -309,7 +308,7 @@ class RecordStore:
     def _migrate_to_3(self, db: sqlite3.Connection) -> None:
         """Hash the answer message, thread and direct-message channel ids stored raw before."""
         if self._salt is None:
-            raise RecordsError(f"{self.path} must be upgraded by the bot (it needs the salt)")
+            raise RecordsError("records.err.upgrade", path=self.path)
         with db:
             db.execute("BEGIN IMMEDIATE")
             rows = db.execute(
@@ -341,8 +340,10 @@ class RecordStore:
             row = db.execute("SELECT value FROM meta WHERE key = 'salt_check'").fetchone()
         if not hmac.compare_digest(row[0], fingerprint):
             raise RecordsError(
-                f"the user-hash salt ({SALT_ENV} or {self.path.parent / SALT_NAME}) is not the"
-                f" one {self.path} was written with: use the bot's salt"
+                "records.err.wrong_salt",
+                env=SALT_ENV,
+                salt=self.path.parent / SALT_NAME,
+                path=self.path,
             )
 
     def _database(self) -> sqlite3.Connection:
@@ -369,7 +370,7 @@ class RecordStore:
     def hash_user(self, user_id: int) -> str:
         """Return the salted hash that stands for a user id in the record."""
         if self._salt is None:
-            raise RecordsError(f"no user-hash salt for {self.path}")
+            raise RecordsError("records.err.no_salt", path=self.path)
         return hmac.new(self._salt, str(int(user_id)).encode(), hashlib.sha256).hexdigest()
 
     def hash_id(self, discord_id: int | None) -> int | None:
@@ -377,7 +378,7 @@ class RecordStore:
         if discord_id is None:
             return None
         if self._salt is None:
-            raise RecordsError(f"no user-hash salt for {self.path}")
+            raise RecordsError("records.err.no_salt", path=self.path)
         digest = hmac.new(self._salt, b"id:%d" % int(discord_id), hashlib.sha256).digest()
         return int.from_bytes(digest[:8], "big") >> 1
 

@@ -47,6 +47,7 @@ import aiohttp
 import yaml
 from aiohttp.abc import AbstractResolver, ResolveResult
 
+from bot.services.errors import ExplainedError
 from bot.services.knowledge import WEB_FOLDER, WEB_SOURCE_MARK, atomic_write
 from index.documents import (
     MAIN_TEXT_OPTIONS,
@@ -69,7 +70,7 @@ _SLUG_CHARS = 60
 Outcome = Literal["added", "updated", "unchanged", "failed", "removed"]
 
 
-class SourcesError(Exception):
+class SourcesError(ExplainedError):
     """sources.yaml is missing, malformed or lists an invalid entry (one line, names both)."""
 
 
@@ -303,7 +304,9 @@ def load_sources(
     try:
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
-        raise SourcesError(f"{path}: not valid YAML ({' '.join(str(exc).split())})") from exc
+        raise SourcesError(
+            "sources.err.yaml", path=path, reason=" ".join(str(exc).split())
+        ) from exc
     return parse_sources(text, path, default_visibility)
 
 
@@ -314,38 +317,38 @@ def parse_sources(
     try:
         data = yaml.safe_load(text)
     except (yaml.YAMLError, RecursionError) as exc:
-        raise SourcesError(f"{path}: not valid YAML ({' '.join(str(exc).split())})") from exc
+        raise SourcesError(
+            "sources.err.yaml", path=path, reason=" ".join(str(exc).split())
+        ) from exc
     if isinstance(data, dict):
         data = data.get("sources")
     if data is None:
         return []
     if not isinstance(data, list):
-        raise SourcesError(f"{path}: expected a list of pages under 'sources:'")
+        raise SourcesError("sources.err.not_a_list", path=path)
     sources: list[WebSource] = []
     seen: set[str] = set()
     for number, entry in enumerate(data, 1):
-        where = f"{path}: entry {number}"
+        where = {"path": path, "number": number}
         if isinstance(entry, str):
             entry = {"url": entry}
         if not isinstance(entry, dict):
-            raise SourcesError(f"{where}: expected 'url:', 'visibility:' and 'title:' keys")
+            raise SourcesError("sources.err.entry", **where)
         unknown = set(entry) - {"url", "visibility", "title"}
         if unknown:
-            raise SourcesError(f"{where}: unknown key {sorted(unknown)[0]!r}")
+            raise SourcesError("sources.err.unknown_key", **where, key=repr(sorted(unknown)[0]))
         url = str(entry.get("url") or "").strip()
         parts = urlsplit(url)
         if parts.scheme not in ("http", "https") or not parts.hostname:
-            raise SourcesError(f"{where}: url must be an http(s) address, not {url!r}")
+            raise SourcesError("sources.err.url", **where, url=repr(url))
         visibility = str(entry.get("visibility") or default_visibility).strip().lower()
         if visibility not in ("public", "internal"):
-            raise SourcesError(
-                f"{where}: visibility must be public or internal, not {visibility!r}"
-            )
+            raise SourcesError("sources.err.visibility", **where, value=repr(visibility))
         title = entry.get("title")
         if title is not None and not isinstance(title, str | int | float):
-            raise SourcesError(f"{where}: title must be text")
+            raise SourcesError("sources.err.title", **where)
         if url in seen:
-            raise SourcesError(f"{where}: {url} is listed twice")
+            raise SourcesError("sources.err.twice", **where, url=url)
         seen.add(url)
         shown_title = " ".join(str(title).split()) if title is not None else ""
         sources.append(WebSource(url, visibility, shown_title or None))  # type: ignore[arg-type]
@@ -379,7 +382,7 @@ def add_source(
     with _edit_lock:
         existing = load_sources(knowledge_dir)
         if any(s.url == url for s in existing):
-            raise SourcesError(f"{url} is already listed")
+            raise SourcesError("sources.err.already", url=url)
         source = WebSource(url, visibility, title)
         entry: dict[str, Any] = {"url": url, "visibility": visibility}
         if title:
@@ -406,7 +409,7 @@ def remove_source(knowledge_dir: Path, url: str) -> WebSource:
         existing = load_sources(root)
         found = [s for s in existing if s.url == url]
         if not found:
-            raise SourcesError(f"{url} is not listed in {SOURCES_FILE}")
+            raise SourcesError("sources.err.not_listed", url=url, file=SOURCES_FILE)
         left = [s.url for s in existing if s.url != url]
         text = path.read_text(encoding="utf-8")
         edited = _drop_entry(text, url)

@@ -516,6 +516,48 @@ def test_forget_user_kb_and_backup_speak_swedish_when_configured(cli, site, tmp_
     assert backup.code == 0, backup.err
     assert backup.out.startswith("Säkerhetskopian är skriven till ")
     assert "filer ur kunskapsmappen" in backup.out
+    # A refusal from a service is said in the CLI's language too (bot/services/errors.py).
+    occupied = tmp_path / "upptagen"
+    occupied.write_text("en fil, ingen mapp")
+    refused = cli("backup", str(occupied / "kopia"))
+    assert refused.code == 1
+    assert refused.err.startswith("natverksbot: fel: det går inte att skriva en säkerhetskopia i ")
+    assert "cannot" not in refused.err
+    missing = cli("kb", "remove", "finns-inte.md", "--yes")
+    assert missing.code == 1 and missing.err.startswith("natverksbot: fel: ")
+    assert "finns-inte.md" in missing.err and "no document" not in missing.err
+
+
+@pytest.mark.parametrize(
+    ("listing", "swedish", "english"),
+    [
+        ("sources: [{url: 'ftp://x'}]", "post 1: url måste vara en http(s)-adress", "url must be"),
+        (
+            "sources: [{url: 'https://a.se', färg: blå}]",
+            "post 1: okänd nyckel 'färg'",
+            "unknown key",
+        ),
+        ("sources: {url: x}", "en lista med sidor väntades under 'sources:'", "expected a list"),
+        (
+            "sources: [https://a.se, https://a.se]",
+            "post 2: https://a.se står med två gånger",
+            "twice",
+        ),
+        ("sources: [{url: 'https://a.se', visibility: hemlig}]", "inte 'hemlig'", "must be public"),
+    ],
+)
+def test_a_bad_source_list_is_explained_in_the_cli_language(
+    tmp_path, site, monkeypatch, listing, swedish, english
+):
+    knowledge = tmp_path / "knowledge"
+    knowledge.mkdir()
+    (knowledge / "sources.yaml").write_text(listing + "\n", encoding="utf-8")
+    for language, expected, foreign in (("sv", swedish, english), ("en", english, swedish)):
+        monkeypatch.setenv("NATVERKSBOT_CLI_LANGUAGE", language)
+        run = run_main("--config", site.config, "--knowledge", knowledge, "fetch-sources")
+        assert run.code == 1 and run.out == "", run
+        assert run.err.count("\n") == 1 and "sources.yaml" in run.err
+        assert expected in run.err and foreign not in run.err
 
 
 @pytest.mark.parametrize(

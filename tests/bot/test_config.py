@@ -237,3 +237,36 @@ def test_config_needs_no_discord_token_and_never_holds_one(tmp_path):
 def test_a_token_in_the_configuration_is_refused(tmp_path, text, environ):
     with pytest.raises(ConfigError, match="token: unknown key"):
         load_config(write_config(tmp_path, text), environ=environ)
+
+
+@pytest.mark.parametrize(
+    ("text", "swedish"),
+    [
+        ("knowledge_dir: knowledge\nknowlege: x\n", "knowlege: okänd nyckel"),
+        ("search:\n  top_k: ten\n", "search.top_k: ska vara ett heltal"),
+        ("search:\n  top_k: 0\n", "search.top_k: ska vara minst 1"),
+        ("answer:\n  min_confidence: 1.5\n", "answer.min_confidence: får vara högst 1"),
+        ("default_visibility: secret\n", "default_visibility: ska vara 'public' eller 'internal'"),
+        ("model: gpt\n", "model: ska vara ett avsnitt med nycklar"),
+        ("- knowledge_dir\n", "den översta nivån måste vara en samling nycklar"),
+        ("knowledge_dir: saknas\n", "knowledge_dir: mappen finns inte"),
+    ],
+)
+def test_a_bad_config_is_explained_in_swedish_too(tmp_path, text, swedish):
+    path = write_config(tmp_path, text)
+    with pytest.raises(ConfigError) as caught:
+        load_config(path, environ={})
+    said = caught.value.say("sv")
+    assert swedish in said and str(path) in said and "\n" not in said
+    for english in ("Input should", "unknown key", "not found", "top level"):
+        assert english not in said
+
+
+def test_the_cli_says_a_bad_config_in_its_language(tmp_path, monkeypatch, capsys):
+    from bot.cli import main
+
+    path = write_config(tmp_path, "search:\n  top_k: 0\n")
+    monkeypatch.setenv("NATVERKSBOT_CLI_LANGUAGE", "sv")
+    assert main(["--config", str(path), "status"]) == 1
+    err = capsys.readouterr().err
+    assert err == f"natverksbot: fel: {path}: search.top_k: ska vara minst 1\n"
