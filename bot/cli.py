@@ -886,11 +886,23 @@ def _describe(exc: BaseException) -> str:
     """Return a known error as the one line the CLI prints."""
     from bot.services.errors import ExplainedError
     from index.answer import QuestionError
+    from index.embedding import ModelNotFoundError
+    from index.store import IndexLockedError, IndexMissingError, StoreError
 
     if isinstance(exc, QuestionError):
         return question_message(exc)
     if isinstance(exc, ExplainedError):
         return exc.say(_language)
+    # The engine's errors are diagnostics in English: the CLI says what happened in its own
+    # language and keeps the engine's detail (paths, versions) after it.
+    for kind, key in (
+        (IndexLockedError, "cli.err.locked"),
+        (IndexMissingError, "cli.err.no_index"),
+        (StoreError, "cli.err.store"),
+        (ModelNotFoundError, "cli.err.model"),
+    ):
+        if isinstance(exc, kind):
+            return _(key, detail=exc)
     return str(exc)
 
 

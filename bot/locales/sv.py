@@ -362,6 +362,10 @@ STRINGS: dict[str, str] = {
     "config.problem.list": "ska vara en lista",
     "config.problem.text": "ska vara text",
     "config.or": " eller ",
+    "cli.err.locked": "en indexering pågår redan: vänta tills den är klar ({detail})",
+    "cli.err.no_index": "det finns inget index än: kör `natverksbot index` för att bygga det ({detail})",
+    "cli.err.store": "indexet går inte att läsa: {detail}",
+    "cli.err.model": "språkmodellen går inte att läsa in: {detail}",
 }
 
 COMMANDS: dict[str, str] = {
