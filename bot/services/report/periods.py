@@ -1,0 +1,36 @@
+"""The period a report covers: "30d", "12h", "2w", "3m" or a date, as a unix start time."""
+
+from __future__ import annotations
+
+import re
+import time
+from datetime import datetime
+
+DAY_SECONDS = 86_400
+EARLIEST_SINCE = 946_684_800.0  # 2000-01-01 UTC
+
+_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([hdwm]?)\s*$", re.IGNORECASE)
+_UNITS = {"h": 3600, "d": DAY_SECONDS, "w": 7 * DAY_SECONDS, "m": 30 * DAY_SECONDS, "": DAY_SECONDS}
+
+
+def parse_since(text: str, now: float | None = None) -> float:
+    """Return the start of a period as unix time: "30d", "12h", "2w", "3m" or "2025-01-31".
+
+    Raises ValueError with a plain message for anything else.
+    """
+    now = time.time() if now is None else now
+    match = _DURATION.match(text or "")
+    try:
+        if match:
+            since = now - float(match.group(1)) * _UNITS[match.group(2).lower()]
+        else:
+            since = datetime.fromisoformat(text.strip()).timestamp()
+    except (ValueError, OverflowError, OSError):
+        raise ValueError(
+            f"--since {text!r}: expected a duration such as 30d, 12h, 2w or a date (2025-01-31)"
+        ) from None
+    # The record began in this century: an earlier start is a typo, and days before the
+    # epoch (or beyond the calendar) cannot be counted.
+    if not EARLIEST_SINCE <= since <= now:
+        raise ValueError(f"--since {text!r}: the period must start between 2000-01-01 and now")
+    return since
