@@ -14,11 +14,19 @@ from datetime import date
 from bot.locales import t
 from bot.services.report.data import Report
 
-ANSWERED = "#2b6cb0"
-ABSTAINED = "#f6ad55"
-SHARE = "#276749"
-GRID = "#e2e8f0"
-TEXT = "#1a202c"
+
+@dataclass(frozen=True)
+class Palette:
+    """The chart's colours (the web page's text and lines too)."""
+
+    answered: str = "#2b6cb0"
+    abstained: str = "#f6ad55"
+    share: str = "#276749"
+    grid: str = "#e2e8f0"
+    text: str = "#1a202c"
+
+
+COLOURS = Palette()
 
 
 @dataclass(frozen=True)
@@ -158,7 +166,11 @@ def _legend(
 ) -> tuple[LegendEntry, ...]:
     entries = []
     x = frame.width - frame.right - frame.legend_width
-    for colour, key in ((ANSWERED, "answered"), (ABSTAINED, "unanswered"), (SHARE, "share")):
+    for colour, key in (
+        (COLOURS.answered, "answered"),
+        (COLOURS.abstained, "unanswered"),
+        (COLOURS.share, "share"),
+    ):
         entries.append(LegendEntry(x, colour, texts[key]))
         x += frame.legend_gap + measure(texts[key])
     return tuple(entries)

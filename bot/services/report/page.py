@@ -13,7 +13,7 @@ from datetime import datetime
 import jinja2
 
 from bot.locales import t
-from bot.services.report.chart import GRID, TEXT
+from bot.services.report.chart import COLOURS
 from bot.services.report.data import Report
 from bot.services.report.svg import render_svg
 from bot.services.report.tables import report_view
@@ -66,5 +66,5 @@ def render_html(report: Report, language: str = "sv") -> str:
         ],
         nothing=_("report.none"),
         generated=_("report.generated", when=generated),
-        colours={"text": TEXT, "grid": GRID},
+        colours=COLOURS,
     )

@@ -3,27 +3,18 @@
 from __future__ import annotations
 
 import io
+from dataclasses import replace
 from typing import Any
 
-from bot.services.report.chart import (
-    ABSTAINED,
-    ANSWERED,
-    GRID,
-    SHARE,
-    TEXT,
-    Chart,
-    Frame,
-    chart_geometry,
-    chart_texts,
-)
+from bot.services.report.chart import COLOURS, Chart, Frame, chart_geometry, chart_texts
 from bot.services.report.data import Report
 
 # Fonts with Swedish letters, found by Pillow in the system's font folders (Debian:
 # fonts-dejavu-core, fonts-liberation); Pillow's built-in font is the fallback.
 _FONTS = ("DejaVuSans.ttf", "LiberationSans-Regular.ttf", "Arial.ttf", "Helvetica.ttc")
 _FOLD = str.maketrans("åäöÅÄÖé", "aaoAAOe")
-_MARGINS = {"left": 56, "right": 64, "top": 50, "bottom": 48}
-_LEGEND = {"legend_width": 400, "legend_gap": 28}
+FRAME = Frame(960, 400, left=56, right=64, top=50, bottom=48, legend_width=400, legend_gap=28)
+"""The chart's size, margins and legend room (``width`` and ``height`` may be given)."""
 
 
 def _font(size: int) -> tuple[Any, bool]:
@@ -38,7 +29,9 @@ def _font(size: int) -> tuple[Any, bool]:
     return ImageFont.load_default(size=size), False
 
 
-def render_png(report: Report, language: str = "sv", width: int = 960, height: int = 400) -> bytes:
+def render_png(
+    report: Report, language: str = "sv", width: int = FRAME.width, height: int = FRAME.height
+) -> bytes:
     """Return the chart of :func:`~bot.services.report.svg.render_svg` as a PNG image."""
     from PIL import Image, ImageDraw
 
@@ -53,11 +46,11 @@ def render_png(report: Report, language: str = "sv", width: int = 960, height: i
     def measure(label: str) -> int:
         return int(draw.textlength(label, font=font))
 
-    chart = chart_geometry(report, Frame(width, height, **_MARGINS, **_LEGEND), texts, measure)
-    draw.text((chart.plot_left, 14), chart.title, fill=TEXT, font=title_font)
+    chart = chart_geometry(report, replace(FRAME, width=width, height=height), texts, measure)
+    draw.text((chart.plot_left, 14), chart.title, fill=COLOURS.text, font=title_font)
     for entry in chart.legend:
         draw.rectangle((entry.x, 18, entry.x + 12, 30), fill=entry.colour)
-        draw.text((entry.x + 16, 16), entry.label, fill=TEXT, font=font)
+        draw.text((entry.x + 16, 16), entry.label, fill=COLOURS.text, font=font)
     _draw_axes(draw, chart, font)
     _draw_bars(draw, chart, font)
     out = io.BytesIO()
@@ -68,12 +61,14 @@ def render_png(report: Report, language: str = "sv", width: int = 960, height: i
 def _draw_axes(draw: Any, chart: Chart, font: Any) -> None:
     """Draw the grid lines with the counts on the left and the shares on the right."""
     for tick in chart.ticks:
-        draw.line((chart.plot_left, tick.y, chart.plot_right, tick.y), fill=GRID)
+        draw.line((chart.plot_left, tick.y, chart.plot_right, tick.y), fill=COLOURS.grid)
         label = str(tick.value)
         x = chart.plot_left - 8 - draw.textlength(label, font=font)
-        draw.text((x, tick.y - 8), label, fill=TEXT, font=font)
+        draw.text((x, tick.y - 8), label, fill=COLOURS.text, font=font)
     for tick in chart.share_ticks:
-        draw.text((chart.plot_right + 6, tick.y - 8), f"{tick.value} %", fill=SHARE, font=font)
+        draw.text(
+            (chart.plot_right + 6, tick.y - 8), f"{tick.value} %", fill=COLOURS.share, font=font
+        )
 
 
 def _draw_bars(draw: Any, chart: Chart, font: Any) -> None:
@@ -81,14 +76,14 @@ def _draw_bars(draw: Any, chart: Chart, font: Any) -> None:
     for bar in chart.bars:
         right = bar.x + bar.width
         if bar.answered_height:
-            draw.rectangle((bar.x, bar.answered_y, right, chart.base), fill=ANSWERED)
+            draw.rectangle((bar.x, bar.answered_y, right, chart.base), fill=COLOURS.answered)
         if bar.other_height:
-            draw.rectangle((bar.x, bar.other_y, right, bar.answered_y), fill=ABSTAINED)
+            draw.rectangle((bar.x, bar.other_y, right, bar.answered_y), fill=COLOURS.abstained)
         if bar.label:
             w = draw.textlength(bar.label, font=font)
-            draw.text((bar.middle - w / 2, chart.base + 8), bar.label, fill=TEXT, font=font)
+            draw.text((bar.middle - w / 2, chart.base + 8), bar.label, fill=COLOURS.text, font=font)
     if len(chart.points) > 1:
-        draw.line(list(chart.points), fill=SHARE, width=3)
+        draw.line(list(chart.points), fill=COLOURS.share, width=3)
     for x, y in chart.points:
-        draw.ellipse((x - 4, y - 4, x + 4, y + 4), fill=SHARE)
-    draw.line((chart.plot_left, chart.base, chart.plot_right, chart.base), fill=TEXT)
+        draw.ellipse((x - 4, y - 4, x + 4, y + 4), fill=COLOURS.share)
+    draw.line((chart.plot_left, chart.base, chart.plot_right, chart.base), fill=COLOURS.text)
