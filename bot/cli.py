@@ -668,14 +668,15 @@ def cmd_report(args: argparse.Namespace, config: Config) -> int:
     from bot.services.knowledge import atomic_write
     from bot.services.records import DATABASE_NAME
     from bot.services.report import build_report, format_tables, parse_since, render_html
+    from bot.services.report.periods import PeriodError
 
     database = config.state_dir / DATABASE_NAME
     if not database.is_file():
         raise CliError(_("cli.report.no_record", path=database))
     try:
         since = parse_since(args.since)
-    except ValueError as exc:
-        raise CliError(str(exc)) from None
+    except PeriodError as exc:
+        raise CliError(exc.say(_language)) from None
     started = time.perf_counter()
     report = build_report(database, since=since, top=max(1, args.top))
     print(format_tables(report, _language))

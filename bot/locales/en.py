@@ -366,6 +366,8 @@ STRINGS: dict[str, str] = {
     "cli.err.no_index": "there is no index yet: run `natverksbot index` to build it ({detail})",
     "cli.err.store": "the index cannot be read: {detail}",
     "cli.err.model": "the language model cannot be loaded: {detail}",
+    "report.err.period": "--since {value}: expected a duration such as 30d, 12h, 2w or a date (2025-01-31)",
+    "report.err.period_range": "--since {value}: the period must start between 2000-01-01 and now",
 }
 
 COMMANDS: dict[str, str] = {

@@ -366,6 +366,8 @@ STRINGS: dict[str, str] = {
     "cli.err.no_index": "det finns inget index än: kör `natverksbot index` för att bygga det ({detail})",
     "cli.err.store": "indexet går inte att läsa: {detail}",
     "cli.err.model": "språkmodellen går inte att läsa in: {detail}",
+    "report.err.period": "--since {value}: ange en tid som 30d, 12h, 2w eller ett datum (2025-01-31)",
+    "report.err.period_range": "--since {value}: perioden måste börja mellan 2000-01-01 och nu",
 }
 
 COMMANDS: dict[str, str] = {

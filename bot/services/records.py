@@ -24,6 +24,7 @@ call on its single records executor); it opens the database in WAL mode.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import hmac
 import json
@@ -35,7 +36,7 @@ import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Literal
+from typing import Literal, NamedTuple
 
 from bot.services.errors import ExplainedError
 
@@ -174,6 +175,20 @@ class VoteResult:
 
     outcome: VoteOutcome
     language: str = "sv"
+
+
+class AskedQuestion(NamedTuple):
+    """One recorded question as the reports read it (no ids that lead to a person)."""
+
+    asked_at: float
+    guild_id: int | None
+    answered: bool
+    latency_ms: float | None
+    sources: list[str]
+    votes_up: int
+    votes_down: int
+    question: str
+    via: str
 
 
 class RecordsError(ExplainedError):
@@ -617,6 +632,53 @@ class RecordStore:
         cursor = self._database().execute(sql, args)
         names = [d[0] for d in cursor.description]
         return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
+
+
+def read_questions(
+    database: Path, *, since: float, until: float, visibility: str | None = None
+) -> list[AskedQuestion]:
+    """Return the questions asked from ``since`` until ``until`` (unix times), oldest first.
+
+    The database is read through its own read-only connection, so a running bot keeps
+    recording meanwhile; one that does not exist, or has no table yet, holds none.
+    ``visibility`` keeps only the questions asked where that visibility is answered from.
+    """
+    if not Path(database).is_file():
+        return []
+    sql = (
+        "SELECT asked_at, guild_id, answered, latency_ms, sources, votes_up, votes_down,"
+        " question, via FROM questions WHERE asked_at >= ? AND asked_at < ?"
+    )
+    args: tuple[object, ...] = (since, until)
+    if visibility is not None:
+        sql += " AND visibility = ?"
+        args += (visibility,)
+    rows: list[tuple] = []
+    with contextlib.closing(_connect_read_only(Path(database))) as db:
+        with contextlib.suppress(sqlite3.OperationalError):  # no table yet
+            rows = db.execute(sql + " ORDER BY asked_at", args).fetchall()
+    return [
+        AskedQuestion(
+            at,
+            guild,
+            bool(answered),
+            latency,
+            json.loads(sources) if sources and sources != "[]" else [],
+            up,
+            down,
+            question,
+            via,
+        )
+        for at, guild, answered, latency, sources, up, down, question, via in rows
+    ]
+
+
+def _connect_read_only(database: Path) -> sqlite3.Connection:
+    """Return a read-only connection to ``database`` (which must exist)."""
+    # as_uri() percent-encodes the path, so a folder named with ? or # is read too.
+    db = sqlite3.connect(f"{database.resolve().as_uri()}?mode=ro", uri=True)
+    db.execute("PRAGMA busy_timeout=5000")
+    return db
 
 
 def _quotes(context: str, question: str) -> bool:

@@ -15,6 +15,7 @@ from bot.services.records import (
     RecordsError,
     RecordStore,
     load_salt,
+    read_questions,
 )
 
 USER = 123456789012345678
@@ -259,3 +260,42 @@ def test_a_version_2_record_gets_its_ids_hashed(tmp_path):
     )
     assert store.conversation(888).record_id == dm
     store.close()
+
+
+# --------------------------------------------------------------------------- reading
+
+
+def test_read_questions_gives_the_period_oldest_first_with_the_sources_as_a_list(tmp_path):
+    store = RecordStore.open(tmp_path, environ={SALT_ENV: "s"})
+    try:
+        for asked_at, visibility in ((300.0, "internal"), (100.0, "public"), (200.0, "public")):
+            store.add(_record(asked_at=asked_at, visibility=visibility, answered=asked_at > 150))
+        store.add(_record(asked_at=400.0, sources=[]))  # after the period
+        rows = read_questions(store.path, since=100.0, until=400.0)
+        public = read_questions(store.path, since=0.0, until=1000.0, visibility="public")
+    finally:
+        store.close()
+    assert [(r.asked_at, r.answered) for r in rows] == [
+        (100.0, False),
+        (200.0, True),
+        (300.0, True),
+    ]
+    assert rows[0].sources == ["a.md", "b/ö.md"] and rows[0].question == "När startade samarbetet?"
+    assert [r.asked_at for r in public] == [100.0, 200.0, 400.0] and public[-1].sources == []
+
+
+def test_read_questions_of_no_record_is_none_and_creates_nothing(tmp_path):
+    assert read_questions(tmp_path / "bot.sqlite", since=0.0, until=1.0) == []
+    assert not (tmp_path / "bot.sqlite").exists()
+    sqlite3.connect(tmp_path / "empty.sqlite").close()  # a database without the table yet
+    assert read_questions(tmp_path / "empty.sqlite", since=0.0, until=1.0) == []
+
+
+@pytest.mark.parametrize("folder", ["rapport #1", "vad?", "100 %"])
+def test_read_questions_reads_a_folder_whose_name_looks_like_a_uri(tmp_path, folder):
+    store = RecordStore.open(tmp_path / folder, environ={SALT_ENV: "s"})
+    try:
+        store.add(_record(asked_at=5.0))
+        assert [r.asked_at for r in read_questions(store.path, since=0.0, until=10.0)] == [5.0]
+    finally:
+        store.close()

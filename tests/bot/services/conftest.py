@@ -1,0 +1,17 @@
+"""Fixtures of the service tests: a question record with a small sample in it."""
+
+from __future__ import annotations
+
+import pytest
+
+from bot.services.records import RecordStore
+from tests.bot.services.report.sample import fill
+
+
+@pytest.fixture
+def record(tmp_path):
+    """Return the record store of the sample (tests/bot/services/report/sample.py)."""
+    store = RecordStore.open(tmp_path / "state", environ={}, create_salt=True)
+    fill(store)
+    yield store
+    store.close()
