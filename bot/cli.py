@@ -27,6 +27,7 @@ from bot.config import Config, ConfigError, default_config_path, engine_settings
 from bot.locales import Language, engine_phrases, question_message, t
 
 if TYPE_CHECKING:
+    from bot.services.knowledge import TrashEntry
     from index.engine import Engine
     from index.store import BuildSummary
 
@@ -303,19 +304,22 @@ def _reindex(engine: Engine, *, force: bool = False) -> BuildSummary:
 
 
 def _ensure_index(engine: Engine) -> None:
-    from index.store import IndexIncompatibleError
+    from bot.services.indexing import ensure_index
 
-    if engine.has_index():
-        try:
-            engine.reload()
-            return
-        except IndexIncompatibleError as exc:
+    def before_build(incompatible: Exception | None) -> None:
+        if incompatible is None:
+            print(_("cli.first_index"), file=sys.stderr)
+        else:
             # An index from another model (e.g. before an upgrade): rebuild, as the bot does.
-            print(_("cli.rebuild", reason=exc), file=sys.stderr)
-    else:
-        print(_("cli.first_index"), file=sys.stderr)
-    summary = _reindex(engine)
-    print(_summary_table(summary), file=sys.stderr)
+            print(_("cli.rebuild", reason=incompatible), file=sys.stderr)
+
+    progress, close = _progress_bar()
+    try:
+        summary = ensure_index(engine, progress, before_build=before_build)
+    finally:
+        close()
+    if summary is not None:
+        print(_summary_table(summary), file=sys.stderr)
 
 
 def _print_answer(answer: Any, as_json: bool) -> None:
@@ -486,8 +490,6 @@ def cmd_status(args: argparse.Namespace, config: Config) -> int:
     if args.json:
         print(json.dumps(info, ensure_ascii=False))
         return 0
-    size_mb = info["disk_bytes"] / 1e6
-    model = info["model"]
     rows = [
         (
             _("cli.status.index"),
@@ -507,39 +509,7 @@ def cmd_status(args: argparse.Namespace, config: Config) -> int:
                 dense_index=info["dense_index"],
             ),
         ),
-    ]
-    if model.get("error"):
-        rows.append(
-            (
-                _("cli.status.configured"),
-                f"{model['name']} ({model['backend']}): {model['error']}",
-            )
-        )
-    else:
-        prompts = model["prompts"]
-        rows.append(
-            (
-                _("cli.status.backend"),
-                _(
-                    "cli.status.backend_value",
-                    backend=model["backend"],
-                    query=repr(prompts["query"]),
-                    document=repr(prompts["document"]),
-                ),
-            )
-        )
-        if not model["matches_index"]:
-            rows.append(
-                (
-                    _("cli.status.configured"),
-                    _(
-                        "cli.status.mismatch",
-                        model=model["model_id"],
-                        dimension=model["dimension"],
-                    ),
-                )
-            )
-    rows += [
+        *_model_rows(info["model"]),
         (
             _("cli.status.documents"),
             _(
@@ -550,7 +520,7 @@ def cmd_status(args: argparse.Namespace, config: Config) -> int:
             ),
         ),
         (_("cli.status.chunks"), str(info["chunks"])),
-        (_("cli.status.size"), f"{size_mb:.2f} MB"),
+        (_("cli.status.size"), f"{info['disk_bytes'] / 1e6:.2f} MB"),
     ]
     # Labels line up on the usual rows; a rare longer one (configured) just runs over.
     width = 1 + max(
@@ -565,6 +535,30 @@ def cmd_status(args: argparse.Namespace, config: Config) -> int:
     for name, value in rows:
         print(f"{name + ':':<{width}} {value}")
     return 0
+
+
+def _model_rows(model: dict[str, Any]) -> list[tuple[str, str]]:
+    """Return the status rows of the configured model: its backend, or why it cannot load."""
+    if model.get("error"):
+        return [
+            (_("cli.status.configured"), f"{model['name']} ({model['backend']}): {model['error']}")
+        ]
+    prompts = model["prompts"]
+    rows = [
+        (
+            _("cli.status.backend"),
+            _(
+                "cli.status.backend_value",
+                backend=model["backend"],
+                query=repr(prompts["query"]),
+                document=repr(prompts["document"]),
+            ),
+        )
+    ]
+    if not model["matches_index"]:
+        mismatch = _("cli.status.mismatch", model=model["model_id"], dimension=model["dimension"])
+        rows.append((_("cli.status.configured"), mismatch))
+    return rows
 
 
 def _configured_model(config: Config, info: dict[str, Any]) -> dict[str, Any]:
@@ -604,20 +598,13 @@ def cmd_sync_commands(args: argparse.Namespace, config: Config) -> int:
 def cmd_fetch_sources(args: argparse.Namespace, config: Config) -> int:
     """Fetch the listed web pages, log what changed, update the index; exit 1 on a failure."""
     import asyncio
+    import functools
 
-    from bot.services.records import ChangeRecord, RecordStore
-    from bot.services.sources import fetch_sources
+    from bot.services.changes import log_changes
+    from bot.services.fetching import fetch_and_log
 
-    report = asyncio.run(
-        fetch_sources(
-            config.knowledge_dir,
-            default_visibility=config.default_visibility,
-            timeout=config.sources.timeout_seconds,
-            max_bytes=int(config.sources.max_mb * 1_000_000),
-            concurrency=config.sources.concurrency,
-            allowed_hosts=config.sources.allowed_hosts,
-        )
-    )
+    write = functools.partial(asyncio.to_thread, log_changes, config.state_dir)
+    report = asyncio.run(fetch_and_log(config, write, via="cli"))
     if not report.results:
         print(_("cli.fetch.none", path=config.knowledge_dir / "sources.yaml"))
         return 0
@@ -640,22 +627,6 @@ def cmd_fetch_sources(args: argparse.Namespace, config: Config) -> int:
             failed=len(report.failed),
         )
     )
-    changes = [r for r in report.results if r.outcome in ("added", "updated", "removed")]
-    if changes:
-        # The command line hashes nobody: it logs its fetches without a salt if it has none.
-        store = RecordStore.open(config.state_dir, need_salt=False)
-        try:
-            for result in changes:
-                store.log_change(
-                    ChangeRecord(
-                        action=f"fetch-{result.outcome}",
-                        document=result.doc_id,
-                        via="cli",
-                        detail=result.url,
-                    )
-                )
-        finally:
-            store.close()
     if report.changed and not args.no_index:
         print(_summary_table(_reindex(_engine(config))))
     return EXIT_ERROR if report.failed else 0
@@ -725,86 +696,78 @@ def cmd_forget_user(args: argparse.Namespace, config: Config) -> int:
 
 def cmd_kb(args: argparse.Namespace, config: Config) -> int:
     """List, remove (to the trash) or restore documents, as /kb does in Discord."""
-    from bot.services.knowledge import (
-        KnowledgeError,
-        format_size,
-        list_documents,
-        list_trash,
-        removable_document,
-        restore_document,
-        trash_document,
-    )
+    from bot.services.changes import log_changes
+    from bot.services.knowledge import KnowledgeError
     from bot.services.records import ChangeRecord
 
-    root, trash = config.knowledge_dir, config.trash_dir
     try:
         if args.kb_command == "list":
-            if args.trash:
-                for entry in list_trash(trash):
-                    when = time.strftime("%Y-%m-%d %H:%M", time.localtime(entry.trashed_at))
-                    why = _("cli.kb.replaced" if entry.reason == "replace" else "cli.kb.removed")
-                    size = format_size(entry.size)
-                    print(
-                        _(
-                            "cli.kb.trash_line",
-                            key=entry.key,
-                            id=entry.id,
-                            why=why,
-                            when=when,
-                            size=size,
-                        )
-                    )
-                return 0
-            for info in list_documents(root):
-                when = time.strftime("%Y-%m-%d %H:%M", time.localtime(info.modified))
-                print(_("cli.kb.line", id=info.id, size=format_size(info.size), when=when))
+            _kb_list(config, trash=args.trash)
             return 0
         if args.kb_command == "remove":
-            info = removable_document(root, args.document)
-            if not args.yes:
-                if not sys.stdin.isatty():
-                    raise CliError(_("cli.kb.needs_yes", id=info.id))
-                reply = input(_("cli.kb.confirm", id=info.id)).strip().lower()
-                if reply not in ("y", "yes", "j", "ja"):
-                    print(_("cli.kb.nothing_removed"))
-                    return 0
-            entry = trash_document(root, trash, info.id)
-            action = "remove"
-            print(_("cli.kb.moved", id=entry.id, key=entry.key, days=config.knowledge.trash_days))
+            entry = _kb_remove(config, args.document, yes=args.yes)
+            if entry is None:
+                return 0
         else:
-            restored = restore_document(root, trash, args.entry)
-            entry = restored.entry
-            action = "restore"
-            print(_("cli.kb.restored", id=entry.id))
-            if restored.displaced is not None:
-                print(_("cli.kb.displaced", key=restored.displaced.key))
+            entry = _kb_restore(config, args.entry)
     except KnowledgeError as exc:
         raise CliError(_(exc.key, **exc.values)) from None
     change = ChangeRecord(
-        action=action,
+        action=args.kb_command,
         document=entry.id,
         via="cli",
         visibility=entry.visibility,
         size=entry.size,
         detail=f"trash {entry.key}",
     )
-    _log_changes(config, [change])
+    log_changes(config.state_dir, [change])
     if not args.no_index:
         print(_summary_table(_reindex(_engine(config))))
     return 0
 
 
-def _log_changes(config: Config, changes: Sequence[Any]) -> None:
-    """Log changes to the knowledge base in the state database (who: the command line)."""
-    from bot.services.records import RecordStore
+def _kb_list(config: Config, *, trash: bool) -> None:
+    """Print the knowledge folder's documents, or with ``trash`` what the trash holds."""
+    from bot.services.knowledge import format_size, list_documents, list_trash
 
-    # The command line hashes nobody: it logs without a salt if the bot has not made one.
-    store = RecordStore.open(config.state_dir, need_salt=False)
-    try:
-        for change in changes:
-            store.log_change(change)
-    finally:
-        store.close()
+    if trash:
+        for entry in list_trash(config.trash_dir):
+            when = time.strftime("%Y-%m-%d %H:%M", time.localtime(entry.trashed_at))
+            why = _("cli.kb.replaced" if entry.reason == "replace" else "cli.kb.removed")
+            size = format_size(entry.size)
+            print(_("cli.kb.trash_line", key=entry.key, id=entry.id, why=why, when=when, size=size))
+        return
+    for info in list_documents(config.knowledge_dir):
+        when = time.strftime("%Y-%m-%d %H:%M", time.localtime(info.modified))
+        print(_("cli.kb.line", id=info.id, size=format_size(info.size), when=when))
+
+
+def _kb_remove(config: Config, document: str, *, yes: bool) -> TrashEntry | None:
+    """Move a document to the trash once confirmed; return its entry (None: not confirmed)."""
+    from bot.services.knowledge import removable_document, trash_document
+
+    info = removable_document(config.knowledge_dir, document)
+    if not yes:
+        if not sys.stdin.isatty():
+            raise CliError(_("cli.kb.needs_yes", id=info.id))
+        reply = input(_("cli.kb.confirm", id=info.id)).strip().lower()
+        if reply not in ("y", "yes", "j", "ja"):
+            print(_("cli.kb.nothing_removed"))
+            return None
+    entry = trash_document(config.knowledge_dir, config.trash_dir, info.id)
+    print(_("cli.kb.moved", id=entry.id, key=entry.key, days=config.knowledge.trash_days))
+    return entry
+
+
+def _kb_restore(config: Config, key: str) -> TrashEntry:
+    """Bring a trash entry back (the current version goes to the trash); return the entry."""
+    from bot.services.knowledge import restore_document
+
+    restored = restore_document(config.knowledge_dir, config.trash_dir, key)
+    print(_("cli.kb.restored", id=restored.entry.id))
+    if restored.displaced is not None:
+        print(_("cli.kb.displaced", key=restored.displaced.key))
+    return restored.entry
 
 
 def cmd_backup(args: argparse.Namespace, config: Config) -> int:

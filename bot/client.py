@@ -14,7 +14,7 @@ import asyncio
 import functools
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, TypeVar
 
@@ -25,7 +25,7 @@ from bot.config import Config, engine_settings
 from bot.i18n import CommandTranslator
 from bot.locales import engine_phrases
 from bot.ratelimit import RateLimiter
-from bot.services.records import RecordStore
+from bot.services.records import ChangeRecord, RecordStore
 from index.embedding import Encoder
 from index.engine import Engine
 
@@ -181,6 +181,11 @@ class NatverksBot(commands.Bot):
         if self.records is None:
             raise RuntimeError("the record store is not open")
         return await self.in_records_thread(getattr(self.records, method), *args, **kwargs)
+
+    async def log_changes(self, changes: Iterable[ChangeRecord]) -> None:
+        """Write change-log entries to the record store, on the records thread."""
+        for change in changes:
+            await self.record("log_change", change)
 
     def require_engine(self) -> Engine:
         """Return the engine, or raise EngineNotReadyError when there is none."""

@@ -20,6 +20,7 @@ from urllib.parse import urlsplit
 import discord
 
 from bot.i18n import t
+from bot.services.sources import FetchReport
 from bot.services.summary import summary_heading, summary_rows
 from index.answer import Answer, Source, sources_by_document
 from index.store import BuildSummary
@@ -45,6 +46,7 @@ EMBED_COLOUR = 0x2B6CB0
 # Markdown that Discord renders anywhere in a line; escaping each with a backslash is
 # always safe because Discord drops a backslash before any punctuation.
 _MARKDOWN = re.compile(r"([\\*_~|`\[\]<>])")
+_INLINE_MARKDOWN = re.compile(r"([\\*_~|`\[\]<>#])")
 _LINE_START_MARKDOWN = re.compile(r"^(\s*)([#>\-+]|\d+\.)")
 _MASS_MENTION = re.compile(r"@(everyone|here)")
 # Anything Discord would turn into a clickable link with a preview: scheme://...
@@ -91,6 +93,15 @@ def escape(text: str) -> str:
         position = match.start() + len(url)
     parts.append(_escape_plain(text[position:], at_start=not parts))
     return "".join(parts)
+
+
+def escape_inline(text: str) -> str:
+    """Return ``text`` safe inside a line: no markdown, links, mentions or timestamps act.
+
+    Unlike :func:`escape` it adds nothing for line-start markers ("1.", "-"), which only
+    act at the start of a line and would show as a stray backslash.
+    """
+    return _MASS_MENTION.sub("@\u200b\\1", _INLINE_MARKDOWN.sub(r"\\\1", text))
 
 
 def _escape_plain(text: str, *, at_start: bool = True) -> str:
@@ -522,3 +533,27 @@ def format_status(info: dict[str, Any], asked: int, answered: int, language: str
         value=t("status.questions_value", language, asked=asked, answered=answered),
     )
     return embed
+
+
+def format_fetch_report(report: FetchReport, language: str) -> str:
+    """Return what a fetch of the web sources did: counts, then each failed page and why."""
+    if not report.results:
+        return t("kb.fetch.none", language)
+    lines = [
+        t(
+            "kb.fetch.summary",
+            language,
+            added=report.count("added"),
+            updated=report.count("updated"),
+            unchanged=report.count("unchanged"),
+            removed=report.count("removed"),
+            failed=report.count("failed"),
+        )
+    ]
+    if report.failed:
+        lines.append(t("kb.fetch.failed", language))
+        lines += [
+            f"• <{clip(r.url, 300)}>: {escape_inline(clip(one_line(r.reason or ''), 200))}"
+            for r in report.failed
+        ]
+    return "\n".join(lines)

@@ -26,6 +26,7 @@ from bot.cli import os_error_line
 from bot.client import NatverksBot, create_bot
 from bot.config import Config, engine_settings
 from bot.locales import engine_phrases, t
+from bot.services.indexing import ensure_index
 from bot.services.records import RecordsError
 from index.embedding import create_encoder
 from index.engine import Engine
@@ -85,16 +86,14 @@ def _unreachable(exc: BaseException, language: str) -> int:
 def build_engine(config: Config) -> Engine:
     """Return the engine with the configured model, its index built or loaded (blocking)."""
     engine = Engine(engine_settings(config), create_encoder(config.model), engine_phrases())
-    if not engine.has_index():
-        print(t("cli.first_index", config.cli_language), file=sys.stderr)
-        summary = engine.reindex()
-        log.info("first index built: %s", summary.as_dict())
-        return engine
-    try:
-        engine.reload()
-    except IndexIncompatibleError as exc:
-        log.warning("%s; rebuilding the index with the configured model", exc)
-        engine.reindex()
+
+    def before_build(incompatible: IndexIncompatibleError | None) -> None:
+        if incompatible is None:
+            print(t("cli.first_index", config.cli_language), file=sys.stderr)
+        else:
+            log.warning("%s; rebuilding the index with the configured model", incompatible)
+
+    ensure_index(engine, before_build=before_build)
     return engine
 
 

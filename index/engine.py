@@ -10,6 +10,7 @@ import logging
 import threading
 import time
 import weakref
+from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -24,7 +25,7 @@ from index.answer import (
     clean_question,
 )
 from index.batching import BatchingEncoder
-from index.documents import ParseLimits
+from index.documents import ParseLimits, SkippedFile
 from index.embedding import Encoder
 from index.search import FusionSettings, Retriever, SearchResult, Visibility, hybrid_search
 from index.store import (
@@ -256,5 +257,47 @@ class Engine:
             self.questions_answered += 1
         return answer
 
+    # -- what is indexed -------------------------------------------------------------
 
-__all__ = ["Answer", "Engine", "EngineSettings", "Phrases", "QuestionError"]
+    def documents(self) -> list[DocumentInfo]:
+        """Return the documents of the index in use, each with its chunk count.
+
+        Raises StoreError (IndexMissingError, IndexIncompatibleError) when there is no
+        index to load.
+        """
+        index = self.index
+        chunks = Counter(index.chunk_doc_ids)
+        return [
+            DocumentInfo(d.id, d.title, d.visibility, chunks[d.id], d.topics)
+            for d in index.documents.values()
+        ]
+
+    def skipped_files(self) -> list[SkippedFile]:
+        """Return the files the index in use was built without, each with the reason."""
+        return [
+            SkippedFile(str(s.get("path")), str(s.get("reason")))
+            for s in self.index.manifest.get("skipped", [])
+            if isinstance(s, dict)
+        ]
+
+
+@dataclass(frozen=True)
+class DocumentInfo:
+    """One indexed document: its id (path under the knowledge folder) and what it holds."""
+
+    doc_id: str
+    title: str
+    visibility: str
+    chunks: int
+    topics: tuple[str, ...] = ()
+
+
+__all__ = [
+    "Answer",
+    "DocumentInfo",
+    "Engine",
+    "EngineSettings",
+    "Phrases",
+    "QuestionError",
+    "SkippedFile",
+]

@@ -21,7 +21,7 @@ import re
 import secrets
 from collections import OrderedDict
 from dataclasses import dataclass
-from typing import Any, Generic, TypeVar
+from typing import Any, ClassVar, Generic, Self, TypeVar
 
 import discord
 from discord.ext import commands
@@ -134,7 +134,58 @@ async def _say(interaction: discord.Interaction, text: str, **kwargs: Any) -> No
     )
 
 
+class _AnswerButton:
+    """What the answer buttons share: a click handled in the clicker's language.
+
+    A failure goes to the errors extension, which answers politely.
+    """
+
+    async def callback(self, interaction: discord.Interaction[Any]) -> None:
+        """Handle a click; report a failure to the errors extension."""
+        bot: NatverksBot = interaction.client
+        language = language_of_locale(interaction.locale)
+        try:
+            await self.clicked(bot, interaction, language)
+        except Exception as exc:
+            bot.report_error(interaction, exc)
+
+    async def clicked(
+        self, bot: NatverksBot, interaction: discord.Interaction[Any], language: Language
+    ) -> None:
+        """Do what the button does (each button says what)."""
+        raise NotImplementedError
+
+
+class _TokenButton(_AnswerButton):
+    """A button whose custom id carries a token for what it shows, kept in ActionState."""
+
+    # What each kind of button looks like: its custom-id prefix, style, emoji and label.
+    _prefix: ClassVar[str]
+    _style: ClassVar[discord.ButtonStyle]
+    _emoji: ClassVar[str]
+    _label: ClassVar[str]
+
+    def __init__(self, token: str, language: str = "sv") -> None:
+        super().__init__(  # type: ignore[call-arg]  # DynamicItem, next in the MRO
+            discord.ui.Button(
+                style=self._style,
+                emoji=self._emoji,
+                label=t(self._label, language),
+                custom_id=f"ans:{self._prefix}:{token}",
+            )
+        )
+        self.token = token
+
+    @classmethod
+    async def from_custom_id(
+        cls, interaction: discord.Interaction, item: discord.ui.Button, match: re.Match[str], /
+    ) -> Self:
+        """Return the button a click's custom id stands for."""
+        return cls(match["token"], language_of_locale(interaction.locale))
+
+
 class DeleteButton(
+    _AnswerButton,
     discord.ui.DynamicItem[discord.ui.Button],
     template=r"ans:del:(?P<tag>[0-9a-f]{16}|-)",
 ):
@@ -159,20 +210,17 @@ class DeleteButton(
         tag = match["tag"]
         return cls(None if tag == "-" else tag, language_of_locale(interaction.locale))
 
-    async def callback(self, interaction: discord.Interaction[Any]) -> None:
+    async def clicked(
+        self, bot: NatverksBot, interaction: discord.Interaction[Any], language: Language
+    ) -> None:
         """Remove the answer when the clicker may; otherwise say who may."""
-        bot: NatverksBot = interaction.client
-        language = language_of_locale(interaction.locale)
-        try:
-            if not may_remove(bot, interaction, self.tag):
-                await _say(interaction, t("answer.remove_refused", language))
-                return
-            await _say(interaction, t("answer.removed", language))
-            if interaction.message is not None:
-                await interaction.message.delete()
-            log.info("answer %s removed on request", getattr(interaction.message, "id", None))
-        except Exception as exc:
-            bot.report_error(interaction, exc)
+        if not may_remove(bot, interaction, self.tag):
+            await _say(interaction, t("answer.remove_refused", language))
+            return
+        await _say(interaction, t("answer.removed", language))
+        if interaction.message is not None:
+            await interaction.message.delete()
+        log.info("answer %s removed on request", getattr(interaction.message, "id", None))
 
 
 def may_remove(bot: NatverksBot, interaction: discord.Interaction, tag: str | None) -> bool:
@@ -187,98 +235,66 @@ def may_remove(bot: NatverksBot, interaction: discord.Interaction, tag: str | No
 
 
 class MoreSourcesButton(
+    _TokenButton,
     discord.ui.DynamicItem[discord.ui.Button],
     template=r"ans:more:(?P<token>[0-9a-f]{16})",
 ):
     """The "More sources" button: the documents that did not fit, shown privately."""
 
-    def __init__(self, token: str, language: str = "sv") -> None:
-        super().__init__(
-            discord.ui.Button(
-                style=discord.ButtonStyle.secondary,
-                emoji="📚",
-                label=t("answer.more_title", language),
-                custom_id=f"ans:more:{token}",
-            )
-        )
-        self.token = token
+    _prefix = "more"
+    _style = discord.ButtonStyle.secondary
+    _emoji = "📚"
+    _label = "answer.more_title"
 
-    @classmethod
-    async def from_custom_id(
-        cls, interaction: discord.Interaction, item: discord.ui.Button, match: re.Match[str], /
-    ) -> MoreSourcesButton:
-        """Return the button a click's custom id stands for."""
-        return cls(match["token"], language_of_locale(interaction.locale))
-
-    async def callback(self, interaction: discord.Interaction[Any]) -> None:
+    async def clicked(
+        self, bot: NatverksBot, interaction: discord.Interaction[Any], language: Language
+    ) -> None:
         """Show the further sources privately, as the clicker may see them."""
-        bot: NatverksBot = interaction.client
-        language = language_of_locale(interaction.locale)
-        try:
-            more = action_state(bot).more.get(self.token)
-            if more is None:
-                await _say(interaction, t("answer.gone", language))
-                return
-            # The narrower of where it was asked and where it is clicked.
-            here = interaction_visibility(bot.config.discord, interaction)
-            visibility = "internal" if more.visibility == here == "internal" else "public"
-            embed = format_more_sources(
-                more.answer, more.left_out, more.answer.language, visibility
-            )
-            if embed is None:
-                await _say(interaction, t("answer.no_more", language))
-                return
-            await _say(interaction, "", embed=embed)
-        except Exception as exc:
-            bot.report_error(interaction, exc)
+        more = action_state(bot).more.get(self.token)
+        if more is None:
+            await _say(interaction, t("answer.gone", language))
+            return
+        # The narrower of where it was asked and where it is clicked.
+        here = interaction_visibility(bot.config.discord, interaction)
+        visibility = "internal" if more.visibility == here == "internal" else "public"
+        embed = format_more_sources(more.answer, more.left_out, more.answer.language, visibility)
+        if embed is None:
+            await _say(interaction, t("answer.no_more", language))
+            return
+        await _say(interaction, "", embed=embed)
 
 
 class AskPersonButton(
+    _TokenButton,
     discord.ui.DynamicItem[discord.ui.Button],
     template=r"ans:human:(?P<token>[0-9a-f]{16})",
 ):
     """The "Ask a person" button: posts a declined question for the configured role."""
 
-    def __init__(self, token: str, language: str = "sv") -> None:
-        super().__init__(
-            discord.ui.Button(
-                style=discord.ButtonStyle.primary,
-                emoji="🙋",
-                label=t("answer.ask_person", language),
-                custom_id=f"ans:human:{token}",
-            )
-        )
-        self.token = token
+    _prefix = "human"
+    _style = discord.ButtonStyle.primary
+    _emoji = "🙋"
+    _label = "answer.ask_person"
 
-    @classmethod
-    async def from_custom_id(
-        cls, interaction: discord.Interaction, item: discord.ui.Button, match: re.Match[str], /
-    ) -> AskPersonButton:
-        """Return the button a click's custom id stands for."""
-        return cls(match["token"], language_of_locale(interaction.locale))
-
-    async def callback(self, interaction: discord.Interaction[Any]) -> None:
+    async def clicked(
+        self, bot: NatverksBot, interaction: discord.Interaction[Any], language: Language
+    ) -> None:
         """Post the question for the role (once), and tell the asker privately."""
-        bot: NatverksBot = interaction.client
-        language = language_of_locale(interaction.locale)
-        try:
-            state = action_state(bot)
-            request = state.human.get(self.token)
-            if request is None:
-                await _say(interaction, t("answer.gone", language))
-                return
-            if asker_tag(bot, interaction.user.id) != request.asker_tag:
-                await _say(interaction, t("human.only_asker", language))
-                return
-            state.human.pop(self.token)
-            await interaction.response.defer(ephemeral=True, thinking=True)
-            link = interaction.message.jump_url if interaction.message is not None else ""
-            await post_for_person(bot, request, link)
-            await interaction.followup.send(
-                t("human.sent", request.language), ephemeral=True, allowed_mentions=NO_MENTIONS
-            )
-        except Exception as exc:
-            bot.report_error(interaction, exc)
+        state = action_state(bot)
+        request = state.human.get(self.token)
+        if request is None:
+            await _say(interaction, t("answer.gone", language))
+            return
+        if asker_tag(bot, interaction.user.id) != request.asker_tag:
+            await _say(interaction, t("human.only_asker", language))
+            return
+        state.human.pop(self.token)
+        await interaction.response.defer(ephemeral=True, thinking=True)
+        link = interaction.message.jump_url if interaction.message is not None else ""
+        await post_for_person(bot, request, link)
+        await interaction.followup.send(
+            t("human.sent", request.language), ephemeral=True, allowed_mentions=NO_MENTIONS
+        )
 
 
 def role_only_mentions(role_id: int) -> discord.AllowedMentions:

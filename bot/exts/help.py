@@ -20,7 +20,7 @@ from bot.access import interaction_visibility
 from bot.client import NO_MENTIONS, NatverksBot
 from bot.formatting import EMBED_COLOUR, clip, escape
 from bot.i18n import Language, command_text, language_of_locale, t
-from index.store import DocumentRecord
+from index.engine import DocumentInfo
 
 log = logging.getLogger(__name__)
 
@@ -29,17 +29,17 @@ NAMES_PER_FOLDER = 4
 
 
 def knowledge_summary(
-    documents: Iterable[DocumentRecord], visibility: str, language: Language
+    documents: Iterable[DocumentInfo], visibility: str, language: Language
 ) -> list[str]:
     """Return one line per top folder: its document count and commonest topics or titles.
 
     Only documents ``visibility`` may see are counted or named.
     """
-    folders: dict[str, list[DocumentRecord]] = defaultdict(list)
+    folders: dict[str, list[DocumentInfo]] = defaultdict(list)
     for doc in documents:
         if visibility != "internal" and doc.visibility != "public":
             continue
-        parts = PurePosixPath(doc.id).parts
+        parts = PurePosixPath(doc.doc_id).parts
         folders[parts[0] if len(parts) > 1 else ""].append(doc)
     lines = []
     for folder in sorted(folders, key=lambda f: (f == "", f.casefold()))[:FOLDERS_SHOWN]:
@@ -65,7 +65,7 @@ def help_embed(bot: NatverksBot, visibility: str, language: Language) -> discord
         engine = bot.engine
         lines: list[str] = []
         if engine is not None and engine.has_index():
-            lines = knowledge_summary(engine.index.documents.values(), visibility, language)
+            lines = knowledge_summary(engine.documents(), visibility, language)
         knows = clip("\n".join(lines), 1024) if lines else t("help.nothing_yet", language)
     embed.add_field(name=t("help.knows", language), value=knows, inline=False)
     embed.add_field(name=t("help.how", language), value=t("help.how_text", language), inline=False)

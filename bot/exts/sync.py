@@ -30,13 +30,21 @@ import discord
 from discord.ext import commands, tasks
 
 from bot.client import NO_MENTIONS, NatverksBot
-from bot.exts.kb import escape_inline, fetch_web_sources, format_fetch_report
-from bot.formatting import EMBED_COLOUR, clip, format_build_summary, format_notice
+from bot.formatting import (
+    EMBED_COLOUR,
+    clip,
+    escape_inline,
+    format_build_summary,
+    format_fetch_report,
+    format_notice,
+)
 from bot.i18n import t
+from bot.services.changes import detected_changes
+from bot.services.fetching import fetch_and_log
+from bot.services.indexing import reindex_unless_locked
 from bot.services.knowledge import FolderWatch, Snapshot, folder_snapshot
-from bot.services.records import ChangeRecord
 from bot.services.sources import SOURCES_FILE, FetchReport, SourcesError
-from index.store import BuildSummary, IndexLockedError
+from index.store import BuildSummary
 
 log = logging.getLogger(__name__)
 
@@ -93,15 +101,13 @@ class SyncCog(commands.Cog):
                 return state
             changed = self.watch.changed_files(snapshot)
             engine = self.bot.require_engine()
-            try:
-                summary = await self.bot.run_reindex(engine.reindex)
-            except IndexLockedError as exc:
-                log.info("sync: reindex postponed: %s", exc)
+            summary = await self.bot.run_reindex(reindex_unless_locked, engine)
+            if summary is None:
                 return "locked"
             # Files changed since the snapshot differ from it and are picked up next time.
             self.watch.indexed_as(snapshot)
             if summary.changed:
-                await self._log_detected(summary)
+                await self.bot.log_changes(detected_changes(summary, via="sync"))
                 await self._post_summary(summary, changed)
             return "reindexed"
 
@@ -132,7 +138,7 @@ class SyncCog(commands.Cog):
             return None
         self._last_fetch, self._sources_stat = now, listed
         try:
-            report = await fetch_web_sources(self.bot)
+            report = await fetch_and_log(self.bot.config, self.bot.log_changes, via="sync")
         except SourcesError as exc:
             message = str(exc)
             log.warning("sync: %s", message)
@@ -141,32 +147,9 @@ class SyncCog(commands.Cog):
                 await self._post(t("kb.fetch.bad_list", LANGUAGE, reason=message))
             return None
         self._last_sources_error = None
-        for result in report.results:
-            if result.outcome in ("added", "updated", "removed"):
-                await self.bot.record(
-                    "log_change",
-                    ChangeRecord(
-                        action=f"fetch-{result.outcome}",
-                        document=result.doc_id,
-                        via="sync",
-                        detail=result.url,
-                    ),
-                )
         if report.failed or report.changed:
             await self._post(format_fetch_report(report, LANGUAGE))
         return report
-
-    async def _log_detected(self, summary: BuildSummary) -> None:
-        """Log the documents a reindex found added, changed or removed on disk."""
-        for action, ids in (
-            ("detected-add", summary.added),
-            ("detected-update", summary.updated),
-            ("detected-remove", summary.removed),
-        ):
-            for doc_id in ids:
-                await self.bot.record(
-                    "log_change", ChangeRecord(action=action, document=doc_id, via="sync")
-                )
 
     async def _post_summary(self, summary: BuildSummary, changed: list[str]) -> None:
         names = ", ".join(escape_inline(name) for name in changed[:SHOWN_FILES])

@@ -10,14 +10,17 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import discord
 import pytest
 
 from bot.client import NatverksBot, create_bot
 from bot.config import Config, DiscordConfig, RateLimitConfig, SourcesConfig, engine_settings
 from bot.locales import engine_phrases
 from index.engine import Engine
+from tests.bot.municipal_site import MunicipalSite, serve_site
 from tests.conftest import fake_calibrated
 from tests.fakes.discord import (
+    INTERACTION_AUTOCOMPLETE,
     BotMessage,
     FakeDiscord,
     FakeGuild,
@@ -108,9 +111,53 @@ class World:
             self.fake.add_member(guild, user, roles=roles if guild is self.staff else ())
         return user
 
+    def admin(self) -> dict:
+        """Return a new staff-guild member whose role may manage the server (a /kb admin)."""
+        managers = self.fake.add_role(
+            self.staff, "Förvaltare", discord.Permissions(manage_guild=True).value
+        )
+        return self.user("förvaltare", self.staff, roles=(managers,))
+
+    async def autocomplete(self, user: dict, subcommand: str, option: str, typed: str) -> list:
+        """Type ``typed`` into ``/kb <subcommand>``'s ``option``; return the choices offered."""
+        fake, guild = self.fake, self.staff
+        data = {
+            "id": "1",
+            "name": "kb",
+            "type": 1,
+            "guild_id": str(guild.id),  # /kb is a guild command of the staff guilds
+            "options": [
+                {
+                    "type": 1,
+                    "name": subcommand,
+                    "options": [{"type": 3, "name": option, "value": typed, "focused": True}],
+                }
+            ],
+        }
+        payload = fake._interaction_payload(
+            INTERACTION_AUTOCOMPLETE,
+            data,
+            user=fake._user(user),
+            channel=fake._channel(guild.text_channel_id),
+            permissions=None,
+            locale="sv-SE",
+            guild_locale=None,
+        )
+        ix = await fake._dispatch_interaction(payload)
+        callback = await ix.wait_for_callback()
+        assert callback.type == 8  # APPLICATION_COMMAND_AUTOCOMPLETE_RESULT
+        return callback.data["choices"]
+
 
 def _in_thread_of(message: BotMessage, question: dict) -> bool:
     return message.channel_id == int(question["id"])
+
+
+@pytest.fixture
+async def site() -> AsyncIterator[MunicipalSite]:
+    """The local municipal web site on 127.0.0.1, for as long as the test runs."""
+    async for running in serve_site():
+        yield running
 
 
 @pytest.fixture
@@ -148,6 +195,26 @@ def record_rows(state: Path) -> list[dict[str, Any]]:
         cursor = db.execute("SELECT * FROM questions ORDER BY id")
         names = [d[0] for d in cursor.description]
         return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
+
+
+def folder_files(folder: Path) -> dict[str, bytes]:
+    """Return every file under ``folder`` (hidden ones too) with its bytes."""
+    return {
+        p.relative_to(folder).as_posix(): p.read_bytes()
+        for p in sorted(folder.rglob("*"))
+        if p.is_file()
+    }
+
+
+def logged_changes(state: Path) -> list[dict[str, Any]]:
+    """Return the change log in the state folder, oldest first ([] without a database)."""
+    import sqlite3
+
+    if not (state / "bot.sqlite").exists():
+        return []
+    with contextlib.closing(sqlite3.connect(state / "bot.sqlite")) as db:
+        db.row_factory = sqlite3.Row
+        return [dict(r) for r in db.execute("SELECT * FROM changes ORDER BY id")]
 
 
 def custom_ids(message: BotMessage) -> list[str]:

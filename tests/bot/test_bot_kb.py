@@ -2,22 +2,16 @@
 
 from __future__ import annotations
 
-import contextlib
-import sqlite3
 import time
-from pathlib import Path
 
 import discord
 import pytest
 
 from bot.services.records import QuestionRecord, RecordStore
 from index.documents import VISIBILITY_FILE, split_front_matter
-from tests.bot.conftest import World, custom_ids
+from tests.bot.conftest import World, custom_ids, folder_files, logged_changes
 from tests.conftest import lock_held_elsewhere
 from tests.fakes.discord import (
-    INTERACTION_AUTOCOMPLETE,
-    FakeDiscord,
-    FakeGuild,
     validate_commands,
 )
 from tests.fakes.pdf import make_pdf
@@ -27,28 +21,6 @@ FISH_PAGES = [
     ["Verksamhetsberättelse för nätverket.", "Sidan handlar om annat."],
     ["Tranbergets fiskecentrum invigdes 2019 av kommunerna tillsammans."],
 ]
-
-
-def _admin(world: World) -> dict:
-    managers = world.fake.add_role(
-        world.staff, "Förvaltare", discord.Permissions(manage_guild=True).value
-    )
-    return world.user("förvaltare", world.staff, roles=(managers,))
-
-
-def _files(folder: Path) -> dict[str, bytes]:
-    """Every file under ``folder`` (hidden ones too) with its bytes."""
-    return {
-        p.relative_to(folder).as_posix(): p.read_bytes()
-        for p in sorted(folder.rglob("*"))
-        if p.is_file()
-    }
-
-
-def _changes(state: Path) -> list[dict]:
-    with contextlib.closing(sqlite3.connect(state / "bot.sqlite")) as db:
-        db.row_factory = sqlite3.Row
-        return [dict(r) for r in db.execute("SELECT * FROM changes ORDER BY id")]
 
 
 async def _add(world: World, user: dict, filename: str, data: bytes, **options):
@@ -62,38 +34,8 @@ async def _add(world: World, user: dict, filename: str, data: bytes, **options):
     return await ix.wait_for_message(timeout=10)
 
 
-async def _autocomplete(fake: FakeDiscord, guild: FakeGuild, user: dict, typed: str) -> list:
-    """Type ``typed`` into /kb remove's document option; return the choices offered."""
-    data = {
-        "id": "1",
-        "name": "kb",
-        "type": 1,
-        "guild_id": str(guild.id),  # /kb is a guild command of the staff guilds
-        "options": [
-            {
-                "type": 1,
-                "name": "remove",
-                "options": [{"type": 3, "name": "document", "value": typed, "focused": True}],
-            }
-        ],
-    }
-    payload = fake._interaction_payload(
-        INTERACTION_AUTOCOMPLETE,
-        data,
-        user=fake._user(user),
-        channel=fake._channel(guild.text_channel_id),
-        permissions=None,
-        locale="sv-SE",
-        guild_locale=None,
-    )
-    ix = await fake._dispatch_interaction(payload)
-    callback = await ix.wait_for_callback()
-    assert callback.type == 8
-    return callback.data["choices"]
-
-
 async def test_an_added_pdf_is_indexed_cited_and_kept_internal(world: World):
-    admin = _admin(world)
+    admin = world.admin()
     pdf = make_pdf(FISH_PAGES, title="Tranbergets fiskecentrum")
     async with world.running():
         reply = await _add(world, admin, "Tranberget.pdf", pdf, visibility="internal")
@@ -114,7 +56,7 @@ async def test_an_added_pdf_is_indexed_cited_and_kept_internal(world: World):
     )
     assert "2019" not in public_answer.all_text()
     assert "Tranberget.pdf" not in public_answer.all_text()
-    [change] = _changes(world.state)
+    [change] = logged_changes(world.state)
     store = RecordStore.open(world.state)
     try:
         assert change["user_hash"] == store.hash_user(int(admin["id"]))
@@ -130,7 +72,7 @@ async def test_an_added_pdf_is_indexed_cited_and_kept_internal(world: World):
 
 
 async def test_an_existing_name_is_refused_unless_replace_is_set(world: World):
-    admin = _admin(world)
+    admin = world.admin()
     first = b"# Fiskecentrum\n\nTranbergets fiskecentrum invigdes 2019.\n"
     second = b"# Fiskecentrum\n\nTranbergets fiskecentrum invigdes 2020.\n"
     async with world.running():
@@ -150,52 +92,52 @@ async def test_an_existing_name_is_refused_unless_replace_is_set(world: World):
     meta, _ = split_front_matter((world.knowledge / "fisk.md").read_text(encoding="utf-8"))
     assert meta["visibility"] == "internal"
     assert "2020" in answer.embeds[0]["description"]
-    assert [c["action"] for c in _changes(world.state)] == ["add", "replace"]
+    assert [c["action"] for c in logged_changes(world.state)] == ["add", "replace"]
 
 
 async def test_an_upload_named_dotdot_config_yaml_writes_nothing(world: World):
-    admin = _admin(world)
-    before, outside = _files(world.knowledge), world.knowledge.parent.parent / "config.yaml"
+    admin = world.admin()
+    before, outside = folder_files(world.knowledge), world.knowledge.parent.parent / "config.yaml"
     existed = outside.exists()
     async with world.running():
         reply = await _add(world, admin, "../../config.yaml", b"discord:\n  staff_guild_ids: []\n")
     assert reply.ephemeral
     assert reply.content.startswith("Filtypen .yaml kan kunskapsbasen inte läsa.")
-    assert _files(world.knowledge) == before
+    assert folder_files(world.knowledge) == before
     assert outside.exists() == existed
     assert not (world.knowledge.parent / "config.yaml").exists()
 
 
 async def test_an_upload_named_dot_env_writes_nothing(world: World):
-    admin = _admin(world)
-    before = _files(world.knowledge)
+    admin = world.admin()
+    before = folder_files(world.knowledge)
     async with world.running():
         reply = await _add(world, admin, ".env", b"DISCORD_TOKEN=stolen\n")
     assert reply.content.startswith("Filnamnet saknar filändelse, så filtypen är okänd.")
-    assert _files(world.knowledge) == before
+    assert folder_files(world.knowledge) == before
     assert not any(p.name in (".env", "env") for p in world.knowledge.parent.rglob("*env"))
 
 
 @pytest.mark.parametrize("name", ["CON.md", "nul.txt", "LPT9.pdf", "com1 .md"])
 async def test_an_upload_with_a_windows_device_name_writes_nothing(world: World, name):
-    admin = _admin(world)
-    before = _files(world.knowledge)
+    admin = world.admin()
+    before = folder_files(world.knowledge)
     async with world.running():
         reply = await _add(world, admin, name, b"# Rubrik\n\nText.\n")
     assert reply.ephemeral and "\n" not in reply.content
     assert reply.content.startswith("Namnet ") and "är reserverat i Windows" in reply.content
-    assert _files(world.knowledge) == before
+    assert folder_files(world.knowledge) == before
 
 
 async def test_an_upload_with_deeply_nested_front_matter_gets_the_normal_refusal(world: World):
-    admin = _admin(world)
-    before = _files(world.knowledge)
+    admin = world.admin()
+    before = folder_files(world.knowledge)
     data = b"---\ntitle: " + b"[" * 5000 + b"\n---\n# Rubrik\n\nText.\n"
     async with world.running():
         reply = await _add(world, admin, "djup.md", data, visibility="public")
     assert reply.ephemeral and "\n" not in reply.content
     assert "nested more than 50 levels deep" in reply.content
-    assert _files(world.knowledge) == before
+    assert folder_files(world.knowledge) == before
 
 
 @pytest.mark.parametrize(
@@ -216,29 +158,29 @@ async def test_a_small_upload_that_unpacks_to_a_lot_is_refused_in_one_line(
         else make_pdf([["x"] * 300_000], deflate=True)
     )
     assert len(data) < 12_000
-    admin = _admin(world)
-    before = _files(world.knowledge)
+    admin = world.admin()
+    before = folder_files(world.knowledge)
     async with world.running():
         reply = await _add(world, admin, name, data)
     assert reply.ephemeral and "\n" not in reply.content
     assert reply.content.startswith("Filen går inte att läsa och sparades inte: ")
     assert reply.content.endswith(reason.replace("_", "\\_"))  # shown escaped
-    assert _files(world.knowledge) == before
+    assert folder_files(world.knowledge) == before
 
 
 async def test_a_zero_byte_upload_is_refused(world: World):
-    admin = _admin(world)
-    before = _files(world.knowledge)
+    admin = world.admin()
+    before = folder_files(world.knowledge)
     async with world.running():
         reply = await _add(world, admin, "tom.pdf", b"")
     assert reply.content == "Filen är tom (0 byte). Inget sparades."
-    assert _files(world.knowledge) == before
+    assert folder_files(world.knowledge) == before
 
 
 async def test_an_upload_over_the_limit_is_refused_without_downloading_it(
     world: World, monkeypatch
 ):
-    admin = _admin(world)
+    admin = world.admin()
     downloads = []
     original = discord.Attachment.read
 
@@ -247,24 +189,24 @@ async def test_an_upload_over_the_limit_is_refused_without_downloading_it(
         return await original(self, *args, **kwargs)
 
     monkeypatch.setattr(discord.Attachment, "read", counting_read)
-    before = _files(world.knowledge)
+    before = folder_files(world.knowledge)
     async with world.running(max_upload_mb=0.001):
         reply = await _add(world, admin, "stor.txt", b"Text om natverket. " * 100)
     assert reply.content == "Filen är för stor (1.9 kB); gränsen är 1.0 kB. Inget sparades."
     assert downloads == []
-    assert _files(world.knowledge) == before
+    assert folder_files(world.knowledge) == before
 
 
 async def test_a_pdf_that_is_really_a_png_is_refused_with_the_reason(world: World):
-    admin = _admin(world)
-    before = _files(world.knowledge)
+    admin = world.admin()
+    before = folder_files(world.knowledge)
     png = b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR" + b"\x00" * 200
     async with world.running():
         reply = await _add(world, admin, "rapport.pdf", png)
     assert reply.content == (
         "Filen går inte att läsa och sparades inte: not a valid PDF: it is a PNG image"
     )
-    assert _files(world.knowledge) == before
+    assert folder_files(world.knowledge) == before
 
 
 @pytest.mark.parametrize(
@@ -287,7 +229,7 @@ async def test_a_non_admin_is_refused_by_every_admin_command(world: World, comma
             "file": world.fake.add_attachment("ny.md", b"# Ny\n\nText.\n"),
             "visibility": "public",
         }
-    before = _files(world.knowledge)
+    before = folder_files(world.knowledge)
     reindexed = []
     world.engine.reindex = lambda *a, **k: reindexed.append(1)
     async with world.running():
@@ -305,17 +247,17 @@ async def test_a_non_admin_is_refused_by_every_admin_command(world: World, comma
     assert refusal.ephemeral and other_refusal.ephemeral
     assert refusal.content == "Det här kommandot är bara för administratörer på personalens server."
     assert other_refusal.content == "Det här kommandot finns inte här."
-    assert _files(world.knowledge) == before and reindexed == []
-    assert not (world.state / "bot.sqlite").exists() or not _changes(world.state)
+    assert folder_files(world.knowledge) == before and reindexed == []
+    assert not (world.state / "bot.sqlite").exists() or not logged_changes(world.state)
 
 
 async def test_remove_offers_documents_to_admins_only_and_removes_one(world: World):
-    admin = _admin(world)
+    admin = world.admin()
     plain = world.user("vanlig", world.staff)
     async with world.running():
-        offered = await _autocomplete(world.fake, world.staff, admin, "SKOLA")
-        everything = await _autocomplete(world.fake, world.staff, admin, "")
-        hidden = await _autocomplete(world.fake, world.staff, plain, "")
+        offered = await world.autocomplete(admin, "remove", "document", "SKOLA")
+        everything = await world.autocomplete(admin, "remove", "document", "")
+        hidden = await world.autocomplete(plain, "remove", "document", "")
         ix = await world.fake.invoke_slash(
             "kb remove", {"document": "sommarskola.md"}, guild=world.staff, user=admin
         )
@@ -349,13 +291,13 @@ async def test_remove_offers_documents_to_admins_only_and_removes_one(world: Wor
     assert not (world.knowledge / "sommarskola.md").exists()
     assert missing.content == r"Det finns inget dokument som heter **../config.yaml**."
     assert "juli" not in answer.all_text()
-    assert [(c["action"], c["document"]) for c in _changes(world.state)] == [
+    assert [(c["action"], c["document"]) for c in logged_changes(world.state)] == [
         ("remove", "sommarskola.md")
     ]
 
 
 async def test_the_list_shows_every_document_in_pages_with_buttons(world: World):
-    admin = _admin(world)
+    admin = world.admin()
     for i in range(12):
         (world.knowledge / f"not-{i:02}.txt").write_text(
             f"Anteckning nummer {i} om nätverkets arbete.\n", encoding="utf-8"
@@ -426,7 +368,7 @@ def _week_of_questions(world: World) -> None:
 async def test_the_weekly_report_is_shown_to_the_admin_alone_with_the_chart_as_a_png(
     world: World,
 ):
-    admin = _admin(world)
+    admin = world.admin()
     _week_of_questions(world)
     async with world.running():
         ix = await world.fake.invoke_slash("kb report", guild=world.staff, user=admin)
@@ -453,7 +395,7 @@ async def test_the_weekly_report_is_shown_to_the_admin_alone_with_the_chart_as_a
 async def test_the_report_in_a_public_only_channel_of_a_staff_guild_shows_public_things_only(
     world: World,
 ):
-    admin = _admin(world)
+    admin = world.admin()
     channels = {c["name"]: int(c["id"]) for c in world.staff.channels.values()}
     _week_of_questions(world)
     async with world.running(internal_channel_ids=[channels["intern"]]):
@@ -473,7 +415,7 @@ async def test_the_report_in_a_public_only_channel_of_a_staff_guild_shows_public
 
 
 async def test_kb_status_still_answers_admins(world: World):
-    admin = _admin(world)
+    admin = world.admin()
     async with world.running():
         ix = await world.fake.invoke_slash("kb status", guild=world.staff, user=admin)
         reply = await ix.wait_for_message()
@@ -482,7 +424,7 @@ async def test_kb_status_still_answers_admins(world: World):
 
 
 async def test_a_stored_name_is_shown_escaped_and_pings_nobody(world: World):
-    admin = _admin(world)
+    admin = world.admin()
     async with world.running():
         reply = await _add(world, admin, "@everyone_<@&1>.md", b"# Hej\n\nText om natverket.\n")
     assert reply.content.startswith("Sparade **@\u200beveryone\\_-@&1-.md** (intern, ")
@@ -535,7 +477,7 @@ async def test_a_file_added_while_another_process_reindexes_is_kept_and_indexed_
     world: World,
 ):
 
-    admin = _admin(world)
+    admin = world.admin()
     with lock_held_elsewhere(world.engine.settings.index_dir):
         async with world.running():
             reply = await _add(world, admin, "ny.md", b"# Ny\n\nText om natverket.\n")
@@ -551,7 +493,7 @@ async def test_the_list_loses_its_buttons_when_it_times_out(world: World, monkey
     from bot import views
 
     monkeypatch.setattr(views, "INTERACTION_VIEW_SECONDS", 0.3)
-    admin = _admin(world)
+    admin = world.admin()
     for i in range(12):
         (world.knowledge / f"not-{i:02}.txt").write_text(f"Anteckning {i}.\n", encoding="utf-8")
     async with world.running():

@@ -2,16 +2,11 @@
 
 from __future__ import annotations
 
-import contextlib
-import sqlite3
-
-import discord
 import pytest
 
 from bot.config import SourcesConfig
 from bot.services.sources import load_sources
-from tests.bot.conftest import World
-from tests.bot.municipal_site import serve_site
+from tests.bot.conftest import World, folder_files, logged_changes
 
 HOURS = "Hur många timmar samhällsorientering får man i Falköping?"
 HAND_WRITTEN = """\
@@ -23,42 +18,13 @@ sources:
 """
 
 
-@pytest.fixture
-async def site():
-    async for running in serve_site():
-        yield running
-
-
-def _admin(world: World) -> dict:
-    managers = world.fake.add_role(
-        world.staff, "Förvaltare", discord.Permissions(manage_guild=True).value
-    )
-    return world.user("förvaltare", world.staff, roles=(managers,))
-
-
-def _files(folder) -> dict[str, bytes]:
-    return {
-        p.relative_to(folder).as_posix(): p.read_bytes()
-        for p in sorted(folder.rglob("*"))
-        if p.is_file()
-    }
-
-
-def _changes(state) -> list[dict]:
-    if not (state / "bot.sqlite").exists():
-        return []
-    with contextlib.closing(sqlite3.connect(state / "bot.sqlite")) as db:
-        db.row_factory = sqlite3.Row
-        return [dict(r) for r in db.execute("SELECT * FROM changes ORDER BY id")]
-
-
 async def _slash(world: World, user: dict, command: str, options=None):
     ix = await world.fake.invoke_slash(command, options, guild=world.staff, user=user)
     return await ix.wait_for_message(timeout=15)
 
 
 async def test_an_added_source_is_listed_fetched_once_indexed_and_comments_stay(world: World, site):
-    admin = _admin(world)
+    admin = world.admin()
     (world.knowledge / "sources.yaml").write_text(HAND_WRITTEN, encoding="utf-8")
     url = f"{site.url}/integration"
     async with world.running():
@@ -85,7 +51,7 @@ async def test_an_added_source_is_listed_fetched_once_indexed_and_comments_stay(
     assert embed["title"] == "Webbkällor (2)"
     assert f"<{url}>\noffentlig · hämtad <t:" in embed["description"]
     assert "<https://www.nassjo.se/integration>\noffentlig · inte hämtad än" in embed["description"]
-    assert [c["action"] for c in _changes(world.state)] == ["source-add", "fetch-added"]
+    assert [c["action"] for c in logged_changes(world.state)] == ["source-add", "fetch-added"]
 
 
 @pytest.mark.parametrize(
@@ -102,9 +68,9 @@ async def test_an_added_source_is_listed_fetched_once_indexed_and_comments_stay(
     ],
 )
 async def test_a_hostile_address_is_refused_with_nothing_written(world: World, site, url, reason):
-    admin = _admin(world)
+    admin = world.admin()
     (world.knowledge / "sources.yaml").write_text(HAND_WRITTEN, encoding="utf-8")
-    before = _files(world.knowledge)
+    before = folder_files(world.knowledge)
     url = url.format(port=site.url.rsplit(":", 1)[1])
     reindexed = []
     world.engine.reindex = lambda *a, **k: reindexed.append(1)
@@ -115,12 +81,12 @@ async def test_a_hostile_address_is_refused_with_nothing_written(world: World, s
     assert reply.content.startswith("Adressen går inte att lägga till: ")
     assert reason.replace("_", "\\_") in reply.content
     assert reply.content.endswith("Inget sparades.")
-    assert _files(world.knowledge) == before
-    assert site.requests == [] and reindexed == [] and _changes(world.state) == []
+    assert folder_files(world.knowledge) == before
+    assert site.requests == [] and reindexed == [] and logged_changes(world.state) == []
 
 
 async def test_a_host_named_in_the_config_may_be_local(world: World, site):
-    admin = _admin(world)
+    admin = world.admin()
     url = f"{site.url}/integration"
     async with world.running(sources=SourcesConfig(allowed_hosts=[])):
         refused = await _slash(world, admin, "kb source add", {"url": url, "visibility": "public"})
@@ -132,7 +98,7 @@ async def test_a_host_named_in_the_config_may_be_local(world: World, site):
 
 
 async def test_a_removed_source_leaves_the_list_its_copy_and_the_answers(world: World, site):
-    admin = _admin(world)
+    admin = world.admin()
     (world.knowledge / "sources.yaml").write_text(HAND_WRITTEN, encoding="utf-8")
     url = f"{site.url}/integration"
     async with world.running():

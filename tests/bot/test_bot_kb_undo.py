@@ -2,33 +2,17 @@
 
 from __future__ import annotations
 
-import contextlib
 import json
-import sqlite3
 import time
 
-import discord
 import pytest
 
 from bot.services.knowledge import list_trash
 from bot.services.records import RecordStore
-from tests.bot.conftest import World, custom_ids
-from tests.fakes.discord import INTERACTION_AUTOCOMPLETE, FakeDiscord, FakeGuild
+from tests.bot.conftest import World, custom_ids, logged_changes
+from tests.fakes.discord import FakeGuild
 
 SUMMER = "När hålls Borlänges sommarskola?"
-
-
-def _admin(world: World) -> dict:
-    managers = world.fake.add_role(
-        world.staff, "Förvaltare", discord.Permissions(manage_guild=True).value
-    )
-    return world.user("förvaltare", world.staff, roles=(managers,))
-
-
-def _changes(state) -> list[dict]:
-    with contextlib.closing(sqlite3.connect(state / "bot.sqlite")) as db:
-        db.row_factory = sqlite3.Row
-        return [dict(r) for r in db.execute("SELECT * FROM changes ORDER BY id")]
 
 
 async def _ask(world: World, question: str, guild: FakeGuild) -> str:
@@ -58,43 +42,15 @@ async def _restore(world: World, admin: dict, value: str):
     return await ix.wait_for_message(timeout=10)
 
 
-async def _trash_choices(fake: FakeDiscord, guild: FakeGuild, user: dict, typed: str) -> list:
-    data = {
-        "id": "1",
-        "name": "kb",
-        "type": 1,
-        "guild_id": str(guild.id),  # /kb is a guild command of the staff guilds
-        "options": [
-            {
-                "type": 1,
-                "name": "restore",
-                "options": [{"type": 3, "name": "document", "value": typed, "focused": True}],
-            }
-        ],
-    }
-    payload = fake._interaction_payload(
-        INTERACTION_AUTOCOMPLETE,
-        data,
-        user=fake._user(user),
-        channel=fake._channel(guild.text_channel_id),
-        permissions=None,
-        locale="sv-SE",
-        guild_locale=None,
-    )
-    ix = await fake._dispatch_interaction(payload)
-    callback = await ix.wait_for_callback()
-    return callback.data["choices"]
-
-
 async def test_remove_then_restore_gives_back_the_same_answers(world: World):
-    admin = _admin(world)
+    admin = world.admin()
     original = (world.knowledge / "sommarskola.md").read_bytes()
     async with world.running():
         before = await _ask(world, SUMMER, world.public)
         question, removed = await _remove(world, admin, "sommarskola.md")
         while_gone = await _ask(world, SUMMER, world.public)
-        offered = await _trash_choices(world.fake, world.staff, admin, "sommar")
-        hidden = await _trash_choices(world.fake, world.staff, world.user("vanlig"), "")
+        offered = await world.autocomplete(admin, "restore", "document", "sommar")
+        hidden = await world.autocomplete(world.user("vanlig"), "restore", "document", "")
         restored = await _restore(world, admin, offered[0]["value"])
         after = await _ask(world, SUMMER, world.public)
 
@@ -109,7 +65,7 @@ async def test_remove_then_restore_gives_back_the_same_answers(world: World):
     assert after == before
     assert (world.knowledge / "sommarskola.md").read_bytes() == original
     assert list_trash(world.state / "trash") == []
-    changes = _changes(world.state)
+    changes = logged_changes(world.state)
     assert [(c["action"], c["document"]) for c in changes] == [
         ("remove", "sommarskola.md"),
         ("restore", "sommarskola.md"),
@@ -123,7 +79,7 @@ async def test_remove_then_restore_gives_back_the_same_answers(world: World):
 
 
 async def test_a_cancelled_or_foreign_click_removes_nothing(world: World):
-    admin = _admin(world)
+    admin = world.admin()
     other = world.user("annan", world.staff)
     async with world.running():
         ix = await world.fake.invoke_slash(
@@ -140,11 +96,11 @@ async def test_a_cancelled_or_foreign_click_removes_nothing(world: World):
     assert reply.content == "Inget togs bort."
     assert (world.knowledge / "sommarskola.md").is_file() and "juli" in answer
     assert list_trash(world.state / "trash") == []
-    assert not (world.state / "bot.sqlite").exists() or _changes(world.state) == []
+    assert not (world.state / "bot.sqlite").exists() or logged_changes(world.state) == []
 
 
 async def test_a_replaced_version_is_kept_and_can_be_restored(world: World):
-    admin = _admin(world)
+    admin = world.admin()
     original = (world.knowledge / "sommarskola.md").read_bytes()
     newer = "# Sommarskolan\n\nBorlänges sommarskola hålls från och med 2026 i augusti.\n"
     async with world.running():
@@ -157,7 +113,7 @@ async def test_a_replaced_version_is_kept_and_can_be_restored(world: World):
         )
         replaced = await ix.wait_for_message(timeout=10)
         august = await _ask(world, SUMMER, world.public)
-        [choice] = await _trash_choices(world.fake, world.staff, admin, "")
+        [choice] = await world.autocomplete(admin, "restore", "document", "")
         restored = await _restore(world, admin, choice["value"])
         july = await _ask(world, SUMMER, world.public)
 
@@ -176,7 +132,7 @@ async def test_a_replaced_version_is_kept_and_can_be_restored(world: World):
 
 
 async def test_restoring_what_is_not_in_the_trash_is_a_clear_refusal(world: World):
-    admin = _admin(world)
+    admin = world.admin()
     async with world.running():
         reply = await _restore(world, admin, "../../config.yaml")
     assert reply.content == r"Det finns inget i papperskorgen som heter **../../config.yaml**."

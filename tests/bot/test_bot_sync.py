@@ -5,30 +5,13 @@ from __future__ import annotations
 import contextlib
 import sqlite3
 
-import discord
-import pytest
-
 from bot.client import create_bot
 from bot.config import SyncConfig
 from tests.bot.conftest import World
-from tests.bot.municipal_site import serve_site
 from tests.bot.services.test_sources import list_pages
 
 FISH = "Vilket år invigdes Tranbergets fiskecentrum?"
 HOURS = "Hur många timmar samhällsorientering får man i Falköping?"
-
-
-@pytest.fixture
-async def site():
-    async for running in serve_site():
-        yield running
-
-
-def _admin(world: World) -> dict:
-    managers = world.fake.add_role(
-        world.staff, "Förvaltare", discord.Permissions(manage_guild=True).value
-    )
-    return world.user("förvaltare", world.staff, roles=(managers,))
 
 
 class ReindexCounter:
@@ -65,7 +48,7 @@ async def _ask(world: World, guild, question: str):
 
 
 async def test_an_admin_fetches_the_web_sources_and_answers_link_to_the_page(world, site):
-    admin = _admin(world)
+    admin = world.admin()
     list_pages(world.knowledge, site, ("/integration", "public"))
     async with world.running():
         ix = await world.fake.invoke_slash("kb fetch", guild=world.staff, user=admin)

@@ -22,15 +22,9 @@ from bot.services.sources import (
 from index.documents import decode_text, split_front_matter
 from index.engine import Engine
 from tests.bot.conftest import make_config
-from tests.bot.municipal_site import ARTICLE_SENTENCES, LAST_MODIFIED, NOT_ARTICLE, serve_site
+from tests.bot.municipal_site import ARTICLE_SENTENCES, LAST_MODIFIED, NOT_ARTICLE
 
 MB = 1_000_000
-
-
-@pytest.fixture
-async def site():
-    async for running in serve_site():
-        yield running
 
 
 @pytest.fixture

@@ -1,0 +1,62 @@
+"""The knowledge base's change log: the entries a fetch or a reindex makes, and writing them.
+
+The bot writes entries on its records thread (``NatverksBot.log_changes``); the command
+line, which runs without the bot, writes them with :func:`log_changes`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from pathlib import Path
+
+from bot.services.records import ChangeRecord, RecordStore
+from bot.services.sources import FetchReport
+from index.store import BuildSummary
+
+FETCH_CHANGES = ("added", "updated", "removed")
+"""The fetch outcomes that change the knowledge folder (and so are logged)."""
+
+
+def fetch_changes(report: FetchReport, via: str, user_id: int | None = None) -> list[ChangeRecord]:
+    """Return the change-log entries for the pages a fetch added, updated or removed."""
+    return [
+        ChangeRecord(
+            action=f"fetch-{result.outcome}",
+            document=result.doc_id,
+            via=via,
+            user_id=user_id,
+            detail=result.url,
+        )
+        for result in report.results
+        if result.outcome in FETCH_CHANGES
+    ]
+
+
+def detected_changes(summary: BuildSummary, via: str) -> list[ChangeRecord]:
+    """Return the change-log entries for the documents a reindex found changed on disk."""
+    return [
+        ChangeRecord(action=action, document=doc_id, via=via)
+        for action, ids in (
+            ("detected-add", summary.added),
+            ("detected-update", summary.updated),
+            ("detected-remove", summary.removed),
+        )
+        for doc_id in ids
+    ]
+
+
+def log_changes(state_dir: Path, changes: Iterable[ChangeRecord]) -> None:
+    """Write change-log entries to the state database from outside the bot (blocking).
+
+    The command line hashes nobody: it logs without a salt if the bot has not made one.
+    Nothing is opened when there is nothing to log.
+    """
+    changes = list(changes)
+    if not changes:
+        return
+    store = RecordStore.open(state_dir, need_salt=False)
+    try:
+        for change in changes:
+            store.log_change(change)
+    finally:
+        store.close()

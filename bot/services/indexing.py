@@ -1,0 +1,57 @@
+"""Indexing for the command line and the bot alike: the first index, and a reindex after a change.
+
+Both call these, so a fix lands in both at once. They block (a build embeds every new
+passage): the bot runs them on its reindex thread, the command line in its own.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+
+from index.engine import Engine
+from index.store import BuildSummary, IndexIncompatibleError, IndexLockedError, Progress
+
+log = logging.getLogger(__name__)
+
+
+def ensure_index(
+    engine: Engine,
+    progress: Progress | None = None,
+    *,
+    before_build: Callable[[IndexIncompatibleError | None], None] | None = None,
+) -> BuildSummary | None:
+    """Load the live index, building it first if there is none; return the build's summary.
+
+    An index built with another model or format (say, before an upgrade) is rebuilt, as
+    ``natverksbot index`` would. ``before_build`` is told before a build starts: None
+    for the first index, else why the existing one cannot be used. Returns None when the
+    existing index was loaded as it is.
+    """
+    if engine.has_index():
+        try:
+            engine.reload()
+            return None
+        except IndexIncompatibleError as exc:
+            log.info("%s; rebuilding the index with the configured model", exc)
+            reason: IndexIncompatibleError | None = exc
+    else:
+        reason = None
+    if before_build is not None:
+        before_build(reason)
+    summary = engine.reindex(progress)
+    log.info("index built: %s", summary.as_dict())
+    return summary
+
+
+def reindex_unless_locked(engine: Engine, progress: Progress | None = None) -> BuildSummary | None:
+    """Return the incremental reindex's summary, or None when another reindex holds the lock.
+
+    A change to the knowledge folder is on disk either way: the reindex that holds the
+    lock, or the next one, picks it up.
+    """
+    try:
+        return engine.reindex(progress)
+    except IndexLockedError as exc:
+        log.warning("the change is indexed later: %s", exc)
+        return None
