@@ -185,30 +185,23 @@ class _TokenButton(_AnswerButton):
 
 
 class DeleteButton(
-    _AnswerButton,
+    _TokenButton,
     discord.ui.DynamicItem[discord.ui.Button],
-    template=r"ans:del:(?P<tag>[0-9a-f]{16}|-)",
+    template=r"ans:del:(?P<token>[0-9a-f]{16}|-)",
 ):
-    """🗑️: removes the answer, for the asker, bot admins and channel moderators."""
+    """🗑️: removes the answer, for the asker, bot admins and channel moderators.
+
+    Its token is the asker's tag, or "-" where the bot could not tag the asker.
+    """
+
+    _prefix = "del"
+    _style = discord.ButtonStyle.secondary
+    _emoji = "🗑️"
+    _label = "answer.remove"
 
     def __init__(self, tag: str | None, language: str = "sv") -> None:
-        super().__init__(
-            discord.ui.Button(
-                style=discord.ButtonStyle.secondary,
-                emoji="🗑️",
-                label=t("answer.remove", language),
-                custom_id=f"ans:del:{tag or '-'}",
-            )
-        )
-        self.tag = tag
-
-    @classmethod
-    async def from_custom_id(
-        cls, interaction: discord.Interaction, item: discord.ui.Button, match: re.Match[str], /
-    ) -> DeleteButton:
-        """Return the button a click's custom id stands for."""
-        tag = match["tag"]
-        return cls(None if tag == "-" else tag, language_of_locale(interaction.locale))
+        super().__init__(tag or "-", language)
+        self.tag = None if self.token == "-" else self.token
 
     async def clicked(
         self, bot: NatverksBot, interaction: discord.Interaction[Any], language: Language

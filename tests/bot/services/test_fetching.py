@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from bot.config import SourcesConfig
@@ -22,10 +24,16 @@ class Collected:
         self.batches.append(changes)
 
 
-async def test_a_fetch_writes_the_pages_and_logs_what_changed(tmp_path, site):
-    knowledge = tmp_path / "knowledge"
-    knowledge.mkdir()
-    list_pages(knowledge, site, ("/integration", "public"), ("/sommarskola", "internal"))
+@pytest.fixture
+def knowledge(tmp_path, site) -> Path:
+    """A knowledge folder whose sources.yaml lists two pages of the local site."""
+    folder = tmp_path / "knowledge"
+    folder.mkdir()
+    list_pages(folder, site, ("/integration", "public"), ("/sommarskola", "internal"))
+    return folder
+
+
+async def test_a_fetch_writes_the_pages_and_logs_what_changed(knowledge, tmp_path):
     config = make_config(knowledge, tmp_path / "state")
     logged = Collected()
 
@@ -45,10 +53,7 @@ async def test_a_fetch_writes_the_pages_and_logs_what_changed(tmp_path, site):
     assert len(logged.batches) == 1  # nothing changed, nothing logged
 
 
-async def test_only_the_named_pages_are_fetched(tmp_path, site):
-    knowledge = tmp_path / "knowledge"
-    knowledge.mkdir()
-    list_pages(knowledge, site, ("/integration", "public"), ("/sommarskola", "internal"))
+async def test_only_the_named_pages_are_fetched(knowledge, tmp_path, site):
     config = make_config(knowledge, tmp_path / "state")
     logged = Collected()
 
@@ -60,10 +65,7 @@ async def test_only_the_named_pages_are_fetched(tmp_path, site):
     assert [c.detail for c in logged.batches[0]] == [f"{site.url}/integration"]
 
 
-async def test_a_host_outside_the_allowed_ones_is_not_fetched(tmp_path, site):
-    knowledge = tmp_path / "knowledge"
-    knowledge.mkdir()
-    list_pages(knowledge, site, ("/integration", "public"))
+async def test_a_host_outside_the_allowed_ones_is_not_fetched(knowledge, tmp_path):
     config = make_config(knowledge, tmp_path / "state", sources=SourcesConfig())
     logged = Collected()
 
@@ -74,9 +76,7 @@ async def test_a_host_outside_the_allowed_ones_is_not_fetched(tmp_path, site):
     assert list(knowledge.rglob("*.md")) == []
 
 
-async def test_a_broken_list_raises_and_logs_nothing(tmp_path):
-    knowledge = tmp_path / "knowledge"
-    knowledge.mkdir()
+async def test_a_broken_list_raises_and_logs_nothing(knowledge, tmp_path):
     (knowledge / "sources.yaml").write_text("sources: [\n", encoding="utf-8")
     logged = Collected()
 
