@@ -38,19 +38,19 @@ from discord import app_commands
 from discord.ext import commands
 
 from bot.access import Visibility, interaction_visibility, message_visibility
-from bot.client import NO_MENTIONS, NatverksBot
-from bot.config import AnswerMode
-from bot.exts.answer_actions import (
+from bot.buttons import (
     AskPersonButton,
     Bounded,
     DeleteButton,
+    FeedbackButton,
     HumanRequest,
     MoreSources,
     MoreSourcesButton,
     action_state,
     asker_tag,
 )
-from bot.exts.feedback import FeedbackButton
+from bot.client import NO_MENTIONS, NatverksBot
+from bot.config import AnswerMode
 from bot.formatting import FormattedAnswer, escape, format_answer, one_line
 from bot.i18n import command_text, language_of_locale, t
 from bot.ratelimit import RateLimitedError

@@ -593,7 +593,7 @@ class RecordStore:
         """Clear the context of every later follow-up that quotes one of ``questions``.
 
         A context is the conversation's earlier questions joined on one line, its oldest
-        words cut first when too long (``bot.exts.ask.next_context``): a question shows
+        words cut first when too long (``bot.services.conversation.next_context``): a question shows
         in it whole, or as a word-boundary end of it at its very start.
         """
         if not questions:

@@ -157,7 +157,7 @@ def test_a_newer_schema_is_refused(tmp_path):
 
 
 def test_forgetting_clears_their_words_from_others_follow_ups_and_the_change_log(store):
-    from bot.exts.ask import next_context
+    from bot.services.conversation import next_context
     from bot.services.records import ChangeRecord
 
     theirs = "Hur länge får min familj stanna i kommunens boende?"
