@@ -172,8 +172,22 @@ def _parser(language: Language = "en") -> argparse.ArgumentParser:
     sub = parser.add_subparsers(
         dest="command", required=True, metavar="COMMAND", title=_("cli.commands")
     )
-    visibility = {"choices": ["public", "internal"], "default": "internal"}
+    _add_question_commands(sub, language)
+    _add_bot_commands(sub, language)
+    _add_knowledge_commands(sub, language)
+    return parser
 
+
+VISIBILITY_OPTION: dict[str, Any] = {"choices": ["public", "internal"], "default": "internal"}
+
+
+def _add_question_commands(sub: Any, language: Language) -> None:
+    """Add ``index``, ``ask``, ``chat``, ``eval`` and ``status``."""
+
+    def _(key: str) -> str:
+        return t(key, language)
+
+    visibility = VISIBILITY_OPTION
     p = _sub(sub, "index", "cli.cmd.index", language)
     p.add_argument("--force", action="store_true", help=_("cli.opt.force"))
     p.add_argument("--json", action="store_true", help=_("cli.opt.json"))
@@ -200,9 +214,19 @@ def _parser(language: Language = "en") -> argparse.ArgumentParser:
     p = _sub(sub, "status", "cli.cmd.status", language)
     p.add_argument("--json", action="store_true", help=_("cli.opt.json"))
 
+
+def _add_bot_commands(sub: Any, language: Language) -> None:
+    """Add ``run`` and ``sync-commands``."""
     _sub(sub, "run", "cli.cmd.run", language)
     p = _sub(sub, "sync-commands", "cli.cmd.sync", language)
-    p.add_argument("--guild", type=int, help=_("cli.opt.guild"))
+    p.add_argument("--guild", type=int, help=t("cli.opt.guild", language))
+
+
+def _add_knowledge_commands(sub: Any, language: Language) -> None:
+    """Add ``fetch-sources``, ``report``, ``forget-user``, ``kb`` and ``backup``."""
+
+    def _(key: str) -> str:
+        return t(key, language)
 
     p = _sub(sub, "fetch-sources", "cli.cmd.fetch", language)
     p.add_argument("--no-index", action="store_true", help=_("cli.opt.no_index"))
@@ -229,7 +253,6 @@ def _parser(language: Language = "en") -> argparse.ArgumentParser:
 
     p = _sub(sub, "backup", "cli.cmd.backup", language)
     p.add_argument("target", type=Path, metavar="DIR", help=_("cli.opt.target"))
-    return parser
 
 
 def _load(args: argparse.Namespace) -> Config:
