@@ -140,8 +140,8 @@ class SyncCog(commands.Cog):
         try:
             report = await fetch_and_log(self.bot.config, self.bot.log_changes, via="sync")
         except SourcesError as exc:
-            message = str(exc)
-            log.warning("sync: %s", message)
+            message = exc.say(LANGUAGE)
+            log.warning("sync: %s", exc)
             if message != self._last_sources_error:  # said once, not at every check
                 self._last_sources_error = message
                 await self._post(t("kb.fetch.bad_list", LANGUAGE, reason=message))

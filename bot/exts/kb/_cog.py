@@ -513,7 +513,8 @@ class KnowledgeCog(commands.Cog):
             async with self._changing:
                 report, summary = await self._fetch(interaction)
         except SourcesError as exc:
-            await self._reply(interaction, t("kb.fetch.bad_list", language, reason=str(exc)))
+            reason = escape_inline(clip(exc.say(language), 300))
+            await self._reply(interaction, t("kb.fetch.bad_list", language, reason=reason))
             return
         await self._reply_fetched(interaction, "", report, summary)
 
@@ -633,7 +634,8 @@ class KnowledgeCog(commands.Cog):
     ) -> None:
         """Answer privately that sources.yaml (or an entry of it) is not right, and why."""
         language = language_of_locale(interaction.locale)
-        await self._reply(interaction, t(key, language, reason=escape_inline(clip(str(exc), 300))))
+        reason = escape_inline(clip(exc.say(language), 300))
+        await self._reply(interaction, t(key, language, reason=reason))
 
     async def _reply(self, interaction: discord.Interaction, text: str) -> None:
         """Answer privately with ``text``."""

@@ -114,5 +114,8 @@ async def test_a_removed_source_leaves_the_list_its_copy_and_the_answers(world: 
         f"Tog bort <{url}> ur sources.yaml, och den sparade kopian av sidan."
     )
     assert missing.content.startswith("sources.yaml kunde inte ändras: ")
+    # The reason is the catalogue's text in the admin's language too, not English.
+    assert f"{url} finns inte i sources.yaml" in missing.content.replace("\\", "")
+    assert "is not listed" not in missing.content
     assert (world.knowledge / "sources.yaml").read_text(encoding="utf-8") == HAND_WRITTEN
     assert "100 timmar" not in answer.all_text()
