@@ -84,7 +84,8 @@ def _unreachable(exc: BaseException, language: str) -> int:
 
 def build_engine(config: Config) -> Engine:
     """Return the engine with the configured model, its index built or loaded (blocking)."""
-    engine = Engine(engine_settings(config), create_encoder(config.model), engine_phrases())
+    settings = engine_settings(config)
+    engine = Engine(settings, create_encoder(settings.model), engine_phrases())
     if not engine.has_index():
         print(t("cli.first_index", config.cli_language), file=sys.stderr)
         summary = engine.reindex()

@@ -17,7 +17,8 @@ from typing import Any
 
 from index.answer import QuestionError
 from index.engine import Engine
-from index.search import Retriever, Visibility, rank_documents
+from index.search import Retriever, rank_documents
+from index.types import Visibility
 
 
 class EvalFileError(ValueError):

@@ -74,7 +74,8 @@ from bot.services.sources import (
     remove_source,
 )
 from bot.views import ExpiringView
-from index.store import BuildSummary, IndexLockedError, StoreError
+from index.build import BuildSummary
+from index.store import IndexLockedError, StoreError
 
 log = logging.getLogger(__name__)
 

@@ -36,7 +36,8 @@ from bot.i18n import t
 from bot.services.knowledge import FolderWatch, Snapshot, folder_snapshot
 from bot.services.records import ChangeRecord
 from bot.services.sources import SOURCES_FILE, FetchReport, SourcesError
-from index.store import BuildSummary, IndexLockedError
+from index.build import BuildSummary
+from index.store import IndexLockedError
 
 log = logging.getLogger(__name__)
 
