@@ -49,3 +49,22 @@ def test_an_index_in_the_older_npz_format_still_loads_with_the_same_scores(tmp_p
 
     assert loaded.vocabulary == vocabulary
     assert np.array_equal(loaded.scores(query), before)
+
+
+def test_idf_is_highest_for_an_unknown_term_and_lowest_for_one_in_every_passage():
+    index = BM25Index.build([["skola", "bygglov"], ["skola"], ["skola", "hund"], ["katt"]])
+    idf = index.idf({"skola", "bygglov", "okänd"})
+    n = 4
+    assert idf["okänd"] == pytest.approx(np.log1p((n + 0.5) / 0.5))
+    assert idf["bygglov"] == pytest.approx(np.log1p((n - 1 + 0.5) / 1.5))
+    assert idf["skola"] == pytest.approx(np.log1p((n - 3 + 0.5) / 3.5))
+    assert idf["okänd"] > idf["bygglov"] > idf["skola"]
+
+
+def test_a_public_readers_idf_counts_only_public_passages(engine):
+    # "blåklocka" is the code word of the one internal document: unknown to public readers.
+    stem = word_terms("Blåklocka")[0]
+    internal = engine.index.idf({stem}, "internal")[stem]
+    public = engine.index.idf({stem}, "public")[stem]
+    assert public > internal
+    assert public == engine.index.idf({"zzzokänd"}, "public")["zzzokänd"]  # as if unknown
