@@ -7,9 +7,10 @@ Layout of the index folder::
     embeddings.sqlite     vector cache keyed by model id + chunk text hash
     .lock                 held (flock) by the one reindex that may run
 
-A reindex (index/build.py) writes a new build in ``tmp-<name>``, and :func:`swap_in`
-renames it into ``builds/`` and only then points CURRENT at it, so a crash at any moment
-leaves the previous build live and whole.
+A reindex (index/build.py) writes a new build in ``tmp-<name>`` and seals it
+(:func:`seal_build`); :func:`move_into_builds` renames it into ``builds/`` and only then
+:func:`point_current` points CURRENT at it, so a crash at any moment leaves the previous
+build live and whole.
 
 The manifest records every file's size and checksum (:func:`file_checksum`: BLAKE2b of
 the whole file, or of spread samples of a file past :data:`CHECKSUM_FULL_BYTES`, so a
