@@ -128,10 +128,20 @@ class BuildSettings:
         }
 
 
-Kept = tuple[str, Path]
-"""A document whose file is unchanged since the live build: its id and path."""
-Fresh = tuple[DocumentRecord, list[Chunk]]
-"""A document read now: its record and chunks."""
+@dataclass(frozen=True)
+class Kept:
+    """A document whose file is unchanged since the live build: its id and path."""
+
+    doc_id: str
+    path: Path
+
+
+@dataclass(frozen=True)
+class Fresh:
+    """A document read now: its record and chunks."""
+
+    record: DocumentRecord
+    chunks: list[Chunk]
 
 
 @dataclass(frozen=True)
@@ -238,13 +248,13 @@ def _read_folder(run: _Run) -> list[Kept | Fresh]:
             summary.skipped.append(SkippedFile(doc_id, f"cannot read file: {exc.strerror}"))
             continue
         if run.previous.get(doc_id) == digest:
-            entries.append((doc_id, path))
+            entries.append(Kept(doc_id, path))
         else:
             fresh = _read_new(run, path, doc_id)
             if fresh is not None:
                 entries.append(fresh)
         run.report("read", n, len(paths))
-    present = {e[0] if isinstance(e[0], str) else e[0].id for e in entries}
+    present = {e.doc_id if isinstance(e, Kept) else e.record.id for e in entries}
     summary.removed = sorted(set(run.previous) - present)
     summary.documents = len(entries)
     return entries
@@ -285,7 +295,7 @@ def _read_new(run: _Run, path: Path, doc_id: str) -> Fresh | None:
         summary.skipped.append(SkippedFile(doc_id, "no text to index"))
         return None
     (summary.updated if doc_id in run.previous else summary.added).append(doc_id)
-    return DocumentRecord.from_document(doc), chunks
+    return Fresh(DocumentRecord.from_document(doc), chunks)
 
 
 def _nothing_changed(run: _Run, entries: list[Kept | Fresh]) -> bool:
@@ -322,17 +332,16 @@ def _gather(
     run: _Run, entries: list[Kept | Fresh]
 ) -> tuple[list[DocumentRecord], list[list[Chunk | ChunkRecord]]]:
     """Return every document's record and chunks: kept ones from the live build, if it can."""
-    kept = {e[0] for e in entries if isinstance(e[0], str)}
+    kept = {e.doc_id for e in entries if isinstance(e, Kept)}
     old = previous_chunks(run.index_dir, kept) if kept else {}
     records: list[DocumentRecord] = []
     chunks: list[list[Chunk | ChunkRecord]] = []
     for entry in entries:
-        if isinstance(entry[0], DocumentRecord):
-            record, fresh = entry  # type: ignore[misc]
-            records.append(record)
-            chunks.append(list(fresh))
+        if isinstance(entry, Fresh):
+            records.append(entry.record)
+            chunks.append(list(entry.chunks))
             continue
-        doc_id, path = entry  # type: ignore[misc]
+        doc_id, path = entry.doc_id, entry.path
         reused = old.get(doc_id) if old is not None else None
         if reused is not None:
             records.append(reused[0])
@@ -342,8 +351,8 @@ def _gather(
         run.previous.pop(doc_id, None)
         read = _read_new(run, path, doc_id)
         if read is not None:
-            records.append(read[0])
-            chunks.append(list(read[1]))
+            records.append(read.record)
+            chunks.append(list(read.chunks))
     run.summary.documents = len(records)
     return records, chunks
 
