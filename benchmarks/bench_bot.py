@@ -149,7 +149,7 @@ async def bench(args: argparse.Namespace, state: Path, knowledge: Path) -> list[
     from index.embedding import create_encoder
     from index.engine import Engine
 
-    engine = Engine(engine_settings(config), create_encoder(config.model))
+    engine = Engine(engine_settings(config), create_encoder(engine_settings(config).model))
     engine.reindex()
     engine.ask(QUESTIONS[0], visibility="public")  # loads the model
     print(f"model + first index: {time.perf_counter() - t:.1f} s", file=sys.stderr)

@@ -101,8 +101,8 @@ def write_corpus(out: Path, chunks: int) -> tuple[int, int]:
 
 def corpus_texts(knowledge: Path) -> list[str]:
     """Return the passage texts the engine embeds for a knowledge folder, in build order."""
+    from index.chunking import passage_text
     from index.documents import load_documents
-    from index.store import passage_text
 
     docs = load_documents(knowledge).documents
     return [

@@ -44,9 +44,8 @@ def load() -> float:
 
 
 def faq_data():
-    from index.chunking import chunk_document
+    from index.chunking import chunk_document, passage_text
     from index.documents import load_documents
-    from index.store import passage_text
 
     docs = load_documents(FAQ / "knowledge").documents
     pairs = [(d, c) for d in docs for c in chunk_document(d, 700, 1)]
@@ -160,7 +159,7 @@ def engine(quick: bool) -> None:
             update={"model": config.model.model_copy(update={"export_dir": MODELS})}
         )
         settings = engine_settings(config)
-        encoder = create_encoder(config.model)
+        encoder = create_encoder(engine_settings(config).model)
         encoder.encode_queries(["uppvärmning"])  # the model loads before the clock starts
         eng = Engine(settings, encoder)
         print(

@@ -31,11 +31,10 @@ import faiss  # noqa: E402
 import numpy as np  # noqa: E402
 
 from bot.config import engine_settings, load_config  # noqa: E402
-from index.chunking import chunk_document  # noqa: E402
+from index.chunking import chunk_document, passage_text  # noqa: E402
 from index.documents import load_documents  # noqa: E402
 from index.embedding import create_encoder  # noqa: E402
 from index.engine import Engine  # noqa: E402
-from index.store import passage_text  # noqa: E402
 
 FAQ = ROOT.parent / "shared" / "eval" / "swedish-faq-dev"
 
@@ -185,7 +184,7 @@ def main() -> None:
     ap.add_argument("--approx", type=int, default=50000)
     args = ap.parse_args()
     config = load_config(ROOT / "config.yaml")
-    encoder = create_encoder(config.model)
+    encoder = create_encoder(engine_settings(config).model)
     tmp = Path(tempfile.mkdtemp(prefix="natverksbot-bench-"))
     try:
         results = {

@@ -140,7 +140,7 @@ async def bench_add(args: argparse.Namespace, state: Path, knowledge: Path) -> l
     from index.engine import Engine
 
     t = time.perf_counter()
-    engine = Engine(engine_settings(config), create_encoder(config.model))
+    engine = Engine(engine_settings(config), create_encoder(engine_settings(config).model))
     first = engine.reindex()
     engine.ask(
         "När startade samarbetet mellan kommunerna?", visibility="internal"

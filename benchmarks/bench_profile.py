@@ -36,9 +36,9 @@ from index.engine import Engine  # noqa: E402
 def run(size: int, askers: int, seconds: float, batch: int, backend: str) -> None:
     knowledge = corpus(size)
     config = config_for(knowledge, STATE / f"run-{size}" / "state", backend)
-    engine = Engine(
-        replace(engine_settings(config), query_batch_max=batch), create_encoder(config.model)
-    )
+    settings = engine_settings(config)
+    settings = replace(settings, model=replace(settings.model, query_batch_max=batch))
+    engine = Engine(settings, create_encoder(settings.model))
     texts = bench_corpus.corpus_texts(knowledge)
     questions = [q.question for q in faq_questions()][::2] + corpus_questions(texts, 300)
     random.Random(3).shuffle(questions)

@@ -195,7 +195,7 @@ def stage_backends(results: dict, args: argparse.Namespace) -> None:
     out: dict[str, dict] = {}
     for backend in ("torch", "onnx", "onnx-int8"):
         config = config_for(FAQ / "knowledge", STATE / "faq", backend)
-        encoder = create_encoder(config.model)
+        encoder = create_encoder(engine_settings(config).model)
         encoder.encode_documents(texts[:64])  # load, export and warm up
         q_texts = [q.question for q in questions]
         encoder.encode_queries(q_texts[:8])
@@ -324,7 +324,8 @@ def measure_throughput(engine: Engine, questions: list[str], askers: int, second
 
 def dense_comparison(vectors: np.ndarray, queries: np.ndarray, public: np.ndarray) -> dict:
     """Exact vs IVF (the engine's settings) on the same vectors: latency and recall@10."""
-    from index.store import BuildSettings, _write_dense, read_dense
+    from index.dense import read_dense, write_dense
+    from index.settings import DenseSettings
 
     out = {}
     d = vectors.shape[1]
@@ -336,9 +337,8 @@ def dense_comparison(vectors: np.ndarray, queries: np.ndarray, public: np.ndarra
     _, truth_public = exact.search(queries, 10, params=faiss.SearchParameters(sel=sel))
     out["exact_ms"] = time_search(exact, queries, faiss.SearchParameters(), 300)
     with tempfile.TemporaryDirectory() as tmp:
-        settings = BuildSettings("bench", d, 250, 1, "internal", dense_index="ivf")
         t = time.perf_counter()
-        _write_dense(Path(tmp) / "ivf.faiss", vectors, "ivf", settings)
+        write_dense(Path(tmp) / "ivf.faiss", vectors, "ivf", d, DenseSettings(dense_index="ivf"))
         build_s = time.perf_counter() - t
         ivf = read_dense(Path(tmp) / "ivf.faiss", "ivf")
         inner = faiss.downcast_index(ivf.index)
@@ -354,9 +354,8 @@ def dense_comparison(vectors: np.ndarray, queries: np.ndarray, public: np.ndarra
                 "ms": time_search(ivf, queries, faiss.SearchParametersIVF(nprobe=nprobe), 300),
             }
         del ivf
-        settings = BuildSettings("bench", d, 250, 1, "internal", dense_index="hnsw")
         t = time.perf_counter()
-        _write_dense(Path(tmp) / "hnsw.faiss", vectors, "hnsw", settings)
+        write_dense(Path(tmp) / "hnsw.faiss", vectors, "hnsw", d, DenseSettings(dense_index="hnsw"))
         out["hnsw"] = {"build_s": time.perf_counter() - t, "ef_search": {}}
         hnsw = read_dense(Path(tmp) / "hnsw.faiss", "hnsw")
         for ef in (300, 512, 1024):
@@ -452,7 +451,7 @@ from index.embedding import create_encoder
 from index.engine import Engine
 
 config = load_config(Path(sys.argv[1]))
-engine = Engine(engine_settings(config), create_encoder(config.model))
+engine = Engine(engine_settings(config), create_encoder(engine_settings(config).model))
 questions = json.loads(Path(sys.argv[2]).read_text())
 t = time.perf_counter()
 with ThreadPoolExecutor(32) as pool:
@@ -498,7 +497,7 @@ def stage_sizes(results: dict, args: argparse.Namespace) -> None:
         shutil.rmtree(work, ignore_errors=True)
         work.mkdir(parents=True)
         config = config_for(knowledge, work / "state", backend)
-        encoder = create_encoder(config.model)
+        encoder = create_encoder(engine_settings(config).model)
         row: dict = {
             "chunks": len(texts),
             "documents": len(list(knowledge.rglob("*.md"))),
@@ -508,7 +507,7 @@ def stage_sizes(results: dict, args: argparse.Namespace) -> None:
         if size in args.cold:
             # Raw encoder before and after the build, so load from other work on the
             # machine weighs on both sides alike.
-            raw = create_encoder(config.model)
+            raw = create_encoder(engine_settings(config).model)
             raw_before = time_raw_encoder(raw, texts)
             engine = Engine(engine_settings(config), encoder)
             t = time.perf_counter()
@@ -569,7 +568,9 @@ def stage_sizes(results: dict, args: argparse.Namespace) -> None:
             measure_throughput(engine, questions, askers, args.seconds) for askers in (1, 8, 32)
         ]
         log(f"throughput {row['throughput']}")
-        no_batch = Engine(replace(engine_settings(config), query_batch_max=1), encoder)
+        settings = engine_settings(config)
+        unbatched = replace(settings, model=replace(settings.model, query_batch_max=1))
+        no_batch = Engine(unbatched, encoder)
         row["throughput_unbatched_32"] = measure_throughput(no_batch, questions, 32, args.seconds)
         log(f"unbatched {row['throughput_unbatched_32']}")
         index = engine.index
@@ -621,12 +622,13 @@ def synthetic_vectors(real: np.ndarray, n: int, seed: int = 0) -> np.ndarray:
 
 
 def stage_million(results: dict, args: argparse.Namespace) -> None:
-    from index.store import BuildSettings, _write_dense, read_dense
+    from index.dense import read_dense, write_dense
+    from index.settings import DenseSettings
 
     base_size = max(args.sizes)
     work = STATE / f"run-{base_size}"
     config = config_for(corpus(base_size), work / "state", args.backend)
-    encoder = create_encoder(config.model)
+    encoder = create_encoder(engine_settings(config).model)
     engine = Engine(engine_settings(config), encoder)
     index = engine.index
     texts = bench_corpus.corpus_texts(corpus(base_size))
@@ -653,12 +655,12 @@ def stage_million(results: dict, args: argparse.Namespace) -> None:
     log(f"exact at 1M: {out['exact_ms']:.1f} ms")
     del exact
     # IVF as the engine builds it.
-    settings = BuildSettings("bench", vectors.shape[1], 250, 1, "internal", dense_index="ivf")
+    d = vectors.shape[1]
     million_dir = STATE / "million"
     shutil.rmtree(million_dir, ignore_errors=True)
     million_dir.mkdir(parents=True)
     t = time.perf_counter()
-    _write_dense(million_dir / "dense.faiss", vectors, "ivf", settings)
+    write_dense(million_dir / "dense.faiss", vectors, "ivf", d, DenseSettings(dense_index="ivf"))
     ivf_build = time.perf_counter() - t
     ivf = read_dense(million_dir / "dense.faiss", "ivf")
     out["ivf"] = {
@@ -683,9 +685,8 @@ def stage_million(results: dict, args: argparse.Namespace) -> None:
     out["ivf"]["chosen_nprobe"] = chosen
     del ivf
     # HNSW as the engine builds it (M=32, efConstruction=200), the whole million.
-    settings = BuildSettings("bench", vectors.shape[1], 250, 1, "internal", dense_index="hnsw")
     t = time.perf_counter()
-    _write_dense(million_dir / "hnsw.faiss", vectors, "hnsw", settings)
+    write_dense(million_dir / "hnsw.faiss", vectors, "hnsw", d, DenseSettings(dense_index="hnsw"))
     out["hnsw"] = {"build_s": time.perf_counter() - t, "ef_search": {}}
     log(f"hnsw build of 1M: {out['hnsw']['build_s']:.0f} s")
     hnsw = read_dense(million_dir / "hnsw.faiss", "hnsw")
@@ -842,7 +843,7 @@ def stage_peer(results: dict, args: argparse.Namespace) -> None:
     work = STATE / f"peer-{size}"
     shutil.rmtree(work, ignore_errors=True)
     config = config_for(knowledge, work, args.backend)
-    engine = Engine(engine_settings(config), create_encoder(config.model))
+    engine = Engine(engine_settings(config), create_encoder(engine_settings(config).model))
     t = time.perf_counter()
     engine.reindex()
     out["ours_build_s"] = time.perf_counter() - t
@@ -857,9 +858,8 @@ def stage_peer(results: dict, args: argparse.Namespace) -> None:
     out["ours_ask_ms"] = measure_latency(engine, questions)
     engine.close()
     # Retrieval quality on the FAQ dev set: the same chunks (700 characters) for both.
-    from index.chunking import chunk_document
+    from index.chunking import chunk_document, passage_text
     from index.documents import load_documents
-    from index.store import passage_text
 
     docs = load_documents(FAQ / "knowledge").documents
     rows = [
@@ -885,7 +885,7 @@ def stage_peer(results: dict, args: argparse.Namespace) -> None:
             "model.export_dir": STATE / "models",
         },
     )
-    ours = Engine(engine_settings(faq_config), create_encoder(faq_config.model))
+    ours = Engine(engine_settings(faq_config), create_encoder(engine_settings(faq_config).model))
     ours.reindex()
     out["ours_ndcg"] = faq_ndcg(ours, faq_questions())
     ours.close()

@@ -46,7 +46,7 @@ def engine_for(knowledge: Path, state: Path, encoder) -> Engine:
     settings = engine_settings(config)
     from dataclasses import replace
 
-    engine = Engine(replace(settings, min_confidence=0.0), encoder)
+    engine = Engine(replace(settings, answer=replace(settings.answer, min_confidence=0.0)), encoder)
     engine.reindex()
     return engine
 
@@ -61,7 +61,7 @@ def confidence(row, floor_sv, floor_en, width, share_sv, share_en, typed_bonus):
 
 def main() -> None:
     config = load_config(ROOT / "config.yaml")
-    encoder = create_encoder(config.model)
+    encoder = create_encoder(engine_settings(config).model)
     dev = read(SHARED / "dev-questions.jsonl")
     negatives = read(ROOT / "benchmarks" / "calibration-negatives.jsonl")
     # Paraphrases of dev questions, English ones among them, that must be answered too.

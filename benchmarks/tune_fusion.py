@@ -27,11 +27,10 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from index.answer import detect_language  # noqa: E402
-from index.chunking import chunk_document  # noqa: E402
+from index.chunking import chunk_document, lead_text, passage_text  # noqa: E402
 from index.documents import load_documents  # noqa: E402
 from index.embedding.onnx_backend import OnnxEncoder  # noqa: E402
 from index.lexical import BM25Index, char_terms, word_terms  # noqa: E402
-from index.store import lead_text, passage_text  # noqa: E402
 
 FAQ = ROOT.parent / "shared" / "eval" / "swedish-faq-dev"
 

@@ -9,14 +9,12 @@ only. The visibility goes into the engine's search; nothing is filtered afterwar
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import Literal
 
 import discord
 from discord import app_commands
 
 from bot.config import DiscordConfig
-
-Visibility = Literal["public", "internal"]
+from index.types import Visibility
 
 
 class NotAdmin(app_commands.CheckFailure):

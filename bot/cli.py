@@ -28,8 +28,8 @@ from bot.locales import Language, engine_phrases, question_message, t
 
 if TYPE_CHECKING:
     from bot.services.knowledge import TrashEntry
+    from index.build import BuildSummary
     from index.engine import Engine
-    from index.store import BuildSummary
 
 log = logging.getLogger(__name__)
 
@@ -272,7 +272,8 @@ def _engine(config: Config) -> Engine:
     from index.embedding import create_encoder
     from index.engine import Engine
 
-    return Engine(engine_settings(config), create_encoder(config.model), engine_phrases())
+    settings = engine_settings(config)
+    return Engine(settings, create_encoder(settings.model), engine_phrases())
 
 
 def _progress_bar() -> tuple[Callable[[str, int, int], None], Callable[[], None]]:
@@ -590,7 +591,7 @@ def _configured_model(config: Config, info: dict[str, Any]) -> dict[str, Any]:
 
     described: dict[str, Any] = {"name": config.model.name, "backend": config.model.backend}
     try:
-        encoder = create_encoder(config.model)
+        encoder = create_encoder(engine_settings(config).model)
         described |= {
             "model_id": encoder.model_id,
             "dimension": encoder.dimension,

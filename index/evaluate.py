@@ -11,13 +11,14 @@ import json
 import math
 import statistics
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from index.answer import QuestionError
+from index.answer import Answer, QuestionError
 from index.engine import Engine
-from index.search import Retriever, Visibility, rank_documents
+from index.search import Retriever, rank_documents
+from index.types import Visibility
 
 
 class EvalFileError(ValueError):
@@ -87,6 +88,48 @@ def _mean(rows: list[dict[str, float]]) -> dict[str, float]:
     return out
 
 
+@dataclass
+class _Tally:
+    """What a run over a question set has found so far, by language."""
+
+    retrieval: dict[str, list[dict[str, float]]] = field(default_factory=dict)
+    answers: dict[str, list[bool]] = field(default_factory=dict)
+    # For questions with an expected document: (answered at all, first quote from it).
+    sourced: dict[str, list[tuple[bool, bool]]] = field(default_factory=dict)
+    abstention: dict[str, list[bool]] = field(default_factory=dict)
+    failures: list[dict[str, Any]] = field(default_factory=list)
+    latencies: list[float] = field(default_factory=list)
+
+    def report(self, retriever: Retriever) -> dict[str, Any]:
+        """Return the metrics of everything tallied, with the failures."""
+        answer_report = _accuracy(self.answers)
+        for lang, rows in sorted(self.sourced.items()):
+            answer_report.setdefault(lang, {}).update(
+                {
+                    "answer@1": round(sum(hit for _, hit in rows) / len(rows), 4),
+                    "answered": round(sum(said for said, _ in rows) / len(rows), 4),
+                    "n_expected_source": len(rows),
+                }
+            )
+        return {
+            "retriever": retriever,
+            "retrieval": {lang: _mean(rows) for lang, rows in sorted(self.retrieval.items())},
+            "answers": answer_report,
+            "abstention": _accuracy(self.abstention),
+            "failures": self.failures,
+        }
+
+
+def _accuracy(groups: dict[str, list[bool]]) -> dict[str, Any]:
+    out: dict[str, Any] = {
+        lang: {"accuracy": round(sum(v) / len(v), 4), "n": len(v)} for lang, v in groups.items()
+    }
+    every = [x for v in groups.values() for x in v]
+    if every:
+        out["all"] = {"accuracy": round(sum(every) / len(every), 4), "n": len(every)}
+    return out
+
+
 def evaluate(
     engine: Engine,
     questions: list[EvalQuestion],
@@ -101,109 +144,111 @@ def evaluate(
     share answered with the first quote taken from that document) and ``answered`` (the
     share answered at all).
     """
-    retrieval: dict[str, list[dict[str, float]]] = {}
-    answers: dict[str, list[bool]] = {}
-    # For questions with an expected document: (answered at all, first quote from it).
-    sourced: dict[str, list[tuple[bool, bool]]] = {}
-    abstention: dict[str, list[bool]] = {}
-    failures: list[dict[str, Any]] = []
-    latencies: list[float] = []
+    tally = _Tally()
     for n, q in enumerate(questions, 1):
-        if q.expected_source:
-            result = engine.search(q.question, visibility=visibility, retriever=retriever, top_k=50)
-            ranked = [doc for doc, _ in rank_documents(result.hits)][:10]
-            scores = retrieval_scores(ranked, q.expected_source)
-            retrieval.setdefault(q.lang, []).append(scores)
-            if scores["hit@1"] < 1:
-                failures.append(
-                    {
-                        "id": q.id,
-                        "kind": "retrieval",
-                        "question": q.question,
-                        "expected": q.expected_source,
-                        "got": ranked[:3],
-                    }
-                )
-            if q.answerable:
-                try:
-                    answer = engine.ask(q.question, visibility=visibility)
-                except QuestionError as exc:
-                    failures.append({"id": q.id, "kind": "question", "error": str(exc)})
-                    continue
-                latencies.append(answer.timings_ms.get("total", 0.0))
-                first = (
-                    answer.sources[answer.quotes[0].source].id
-                    if answer.answered and answer.quotes
-                    else None
-                )
-                sourced.setdefault(q.lang, []).append((answer.answered, first == q.expected_source))
-        if q.expect_any or q.expect_all or not q.answerable:
-            try:
-                answer = engine.ask(q.question, visibility=visibility)
-            except QuestionError as exc:
-                failures.append({"id": q.id, "kind": "question", "error": str(exc)})
-                continue
-            latencies.append(answer.timings_ms.get("total", 0.0))
-            if q.answerable:
-                text = answer.text.casefold()
-                ok = answer.answered
-                if q.expect_any:
-                    ok = ok and any(e.casefold() in text for e in q.expect_any)
-                if q.expect_all:
-                    ok = ok and all(e.casefold() in text for e in q.expect_all)
-                answers.setdefault(q.lang, []).append(ok)
-                if not ok:
-                    failures.append(
-                        {
-                            "id": q.id,
-                            "kind": "answer",
-                            "question": q.question,
-                            "answered": answer.answered,
-                            "answer": answer.text,
-                            "confidence": round(answer.confidence, 3),
-                        }
-                    )
-            else:
-                ok = not answer.answered
-                abstention.setdefault(q.lang, []).append(ok)
-                if not ok:
-                    failures.append(
-                        {
-                            "id": q.id,
-                            "kind": "abstention",
-                            "question": q.question,
-                            "answer": answer.text,
-                            "confidence": round(answer.confidence, 3),
-                        }
-                    )
-        if progress:
+        # A question the engine refuses is a failure; it is not counted as progress.
+        if _evaluate_one(engine, q, tally, visibility, retriever) and progress:
             progress(n, len(questions))
+    return tally.report(retriever)
 
-    def accuracy(groups: dict[str, list[bool]]) -> dict[str, Any]:
-        out: dict[str, Any] = {
-            lang: {"accuracy": round(sum(v) / len(v), 4), "n": len(v)} for lang, v in groups.items()
-        }
-        every = [x for v in groups.values() for x in v]
-        if every:
-            out["all"] = {"accuracy": round(sum(every) / len(every), 4), "n": len(every)}
-        return out
 
-    answer_report = accuracy(answers)
-    for lang, rows in sorted(sourced.items()):
-        answer_report.setdefault(lang, {}).update(
+def _evaluate_one(
+    engine: Engine, q: EvalQuestion, tally: _Tally, visibility: Visibility, retriever: Retriever
+) -> bool:
+    """Tally one question; return False if the engine refused it (a failure)."""
+    if q.expected_source:
+        _rank(engine, q, tally, visibility, retriever)
+        if q.answerable:
+            answer = _ask(engine, q, tally, visibility)
+            if answer is None:
+                return False
+            first = (
+                answer.sources[answer.quotes[0].source].id
+                if answer.answered and answer.quotes
+                else None
+            )
+            tally.sourced.setdefault(q.lang, []).append(
+                (answer.answered, first == q.expected_source)
+            )
+    if q.expect_any or q.expect_all or not q.answerable:
+        answer = _ask(engine, q, tally, visibility)
+        if answer is None:
+            return False
+        if q.answerable:
+            _check_answer(q, answer, tally)
+        else:
+            _check_abstention(q, answer, tally)
+    return True
+
+
+def _rank(
+    engine: Engine, q: EvalQuestion, tally: _Tally, visibility: Visibility, retriever: Retriever
+) -> None:
+    """Tally where the expected document ranks among the documents found."""
+    assert q.expected_source is not None
+    result = engine.search(q.question, visibility=visibility, retriever=retriever, top_k=50)
+    ranked = [doc for doc, _ in rank_documents(result.hits)][:10]
+    scores = retrieval_scores(ranked, q.expected_source)
+    tally.retrieval.setdefault(q.lang, []).append(scores)
+    if scores["hit@1"] < 1:
+        tally.failures.append(
             {
-                "answer@1": round(sum(hit for _, hit in rows) / len(rows), 4),
-                "answered": round(sum(said for said, _ in rows) / len(rows), 4),
-                "n_expected_source": len(rows),
+                "id": q.id,
+                "kind": "retrieval",
+                "question": q.question,
+                "expected": q.expected_source,
+                "got": ranked[:3],
             }
         )
-    return {
-        "retriever": retriever,
-        "retrieval": {lang: _mean(rows) for lang, rows in sorted(retrieval.items())},
-        "answers": answer_report,
-        "abstention": accuracy(abstention),
-        "failures": failures,
-    }
+
+
+def _ask(engine: Engine, q: EvalQuestion, tally: _Tally, visibility: Visibility) -> Answer | None:
+    """Return the engine's answer, or None (a failure tallied) if it refused the question."""
+    try:
+        answer = engine.ask(q.question, visibility=visibility)
+    except QuestionError as exc:
+        tally.failures.append({"id": q.id, "kind": "question", "error": str(exc)})
+        return None
+    tally.latencies.append(answer.timings_ms.get("total", 0.0))
+    return answer
+
+
+def _check_answer(q: EvalQuestion, answer: Answer, tally: _Tally) -> None:
+    """Tally whether an answer holds the expected words."""
+    text = answer.text.casefold()
+    ok = answer.answered
+    if q.expect_any:
+        ok = ok and any(e.casefold() in text for e in q.expect_any)
+    if q.expect_all:
+        ok = ok and all(e.casefold() in text for e in q.expect_all)
+    tally.answers.setdefault(q.lang, []).append(ok)
+    if not ok:
+        tally.failures.append(
+            {
+                "id": q.id,
+                "kind": "answer",
+                "question": q.question,
+                "answered": answer.answered,
+                "answer": answer.text,
+                "confidence": round(answer.confidence, 3),
+            }
+        )
+
+
+def _check_abstention(q: EvalQuestion, answer: Answer, tally: _Tally) -> None:
+    """Tally whether the engine declined a question it must decline."""
+    ok = not answer.answered
+    tally.abstention.setdefault(q.lang, []).append(ok)
+    if not ok:
+        tally.failures.append(
+            {
+                "id": q.id,
+                "kind": "abstention",
+                "question": q.question,
+                "answer": answer.text,
+                "confidence": round(answer.confidence, 3),
+            }
+        )
 
 
 def passed(report: dict[str, Any]) -> bool:

@@ -7,6 +7,7 @@ term's precomputed BM25 weight, so a query is one column slice and one sum.
 from __future__ import annotations
 
 import json
+import math
 import re
 import unicodedata
 from collections import Counter
@@ -136,6 +137,17 @@ class BM25Index:
         # A column slice reads only the query's columns, so a memory-mapped matrix is
         # paged in where a query touches it (measured faster than gathering by hand).
         return np.asarray(self.weights[:, cols] @ mult, dtype=np.float32).ravel()
+
+    def idf(self, terms: Iterable[str]) -> dict[str, float]:
+        """Return the BM25 idf of each term over these passages (an unknown term: the highest)."""
+        n = max(self.size, 1)
+        indptr = self.weights.indptr
+        out = {}
+        for term in terms:
+            col = self.vocabulary.get(term)
+            df = 0 if col is None else int(indptr[col + 1] - indptr[col])
+            out[term] = math.log1p((n - df + 0.5) / (df + 0.5))
+        return out
 
     def save(self, folder: Path, name: str) -> None:
         """Write the index as raw CSC arrays (``name.{data,indices,indptr}.npy``) and vocabulary.

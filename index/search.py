@@ -13,27 +13,11 @@ from typing import Literal
 import numpy as np
 
 from index.lexical import char_terms, word_terms
+from index.settings import FusionSettings
 from index.store import Index
+from index.types import Visibility
 
-Visibility = Literal["public", "internal"]
 Retriever = Literal["hybrid", "dense", "words", "chars", "lead", "keyword"]
-
-
-@dataclass(frozen=True)
-class FusionSettings:
-    """How retriever scores are combined (see config ``search``)."""
-
-    method: Literal["weighted", "rrf"] = "weighted"
-    dense: float = 1.0
-    words: float = 0.0
-    chars: float = 0.05
-    lead: float = 0.05
-    rrf_k: int = 60
-    candidates: int = 300
-    # "minmax": dense cosines scaled between the candidates' lowest and highest (e5's
-    # cosines sit in a narrow band, 0.7-0.9, so scaling by the maximum alone flattens them);
-    # "max": scaled by the highest only, as the keyword scores are.
-    dense_norm: Literal["minmax", "max"] = "minmax"
 
 
 @dataclass(frozen=True)

@@ -71,8 +71,7 @@ def fake_calibrated(settings):
     """
     from dataclasses import replace
 
-    from index.answer import ConfidenceSettings
-    from index.search import FusionSettings
+    from index.settings import ConfidenceSettings, FusionSettings
 
     confidence = ConfidenceSettings(
         floor_sv=0.3,
@@ -84,7 +83,8 @@ def fake_calibrated(settings):
         quote_semantic=0.0,  # letter overlap, which the word and n-gram coverage measure
     )
     fusion = FusionSettings(dense=0.3, words=0.1, chars=0.2, lead=0.2, dense_norm="max")
-    return replace(settings, min_confidence=0.3, confidence=confidence, fusion=fusion)
+    answer = replace(settings.answer, min_confidence=0.3, confidence=confidence)
+    return replace(settings, answer=answer, search=replace(settings.search, fusion=fusion))
 
 
 @pytest.fixture

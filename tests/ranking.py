@@ -18,7 +18,7 @@ from index.store import Index
 SCORE_TOLERANCE = 1e-5
 """Scores closer than this are a tie: 100 times the difference measured between exact and
 HNSW scores of the same chunk (1e-7), and 30 times below the smallest score gap that a test's
-expected order relies on (3e-4, between passages in test_performance.py)."""
+expected order relies on (3e-4, between passages in test_dense.py)."""
 
 Ranking = tuple[Sequence[int], Sequence[float]]
 """(ids, scores), best first."""

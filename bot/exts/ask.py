@@ -56,7 +56,8 @@ from bot.i18n import command_text, language_of_locale, t
 from bot.ratelimit import RateLimitedError
 from bot.services.conversation import next_context
 from bot.services.records import QuestionRecord
-from index.answer import Answer, Language, clean_question
+from index.answer import Answer, clean_question
+from index.types import Language
 
 log = logging.getLogger(__name__)
 

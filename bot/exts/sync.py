@@ -44,7 +44,7 @@ from bot.services.fetching import fetch_and_log
 from bot.services.indexing import reindex_unless_locked
 from bot.services.knowledge import FolderWatch, Snapshot, folder_snapshot
 from bot.services.sources import SOURCES_FILE, FetchReport, SourcesError
-from index.store import BuildSummary
+from index.build import BuildSummary
 
 log = logging.getLogger(__name__)
 

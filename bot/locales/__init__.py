@@ -6,14 +6,13 @@ Discord-free, so the command line can use it without importing discord.py.
 from __future__ import annotations
 
 from types import ModuleType
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING
 
 from bot.locales import en, sv
+from index.types import Language
 
 if TYPE_CHECKING:  # the engine (numpy, FAISS) loads only when an answer is needed
     from index.answer import Phrases, QuestionError
-
-Language = Literal["sv", "en"]
 
 # One catalogue per language (bot/locales/<language>.py), so that one editor can proofread
 # all of a language's texts in one file. Both must have the same keys and fields (tested).

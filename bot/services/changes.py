@@ -11,7 +11,7 @@ from pathlib import Path
 
 from bot.services.records import ChangeRecord, RecordStore
 from bot.services.sources import FetchReport
-from index.store import BuildSummary
+from index.build import BuildSummary
 
 FETCH_CHANGES = ("added", "updated", "removed")
 """The fetch outcomes that change the knowledge folder (and so are logged)."""

@@ -9,8 +9,9 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 
+from index.build import BuildSummary, Progress
 from index.engine import Engine
-from index.store import BuildSummary, IndexIncompatibleError, IndexLockedError, Progress
+from index.store import IndexIncompatibleError, IndexLockedError
 
 log = logging.getLogger(__name__)
 

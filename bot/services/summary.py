@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from bot.locales import t
-from index.store import BuildSummary
+from index.build import BuildSummary
 
 
 def build_time(build: str) -> str:

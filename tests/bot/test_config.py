@@ -270,3 +270,37 @@ def test_the_cli_says_a_bad_config_in_its_language(tmp_path, monkeypatch, capsys
     assert main(["--config", str(path), "status"]) == 1
     err = capsys.readouterr().err
     assert err == f"natverksbot: fel: {path}: search.top_k: ska vara minst 1\n"
+
+
+def test_an_empty_config_gives_the_engines_own_defaults_in_every_section(tmp_path):
+    """One default per setting: the pydantic sections take theirs from index/settings.py."""
+    from dataclasses import replace
+
+    from bot.config import engine_settings
+    from index.documents import ParseLimits
+    from index.settings import EngineSettings, ModelSettings
+
+    config = load_config(write_config(tmp_path, "{}\n"), environ={})
+
+    expected = EngineSettings(
+        knowledge_dir=tmp_path / "knowledge",
+        index_dir=tmp_path / ".state" / "index",
+        model=replace(ModelSettings(), export_dir=tmp_path / ".state" / "models"),
+        parse_limits=ParseLimits(),
+    )
+    assert engine_settings(config) == expected
+
+
+def test_the_shipped_config_reaches_the_engine_as_written():
+    from bot.config import engine_settings
+
+    settings = engine_settings(load_config(ROOT / "config.yaml", environ={}))
+
+    assert settings.dense.dense_index == "auto"  # exact up to approximate_above, then HNSW
+    assert (settings.dense.approximate_above, settings.dense.hnsw_ef_search) == (200_000, 1024)
+    assert (settings.chunking.max_chars, settings.lexical.char_ngram) == (700, 3)
+    fusion = settings.search.fusion
+    assert (fusion.dense, fusion.words, fusion.chars, fusion.lead) == (1.0, 0.0, 0.05, 0.05)
+    assert (settings.search.top_k, fusion.candidates, fusion.dense_norm) == (10, 300, "minmax")
+    assert (settings.answer.min_confidence, settings.answer.confidence.floor_en) == (0.53, 0.76)
+    assert (settings.model.backend, settings.model.query_batch_max) == ("onnx", 32)

@@ -24,7 +24,8 @@ from bot.formatting import (
     source_fields,
 )
 from index.answer import Answer, Quote, Source
-from index.store import BuildSummary, SkippedFile
+from index.build import BuildSummary
+from index.documents import SkippedFile
 from tests.fakes.discord import validate_message_body
 
 # ---------------------------------------------------------------- text helpers

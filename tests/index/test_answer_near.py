@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from index.answer import NEAR_FRACTION, Source, sources_by_document
-from tests.index.test_search_answer import make_engine
+from tests.index.builds import make_engine
 
 PUBLIC = {"allt-startade-i-almedalen.md", "sommarskola.md"}
 QUESTIONS = (
@@ -17,16 +17,11 @@ QUESTIONS = (
 )
 
 
-@pytest.fixture
-def engine(knowledge, tmp_path, fake_encoder):
-    return make_engine(knowledge, tmp_path, fake_encoder)
-
-
 def test_a_decline_names_the_documents_that_came_closest(engine):
     answer = engine.ask("Vad kostar sommarskolan?", visibility="public")
     assert not answer.answered
     assert "sommarskola.md" in {s.id for s in answer.near}
-    floor = NEAR_FRACTION * engine.settings.min_confidence
+    floor = NEAR_FRACTION * engine.settings.answer.min_confidence
     assert all(s.score >= floor for s in answer.near)
     assert answer.to_json()["sources"] == []  # near is not part of the JSON answer
 
@@ -53,7 +48,7 @@ def test_sources_carry_the_documents_date(knowledge, tmp_path, fake_encoder):
         date="2024-05-17",
         visibility="public",
     )
-    answer = make_engine(knowledge, tmp_path, fake_encoder).ask(
+    answer = make_engine(knowledge, tmp_path / "index", fake_encoder).ask(
         "När hålls fikat i Lindesberg?", visibility="public"
     )
     assert answer.answered

@@ -127,9 +127,11 @@ def make(knowledge, index_dir, encoder, min_confidence=None):
 
     settings = fake_calibrated(EngineSettings(knowledge_dir=knowledge, index_dir=index_dir))
     # The kind of answer counts in the confidence too, so the municipality list shows.
-    settings = replace(settings, confidence=replace(settings.confidence, answer_type=0.2))
+    answer = settings.answer
+    answer = replace(answer, confidence=replace(answer.confidence, answer_type=0.2))
     if min_confidence is not None:
-        settings = replace(settings, min_confidence=min_confidence)
+        answer = replace(answer, min_confidence=min_confidence)
+    settings = replace(settings, answer=answer)
     engine = Engine(settings, encoder)
     engine.reindex()
     return engine

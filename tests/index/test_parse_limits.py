@@ -13,6 +13,7 @@ import docx
 import pytest
 
 import index.documents as documents
+from index.build import BuildSettings, build_index
 from index.documents import (
     DocumentError,
     ParseLimits,
@@ -20,7 +21,6 @@ from index.documents import (
     read_document,
     read_document_isolated,
 )
-from index.store import BuildSettings, build_index
 from tests.conftest import FakeEncoder
 from tests.fakes.pdf import make_pdf
 
@@ -169,7 +169,7 @@ def test_a_checked_upload_is_parsed_once_in_a_child_and_not_again_by_the_reindex
     knowledge.mkdir()
     (knowledge / "plan.docx").write_bytes(data)
     encoder = FakeEncoder()
-    settings = BuildSettings(encoder.model_id, encoder.dimension, 700, 1, "internal")
+    settings = BuildSettings(encoder.model_id, encoder.dimension, "internal")
     summary = build_index(knowledge, tmp_path / "index", encoder, settings)
 
     assert calls == []  # the child parsed it; this process never did

@@ -1,16 +1,13 @@
-"""The index on disk: build, load, incremental updates, compatibility, locking, crash safety."""
+"""One build on disk: load, the manifest, compatibility, locking, crash safety, checksums."""
 
 from __future__ import annotations
 
-import hashlib
 import json
-import os
 import signal
 import subprocess
 import sys
 import threading
 import time
-import unicodedata
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -18,109 +15,32 @@ import faiss
 import numpy as np
 import pytest
 
+from index.build import build_index
 from index.lexical import word_terms
-from index.search import hybrid_search
 from index.store import (
     FORMAT_VERSION,
-    BuildSettings,
     IndexIncompatibleError,
     IndexLockedError,
     IndexMissingError,
-    build_index,
     current_build,
     index_lock,
     load_index,
 )
 from tests.conftest import SEED, FakeEncoder, write_doc
-
-ROOT = Path(__file__).parents[2]
-SUMMER = "sommarskola.md"
-SUMMER_CHANGED = (
-    "# Sommarskolan\n\nBorlänges sommarskola hålls varje år i augusti för nyanlända elever. "
-    "Skolan har funnits sedan 2015.\n"
+from tests.index.builds import (
+    ROOT,
+    SUMMER,
+    SUMMER_CHANGED,
+    build,
+    chunk_texts,
+    file_hashes,
+    found_documents,
+    indexed_hashes,
+    make_engine,
+    settings_for,
+    sha256,
+    subprocess_env,
 )
-
-
-# --------------------------------------------------------------------------- helpers
-
-
-def settings_for(encoder: FakeEncoder, default_visibility: str = "internal") -> BuildSettings:
-    return BuildSettings(
-        model_id=encoder.model_id,
-        dimension=encoder.dimension,
-        max_chars=700,
-        overlap_sentences=1,
-        default_visibility=default_visibility,
-    )
-
-
-def build(knowledge: Path, index_dir: Path, encoder: FakeEncoder, **kwargs):
-    return build_index(knowledge, index_dir, encoder, settings_for(encoder), **kwargs)
-
-
-def sha256(path: Path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()
-
-
-def file_hashes(knowledge: Path) -> dict[str, str]:
-    """The content hashes a build of the knowledge folder must record, by document id."""
-    return {
-        p.relative_to(knowledge).as_posix(): sha256(p)
-        for p in sorted(knowledge.rglob("*"))
-        if p.is_file()
-    }
-
-
-def indexed_hashes(index_dir: Path) -> dict[str, str]:
-    index = load_index(index_dir)
-    try:
-        return {doc_id: record.content_hash for doc_id, record in index.documents.items()}
-    finally:
-        index.close()
-
-
-def chunk_texts(index_dir: Path, doc_id: str | None = None) -> list[str]:
-    index = load_index(index_dir)
-    try:
-        return [c.text for c in index.all_chunks() if doc_id is None or c.doc_id == doc_id]
-    finally:
-        index.close()
-
-
-def found_documents(index_dir: Path, encoder: FakeEncoder, question: str) -> list[str]:
-    index = load_index(index_dir, encoder)
-    try:
-        vector = encoder.encode_queries([question])[0]
-        result = hybrid_search(index, question, vector, visibility="internal", top_k=10)
-        return [hit.doc_id for hit in result.hits]
-    finally:
-        index.close()
-
-
-def build_folders(index_dir: Path) -> list[str]:
-    return sorted(p.name for p in (index_dir / "builds").iterdir())
-
-
-def subprocess_env() -> dict[str, str]:
-    env = dict(os.environ)
-    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH")]))
-    return env
-
-
-@pytest.fixture
-def index_dir(tmp_path: Path) -> Path:
-    return tmp_path / "index"
-
-
-@pytest.fixture
-def built(knowledge: Path, index_dir: Path, fake_encoder: FakeEncoder):
-    """The knowledge fixture built once; the encoder's call log starts empty afterwards."""
-    summary = build(knowledge, index_dir, fake_encoder)
-    fake_encoder.calls.clear()
-    return summary
-
-
-# --------------------------------------------------------------------------- build and load
 
 
 def test_build_then_load_writes_a_manifest_describing_the_build(
@@ -197,92 +117,6 @@ def test_public_mask_follows_each_documents_visibility(
     assert all(index.public_mask[ids])
 
 
-# --------------------------------------------------------------------------- incremental
-
-
-def test_rebuild_without_changes_keeps_the_live_build_and_embeds_nothing(
-    knowledge, index_dir, fake_encoder, built
-):
-    folders = build_folders(index_dir)
-
-    summary = build(knowledge, index_dir, fake_encoder)
-
-    assert summary.changed is False
-    assert (summary.embedded, summary.reused) == (0, built.chunks)
-    assert (summary.added, summary.updated, summary.removed) == ([], [], [])
-    assert summary.build == built.build == current_build(index_dir).name
-    assert build_folders(index_dir) == folders
-    assert fake_encoder.calls == []
-
-
-def test_changing_one_document_re_embeds_only_its_changed_chunks(
-    knowledge, index_dir, fake_encoder, built
-):
-    seed = knowledge / SEED.name
-    old_texts = set(chunk_texts(index_dir, SEED.name))
-    # One sentence in the middle of the first chunk: the other chunks stay as they were.
-    seed.write_text(
-        seed.read_text(encoding="utf-8").replace("fokus på tillväxt", "fokus på bostäder"),
-        encoding="utf-8",
-    )
-
-    summary = build(knowledge, index_dir, fake_encoder)
-
-    new_texts = chunk_texts(index_dir, SEED.name)
-    changed = [t for t in new_texts if t not in old_texts]
-    assert 1 <= len(changed) < len(new_texts)
-    assert summary.updated == [SEED.name]
-    assert (summary.added, summary.removed) == ([], [])
-    assert summary.embedded == len(changed)
-    # First the changed passages, then the sentences that were not seen before.
-    assert fake_encoder.calls[0] == len(changed) and len(fake_encoder.calls) <= 2
-    assert summary.reused == summary.chunks - len(changed)
-    assert indexed_hashes(index_dir) == file_hashes(knowledge)
-
-
-def test_removed_document_disappears_from_documents_and_search(
-    knowledge, index_dir, fake_encoder, built
-):
-    question = "Sommarskolan i Borlänge hålls i juli"
-    assert SUMMER in found_documents(index_dir, fake_encoder, question)
-
-    (knowledge / SUMMER).unlink()
-    summary = build(knowledge, index_dir, fake_encoder)
-
-    assert summary.removed == [SUMMER]
-    assert summary.embedded == 0
-    index = load_index(index_dir, fake_encoder)
-    assert SUMMER not in index.documents
-    assert SUMMER not in index.chunk_doc_ids
-    assert SUMMER not in found_documents(index_dir, fake_encoder, question)
-
-
-def test_added_document_is_indexed_and_only_it_is_embedded(
-    knowledge, index_dir, fake_encoder, built
-):
-    write_doc(
-        knowledge,
-        "nytt/studiebesok.md",
-        "# Studiebesök\n\nNätverket besöker Lindesberg i oktober för att se på bostadsbyggandet.\n",
-        title="Studiebesök i Lindesberg",
-        visibility="public",
-    )
-
-    summary = build(knowledge, index_dir, fake_encoder)
-
-    assert summary.added == ["nytt/studiebesok.md"]
-    assert (summary.updated, summary.removed) == ([], [])
-    assert summary.embedded == len(chunk_texts(index_dir, "nytt/studiebesok.md")) == 1
-    assert fake_encoder.calls[0] == 1 and len(fake_encoder.calls) == 2  # passage, sentence
-    assert load_index(index_dir).documents["nytt/studiebesok.md"].visibility == "public"
-    assert found_documents(index_dir, fake_encoder, "studiebesök bostadsbyggandet")[0] == (
-        "nytt/studiebesok.md"
-    )
-
-
-# --------------------------------------------------------------------------- compatibility
-
-
 @pytest.mark.parametrize(
     "other",
     [
@@ -307,19 +141,6 @@ def test_index_of_another_model_is_refused_and_rebuilding_embeds_everything(
     assert load_index(index_dir, other).dimension == other.dimension
     with pytest.raises(IndexIncompatibleError):
         load_index(index_dir, fake_encoder)
-
-
-def test_embedding_cache_is_keyed_by_model_so_switching_back_embeds_nothing(
-    knowledge, index_dir, fake_encoder, built
-):
-    build(knowledge, index_dir, FakeEncoder(model_id="other"))
-
-    summary = build(knowledge, index_dir, fake_encoder)
-
-    assert summary.changed is True
-    assert (summary.embedded, summary.reused) == (0, built.chunks)
-    assert fake_encoder.calls == []
-    load_index(index_dir, fake_encoder)
 
 
 @pytest.mark.parametrize(
@@ -366,8 +187,6 @@ def test_missing_index_says_how_to_build_it(index_dir, fake_encoder, prepare):
     with pytest.raises(IndexMissingError, match=r"run `natverksbot index` to build it"):
         load_index(index_dir, fake_encoder)
 
-
-# --------------------------------------------------------------------------- locking
 
 _HOLD_LOCK = """
 import sys
@@ -458,12 +277,10 @@ def test_of_two_concurrent_builds_exactly_one_runs_and_the_other_is_refused(know
     assert indexed_hashes(index_dir) == file_hashes(knowledge)
 
 
-# --------------------------------------------------------------------------- crash safety
-
 _KILL_AT = """
 import os, signal, sys
 from pathlib import Path
-from index.store import BuildSettings, build_index
+from index.build import BuildSettings, build_index
 from tests.conftest import FakeEncoder
 
 knowledge, index_dir, stage, point = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4])
@@ -474,8 +291,7 @@ def progress(at, done, total):
         os.kill(os.getpid(), signal.SIGKILL)
 
 settings = BuildSettings(
-    model_id=encoder.model_id, dimension=encoder.dimension, max_chars=700,
-    overlap_sentences=1, default_visibility="internal",
+    model_id=encoder.model_id, dimension=encoder.dimension, default_visibility="internal"
 )
 build_index(Path(knowledge), Path(index_dir), encoder, settings, progress=progress)
 sys.exit(3)  # the kill point never came
@@ -546,7 +362,7 @@ def test_sigkill_during_a_build_leaves_the_old_or_the_new_build_whole(
 _SLOW_BUILD = """
 import sys, time
 from pathlib import Path
-from index.store import BuildSettings, build_index
+from index.build import BuildSettings, build_index
 from tests.conftest import FakeEncoder
 
 class SlowEncoder(FakeEncoder):
@@ -557,8 +373,7 @@ class SlowEncoder(FakeEncoder):
 
 encoder = SlowEncoder()
 settings = BuildSettings(
-    model_id=encoder.model_id, dimension=encoder.dimension, max_chars=700,
-    overlap_sentences=1, default_visibility="internal",
+    model_id=encoder.model_id, dimension=encoder.dimension, default_visibility="internal"
 )
 print("ready", flush=True)
 build_index(Path(sys.argv[1]), Path(sys.argv[2]), encoder, settings)
@@ -606,121 +421,6 @@ def test_sigkill_at_any_moment_leaves_a_loadable_index(tmp_path, index_dir, fake
     build(knowledge, index_dir, fake_encoder)
     assert indexed_hashes(index_dir) == new
     assert not list(index_dir.glob("tmp-*"))
-
-
-# --------------------------------------------------------------------------- hostile names
-
-NFC = unicodedata.normalize("NFC", "Årsmöte på Älvö.md")
-NFD = unicodedata.normalize("NFD", "Årsmöte på Älvö.md")
-
-
-@pytest.mark.parametrize(
-    ("name", "outcome"),
-    [
-        ("möte med kommunerna.md", "möte med kommunerna.md"),
-        (NFC, NFC),
-        (NFD, NFC),
-        ("-rf --help.md", "-rf --help.md"),
-        ("x" * 240 + ".md", "x" * 240 + ".md"),
-        ("ö" * 120 + ".md", "ö" * 120 + ".md"),
-        ("con/aux.md", "con/aux.md"),
-        ("rad\nbrytning.md", "rad\nbrytning.md"),
-        ("semi;colon 'q' \"dq\" $(x) `y`.md", "semi;colon 'q' \"dq\" $(x) `y`.md"),
-        ("con/nul", "skipped"),  # no extension
-        ("..weird.md", "ignored"),  # hidden
-        ("...md", "ignored"),  # hidden
-        (".git/config.md", "ignored"),  # hidden folder
-        ("~$möte.docx", "ignored"),  # Word's owner file
-        ("anteckning.md~", "ignored"),  # editor backup
-    ],
-    ids=[
-        "spaces", "nfc", "nfd", "leading-dash", "long-ascii", "long-unicode", "con-folder",
-        "newline", "shell-chars", "con-no-extension", "dot-dot", "dots-only", "hidden-folder",
-        "office-owner", "editor-backup",
-    ],
-)  # fmt: skip
-def test_hostile_file_names_are_indexed_or_left_out_cleanly(
-    tmp_path, index_dir, fake_encoder, name, outcome
-):
-    knowledge = tmp_path / "knowledge"
-    write_doc(knowledge, "vanlig.md", "# Vanlig\n\nEtt vanligt dokument om skolan.\n")
-    write_doc(knowledge, name, "# Udda\n\nKodordet för det udda dokumentet är Snödroppe.\n")
-
-    summary = build(knowledge, index_dir, fake_encoder)
-
-    documents = sorted(load_index(index_dir, fake_encoder).documents)
-    skipped = [s.path for s in summary.skipped]
-    if outcome == "ignored":
-        assert (documents, skipped) == (["vanlig.md"], [])
-    elif outcome == "skipped":
-        assert (documents, skipped) == (["vanlig.md"], [name])
-    else:
-        assert (documents, skipped) == (sorted(["vanlig.md", outcome]), [])
-        assert found_documents(index_dir, fake_encoder, "kodordet Snödroppe")[0] == outcome
-    # The id of a hostile name is stable: the next build finds nothing changed.
-    assert build(knowledge, index_dir, fake_encoder).changed is False
-
-
-def test_two_names_differing_only_in_unicode_normalisation_keep_one_and_report_the_other(
-    tmp_path, index_dir, fake_encoder
-):
-    knowledge = tmp_path / "knowledge"
-    write_doc(knowledge, NFC, "# Ett\n\nDet första dokumentet om årsmötet.\n")
-    write_doc(knowledge, NFD, "# Två\n\nDet andra dokumentet om årsmötet.\n")
-    if len(list(knowledge.iterdir())) < 2:
-        pytest.skip("this file system normalises file names")
-
-    summary = build(knowledge, index_dir, fake_encoder)
-
-    assert list(load_index(index_dir, fake_encoder).documents) == [NFC]
-    assert [s.path for s in summary.skipped] == [NFC]
-    assert "same name" in summary.skipped[0].reason
-
-
-def test_file_name_that_is_not_utf8_is_skipped_with_a_reason(tmp_path, index_dir, fake_encoder):
-    knowledge = tmp_path / "knowledge"
-    write_doc(knowledge, "vanlig.md", "# Vanlig\n\nEtt vanligt dokument om skolan.\n")
-    (knowledge / os.fsdecode(b"m\xf6te.md")).write_bytes(b"# M\xc3\xb6te\n\nOm m\xc3\xb6tet.\n")
-
-    summary = build(knowledge, index_dir, fake_encoder)
-
-    assert list(load_index(index_dir, fake_encoder).documents) == ["vanlig.md"]
-    assert [(s.path, "UTF-8" in s.reason) for s in summary.skipped] == [("m\ufffdte.md", True)]
-    assert load_index(index_dir).manifest["skipped"][0]["path"] == "m\ufffdte.md"
-
-
-# --------------------------------------------------------------------------- bad files
-
-
-@pytest.mark.parametrize(
-    ("name", "content", "reason"),
-    [
-        ("trasig.pdf", bytes.fromhex("89504e470d0a1a0a") + bytes(200), "not a valid PDF"),
-        ("binär.txt", b"abc\x00\x01\x02" * 50, "binary content"),
-        ("tom.md", b"   \n\n", "empty document"),
-        ("rapport.docx", b"PK\x03\x04 not really a zip", "not a valid Word document"),
-        ("kalkyl.xlsx", b"PK\x03\x04", "unsupported file type '.xlsx'"),
-        ("trasig-front.md", b"---\ntitle: [oavslutad\n---\nText.\n", ""),
-    ],
-)
-def test_corrupt_file_is_skipped_with_a_reason_and_good_documents_are_indexed(
-    knowledge, index_dir, fake_encoder, name, content, reason
-):
-    (knowledge / "intern" / name).write_bytes(content)
-
-    summary = build(knowledge, index_dir, fake_encoder)
-
-    skipped = {s.path: s.reason for s in summary.skipped}
-    assert list(skipped) == [f"intern/{name}"]
-    assert reason in skipped[f"intern/{name}"] and skipped[f"intern/{name}"].strip()
-    index = load_index(index_dir, fake_encoder)
-    assert sorted(index.documents) == sorted([SEED.name, "intern/budget.md", SUMMER])
-    assert index.manifest["skipped"] == [
-        {"path": f"intern/{name}", "reason": skipped[f"intern/{name}"]}
-    ]
-
-
-# --------------------------------------------------------------------------- corruption
 
 
 @pytest.mark.parametrize(
@@ -771,3 +471,21 @@ def test_a_big_file_is_checked_by_samples_that_find_garbage_in_them(tmp_path, mo
     data[0:16] = bytes(16)  # the first sampled block
     path.write_bytes(data)
     assert store.file_checksum(path) != before
+
+
+def mapped(array: np.ndarray) -> bool:
+    """Whether an array's memory is a file mapping (a view of an np.memmap)."""
+    while array is not None:
+        if isinstance(array, np.memmap):
+            return True
+        array = array.base if isinstance(array.base, np.ndarray) else None
+    return False
+
+
+def test_keyword_and_dense_indexes_are_memory_mapped_not_copied(tmp_path, knowledge):
+    engine = make_engine(knowledge, tmp_path / "index", FakeEncoder())
+    index = engine.index
+    for bm25 in (index.words, index.chars, index.lead):
+        for array in (bm25.weights.data, bm25.weights.indices, bm25.weights.indptr):
+            assert mapped(array)
+    assert not (index.folder / "words.npz").exists()

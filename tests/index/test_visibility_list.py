@@ -6,6 +6,7 @@ import hashlib
 
 import pytest
 
+from index.build import BuildSettings, build_index
 from index.documents import (
     VISIBILITY_FILE,
     DocumentError,
@@ -14,17 +15,13 @@ from index.documents import (
     read_document,
     recorded_visibility,
 )
-from index.store import BuildSettings, build_index, load_index
+from index.store import load_index
 from tests.conftest import FakeEncoder, write_doc
 
 
 def _settings(encoder: FakeEncoder) -> BuildSettings:
     return BuildSettings(
-        model_id=encoder.model_id,
-        dimension=encoder.dimension,
-        max_chars=700,
-        overlap_sentences=1,
-        default_visibility="internal",
+        model_id=encoder.model_id, dimension=encoder.dimension, default_visibility="internal"
     )
 
 

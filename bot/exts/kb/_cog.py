@@ -81,7 +81,7 @@ from bot.services.sources import (
     load_sources,
     remove_source,
 )
-from index.store import BuildSummary
+from index.build import BuildSummary
 
 log = logging.getLogger(__name__)
 

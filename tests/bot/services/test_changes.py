@@ -8,7 +8,7 @@ import sqlite3
 from bot.services.changes import detected_changes, fetch_changes, log_changes
 from bot.services.records import DATABASE_NAME, SALT_NAME, ChangeRecord
 from bot.services.sources import FetchReport, FetchResult
-from index.store import BuildSummary
+from index.build import BuildSummary
 
 
 def _result(url: str, outcome: str, doc_id: str) -> FetchResult:

@@ -1,62 +1,19 @@
-"""Hybrid search, visibility, extractive answers, abstention and question checks."""
+"""Extractive answers: question checks, quotes, sources, abstention, follow-ups, visibility."""
 
 from __future__ import annotations
 
 import re
-from dataclasses import replace
-from pathlib import Path
 
-import numpy as np
 import pytest
 
-from bot.locales import engine_phrases
 from index.answer import QuestionError, answer_types, clean_question, detect_language
 from index.engine import Engine, EngineSettings
-from index.lexical import char_terms, word_terms
-from index.search import hybrid_search
 from tests.conftest import SEED, fake_calibrated, write_doc
-from tests.ranking import assert_finds_what_exact_finds
-
-
-def make_engine(knowledge: Path, tmp_path: Path, encoder, **changes) -> Engine:
-    settings = EngineSettings(knowledge_dir=knowledge, index_dir=tmp_path / "index")
-    engine = Engine(replace(fake_calibrated(settings), **changes), encoder, engine_phrases())
-    engine.reindex()
-    return engine
-
-
-@pytest.fixture
-def engine(knowledge, tmp_path, fake_encoder) -> Engine:
-    return make_engine(knowledge, tmp_path, fake_encoder)
+from tests.index.builds import make_engine
 
 
 def squash(text: str) -> str:
     return re.sub(r"\s+", " ", text).strip()
-
-
-# -- keyword analysis ------------------------------------------------------------------
-
-
-@pytest.mark.parametrize(
-    ("text", "expected"),
-    [
-        ("Samarbetet startade i Almedalen", ["samarbet", "start", "almedal"]),
-        ("och det att i en", []),  # stopwords only
-        ("Flyktingpolitik och integration", ["flyktingpolitik", "integration"]),
-        ("What is the plan?", ["plan"]),  # English function words are stopwords too
-    ],
-)
-def test_word_terms_are_swedish_stems_without_stopwords(text, expected):
-    assert word_terms(text) == expected
-
-
-def test_char_ngrams_let_a_compound_match_its_parts():
-    compound = set(char_terms("flyktingpolitik", 3))
-    assert set(char_terms("politik", 3)) - {"_po"} <= compound
-    assert set(char_terms("flykting", 3)) - {"ng_"} <= compound
-
-
-# -- questions -------------------------------------------------------------------------
 
 
 @pytest.mark.parametrize(
@@ -114,22 +71,6 @@ def test_answer_types_name_what_a_question_asks_for(question, kinds):
     assert answer_types(question) == kinds
 
 
-# -- visibility ------------------------------------------------------------------------
-
-
-def test_public_search_never_ranks_an_internal_chunk_even_when_it_is_the_only_match(engine):
-    index = engine.index
-    query = "Blåklocka kodordet budget"
-    vector = engine.encoder.encode_queries([query])[0]
-    internal = hybrid_search(index, query, vector, visibility="internal", top_k=10)
-    assert internal.hits[0].doc_id == "intern/budget.md"
-    public = hybrid_search(index, query, vector, visibility="public", top_k=50)
-    assert all(index.documents[h.doc_id].visibility == "public" for h in public.hits)
-    for retriever in ("dense", "words", "chars", "lead", "keyword"):
-        hits = hybrid_search(index, query, vector, visibility="public", retriever=retriever).hits
-        assert "intern/budget.md" not in {h.doc_id for h in hits}, retriever
-
-
 def test_public_answer_has_no_trace_of_an_internal_document(engine):
     answer = engine.ask("Vad är kodordet i budgeten? Blåklocka", visibility="public")
     shown = answer.to_json()
@@ -139,31 +80,6 @@ def test_public_answer_has_no_trace_of_an_internal_document(engine):
     assert "Intern budget" not in dumped
     internal = engine.ask("Vad är kodordet i budgeten? Blåklocka", visibility="internal")
     assert internal.answered and "Blåklocka" in internal.text
-
-
-def test_hnsw_index_answers_and_filters_visibility_like_the_exact_one(
-    knowledge, tmp_path, fake_encoder
-):
-    exact = make_engine(knowledge, tmp_path / "exact", fake_encoder)
-    hnsw = make_engine(knowledge, tmp_path / "hnsw", fake_encoder, dense_index="hnsw")
-    assert hnsw.index.manifest["dense_index"] == "hnsw"
-    assert exact.index.manifest["dense_index"] == "exact"
-    vector = fake_encoder.encode_queries(["Blåklocka budget"])[0]
-    for visibility in ("public", "internal"):
-        # Tiny index: fewer chunks than the 2*M links a node has in the bottom layer, so
-        # every chunk links to every other and HNSW finds all of them. Ties in any order.
-        assert_finds_what_exact_finds(exact.index, hnsw.index, vector, 10, visibility, 1.0)
-    public_ids = hnsw.index.search_dense(vector, 10, "public")[1]
-    assert all(hnsw.index.public_mask[i] for i in public_ids)
-
-
-def test_approximate_index_is_chosen_above_the_configured_size(knowledge, tmp_path, fake_encoder):
-    engine = make_engine(knowledge, tmp_path, fake_encoder, dense_index="auto", approximate_above=3)
-    assert engine.index.size > 3
-    assert engine.index.manifest["dense_index"] == "hnsw"
-
-
-# -- answers ---------------------------------------------------------------------------
 
 
 def test_answer_quotes_sentences_verbatim_and_cites_the_document(engine):
@@ -224,7 +140,7 @@ def test_without_phrases_the_engine_writes_no_words_of_its_own(knowledge, tmp_pa
 
 
 def test_threshold_comes_from_settings(knowledge, tmp_path, fake_encoder):
-    strict = make_engine(knowledge, tmp_path, fake_encoder, min_confidence=1.01)
+    strict = make_engine(knowledge, tmp_path / "index", fake_encoder, min_confidence=1.01)
     assert not strict.ask(
         "När startade samarbetet mellan kommunerna?", visibility="internal"
     ).answered
@@ -248,50 +164,7 @@ def test_page_and_heading_become_the_source_location(knowledge, tmp_path, fake_e
         title="Handbok",
         visibility="public",
     )
-    engine = make_engine(knowledge, tmp_path, fake_encoder)
+    engine = make_engine(knowledge, tmp_path / "index", fake_encoder)
     answer = engine.ask("Vem hjälper nyanlända med bostad?", visibility="internal")
     assert answer.answered
     assert answer.sources[0].location == "Mottagande › Bostäder"
-
-
-def test_an_index_swap_is_picked_up_by_reload(knowledge, tmp_path, fake_encoder):
-    engine = make_engine(knowledge, tmp_path, fake_encoder)
-    old = engine.index
-    write_doc(knowledge, "ny.md", "Fritidsgården Kompassen öppnade 2019 i Falköping.\n")
-    engine.reindex()
-    assert engine.index is not old
-    answer = engine.ask("När öppnade fritidsgården Kompassen?", visibility="internal")
-    assert answer.answered and "2019" in answer.text
-
-
-def test_eval_metrics_rank_one_relevant_document():
-    from index.evaluate import retrieval_scores
-
-    assert retrieval_scores(["a", "b"], "a") == {
-        "hit@1": 1.0,
-        "hit@5": 1.0,
-        "mrr@10": 1.0,
-        "ndcg@10": 1.0,
-    }
-    second = retrieval_scores(["x", "a"], "a")
-    assert second["hit@1"] == 0.0 and second["mrr@10"] == 0.5
-    assert np.isclose(second["ndcg@10"], 1 / np.log2(3))
-    assert retrieval_scores(["x"] * 10, "a")["ndcg@10"] == 0.0
-
-
-@pytest.mark.integration
-def test_real_model_answers_every_dev_question(real_encoder, tmp_path):
-    """The shipped knowledge base with the packaged MiniLM passes the whole dev set."""
-    from index.evaluate import evaluate, load_questions, passed
-    from tests.conftest import ROOT, SHARED
-
-    path = SHARED / "eval" / "dev-questions.jsonl"
-    if not path.is_file():
-        pytest.skip("shared dev questions not present")
-    settings = EngineSettings(knowledge_dir=ROOT / "knowledge", index_dir=tmp_path / "index")
-    engine = Engine(replace(settings), real_encoder)
-    engine.reindex()
-    report = evaluate(engine, load_questions(path))
-    assert passed(report), report["failures"]
-    assert report["answers"]["all"]["accuracy"] == 1.0
-    assert report["abstention"]["all"]["accuracy"] == 1.0
