@@ -528,13 +528,7 @@ def build_answer(
     if best is None:
         return Answer(question, False, phrases.abstain, [], [], language, 0.0)
 
-    chosen = [best]
-    for cand in candidates[1:]:
-        if len(chosen) >= max_sentences:
-            break
-        related = cand.word_cover > 0 or cand.char_cover > 0.3 or cand.context_cover > 0
-        if cand.score >= 0.75 * best.score and related:
-            chosen.append(cand)
+    chosen = _choose(best, candidates, max_sentences)
     if context:
         confidence = _follow_up_confidence(
             index, question, context, chosen, top, language, visibility, calibration
@@ -546,22 +540,43 @@ def build_answer(
         "lexical": 0.6 * best.word_cover + 0.4 * best.char_cover,
         "typed": best.typed,
     }
-    if confidence < min_confidence:
-        near = near_documents(
-            index,
-            candidates,
-            top_hits,
-            set(),
-            language,
-            floor,
-            settings=calibration,
-            phrases=phrases,
-        )
-        text = phrases.abstain
-        return Answer(
-            question, False, text, [], [], language, confidence, evidence=evidence, near=near
-        )
+    answered = confidence >= min_confidence
+    quotes, sources = (
+        _cite(index, _complete(chosen, candidates), top_hits, phrases) if answered else ([], [])
+    )
+    cited = {s.id for s in sources}
+    near = near_documents(
+        index, candidates, top_hits, cited, language, floor, settings=calibration, phrases=phrases
+    )
+    text = format_answer(quotes, sources, phrases) if answered else phrases.abstain
+    return Answer(
+        question,
+        answered,
+        text,
+        quotes,
+        sources,
+        language,
+        confidence,
+        evidence=evidence,
+        near=near,
+    )
 
+
+def _choose(best: _Candidate, candidates: list[_Candidate], limit: int) -> list[_Candidate]:
+    """Return the best sentence and those nearly as good that share the question's words."""
+    chosen = [best]
+    for cand in candidates[1:]:
+        if len(chosen) >= limit:
+            break
+        related = cand.word_cover > 0 or cand.char_cover > 0.3 or cand.context_cover > 0
+        if cand.score >= 0.75 * best.score and related:
+            chosen.append(cand)
+    return chosen
+
+
+def _complete(chosen: list[_Candidate], candidates: list[_Candidate]) -> list[_Candidate]:
+    """Return the chosen sentences with what they need to be read alone, in document order."""
+    chosen = list(chosen)
     # A sentence followed by a short lead-in and its list ("Några exempel på det är: • …")
     # is incomplete without the list, so the list comes along.
     by_place = {(c.chunk.id, c.position): c for c in candidates}
@@ -578,11 +593,17 @@ def build_answer(
                 chosen.append(before)
     # Quotes from one passage read best in document order.
     chosen.sort(key=lambda c: (c.hit_rank, c.chunk.ordinal, c.position))
+    return chosen
 
+
+def _cite(
+    index: Index, chosen: list[_Candidate], hits: list[Hit], phrases: Phrases
+) -> tuple[list[Quote], list[Source]]:
+    """Return the quotes and their sources: one source per document and place."""
     sources: list[Source] = []
     source_of: dict[tuple[str, str | None], int] = {}
     quotes: list[Quote] = []
-    hit_score = {h.chunk_id: h.score for h in top_hits}
+    hit_score = {h.chunk_id: h.score for h in hits}
     for cand in chosen:
         doc: DocumentRecord = index.documents[cand.chunk.doc_id]
         location = location_of(cand.chunk, phrases)
@@ -601,20 +622,7 @@ def build_answer(
                 )
             )
         quotes.append(Quote(cand.text, source_of[key], location))
-    text = format_answer(quotes, sources, phrases)
-    near = near_documents(
-        index,
-        candidates,
-        top_hits,
-        {s.id for s in sources},
-        language,
-        floor,
-        settings=calibration,
-        phrases=phrases,
-    )
-    return Answer(
-        question, True, text, quotes, sources, language, confidence, evidence=evidence, near=near
-    )
+    return quotes, sources
 
 
 def format_answer(quotes: list[Quote], sources: list[Source], phrases: Phrases) -> str:
