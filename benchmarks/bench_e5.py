@@ -106,6 +106,89 @@ def one_backend(name: str) -> dict:
     return out
 
 
+def _onnx_variant(name: str):
+    """Return the ONNX encoder configured as variant ``name`` (see VARIANTS)."""
+    from index.embedding.onnx_backend import OnnxEncoder
+
+    class Variant(OnnxEncoder):
+        def model_file(self) -> Path:
+            if name == "graph-table":  # the export before the table left the graph
+                return next(MODELS.glob("multilingual-e5-small-*-1c46741c47121318")) / "model.onnx"
+            return super().model_file()
+
+        def _session_options(self, ort):
+            options = super()._session_options(ort)
+            if "no-arena" in name:
+                options.enable_cpu_mem_arena = False
+            if "no-pattern" in name:
+                options.enable_mem_pattern = False
+            if "no-prepack" in name:
+                options.add_session_config_entry("session.disable_prepacking", "1")
+            return options
+
+    batch = next((int(p[1:]) for p in name.split("-") if p[:1] == "b" and p[1:].isdigit()), 64)
+    return Variant("multilingual-e5-small", export_dir=MODELS, batch_size=batch)
+
+
+VARIANTS = ["graph-table", "table-b64", "table-b16", "table-b16-no-arena"]
+
+
+def one_variant(name: str, reference: Path) -> dict:
+    """Measure one ONNX variant in this process: memory, speed, vectors against reference."""
+    encoder = _onnx_variant(name)
+    texts, _, rows = faq_data()
+    questions = [q["question"] for q in rows][:200]
+    encoder.encode_queries(["uppvärmning"])
+    out = {"variant": name, "load_start": load(), "rss_loaded_mb": rss_mb()[0]}
+    latencies = []
+    for q in questions:
+        t = time.perf_counter()
+        encoder.encode_queries([q])
+        latencies.append((time.perf_counter() - t) * 1000)
+    out["query_ms_median"] = round(statistics.median(latencies), 2)
+    t = time.perf_counter()
+    docs = encoder.encode_documents(texts)
+    out["passages_per_s"] = round(len(texts) / (time.perf_counter() - t), 2)
+    vectors = np.concatenate([docs, encoder.encode_queries(questions)])
+    if reference.is_file():
+        out["max_abs_diff"] = float(np.abs(np.load(reference) - vectors).max())
+    else:
+        np.save(reference, vectors)
+    out["rss_mb"], out["peak_rss_mb"] = rss_mb()
+    out["load_end"] = load()
+    return out
+
+
+def variants(names: list[str], rounds: int) -> None:
+    """Run each variant in a process of its own, interleaved ``rounds`` times."""
+    print(
+        "| variant | RSS loaded MB | RSS after MB | peak MB | question ms | passages/s |"
+        " max abs diff | load |"
+    )
+    print("|---|---|---|---|---|---|---|---|")
+    with tempfile.TemporaryDirectory() as tmp:
+        reference = Path(tmp) / "reference.npy"
+        for _ in range(rounds):
+            for name in names:
+                done = subprocess.run(
+                    [sys.executable, __file__, "--variant", name, "--reference", str(reference)],
+                    capture_output=True,
+                    text=True,
+                    check=False,
+                )
+                if done.returncode != 0:
+                    print(f"| {name} | failed: {done.stderr.strip().splitlines()[-3:]} |")
+                    continue
+                r = json.loads(done.stdout.strip().splitlines()[-1])
+                print(
+                    f"| {name} | {r['rss_loaded_mb']} | {r['rss_mb']} | {r['peak_rss_mb']}"
+                    f" | {r['query_ms_median']} | {r['passages_per_s']}"
+                    f" | {r.get('max_abs_diff', 'reference')}"
+                    f" | {r['load_start']}–{r['load_end']} |",
+                    flush=True,
+                )
+
+
 def encoders(names: list[str]) -> None:
     print(
         "| backend | question: median ms | p95 ms | passages/s | nDCG@10 sv | en |"
@@ -248,8 +331,19 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--backend")
     parser.add_argument("--quick", action="store_true")
+    parser.add_argument("--variant", help="measure one ONNX variant (internal)")
+    parser.add_argument("--reference", type=Path)
+    parser.add_argument("--variants", nargs="*", help="ONNX variants to compare, interleaved")
+    parser.add_argument("--rounds", type=int, default=2)
     parser.add_argument("--only", choices=["encoders", "engine"])
     args = parser.parse_args()
+    if args.variant:
+        print(json.dumps(one_variant(args.variant, args.reference)))
+        return
+    if args.variants is not None:
+        print(f"load average at start: {os.getloadavg()}")
+        variants(args.variants or VARIANTS, args.rounds)
+        return
     if args.backend:
         print(json.dumps(one_backend(args.backend)))
         return

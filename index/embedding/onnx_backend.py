@@ -3,8 +3,10 @@
 The model is exported once, locally, from the configured sentence-transformers folder
 (the packaged MiniLM by default) into ``export_dir``; nothing is downloaded. After that
 a process loads only ONNX Runtime and the tokenizer, not torch, so it starts sooner and
-holds less memory. ``quantize=True`` adds dynamic int8 weights (faster, but the vectors
-move: docs/PERFORMANCE.md has the measured speed and retrieval quality of both).
+holds less memory. The word-embedding table is kept out of the graph, on disk, and read
+row by row (:class:`EmbeddingTable`); model calls are capped in padded tokens.
+``quantize=True`` adds dynamic int8 weights (faster, but the vectors move:
+docs/PERFORMANCE.md has the measured speed and retrieval quality of both).
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ import logging
 import os
 import threading
 import warnings
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -33,8 +35,56 @@ from index.embedding.e5_package import encodable, normalizer_for, source_of
 
 log = logging.getLogger(__name__)
 
-_EXPORT_VERSION = "onnx-export-1"
+# 2: the word-embedding table moved out of the graph into a memory-mapped .npy file.
+_EXPORT_VERSION = "onnx-export-2"
 _INPUTS = ("input_ids", "attention_mask", "token_type_ids")
+EMBEDS_INPUT = "inputs_embeds"
+"""The graph input that takes the looked-up word embeddings (batch, tokens, hidden)."""
+MAX_BATCH_TOKENS = 4096
+"""Padded tokens per model call at most (16 passages of 256 tokens)."""
+TABLE_FILE = "word_embeddings.npy"
+"""The word-embedding table beside the ONNX file (float32), read row by row (EmbeddingTable)."""
+
+
+class EmbeddingTable:
+    """The rows of a 2-D float32 ``.npy`` file, read from disk when asked for.
+
+    Nothing of the table stays in this process: each lookup reads the rows of the distinct
+    ids it needs with ``pread`` (the OS file cache keeps them warm). A memory map was
+    measured too and is no better here: the kernel maps the cached pages around every
+    touched row, so 5,000 random e5 rows put 340 of the table's 384 MB into the process's
+    RSS (docs/PERFORMANCE.md).
+    """
+
+    def __init__(self, path: Path) -> None:
+        with open(path, "rb") as handle:
+            version = np.lib.format.read_magic(handle)
+            if version == (1, 0):
+                shape, fortran, dtype = np.lib.format.read_array_header_1_0(handle)
+            else:
+                shape, fortran, dtype = np.lib.format.read_array_header_2_0(handle)
+            self._offset = handle.tell()
+        if len(shape) != 2 or fortran or dtype != np.dtype("<f4"):
+            raise ValueError(f"{path} is not a float32 row-major matrix")
+        self.rows, self.width = int(shape[0]), int(shape[1])
+        self._row_bytes = self.width * 4
+        self._fd = os.open(path, os.O_RDONLY)
+
+    def lookup(self, ids: np.ndarray) -> np.ndarray:
+        """Return ``ids.shape + (width,)`` float32 rows; an id outside the table raises."""
+        unique, inverse = np.unique(ids, return_inverse=True)
+        if len(unique) and (unique[0] < 0 or unique[-1] >= self.rows):
+            raise IndexError(f"token id outside the embedding table of {self.rows} rows")
+        size, start = self._row_bytes, self._offset
+        data = b"".join(os.pread(self._fd, size, start + i * size) for i in unique.tolist())
+        if len(data) != len(unique) * size:
+            raise OSError("the embedding table file is shorter than its header says")
+        rows = np.frombuffer(data, dtype=np.float32).reshape(len(unique), self.width)
+        return rows[inverse.reshape(ids.shape)]
+
+    def close(self) -> None:
+        """Close the file (the table cannot be read after this)."""
+        os.close(self._fd)
 
 
 class OnnxEncoder:
@@ -83,6 +133,7 @@ class OnnxEncoder:
         self._lock = threading.Lock()
         self._session: Any = None
         self._tokenizer: Any = None
+        self._table: EmbeddingTable | None = None
         self._piece_chars: int | None = None
 
     # -- identity ----------------------------------------------------------------------
@@ -121,7 +172,8 @@ class OnnxEncoder:
                 if self._session is None:
                     path = self.model_file()
                     if not path.is_file():
-                        export_onnx(self._folder, path.parent / "model.onnx")
+                        if not (path.parent / "model.onnx").is_file():
+                            export_onnx(self._folder, path.parent / "model.onnx")
                         if self.quantize:
                             quantize_onnx(path.parent / "model.onnx", path)
                     import onnxruntime as ort
@@ -130,44 +182,62 @@ class OnnxEncoder:
                     tokenizer = Tokenizer.from_file(str(self._folder / "tokenizer.json"))
                     tokenizer.enable_truncation(self.max_seq_length)
                     tokenizer.no_padding()
-                    options = ort.SessionOptions()
-                    options.intra_op_num_threads = self.threads
-                    options.inter_op_num_threads = 1
-                    options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
-                    # Idle threads sleep instead of spinning: on 2 cores shared with the
-                    # bot's other work, spinning doubled a question's encode time (measured
-                    # 11.8 -> 6.3 ms median under load, docs/PERFORMANCE.md).
-                    options.add_session_config_entry("session.intra_op.allow_spinning", "0")
+                    options = self._session_options(ort)
                     log.info("loading onnx model %s", path)
                     self._tokenizer = tokenizer
-                    self._session = ort.InferenceSession(
+                    session = ort.InferenceSession(
                         str(path), options, providers=["CPUExecutionProvider"]
                     )
+                    # The table stays on disk: e5's is 384 MB in float32, which the graph
+                    # held in memory (with ORT's copy) for the few thousand rows in use.
+                    if EMBEDS_INPUT in {i.name for i in session.get_inputs()}:
+                        self._table = EmbeddingTable(path.parent / TABLE_FILE)
+                    self._session = session
         return self._session
+
+    def _session_options(self, ort: Any) -> Any:
+        """Return ONNX Runtime's session options for this encoder."""
+        options = ort.SessionOptions()
+        options.intra_op_num_threads = self.threads
+        options.inter_op_num_threads = 1
+        options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+        # Idle threads sleep instead of spinning: on 2 cores shared with the
+        # bot's other work, spinning doubled a question's encode time (measured
+        # 11.8 -> 6.3 ms median under load, docs/PERFORMANCE.md).
+        options.add_session_config_entry("session.intra_op.allow_spinning", "0")
+        return options
 
     # -- encoding ----------------------------------------------------------------------
 
-    def _encode(self, texts: Sequence[str], prompt: str | None) -> np.ndarray:
-        session = self._load()
-        if not texts:
-            return np.zeros((0, self._dimension), dtype=np.float32)
+    def _inputs(self, texts: Sequence[str], prompt: str | None) -> list[str]:
+        """Return the strings the tokenizer gets: prompt + text, cut and normalised."""
         # A token covers at most the longest piece in the vocabulary, so the tokens past the
         # length limit come from text past this many characters: cutting there first keeps
         # the same tokens and spares tokenizing the rest (a 100,000-character text).
         limit = self.max_seq_length * self._longest_piece() + 64
         inputs = [(prompt or "") + t[:limit] for t in texts]
         if self._normalize is not None:
-            inputs = [self._normalize(t) for t in inputs]
-        else:  # a lone surrogate cannot be encoded: it becomes U+FFFD
-            inputs = [encodable(t) for t in inputs]
+            return [self._normalize(t) for t in inputs]
+        # A lone surrogate cannot be encoded: it becomes U+FFFD.
+        return [encodable(t) for t in inputs]
+
+    def _batches(self, inputs: list[str]) -> Iterator[tuple[np.ndarray, Any, np.ndarray]]:
+        """Yield (positions in inputs, their encodings, token states) per model call.
+
+        Longest first, as sentence-transformers does, so each batch pads little; a batch
+        holds at most ``batch_size`` texts and ``MAX_BATCH_TOKENS`` padded tokens, which
+        bounds the memory ONNX Runtime keeps for activations (docs/PERFORMANCE.md).
+        """
+        session = self._session
         encodings = self._tokenizer.encode_batch(inputs)
         lengths = np.fromiter((len(e.ids) for e in encodings), dtype=np.int64)
-        # Longest first, as sentence-transformers does, so each batch pads little.
         order = np.argsort(-lengths, kind="stable")
-        out = np.empty((len(texts), self._dimension), dtype=np.float32)
-        for start in range(0, len(texts), self.batch_size):
-            part = order[start : start + self.batch_size]
-            width = int(lengths[part].max())
+        start = 0
+        while start < len(order):
+            width = max(1, int(lengths[order[start]]))
+            count = max(1, min(self.batch_size, MAX_BATCH_TOKENS // width))
+            part = order[start : start + count]
+            start += count
             feeds = {k: np.zeros((len(part), width), dtype=np.int64) for k in _INPUTS}
             for row, i in enumerate(part):
                 e = encodings[i]
@@ -175,14 +245,31 @@ class OnnxEncoder:
                 feeds["input_ids"][row, :n] = e.ids
                 feeds["attention_mask"][row, :n] = e.attention_mask
                 feeds["token_type_ids"][row, :n] = e.type_ids
+            if self._table is not None:
+                feeds[EMBEDS_INPUT] = self._table.lookup(feeds["input_ids"])
             hidden = session.run(None, feeds)[0]
-            if self._pooling == "cls":
-                pooled = hidden[:, 0]
-            else:
-                mask = feeds["attention_mask"][..., None].astype(np.float32)
-                pooled = (hidden * mask).sum(axis=1) / np.clip(mask.sum(axis=1), 1e-9, None)
-            norms = np.linalg.norm(pooled, axis=1, keepdims=True)
-            out[part] = pooled / np.clip(norms, 1e-12, None)
+            yield part, [encodings[i] for i in part], hidden
+
+    def _pool(self, hidden: np.ndarray, encodings: Sequence[Any]) -> np.ndarray:
+        """Return the normalised pooled vector of each row of token states."""
+        if self._pooling == "cls":
+            pooled = hidden[:, 0]
+        else:
+            mask = np.zeros(hidden.shape[:2], dtype=np.float32)
+            for row, e in enumerate(encodings):
+                mask[row, : len(e.ids)] = e.attention_mask
+            mask = mask[..., None]
+            pooled = (hidden * mask).sum(axis=1) / np.clip(mask.sum(axis=1), 1e-9, None)
+        norms = np.linalg.norm(pooled, axis=1, keepdims=True)
+        return pooled / np.clip(norms, 1e-12, None)
+
+    def _encode(self, texts: Sequence[str], prompt: str | None) -> np.ndarray:
+        self._load()
+        out = np.empty((len(texts), self._dimension), dtype=np.float32)
+        if not texts:
+            return out
+        for part, encodings, hidden in self._batches(self._inputs(texts, prompt)):
+            out[part] = self._pool(hidden, encodings)
         return out
 
     def _longest_piece(self) -> int:
@@ -242,7 +329,10 @@ def _max_seq_length(folder: Path) -> int:
 
 
 def export_onnx(folder: Path, target: Path) -> None:
-    """Export a sentence-transformers folder's transformer to ONNX at target (atomically)."""
+    """Export a sentence-transformers folder's transformer to ONNX at target (atomically).
+
+    The word-embedding table is written beside it as ``TABLE_FILE`` (split_word_embeddings).
+    """
     import torch
     from transformers import AutoModel, AutoTokenizer
     from transformers.utils import logging as hf_logging
@@ -286,7 +376,57 @@ def export_onnx(folder: Path, target: Path) -> None:
             opset_version=17,
             dynamo=False,
         )
-    os.replace(tmp, target)
+    try:
+        split_word_embeddings(tmp, target)
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+def split_word_embeddings(source: Path, target: Path) -> None:
+    """Write source's graph to target with its word-embedding lookup taken out of it.
+
+    The Gather of ``input_ids`` from the word-embedding table becomes a graph input
+    (``EMBEDS_INPUT``) and the table is saved beside target as ``TABLE_FILE``, which the
+    encoder memory-maps and indexes itself: the same arithmetic, so the same vectors, but
+    the process holds only the rows of the tokens it has seen, not the whole table (with
+    ORT's own copy, it was most of the serving process's memory: docs/PERFORMANCE.md).
+    The table is written first and the graph last, so target existing means both do.
+    """
+    import onnx
+    from onnx import numpy_helper
+
+    model = onnx.load(str(source))
+    graph = model.graph
+    initializers = {t.name: t for t in graph.initializer}
+    lookups = [
+        n
+        for n in graph.node
+        if n.op_type == "Gather" and n.input[1] == "input_ids" and n.input[0] in initializers
+    ]
+    if len(lookups) != 1:
+        raise ValueError(f"expected one word-embedding lookup in {source}, found {len(lookups)}")
+    lookup = lookups[0]
+    weight = initializers[lookup.input[0]]
+    if any(weight.name in n.input for n in graph.node if n is not lookup):
+        raise ValueError(f"the word-embedding table of {source} is used twice")
+    table = numpy_helper.to_array(weight).astype(np.float32, copy=False)
+    for node in graph.node:
+        for i, name in enumerate(node.input):
+            if name == lookup.output[0]:
+                node.input[i] = EMBEDS_INPUT
+    graph.node.remove(lookup)
+    graph.initializer.remove(weight)
+    graph.input.append(
+        onnx.helper.make_tensor_value_info(
+            EMBEDS_INPUT, onnx.TensorProto.FLOAT, ["batch", "tokens", table.shape[1]]
+        )
+    )
+    table_tmp = target.with_name(f".{TABLE_FILE}.{os.getpid()}.tmp.npy")
+    np.save(table_tmp, table)
+    os.replace(table_tmp, target.parent / TABLE_FILE)
+    graph_tmp = target.with_name(f".{target.name}.{os.getpid()}.split.tmp")
+    onnx.save(model, str(graph_tmp))
+    os.replace(graph_tmp, target)
 
 
 def quantize_onnx(source: Path, target: Path) -> None:

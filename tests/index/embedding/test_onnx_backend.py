@@ -9,7 +9,13 @@ import pytest
 
 from bot.config import engine_settings, load_config
 from index.embedding import ModelNotFoundError, SentenceTransformerEncoder, create_encoder
-from index.embedding.onnx_backend import OnnxEncoder
+from index.embedding.onnx_backend import (
+    EMBEDS_INPUT,
+    MAX_BATCH_TOKENS,
+    TABLE_FILE,
+    EmbeddingTable,
+    OnnxEncoder,
+)
 
 pytest.importorskip("onnxruntime")
 
@@ -50,7 +56,61 @@ def test_export_happens_once_and_leaves_no_temporary_file(onnx_encoder):
 
     assert again.model_file() == model_file
     assert model_file.stat().st_mtime_ns == stamp
-    assert [p.name for p in model_file.parent.iterdir()] == ["model.onnx"]
+    assert sorted(p.name for p in model_file.parent.iterdir()) == ["model.onnx", TABLE_FILE]
+
+
+@pytest.mark.integration
+def test_the_word_embedding_table_lives_beside_the_graph_not_in_it(onnx_encoder):
+    import onnx
+
+    onnx_encoder.encode_queries(["Hej"])
+    graph = onnx.load(str(onnx_encoder.model_file()), load_external_data=False).graph
+    table = np.load(onnx_encoder.model_file().parent / TABLE_FILE, mmap_mode="r")
+
+    assert table.shape == (30522, 384) and table.dtype == np.float32
+    assert EMBEDS_INPUT in [i.name for i in graph.input]
+    assert not [t.name for t in graph.initializer if tuple(t.dims) == table.shape]
+
+
+@pytest.mark.integration
+def test_vectors_do_not_depend_on_how_texts_are_batched(onnx_encoder):
+    long = "Samarbetet mellan kommunerna startade i Almedalen. " * 60  # past 256 tokens
+    texts = [*TEXTS, long, long[:900]]
+    together = onnx_encoder.encode_documents(texts)
+    alone = np.concatenate([onnx_encoder.encode_documents([t]) for t in texts])
+    np.testing.assert_allclose(together, alone, atol=2e-6)
+
+
+@pytest.mark.integration
+def test_a_model_call_holds_at_most_the_token_budget(onnx_encoder):
+    texts = ["ord " * n for n in (3, 40, 130, 250, 500, 700)] * 8
+    onnx_encoder.encode_queries(["Hej"])
+    batches = list(onnx_encoder._batches(onnx_encoder._inputs(texts, None)))
+    assert sorted(i for part, _, _ in batches for i in part.tolist()) == list(range(len(texts)))
+    for part, _, hidden in batches:
+        assert len(part) == 1 or hidden.shape[0] * hidden.shape[1] <= MAX_BATCH_TOKENS
+
+
+def test_the_embedding_table_reads_the_rows_asked_for(tmp_path):
+    table = np.arange(40, dtype=np.float32).reshape(10, 4)
+    np.save(tmp_path / "t.npy", table)
+    rows = EmbeddingTable(tmp_path / "t.npy")
+    ids = np.array([[3, 0, 3], [9, 1, 1]])
+
+    np.testing.assert_array_equal(rows.lookup(ids), table[ids])
+    assert rows.lookup(np.zeros((0, 0), dtype=np.int64)).shape == (0, 0, 4)
+    with pytest.raises(IndexError, match="outside the embedding table"):
+        rows.lookup(np.array([[10]]))
+    rows.close()
+
+
+@pytest.mark.parametrize(
+    "array", [np.zeros((3, 4), dtype=np.float64), np.zeros(5, dtype=np.float32)]
+)
+def test_an_embedding_table_of_another_shape_or_type_is_refused(tmp_path, array):
+    np.save(tmp_path / "t.npy", array)
+    with pytest.raises(ValueError, match="float32 row-major matrix"):
+        EmbeddingTable(tmp_path / "t.npy")
 
 
 def test_int8_vectors_get_a_model_id_of_their_own(tmp_path):
