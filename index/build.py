@@ -37,7 +37,7 @@ from index.documents import (
     parse_limits,
     read_document,
 )
-from index.embedding import EmbeddingCache, Encoder, embed_with_cache
+from index.embedding import EmbeddingCache, Encoder, embed_passages_with_cache
 from index.lexical import BM25Index, char_terms, word_terms
 from index.settings import ChunkingSettings, DenseSettings, LexicalSettings
 from index.store import (
@@ -397,10 +397,10 @@ def _embed(run: _Run, encoder: Encoder, passages: list[Passage]) -> tuple[np.nda
     run.report("embed", 0, total)
     cache = EmbeddingCache(run.index_dir / "embeddings.sqlite")
     try:
-        vectors, run.summary.embedded = embed_with_cache(
-            encoder, texts, cache, progress=on_embedded
+        # Passages and their sentences from one model call where the encoder pools them.
+        vectors, sentence_vectors, run.summary.embedded = embed_passages_with_cache(
+            encoder, texts, [p.chunk.sentences for p in passages], cache, progress=on_embedded
         )
-        sentence_vectors, _ = embed_with_cache(encoder, sentences, cache, progress=on_embedded)
     finally:
         cache.close()
     run.summary.reused = len(texts) - run.summary.embedded

@@ -35,6 +35,9 @@ class ModelSettings:
     # Questions asked at the same time share one encoder call (index/batching.py).
     query_batch_max: int = 32
     query_batch_window_ms: float = 0.0
+    # Index builds pool each sentence's vector from its passage's token states (ONNX only):
+    # about 2x faster builds, but more wrongly answered questions (docs/PERFORMANCE.md).
+    sentences_in_passage: bool = False
 
 
 @dataclass(frozen=True)

@@ -19,7 +19,7 @@ from index.embedding.base import (
     resolve_model_path,
     text_hash,
 )
-from index.embedding.cache import EmbeddingCache, embed_with_cache
+from index.embedding.cache import EmbeddingCache, embed_passages_with_cache, embed_with_cache
 from index.embedding.e5_package import E5_MODEL
 from index.embedding.torch_backend import SentenceTransformerEncoder
 
@@ -35,6 +35,7 @@ __all__ = [
     "ModelNotFoundError",
     "SentenceTransformerEncoder",
     "create_encoder",
+    "embed_passages_with_cache",
     "embed_with_cache",
     "resolve_model_path",
     "text_hash",
@@ -67,6 +68,7 @@ def create_encoder(settings: ModelSettings) -> Encoder:
             max_seq_length=settings.max_seq_length,
             query_prompt=settings.query_prompt,
             document_prompt=settings.document_prompt,
+            sentences_in_passage=settings.sentences_in_passage,
         )
     return SentenceTransformerEncoder(
         settings.name,
