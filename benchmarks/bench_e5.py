@@ -189,6 +189,92 @@ def variants(names: list[str], rounds: int) -> None:
                 )
 
 
+INT8 = {
+    # name: (which MatMuls, per channel, reduce range); this CPU has AVX2 but no VNNI.
+    "int8-ffn": ("ffn", False, False),
+    "int8-ffn-pc": ("ffn", True, False),
+    "int8-ffn-pc-rr": ("ffn", True, True),
+    "int8-all-pc-rr": ("all", True, True),
+}
+
+
+def int8(names: list[str]) -> None:
+    """Partial int8: quantise some MatMuls of the fp32 graph, then compare with fp32.
+
+    One process; each variant encodes the FAQ passages (passages/s) and questions (dense
+    nDCG@10, min cosine to fp32), fp32 first and last so drift in the load shows.
+    """
+    from onnxruntime.quantization import QuantType, quantize_dynamic
+
+    from index.embedding.onnx_backend import OnnxEncoder
+
+    base = OnnxEncoder("multilingual-e5-small", export_dir=MODELS)
+    base.encode_queries(["uppvärmning"])
+    folder = base.model_file().parent
+    import onnx
+
+    matmuls = [
+        n.name for n in onnx.load(str(base.model_file())).graph.node if n.op_type == "MatMul"
+    ]
+    for name in names:
+        target = folder / f"model-{name}.onnx"
+        if target.is_file():
+            continue
+        which, per_channel, reduce_range = INT8[name]
+        nodes = [m for m in matmuls if "/dense/" in m and (which == "all" or "attention" not in m)]
+        quantize_dynamic(
+            str(base.model_file()),
+            str(target),
+            weight_type=QuantType.QInt8,
+            per_channel=per_channel,
+            reduce_range=reduce_range,
+            nodes_to_quantize=nodes,
+        )
+        print(f"- {name}: {len(nodes)} MatMuls quantised", flush=True)
+
+    def encoder_for(name):
+        if name == "fp32":
+            return base
+
+        class Quantised(OnnxEncoder):
+            def model_file(self):
+                return folder / f"model-{name}.onnx"
+
+        return Quantised("multilingual-e5-small", export_dir=MODELS)
+
+    texts, ids, rows = faq_data()
+    questions = [q["question"] for q in rows]
+    reference = None
+    print(
+        "| variant | passages/s | question ms (median of 100) | nDCG@10 sv | en |"
+        " min cosine to fp32 | load |"
+    )
+    print("|---|---|---|---|---|---|---|")
+    for name in ["fp32", *names, "fp32"]:
+        encoder = encoder_for(name)
+        encoder.encode_queries(["uppvärmning"])
+        l0 = load()
+        t = time.perf_counter()
+        docs = encoder.encode_documents(texts)
+        rate = len(texts) / (time.perf_counter() - t)
+        latencies = []
+        for q in questions[:100]:
+            t = time.perf_counter()
+            encoder.encode_queries([q])
+            latencies.append((time.perf_counter() - t) * 1000)
+        queries = encoder.encode_queries(questions)
+        vectors = np.concatenate([docs, queries])
+        if reference is None:
+            reference = vectors
+        cosine = float((vectors * reference).sum(axis=1).min())
+        score = ndcg(queries, docs, ids, rows)
+        print(
+            f"| {name} | {rate:.1f} | {statistics.median(latencies):.1f} | {score['sv']}"
+            f" | {score['en']} | {cosine:.4f} | {l0}–{load()} |",
+            flush=True,
+        )
+
+
 class _Standalone:
     """The same encoder without ``encode_passages``: every sentence encoded on its own."""
 
@@ -409,6 +495,7 @@ def main() -> None:
     parser.add_argument("--variants", nargs="*", help="ONNX variants to compare, interleaved")
     parser.add_argument("--rounds", type=int, default=2)
     parser.add_argument("--sentences", action="store_true", help="sentence vectors compared")
+    parser.add_argument("--int8", nargs="*", help="partial int8 variants against fp32")
     parser.add_argument("--only", choices=["encoders", "engine"])
     args = parser.parse_args()
     if args.variant:
@@ -417,6 +504,10 @@ def main() -> None:
     if args.variants is not None:
         print(f"load average at start: {os.getloadavg()}")
         variants(args.variants or VARIANTS, args.rounds)
+        return
+    if args.int8 is not None:
+        print(f"load average at start: {os.getloadavg()}")
+        int8(args.int8 or list(INT8))
         return
     if args.sentences:
         print(f"load average at start: {os.getloadavg()}")

@@ -14,6 +14,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import shutil
 import threading
 import warnings
 from collections.abc import Iterator, Sequence
@@ -35,8 +36,9 @@ from index.embedding.e5_package import encodable, normalizer_for, source_of
 
 log = logging.getLogger(__name__)
 
-# 2: the word-embedding table moved out of the graph into a memory-mapped .npy file.
-_EXPORT_VERSION = "onnx-export-2"
+# 2: the word-embedding table moved out of the graph into a .npy file beside it;
+# 3: eager attention exported and fused (Attention, SkipLayerNormalization, BiasGelu).
+_EXPORT_VERSION = "onnx-export-3"
 _INPUTS = ("input_ids", "attention_mask", "token_type_ids")
 EMBEDS_INPUT = "inputs_embeds"
 """The graph input that takes the looked-up word embeddings (batch, tokens, hidden)."""
@@ -405,7 +407,11 @@ def export_onnx(folder: Path, target: Path) -> None:
     hf_logging.set_verbosity_error()
     log.info("exporting %s to onnx (once)", folder)
     target.parent.mkdir(parents=True, exist_ok=True)
-    model = AutoModel.from_pretrained(str(folder), local_files_only=True).eval()
+    # Eager attention exports the plain pattern ONNX Runtime's BERT fusions recognise;
+    # the scaled-dot-product export did not fuse (fuse_transformer).
+    model = AutoModel.from_pretrained(
+        str(folder), local_files_only=True, attn_implementation="eager"
+    ).eval()
     tokenizer = AutoTokenizer.from_pretrained(str(folder), local_files_only=True)
 
     class _Hidden(torch.nn.Module):
@@ -439,10 +445,45 @@ def export_onnx(folder: Path, target: Path) -> None:
             opset_version=17,
             dynamo=False,
         )
+    split = target.with_name(f".{target.name}.{os.getpid()}.split.onnx")
     try:
-        split_word_embeddings(tmp, target)
+        split_word_embeddings(tmp, split)
+        config = _read_json(folder / "config.json")
+        fuse_transformer(
+            split, target, int(config["num_attention_heads"]), int(config["hidden_size"])
+        )
     finally:
         tmp.unlink(missing_ok=True)
+        split.unlink(missing_ok=True)
+
+
+def fuse_transformer(source: Path, target: Path, heads: int, hidden: int) -> None:
+    """Write source's BERT graph to target with its layers fused into ORT's own kernels.
+
+    ONNX Runtime's transformer optimizer replaces each layer's attention subgraph with one
+    ``Attention`` op and the residual adds + layer norms with ``SkipLayerNormalization``:
+    the same arithmetic in fewer, faster kernels (measured 1.4-1.9x passages/s and
+    1.3-1.5x per question, vectors within cosine 0.999999; docs/PERFORMANCE.md). A graph
+    the optimizer does not recognise is written unchanged.
+    """
+    from onnxruntime.transformers.optimizer import optimize_model
+
+    tmp = target.with_name(f".{target.name}.{os.getpid()}.fused.tmp")
+    try:
+        fused = optimize_model(
+            str(source), model_type="bert", num_heads=heads, hidden_size=hidden, opt_level=0
+        )
+        counts = fused.get_fused_operator_statistics()
+        log.info(
+            "fused %s attention and %s layer-norm ops",
+            counts.get("Attention"),
+            counts.get("SkipLayerNormalization"),
+        )
+        fused.save_model_to_file(str(tmp))
+    except Exception:  # noqa: BLE001 - an unfused graph still gives the same vectors
+        log.warning("could not fuse %s; keeping it unfused", source, exc_info=True)
+        shutil.copyfile(source, tmp)
+    os.replace(tmp, target)
 
 
 def split_word_embeddings(source: Path, target: Path) -> None:

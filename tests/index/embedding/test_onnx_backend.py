@@ -79,6 +79,17 @@ def test_the_word_embedding_table_lives_beside_the_graph_not_in_it(onnx_encoder)
 
 
 @pytest.mark.integration
+def test_each_layer_runs_as_fused_kernels(onnx_encoder):
+    import onnx
+
+    onnx_encoder.encode_queries(["Hej"])
+    graph = onnx.load(str(onnx_encoder.model_file()), load_external_data=False).graph
+    ops = [n.op_type for n in graph.node]
+    assert ops.count("Attention") == 6  # MiniLM-L6: one per layer
+    assert ops.count("SkipLayerNormalization") == 12
+
+
+@pytest.mark.integration
 def test_vectors_do_not_depend_on_how_texts_are_batched(onnx_encoder):
     long = "Samarbetet mellan kommunerna startade i Almedalen. " * 60  # past 256 tokens
     texts = [*TEXTS, long, long[:900]]
