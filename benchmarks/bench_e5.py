@@ -348,6 +348,107 @@ def sentences(rounds: int) -> None:
             )
 
 
+def ratio(other: str, rounds: int = 12) -> None:
+    """Passages and questions: an earlier export against the shipped one, interleaved.
+
+    ``other`` is ``graph-table`` (export 1: the table in the graph, attention unfused) or
+    ``split`` (export 2: the table out, unfused). 43 passages and 20 questions per round,
+    the two encoders taking turns to go first; the median of the per-round speed-ups.
+    """
+    from index.embedding.onnx_backend import OnnxEncoder
+
+    if other == "split":
+
+        class Split(OnnxEncoder):
+            def model_file(self) -> Path:
+                return next(MODELS.glob("multilingual-e5-small-*-ebbb0432a05a1dc3")) / "model.onnx"
+
+        old = Split("multilingual-e5-small", export_dir=MODELS)
+    else:
+        old = _onnx_variant(other)
+    new = OnnxEncoder("multilingual-e5-small", export_dir=MODELS)
+    texts, _, rows = faq_data()
+    questions = [q["question"] for q in rows]
+    for encoder in (old, new):
+        encoder.encode_queries(["uppvärmning"])
+        encoder.encode_documents(texts[:20])
+    passages, asked = [], []
+    l0 = load()
+    for i in range(rounds):
+        block = texts[(i % 6) * 43 : (i % 6 + 1) * 43]
+        said = questions[i * 20 : (i + 1) * 20]
+        seconds = {}
+        for name, encoder in [("old", old), ("new", new)][:: 1 if i % 2 == 0 else -1]:
+            t = time.perf_counter()
+            encoder.encode_documents(block)
+            seconds[name] = time.perf_counter() - t
+            t = time.perf_counter()
+            for q in said:
+                encoder.encode_queries([q])
+            seconds[name + "-q"] = time.perf_counter() - t
+        passages.append(seconds["old"] / seconds["new"])
+        asked.append(seconds["old-q"] / seconds["new-q"])
+    print(
+        f"shipped export against {other}: passages {statistics.median(passages):.2f}x"
+        f" ({min(passages):.2f}–{max(passages):.2f}), questions {statistics.median(asked):.2f}x"
+        f" ({min(asked):.2f}–{max(asked):.2f}) (load {l0}–{load()})"
+    )
+
+
+def builds(rounds: int) -> None:
+    """Index builds and `ask` with the export before this work against the shipped one.
+
+    One process, alternating: the first ONNX export (table in the graph, attention not
+    fused), the shipped export, and the shipped export with sentences pooled in their
+    passage; each builds the FAQ knowledge base from an empty cache, then answers 100
+    questions one at a time.
+    """
+    from bot.config import engine_settings, load_config
+    from index.embedding.onnx_backend import OnnxEncoder
+    from index.engine import Engine
+
+    rows = [json.loads(x) for x in (FAQ / "questions.jsonl").read_text().splitlines() if x]
+    questions = [q["question"] for q in rows][:100]
+    kinds = {
+        "export 1": _onnx_variant("graph-table"),
+        "export 3": OnnxEncoder("multilingual-e5-small", export_dir=MODELS),
+        "export 3, sentences in passage": OnnxEncoder(
+            "multilingual-e5-small", export_dir=MODELS, sentences_in_passage=True
+        ),
+    }
+    with tempfile.TemporaryDirectory() as tmp:
+        config = load_config(
+            ROOT / "config.yaml",
+            overrides={"knowledge_dir": FAQ / "knowledge", "state_dir": Path(tmp) / "s"},
+        )
+        for encoder in kinds.values():
+            encoder.encode_queries(["uppvärmning"])
+        print("| encoder | build: passages/s | ask median ms | p95 ms | load |")
+        print("|---|---|---|---|---|")
+        for n in range(rounds):
+            for name, encoder in kinds.items():
+                settings = replace(
+                    engine_settings(config), index_dir=Path(tmp) / f"{n}-{name}" / "index"
+                )
+                eng = Engine(settings, encoder)
+                l0 = load()
+                t = time.perf_counter()
+                summary = eng.reindex()
+                rate = summary.chunks / (time.perf_counter() - t)
+                for q in questions[:10]:
+                    eng.ask(q, visibility="internal")
+                latencies = []
+                for q in questions:
+                    t = time.perf_counter()
+                    eng.ask(q, visibility="internal")
+                    latencies.append((time.perf_counter() - t) * 1000)
+                print(
+                    f"| {name} | {rate:.1f} | {statistics.median(latencies):.1f}"
+                    f" | {np.percentile(latencies, 95):.1f} | {l0}–{load()} |",
+                    flush=True,
+                )
+
+
 def encoders(names: list[str]) -> None:
     print(
         "| backend | question: median ms | p95 ms | passages/s | nDCG@10 sv | en |"
@@ -495,6 +596,8 @@ def main() -> None:
     parser.add_argument("--variants", nargs="*", help="ONNX variants to compare, interleaved")
     parser.add_argument("--rounds", type=int, default=2)
     parser.add_argument("--sentences", action="store_true", help="sentence vectors compared")
+    parser.add_argument("--builds", action="store_true", help="builds and ask, old and new")
+    parser.add_argument("--ratio", choices=["graph-table", "split"], help="speed-up, interleaved")
     parser.add_argument("--int8", nargs="*", help="partial int8 variants against fp32")
     parser.add_argument("--only", choices=["encoders", "engine"])
     args = parser.parse_args()
@@ -508,6 +611,13 @@ def main() -> None:
     if args.int8 is not None:
         print(f"load average at start: {os.getloadavg()}")
         int8(args.int8 or list(INT8))
+        return
+    if args.ratio:
+        ratio(args.ratio)
+        return
+    if args.builds:
+        print(f"load average at start: {os.getloadavg()}")
+        builds(args.rounds)
         return
     if args.sentences:
         print(f"load average at start: {os.getloadavg()}")
