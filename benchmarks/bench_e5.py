@@ -306,7 +306,7 @@ def sentences(rounds: int) -> None:
         config = config.model_copy(
             update={"model": config.model.model_copy(update={"export_dir": MODELS})}
         )
-        encoder = create_encoder(config.model)
+        encoder = create_encoder(engine_settings(config).model)
         encoder.sentences_in_passage = True
         encoder.encode_queries(["uppvärmning"])
         kinds = {"alone": _Standalone(encoder), "in-passage": encoder}
