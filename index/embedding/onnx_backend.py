@@ -535,8 +535,18 @@ def split_word_embeddings(source: Path, target: Path) -> None:
 
 def quantize_onnx(source: Path, target: Path) -> None:
     """Write a dynamically int8-quantised copy of an ONNX model (atomically)."""
+    import onnx
     from onnxruntime.quantization import QuantType, quantize_dynamic
 
     tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp.onnx")
-    quantize_dynamic(str(source), str(tmp), weight_type=QuantType.QInt8)
+    # The MatMuls only (the fused Attention keeps its float weights): on e5 nDCG@10
+    # 0.740 / 0.575, as the unfused graph's int8 (0.737 / 0.577). Shape inference does not
+    # type the fused ops' outputs: they are float32.
+    quantize_dynamic(
+        str(source),
+        str(tmp),
+        weight_type=QuantType.QInt8,
+        op_types_to_quantize=["MatMul"],
+        extra_options={"DefaultTensorType": onnx.TensorProto.FLOAT},
+    )
     os.replace(tmp, target)
