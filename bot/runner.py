@@ -17,7 +17,7 @@ import os
 import re
 import signal
 import sys
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 
 import aiohttp
 import discord
@@ -98,18 +98,27 @@ def build_engine(config: Config) -> Engine:
     return engine
 
 
+def _with_token(config: Config, use: Callable[[str], int]) -> int:
+    """Return what ``use(token)`` returns, or exit status 2 when the token is missing or bad."""
+    try:
+        token = read_token(language=config.cli_language)
+    except TokenError as exc:
+        return _fail(str(exc), EXIT_USAGE, config.cli_language)
+    return use(token)
+
+
 def run_bot(config: Config) -> int:
     """Run the bot until SIGINT/SIGTERM; return the exit status."""
+    return _with_token(config, lambda token: _run(config, token))
+
+
+def _run(config: Config, token: str) -> int:
     language = config.cli_language
-    try:
-        token = read_token(language=language)
-    except TokenError as exc:
-        return _fail(str(exc), EXIT_USAGE, language)
     try:
         engine = build_engine(config)
         return asyncio.run(_serve(create_bot(config, engine), token))
     except RecordsError as exc:  # the state folder cannot hold the question record
-        return _fail(str(exc), EXIT_ERROR, language)
+        return _fail(exc.say(language), EXIT_ERROR, language)
     except (OSError, StoreError) as exc:  # a read-only or full state folder, say
         text = os_error_line(exc) if isinstance(exc, OSError) else str(exc)
         return _fail(t("runner.cannot_start", language, reason=text), EXIT_ERROR, language)
@@ -157,15 +166,14 @@ def sync_commands(config: Config, guild_id: int | None = None) -> int:
     global commands copied to it, for trying out, plus its admin commands if it is a
     staff guild).
     """
-    language = config.cli_language
-    try:
-        token = read_token(language=language)
-    except TokenError as exc:
-        return _fail(str(exc), EXIT_USAGE, language)
+    return _with_token(config, lambda token: _sync_with(config, token, guild_id))
+
+
+def _sync_with(config: Config, token: str, guild_id: int | None) -> int:
     try:
         return asyncio.run(_sync(create_bot(config, load_engine=False), token, guild_id))
     except _UNREACHABLE as exc:
-        return _unreachable(exc, language)
+        return _unreachable(exc, config.cli_language)
 
 
 async def _sync(bot: NatverksBot, token: str, guild_id: int | None) -> int:

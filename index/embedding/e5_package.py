@@ -310,32 +310,34 @@ def _write_json(path: Path, data: object) -> None:
     path.write_text(json.dumps(data, ensure_ascii=False, indent=1), encoding="utf-8")
 
 
+def _bert_config(model: PackedModel) -> dict[str, Any]:
+    """Return the BertModel config.json of ``model``."""
+    return {
+        "architectures": ["BertModel"],
+        "model_type": "bert",
+        "hidden_size": model.hidden,
+        "num_hidden_layers": model.layers,
+        "num_attention_heads": model.heads,
+        "intermediate_size": model.ffn,
+        "hidden_act": "gelu",
+        "hidden_dropout_prob": 0.0,
+        "attention_probs_dropout_prob": 0.0,
+        "max_position_embeddings": model.max_positions,
+        "type_vocab_size": model.type_vocab,
+        "vocab_size": model.vocab,
+        "layer_norm_eps": model.eps,
+        "pad_token_id": model.special["pad"],
+        "position_embedding_type": "absolute",
+    }
+
+
 def write_folder(model: PackedModel, folder: Path, source: dict[str, str]) -> None:
     """Write ``model`` as a BERT + sentence-transformers folder at ``folder`` (must not exist)."""
     from safetensors.numpy import save_file
 
     folder.mkdir(parents=True)
     save_file(_bert_state(model), str(folder / "model.safetensors"))
-    _write_json(
-        folder / "config.json",
-        {
-            "architectures": ["BertModel"],
-            "model_type": "bert",
-            "hidden_size": model.hidden,
-            "num_hidden_layers": model.layers,
-            "num_attention_heads": model.heads,
-            "intermediate_size": model.ffn,
-            "hidden_act": "gelu",
-            "hidden_dropout_prob": 0.0,
-            "attention_probs_dropout_prob": 0.0,
-            "max_position_embeddings": model.max_positions,
-            "type_vocab_size": model.type_vocab,
-            "vocab_size": model.vocab,
-            "layer_norm_eps": model.eps,
-            "pad_token_id": model.special["pad"],
-            "position_embedding_type": "absolute",
-        },
-    )
+    _write_json(folder / "config.json", _bert_config(model))
     _write_json(folder / "tokenizer.json", _tokenizer_json(model))
     _write_json(
         folder / "tokenizer_config.json",
