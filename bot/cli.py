@@ -735,7 +735,7 @@ def cmd_kb(args: argparse.Namespace, config: Config) -> int:
         else:
             entry = _kb_restore(config, args.entry)
     except KnowledgeError as exc:
-        raise CliError(_(exc.key, **exc.values)) from None
+        raise CliError(exc.say(_language)) from None
     change = ChangeRecord(
         action=args.kb_command,
         document=entry.id,

@@ -39,6 +39,7 @@ from typing import Literal
 
 import yaml
 
+from bot.services.errors import ExplainedError
 from index.documents import (
     SUPPORTED_SUFFIXES,
     VISIBILITY_FILE,
@@ -80,13 +81,8 @@ _VISIBILITY_HEADER = (
 _lock = threading.Lock()  # one change to the folder at a time (uploads, removals, lists)
 
 
-class KnowledgeError(Exception):
-    """A refused change; ``key`` and ``values`` name the bot's message, str() is English."""
-
-    def __init__(self, key: str, message: str, **values: object) -> None:
-        super().__init__(message)
-        self.key = key
-        self.values = values
+class KnowledgeError(ExplainedError):
+    """A refused change: ``key`` and ``values`` name the catalogue's text (str() is English)."""
 
 
 @dataclass(frozen=True)
@@ -136,16 +132,13 @@ def sanitise_name(filename: str) -> str:
     name = name.lstrip(". ").rstrip(". ")
     stem, suffix = _split_suffix(name)
     if not stem:
-        raise KnowledgeError("kb.name.empty", f"no usable file name in {filename!r}")
+        raise KnowledgeError("kb.name.empty")
     supported = ", ".join(sorted(SUPPORTED_SUFFIXES))
     if not suffix:
-        raise KnowledgeError(
-            "kb.name.no_suffix", f"{name!r} has no file extension", supported=supported
-        )
+        raise KnowledgeError("kb.name.no_suffix", supported=supported)
     if suffix.lower() not in SUPPORTED_SUFFIXES:
         raise KnowledgeError(
             "kb.name.unsupported",
-            f"file type {suffix!r} is not one the index reads",
             suffix=suffix,
             supported=supported,
         )
@@ -155,11 +148,9 @@ def sanitise_name(filename: str) -> str:
         stem = stem[:-1].rstrip(". ")
     name = stem + suffix
     if is_windows_reserved(name):
-        raise KnowledgeError(
-            "kb.name.windows", f"{name!r} is a device name reserved on Windows", name=name
-        )
+        raise KnowledgeError("kb.name.windows", name=name)
     if is_ignored_name(name, at_root=True):
-        raise KnowledgeError("kb.name.reserved", f"{name!r} is a name the index ignores", name=name)
+        raise KnowledgeError("kb.name.reserved", name=name)
     return name
 
 
@@ -208,18 +199,17 @@ def prepare_upload(
         try:
             document = read_document_isolated(path, Path(folder), visibility, limits=limits)
         except DocumentError as exc:
-            raise KnowledgeError("kb.add.unreadable", str(exc), reason=str(exc)) from exc
+            raise KnowledgeError("kb.add.unreadable", reason=str(exc)) from exc
     return data, document.title
 
 
 def check_size(size: int, max_bytes: int) -> None:
     """Raise KnowledgeError for an empty file or one larger than ``max_bytes``."""
     if size <= 0:
-        raise KnowledgeError("kb.add.empty", "the file is empty")
+        raise KnowledgeError("kb.add.empty")
     if size > max_bytes:
         raise KnowledgeError(
             "kb.add.too_large",
-            f"the file has {size} bytes, more than the limit of {max_bytes}",
             size=format_size(size),
             limit=format_size(max_bytes),
         )
@@ -234,7 +224,7 @@ def with_visibility(data: bytes, visibility: Visibility) -> bytes:
         text = decode_text(data)
         meta, body = split_front_matter(text)
     except DocumentError as exc:
-        raise KnowledgeError("kb.add.unreadable", str(exc), reason=str(exc)) from exc
+        raise KnowledgeError("kb.add.unreadable", reason=str(exc)) from exc
     meta = {**meta, "visibility": visibility}
     front = yaml.safe_dump(meta, allow_unicode=True, sort_keys=False)
     return f"---\n{front}---\n{body}".encode()
@@ -260,11 +250,9 @@ def store_document(
     with _lock:
         existing = _on_disk(root, name)
         if existing is not None and not existing.is_file():
-            raise KnowledgeError(
-                "kb.add.not_a_file", f"{name!r} exists and is not a file", name=name
-            )
+            raise KnowledgeError("kb.add.not_a_file", name=name)
         if existing is not None and not replace:
-            raise KnowledgeError("kb.add.exists", f"{name!r} already exists", name=name)
+            raise KnowledgeError("kb.add.exists", name=name)
         previous = None
         if existing is not None and trash_dir is not None:
             previous = _to_trash(root, Path(trash_dir), existing, "replace", keep=True).key
@@ -296,9 +284,7 @@ def removable_document(root: Path, doc_id: str) -> FileInfo:
     root = Path(root)
     path = find_document(root, doc_id)
     if is_web_page(root, path):
-        raise KnowledgeError(
-            "kb.remove.web", f"{doc_id!r} is a fetched web page", name=document_id(path, root)
-        )
+        raise KnowledgeError("kb.remove.web", name=document_id(path, root))
     return _info(path, root)
 
 
@@ -320,7 +306,7 @@ def find_document(root: Path, doc_id: str) -> Path:
     root = Path(root)
     doc_id = unicodedata.normalize("NFC", doc_id or "").strip()
     parts = PurePosixPath(doc_id).parts
-    missing = KnowledgeError("kb.remove.missing", f"no document {doc_id!r}", name=doc_id)
+    missing = KnowledgeError("kb.remove.missing", name=doc_id)
     if (
         not parts
         or PurePosixPath(doc_id).is_absolute()
@@ -473,9 +459,7 @@ def find_trash_entry(trash_dir: Path, wanted: str) -> TrashEntry:
     for entry in list_trash(trash_dir):
         if wanted in (entry.key, entry.id):
             return entry
-    raise KnowledgeError(
-        "kb.restore.missing", f"nothing called {wanted!r} in the trash", name=wanted
-    )
+    raise KnowledgeError("kb.restore.missing", name=wanted)
 
 
 def _read_entry(folder: Path) -> TrashEntry | None:
@@ -522,9 +506,7 @@ def restore_document(root: Path, trash_dir: Path, wanted: str) -> Restored:
         target = root.joinpath(*PurePosixPath(entry.id).parts)
         real_root, real_parent = root.resolve(), target.parent.resolve()
         if real_parent != real_root and real_root not in real_parent.parents:
-            raise KnowledgeError(
-                "kb.restore.missing", f"{entry.id!r} is outside the folder", name=entry.id
-            )
+            raise KnowledgeError("kb.restore.missing", name=entry.id)
         existing = _on_disk(target.parent, target.name) if target.parent.is_dir() else None
         displaced = None
         if existing is not None and existing.is_file():
