@@ -343,6 +343,9 @@ def _quote_lines(answer: Answer, budget: int, near_limit: int = 3) -> tuple[str,
     numbers = document_numbers(answer.sources)
     lines: list[str] = []
     used = 0
+    if answer.lead:  # "Ja." or "Källan säger:" before the quote of a yes/no question
+        lines.append(escaped_within(answer.lead, 60)[0])
+        used = len(lines[0])
     for quote in answer.quotes:
         number = numbers[quote.source] if quote.source < len(numbers) else quote.source + 1
         marker = f" **[{number}]**"

@@ -1,0 +1,392 @@
+"""Which sentence answers: the features of a candidate sentence and the weights that rank them.
+
+The answer step starts from the model's own ranking (the cosine of each stored sentence
+vector with the question's) and adds only what measurably beats it on the gold dev split
+(tests/gold/dev): the words the sentence shares with the question, the kind of answer the
+question asks for (a year for "när", the municipalities for "vilka kommuner", a byline
+for "vem skrev"), and what a sentence is (a title, a photo caption or a byline is not an
+answer, except to the question that asks for it).
+
+Two logistic regressions weigh these features, fitted on the dev split by
+``benchmarks/fit_selection.py`` and kept in ``index/selection_weights.json``:
+
+- ``sentence``: the probability that a candidate is a correct first quote; candidates are
+  ranked by it;
+- ``answer``: the probability that the best candidate is a correct answer at all; below
+  the configured ``min_confidence`` the engine declines.
+
+Every pattern here sees question or document text, so each is linear in its input
+(``tests/index/test_selection.py`` feeds each 1 MB of its worst case).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+
+from index.lexical import STOPWORDS, stem, words
+
+WEIGHTS = Path(__file__).with_name("selection_weights.json")
+
+# -- what the question asks for -------------------------------------------------------
+
+_TIME = re.compile(
+    r"\b(?:när|vilket år|vilket datum|vilken dag|vilken tid|sedan när|hur länge|"
+    r"when|what year|which year|what date|what time|since when|how long)\b",
+    re.I,
+)
+_PERSON = re.compile(r"\b(?:vem|vems|vilka personer|who|whom|whose)\b", re.I)
+_MET = re.compile(r"\b(?:träffa\w*|mött|möte\w*|met|meet\w*)\b", re.I)
+_WHICH = re.compile(r"\b(?:vilka|vilken|vilket|which|what)\b", re.I)
+_MUNICIPALITY_WORD = re.compile(r"\b(?:kommun\w*|municipalit\w*|towns?|cities)\b", re.I)
+_ORGANISATION_WORD = re.compile(
+    r"\b(?:organisation\w*|nätverk\w*|aktör\w*|network\w*|organi[sz]ation\w*|partners?)\b",
+    re.I,
+)
+_COUNT_Q = re.compile(r"\b(?:hur många|hur mycket|antal\w*|how many|how much|number of)\b", re.I)
+_COST_Q = re.compile(r"\b(?:kostar|kostnad\w*|pris\w*|belopp\w*|cost\w*|price\w*)\b", re.I)
+_REASON_Q = re.compile(
+    r"\b(?:varför|av vilken anledning|vad är syftet|syftet med|why|what is the purpose|"
+    r"purpose of|what for)\b",
+    re.I,
+)
+_PLACE_Q = re.compile(r"\b(?:var|vart|where|vilken lokal|vilken plats|which room)\b", re.I)
+_DEFINITION_Q = re.compile(
+    r"^\s*(?:vad är|vad betyder|vad innebär|vad menas med|what is|what are|what does|"
+    r"what's|vad är det för)\s+(.+?)[?.!\s]*$",
+    re.I,
+)
+_AUTHOR_Q = re.compile(
+    r"\b(?:vem skrev|vem har skrivit|skriven av|författa\w*|avsändare|undertecknad|"
+    r"who wrote|who has written|written by|author\w*|signed)\b",
+    re.I,
+)
+_CAPTION_Q = re.compile(
+    r"\b(?:bild\w*|foto\w*|fotografi\w*|photo\w*|picture\w*|image\w*)\b",
+    re.I,
+)
+_YES_NO_SV = re.compile(
+    r"^\s*(?:är|var|har|hade|finns|fanns|kan|kommer|ska|skall|får|gäller|ingår|deltar|"
+    r"deltog|brukar|behöver|måste|blir|blev|erbjuder|erbjuds|hålls|ligger|stämmer)\s",
+    re.I,
+)
+_YES_NO_EN = re.compile(
+    r"^\s*(?:is|are|was|were|does|do|did|has|have|had|can|could|will|would|should|must|may)\s",
+    re.I,
+)
+_SUMMARY_Q = re.compile(
+    r"\b(?:sammanfatta\w*|sammanfattning|summari[sz]\w*|summary|give me an overview|"
+    r"vad handlar|vad går \w+ ut på|what is \w+ about|what's \w+ about|what are \w+ about)\b",
+    re.I,
+)
+_ABOUT_END = re.compile(r"\b(?:om|about)\s*[?.!]*\s*$", re.I)
+
+# -- what a sentence is ----------------------------------------------------------------
+
+_YEAR = re.compile(r"\b(?:1[89]|20)\d\d\b")
+_DATE = re.compile(
+    r"\b(?:\d{1,2} (?:jan|feb|mar|apr|maj|jun|jul|aug|sep|okt|nov|dec)\w*|"
+    r"(?:januari|februari|mars|april|maj|juni|juli|augusti|september|oktober|november|"
+    r"december)|kl\.? ?\d{1,2}[.:]\d\d|\d{1,2}[.:]\d\d|vecka \d+|"
+    r"(?:måndag|tisdag|onsdag|torsdag|fredag|lördag|söndag)\w*|"
+    r"våren|hösten|sommaren|vintern)\b",
+    re.I,
+)
+_DIGIT = re.compile(r"\d")
+_NUMBER_WORD = re.compile(
+    r"\b(?:två|tre|fyra|fem|sex|sju|åtta|nio|tio|elva|tolv|tjugo|trettio|hundra|tusen|"
+    r"miljon\w*|procent|hälften|dubbelt)\b",
+    re.I,
+)
+_REASON = re.compile(
+    r"\b(?:för att|eftersom|därför|syfte\w*|mål\w*|avsikt\w*|behov\w*|orsak\w*|skäl\w*|"
+    r"på grund av|så att|anledning\w*|bidra\w* till|förbättra\w*|underlätta\w*)\b",
+    re.I,
+)
+_ROLE = re.compile(
+    r"\b\w*(?:chef|ordförande|minister|ministrar|direktör|samordnare|handläggare|ansvarig|"
+    r"strateg|rektor|kommunalråd|sekreterare|projektledare|utvecklare|forskare|"
+    r"talare|moderator|politiker|tjänsteperson\w*|medarbetare|representant\w*)\b",
+    re.I,
+)
+_NAME = re.compile(r"\b[A-ZÅÄÖÉ][a-zåäöéü]+(?:-[A-ZÅÄÖ][a-zåäöéü]+)? [A-ZÅÄÖÉ][a-zåäöéü]+")
+_CAPTION = re.compile(
+    r"^\s*(?:foto|bild|bilden|bildtext|fotografi|fotograf|photo|på bilden)\b", re.I
+)
+_BYLINE = re.compile(
+    r"^\s*(?:(?:text|av|skriven av|författare|kontakt)\s*:?\s*)?"
+    r"[A-ZÅÄÖÉ][\w-]+(?: [A-ZÅÄÖÉ][\w-]+){1,3}\s*[,–-]\s*[^.!?\n]{2,60}$"
+)
+_LEANS_BACK = re.compile(
+    r"^\s*(?:om detta|om det|det|detta|dessa|denna|där|därför|de|dit|då|this|these|that|it)\b",
+    re.I,
+)
+_PARENTHESIS = re.compile(r"\(")
+
+
+@dataclass(frozen=True)
+class QuestionShape:
+    """What a question asks for, read from its words."""
+
+    kinds: frozenset[str]
+    terms: frozenset[str]  # stems of its content words
+    subject: frozenset[str]  # stems of X in "vad är X?" (a definition), else empty
+    yes_no: bool = False
+    summary: bool = False
+
+
+@lru_cache(maxsize=4096)
+def question_shape(question: str) -> QuestionShape:
+    """Return what a question asks for: its answer kinds, its terms, its form."""
+    kinds: set[str] = set()
+    text = question[:2000]
+    if _TIME.search(text):
+        kinds.add("time")
+    if _PERSON.search(text):
+        kinds.add("person")
+        if _MET.search(text):
+            kinds.add("met")
+    if _WHICH.search(text) or _COUNT_Q.search(text):
+        if _MUNICIPALITY_WORD.search(text):
+            kinds.add("municipality")
+        if _ORGANISATION_WORD.search(text):
+            kinds.add("organisation")
+        if _MET.search(text):
+            kinds.add("met")
+    if _COUNT_Q.search(text):
+        kinds.add("count")
+    if _COST_Q.search(text):
+        kinds.add("number")
+    if _REASON_Q.search(text):
+        kinds.add("reason")
+    if _PLACE_Q.search(text):
+        kinds.add("place")
+    if _AUTHOR_Q.search(text):
+        kinds.add("author")
+    if _CAPTION_Q.search(text):
+        kinds.add("caption")
+    subject: frozenset[str] = frozenset()
+    if match := _DEFINITION_Q.match(text):
+        kinds.add("definition")
+        subject = frozenset(_content_stems(match.group(1)))
+    yes_no = bool(_YES_NO_SV.match(text) or _YES_NO_EN.match(text))
+    summary = bool(_SUMMARY_Q.search(text)) or (
+        bool(_ABOUT_END.search(text)) and bool(re.match(r"\s*(?:vad|what)\b", text, re.I))
+    )
+    return QuestionShape(
+        frozenset(kinds), frozenset(_content_stems(text)), subject, yes_no, summary
+    )
+
+
+def _content_stems(text: str) -> list[str]:
+    return [stem(w) for w in words(text) if w not in STOPWORDS and len(w) > 1]
+
+
+def is_caption(sentence: str) -> bool:
+    """Return whether a sentence unit is a photo caption ("Foto: …", "Bilden visar …")."""
+    return bool(_CAPTION.match(sentence))
+
+
+def is_byline(sentence: str) -> bool:
+    """Return whether a unit is a signature such as "Ann-Cathrin Brovall, presschef"."""
+    return len(sentence) <= 90 and "\n" not in sentence and bool(_BYLINE.match(sentence))
+
+
+def is_title(sentence: str, title: str) -> bool:
+    """Return whether a unit is the document's title line."""
+    a = " ".join(words(sentence))
+    return bool(a) and a == " ".join(words(title))
+
+
+def is_list(sentence: str) -> bool:
+    """Return whether a unit is a lead-in with its list."""
+    return "\n" in sentence
+
+
+def leans_back(sentence: str) -> bool:
+    """Return whether a sentence leans on the one before it ("Om detta …", "Det …")."""
+    return bool(_LEANS_BACK.match(sentence))
+
+
+@dataclass(frozen=True)
+class SentenceCandidate:
+    """What the features of one candidate sentence are computed from."""
+
+    sentence: str
+    title: str  # its document's title
+    position: int  # its place among its passage's sentence units
+    first_of_document: bool  # the document's first unit (a title line or the lead)
+    second_of_document: bool  # the lead sentence when the first unit is a title line
+
+
+FEATURES: tuple[str, ...] = (
+    "cosine_gap",  # cosine minus the best candidate's (0 for the best)
+    "cosine_top",  # 1 for the model's first choice, 0.5 for its second ...
+    "words",  # idf-weighted share of the question's stems in the sentence
+    "chars",  # share of the question's character n-grams in the sentence
+    "context",  # a follow-up: share of the earlier question's stems
+    "passage",  # its passage's search score, relative to the best passage
+    "kind",  # holds the kind of answer asked for (a year for "när" ...)
+    "title",  # the document's title line
+    "caption",  # a photo caption
+    "byline",  # a signature
+    "asked_form",  # a byline for "vem skrev", a caption for "vad visar bilden"
+    "short",  # under 40 characters
+    "leans_back",  # "Om detta …": not understood alone
+    "list",  # a lead-in with its list
+    "definition",  # names the subject of "vad är X" with a parenthesis or "är"
+    "lead",  # the document's lead sentence
+)
+
+
+def kind_match(shape: QuestionShape, sentence: str, municipalities: frozenset[str]) -> float:
+    """Return how well a sentence holds the kind of answer asked for, in [0, 1]."""
+    found = 0.0
+    kinds = shape.kinds
+    if "time" in kinds:
+        if _YEAR.search(sentence):
+            found = 1.0
+        elif _DATE.search(sentence):
+            found = 0.75
+    if kinds & {"person", "met"}:
+        if _NAME.search(sentence) and _ROLE.search(sentence):
+            found = max(found, 1.0)
+        elif _ROLE.search(sentence) or _NAME.search(sentence):
+            found = max(found, 0.6)
+    if kinds & {"count", "number"} and (
+        _DIGIT.search(sentence) or _NUMBER_WORD.search(sentence) or is_list(sentence)
+    ):
+        found = max(found, 1.0)
+    if "reason" in kinds and _REASON.search(sentence):
+        found = max(found, 1.0)
+    if "municipality" in kinds and municipalities:
+        named = sum(1 for m in municipalities if m in sentence)
+        found = max(found, min(named / max(len(municipalities), 1), 1.0))
+    if "organisation" in kinds and is_list(sentence):
+        found = max(found, 0.75)
+    return found
+
+
+def definition_match(shape: QuestionShape, sentence: str) -> float:
+    """Return 1 when a sentence defines the subject of "vad är X" ("X (…)", "X är …")."""
+    if not shape.subject:
+        return 0.0
+    best = 0.0
+    for line in sentence.split("\n"):
+        head = re.split(r"[(:–]| är | är\b| is | means ", line, maxsplit=1)[0]
+        stems = set(_content_stems(head))
+        if stems and shape.subject <= stems | shape.subject and shape.subject & stems:
+            share = len(shape.subject & stems) / len(shape.subject)
+            shaped = bool(_PARENTHESIS.search(line)) or " är " in line or ":" in line
+            best = max(best, share * (1.0 if shaped else 0.5))
+    return best
+
+
+def sentence_features(
+    shape: QuestionShape,
+    candidate: SentenceCandidate,
+    *,
+    cosine_gap: float,
+    cosine_rank: int,
+    word_cover: float,
+    char_cover: float,
+    context_cover: float,
+    passage: float,
+    municipalities: frozenset[str],
+) -> list[float]:
+    """Return a candidate's features, in the order of ``FEATURES``."""
+    sentence = candidate.sentence
+    caption = is_caption(sentence)
+    byline = is_byline(sentence)
+    title = is_title(sentence, candidate.title) or (
+        candidate.first_of_document and not re.search(r"[.!?:]\s*$", sentence)
+    )
+    asked = ("author" in shape.kinds and byline) or ("caption" in shape.kinds and caption)
+    lead = candidate.second_of_document or (candidate.first_of_document and not title)
+    return [
+        cosine_gap,
+        1.0 / (1 + cosine_rank),
+        word_cover,
+        char_cover,
+        context_cover,
+        passage,
+        kind_match(shape, sentence, municipalities),
+        float(title),
+        float(caption),
+        float(byline),
+        float(asked),
+        float(len(sentence) < 40),
+        float(leans_back(sentence)),
+        float(is_list(sentence)),
+        definition_match(shape, sentence),
+        float(lead),
+    ]
+
+
+ANSWER_FEATURES: tuple[str, ...] = (
+    "probability",  # the best candidate's sentence probability
+    "margin",  # its lead over the second best
+    "cosine",  # the best cosine of passage or sentence with the question
+    "words",  # the best candidate's word coverage
+    "chars",  # its character coverage
+    "english",  # 1 for an English question (its cosines with Swedish text run lower)
+)
+
+
+@dataclass(frozen=True)
+class Logistic:
+    """A fitted logistic regression over named features."""
+
+    features: tuple[str, ...]
+    weights: tuple[float, ...]
+    bias: float
+
+    def probability(self, values: list[float]) -> float:
+        """Return the model's probability for one row of feature values."""
+        z = self.bias + sum(w * v for w, v in zip(self.weights, values, strict=True))
+        return 1.0 / (1.0 + math.exp(-max(min(z, 50.0), -50.0)))
+
+
+@dataclass(frozen=True)
+class SelectionModel:
+    """The two fitted models the answer step uses."""
+
+    version: int
+    sentence: Logistic
+    answer: Logistic
+
+
+class SelectionWeightsError(ValueError):
+    """The weights file is missing, malformed or for other features."""
+
+
+def _logistic(data: object, expected: tuple[str, ...], name: str) -> Logistic:
+    if not isinstance(data, dict):
+        raise SelectionWeightsError(f"{name}: not a mapping")
+    features = tuple(data.get("features") or ())
+    if features != expected:
+        raise SelectionWeightsError(f"{name}: fitted for features {features}, not {expected}")
+    weights = tuple(float(w) for w in data.get("weights") or ())
+    if len(weights) != len(features):
+        raise SelectionWeightsError(f"{name}: {len(weights)} weights for {len(features)}")
+    return Logistic(features, weights, float(data.get("bias", 0.0)))
+
+
+@lru_cache(maxsize=4)
+def load_selection_model(path: Path = WEIGHTS) -> SelectionModel:
+    """Return the fitted selection weights; raise SelectionWeightsError if unusable."""
+    try:
+        data = json.loads(Path(path).read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise SelectionWeightsError(f"cannot read {path}: {exc}") from exc
+    if not isinstance(data, dict):
+        raise SelectionWeightsError(f"{path}: not a mapping")
+    return SelectionModel(
+        version=int(data.get("version", 0)),
+        sentence=_logistic(data.get("sentence"), FEATURES, "sentence"),
+        answer=_logistic(data.get("answer"), ANSWER_FEATURES, "answer"),
+    )
