@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING, Any, NoReturn
 
 from bot.config import Config, ConfigError, default_config_path, engine_settings, load_config
 from bot.locales import Language, engine_phrases, question_message, t
+from bot.services.evaluation import sentence_report_lines
 
 if TYPE_CHECKING:
     from bot.services.knowledge import TrashEntry
@@ -497,6 +498,7 @@ def _format_report(report: dict[str, Any]) -> str:
                         n=m["n_expected_source"],
                     )
                 )
+    lines += sentence_report_lines(report, _language)
     for f in (f for f in report["failures"] if f["kind"] != "retrieval"):
         lines.append(_("cli.eval.fail", id=f["id"], kind=f["kind"], question=f.get("question", "")))
     retrieval_misses = sum(1 for f in report["failures"] if f["kind"] == "retrieval")
