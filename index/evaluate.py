@@ -506,7 +506,7 @@ def _grade(engine: Engine, q: EvalQuestion, tally: _Tally, visibility: Visibilit
     if q.kind == "summary" and q.answerable:
         _grade_summary(q, answer, quotes, tally)
         return True
-    at = first_read(quotes, q.context)
+    at = first_read(quotes)
     first = quotes[at] if at is not None else None
     graded = _Graded(
         lang=q.lang,
@@ -546,19 +546,13 @@ def _grade(engine: Engine, q: EvalQuestion, tally: _Tally, visibility: Visibilit
     return True
 
 
-def first_read(quotes: list[str], context: tuple[str, ...]) -> int | None:
-    """Return the position of the quote a reader takes as the answer (None: no quotes).
+def first_read(quotes: list[str]) -> int | None:
+    """Return the position of the quote a reader takes as the answer: the first (None: none).
 
-    That is the first quote, unless it is a context sentence with more quotes after it:
-    a gold sentence that leans on the one before it ("Om detta handlade förmiddagens
-    seminarium.") is quoted after that one, which the reader takes as its lead-in. A
-    context sentence quoted alone, or last, is what was read as the answer.
+    Strict on purpose: a context sentence quoted before its gold sentence is what the
+    reader reads first, so it is not a correct first quote (it still counts as supported).
     """
-    for i, quote in enumerate(quotes):
-        if i + 1 < len(quotes) and _matches_any(quote, context):
-            continue
-        return i
-    return None
+    return 0 if quotes else None
 
 
 def _source_of(answer: Answer, at: int | None) -> str | None:
