@@ -50,9 +50,11 @@ from index.selection import (  # noqa: E402
     FEATURES,
     WEIGHTS,
     Logistic,
-    SelectionModel,
     load_selection_model,
 )
+
+
+ASKED = FEATURES.index("asked_form")
 
 
 def read(path: Path) -> list[dict]:
@@ -70,9 +72,8 @@ def open_engine(split: Path, state: Path) -> Engine:
     return engine
 
 
-def gathered(engine: Engine, questions: list[dict]) -> list[dict]:
+def gathered(engine: Engine, questions: list[dict], passages: int) -> list[dict]:
     """Return, per question, the retrieval and every candidate's features and label."""
-    settings = engine.settings.answer
     out = []
     for q in questions:
         if q.get("kind") == "summary":
@@ -81,7 +82,7 @@ def gathered(engine: Engine, questions: list[dict]) -> list[dict]:
         found = engine.retrieve(
             q["question"], visibility="internal", context=history[-1] if history else None
         )
-        hits = answer_passages(found.hits, settings.passages, found.context)
+        hits = answer_passages(found.hits, passages, found.context)
         ranked = rank_sentences(
             engine.index, found.text, hits, found.context, found.vector, "internal"
         )
@@ -132,18 +133,18 @@ def top_is_gold(q: dict, model: Logistic | None) -> tuple[bool, dict | None]:
     if model is None:
         best = max(q["rows"], key=lambda r: r["cosine"])
     else:
-        best = max(q["rows"], key=lambda r: model.probability(r["features"]))
+        best = max(
+            q["rows"], key=lambda r: (r["features"][ASKED], model.probability(r["features"]))
+        )
     return best["gold"], best
 
 
 def answer_rows(data: list[dict], sentence: Logistic) -> tuple[np.ndarray, np.ndarray]:
-    from index.selection import SentenceCandidate  # noqa: F401  (documents the row shape)
-
     x, y = [], []
     for q in data:
         scored = sorted(
             ((sentence.probability(r["features"]), r) for r in q["rows"]),
-            key=lambda pr: -pr[0],
+            key=lambda pr: (-pr[1]["features"][ASKED], -pr[0]),
         )
         if not scored:
             continue
@@ -185,6 +186,7 @@ def main() -> None:
     parser.add_argument("--state", type=Path, default=ROOT / ".state" / "fit-selection")
     parser.add_argument("--features-cache", type=Path)
     parser.add_argument("--c", type=float, default=1.0)
+    parser.add_argument("--passages", type=int, default=SETTINGS.passages)
     parser.add_argument("--wrong", type=float, default=0.04, help="most wrong share of answered")
     parser.add_argument("--write", action="store_true")
     args = parser.parse_args()
@@ -195,9 +197,7 @@ def main() -> None:
         data = json.loads(args.features_cache.read_text())
     else:
         engine = open_engine(args.split, args.state)
-        global SETTINGS
-        SETTINGS = engine.settings.answer
-        data = gathered(engine, read(args.split / "questions.jsonl"))
+        data = gathered(engine, read(args.split / "questions.jsonl"), args.passages)
         if args.features_cache:
             args.features_cache.write_text(json.dumps(data))
     answerable = [q for q in data if q["answerable"]]
@@ -252,7 +252,6 @@ def main() -> None:
         }
         WEIGHTS.write_text(json.dumps(payload, indent=2) + "\n", encoding="utf-8")
         print(f"wrote {WEIGHTS} version {payload['version']}; min_confidence {threshold}")
-    del SelectionModel
 
 
 def _as_json(model: Logistic) -> dict:

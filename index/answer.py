@@ -17,6 +17,7 @@ import numpy as np
 from index.lexical import char_terms, stem, word_terms, words
 from index.search import Hit
 from index.selection import (
+    FEATURES,
     SelectionModel,
     SentenceCandidate,
     is_title,
@@ -441,6 +442,9 @@ def sources_by_document(sources: list[Source]) -> list[tuple[Source, list[str]]]
     return list(grouped.values())
 
 
+_ASKED_FORM = FEATURES.index("asked_form")
+
+
 def answer_passages(hits: list[Hit], passages: int, context: str | None) -> list[Hit]:
     """Return the hits the quotes are drawn from: the top ones, or the top document's."""
     if context and hits:
@@ -461,7 +465,9 @@ def rank_sentences(
     chunks = index.chunks([h.chunk_id for h in hits])
     pairs = [(h, chunks[h.chunk_id]) for h in hits if h.chunk_id in chunks]
     candidates = _score_sentences(index, question, context, pairs, query_vector, visibility, model)
-    candidates.sort(key=lambda c: -c.score)
+    # The line a question asks for by its form ("Vem skrev …?" the byline, "Vem tog
+    # bilden?" the photo credit) comes first; otherwise the fitted model's order.
+    candidates.sort(key=lambda c: (-c.features[_ASKED_FORM], -c.score))
     return candidates
 
 

@@ -62,13 +62,16 @@ _DEFINITION_Q = re.compile(
 )
 _AUTHOR_Q = re.compile(
     r"\b(?:vem skrev|vem har skrivit|skriven av|författa\w*|avsändare|undertecknad|"
-    r"who wrote|who has written|written by|author\w*|signed)\b",
+    r"förde protokollet|protokollför\w*|vid protokollet|justera\w* protokollet|"
+    r"who wrote|who has written|written by|author\w*|signed|took the minutes|"
+    r"kept the minutes|minute[- ]?taker)\b",
     re.I,
 )
 _CAPTION_Q = re.compile(
     r"\b(?:bild\w*|foto\w*|fotografi\w*|photo\w*|picture\w*|image\w*)\b",
     re.I,
 )
+_TOOK = re.compile(r"\b(?:tog|fotograferade|took|photographed)\b", re.I)
 _YES_NO_SV = re.compile(
     r"^\s*(?:är|var|har|hade|finns|fanns|kan|kommer|ska|skall|får|gäller|ingår|deltar|"
     r"deltog|brukar|behöver|måste|blir|blev|erbjuder|erbjuds|hålls|ligger|stämmer)\s",
@@ -117,9 +120,24 @@ _NAME = re.compile(r"\b[A-ZÅÄÖÉ][a-zåäöéü]+(?:-[A-ZÅÄÖ][a-zåäöé�
 _CAPTION = re.compile(
     r"^\s*(?:foto|bild|bilden|bildtext|fotografi|fotograf|photo|på bilden)\b", re.I
 )
+# "Foto: Emir Hadžić", "Fotograf: …", "Bild: …": who took the picture.
+_CREDIT = re.compile(r"^\s*(?:foto|fotograf|bild|photo)\s*:\s*[A-ZÅÄÖÉ]", re.I)
+# A signature: "Ann-Cathrin Brovall, presschef", "Text: Karin Sjöberg, kommunikatör …",
+# "Av Maja Hedlund", "Vid protokollet: Johan Ekström".
 _BYLINE = re.compile(
-    r"^\s*(?:(?:text|av|skriven av|författare|kontakt)\s*:?\s*)?"
-    r"[A-ZÅÄÖÉ][\w-]+(?: [A-ZÅÄÖÉ][\w-]+){1,3}\s*[,–-]\s*[^.!?\n]{2,60}$"
+    r"^\s*(?:(?i:text|av|skriven av|författare|kontakt|vid protokollet|sekreterare|"
+    r"justeras|justerare|ordförande)\s*:?\s*)?"
+    r"[A-ZÅÄÖÉ][\w-]+(?: [A-ZÅÄÖÉ][\w-]+){1,3}(?:\s*[,–-]\s*[^.!?\n]{2,60})?$"
+)
+_LABELLED = re.compile(
+    r"^\s*(?:text|av|skriven av|författare|vid protokollet|sekreterare|justeras|justerare)"
+    r"\b",
+    re.I,
+)
+_PLACE = re.compile(
+    r"\b(?:i|på|vid|till|in|at)\s+[A-ZÅÄÖ][\wåäö-]+|"
+    r"\b\w*(?:salen|salong|rummet|rum|lokal\w*|stadshus\w*|huset|biblioteket|skolan|"
+    r"torget|gatan|vägen|plan \d)\b",
 )
 _LEANS_BACK = re.compile(
     r"^\s*(?:om detta|om det|det|detta|dessa|denna|där|därför|de|dit|då|this|these|that|it)\b",
@@ -168,7 +186,7 @@ def question_shape(question: str) -> QuestionShape:
     if _AUTHOR_Q.search(text):
         kinds.add("author")
     if _CAPTION_Q.search(text):
-        kinds.add("caption")
+        kinds.add("photographer" if "person" in kinds or _TOOK.search(text) else "caption")
     subject: frozenset[str] = frozenset()
     if match := _DEFINITION_Q.match(text):
         kinds.add("definition")
@@ -193,7 +211,30 @@ def is_caption(sentence: str) -> bool:
 
 def is_byline(sentence: str) -> bool:
     """Return whether a unit is a signature such as "Ann-Cathrin Brovall, presschef"."""
-    return len(sentence) <= 90 and "\n" not in sentence and bool(_BYLINE.match(sentence))
+    if len(sentence) > 90 or "\n" in sentence or is_credit(sentence):
+        return False
+    match = _BYLINE.match(sentence)
+    # A bare name ("Anna Berg") is a signature only with a label ("Av Anna Berg") or a role.
+    return bool(match) and ("," in sentence or "–" in sentence or bool(_LABELLED.match(sentence)))
+
+
+def is_credit(sentence: str) -> bool:
+    """Return whether a unit credits a photographer ("Foto: Emir Hadžić")."""
+    return len(sentence) <= 90 and "\n" not in sentence and bool(_CREDIT.match(sentence))
+
+
+def asks_for_form(shape: QuestionShape, sentence: str) -> bool:
+    """Return whether a unit is the very form the question asks for.
+
+    "Vem skrev …" wants the byline, "Vem tog bilden?" the photo credit and "Vad visar
+    bilden?" the caption: the one case where such a line is the answer.
+    """
+    kinds = shape.kinds
+    return (
+        ("author" in kinds and is_byline(sentence))
+        or ("photographer" in kinds and is_credit(sentence))
+        or ("caption" in kinds and is_caption(sentence) and not is_credit(sentence))
+    )
 
 
 def is_title(sentence: str, title: str) -> bool:
@@ -268,6 +309,8 @@ def kind_match(shape: QuestionShape, sentence: str, municipalities: frozenset[st
         found = max(found, min(named / max(len(municipalities), 1), 1.0))
     if "organisation" in kinds and is_list(sentence):
         found = max(found, 0.75)
+    if "place" in kinds and _PLACE.search(sentence):
+        found = max(found, 1.0)
     return found
 
 
@@ -305,7 +348,7 @@ def sentence_features(
     title = is_title(sentence, candidate.title) or (
         candidate.first_of_document and not re.search(r"[.!?:]\s*$", sentence)
     )
-    asked = ("author" in shape.kinds and byline) or ("caption" in shape.kinds and caption)
+    asked = asks_for_form(shape, sentence)
     lead = candidate.second_of_document or (candidate.first_of_document and not title)
     return [
         cosine_gap,
