@@ -715,6 +715,8 @@ def cmd_forget_user(args: argparse.Namespace, config: Config) -> int:
                 changes=_count(forgotten.changes, "logged_change"),
             )
         )
+    if not forgotten.checkpointed:
+        raise CliError(_("cli.forget.not_checkpointed", path=database))
     return 0
 
 

@@ -51,6 +51,9 @@ SALT_CHECK = b"natverksbot salt check v1"
 """The constant whose HMAC with the salt is stored in the database as its fingerprint."""
 
 VoteOutcome = Literal["recorded", "changed", "same", "missing"]
+CHECKPOINT_ATTEMPTS = 5
+CHECKPOINT_WAIT_SECONDS = 0.2
+"""How often, and how long each time, forgetting waits for readers to fold the log in."""
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS questions (
@@ -153,6 +156,9 @@ class Forgotten:
     votes_on_their_answers: int
     contexts: int = 0  # other people's follow-ups whose context quoted them, cleared
     changes: int = 0  # knowledge-base changes they made, kept without who (and file name)
+    # False when a reader kept the write-ahead log from being folded in and emptied: the
+    # old copies of their words are still on disk until the next checkpoint.
+    checkpointed: bool = True
 
     @property
     def rows(self) -> int:
@@ -573,10 +579,13 @@ class RecordStore:
                 "INSERT INTO meta (key, value) VALUES ('forget_generation', '1')"
                 " ON CONFLICT (key) DO UPDATE SET value = CAST(value AS INTEGER) + 1"
             )
-        # The write-ahead log still holds the old pages: fold it in and empty it.
-        self._db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
         forgotten = Forgotten(
-            questions.rowcount, votes.rowcount, int(on_theirs), contexts, changes.rowcount
+            questions.rowcount,
+            votes.rowcount,
+            int(on_theirs),
+            contexts,
+            changes.rowcount,
+            checkpointed=self._checkpoint(),
         )
         log.info(
             "forgot a user: %d questions, %d votes, %d votes on their answers,"
@@ -587,7 +596,33 @@ class RecordStore:
             forgotten.contexts,
             forgotten.changes,
         )
+        if not forgotten.checkpointed:
+            log.warning("a reader kept the write-ahead log of %s from being emptied", self.path)
         return forgotten
+
+    def _checkpoint(
+        self, attempts: int = CHECKPOINT_ATTEMPTS, wait: float = CHECKPOINT_WAIT_SECONDS
+    ) -> bool:
+        """Fold the write-ahead log into the database and empty it; return whether it could.
+
+        The log holds the old copies of changed pages, and the database file keeps the
+        old pages until they are folded in; a reader still reading an older state (a
+        report running now) blocks that. It is tried ``attempts`` times, ``wait``
+        seconds apart (SQLite's busy handler also waits up to ``wait`` each time).
+        """
+        db = self._db
+        (timeout,) = db.execute("PRAGMA busy_timeout").fetchone()
+        db.execute(f"PRAGMA busy_timeout={int(wait * 1000)}")
+        try:
+            for attempt in range(attempts):
+                if attempt:
+                    time.sleep(wait)
+                (busy, _, _) = db.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()
+                if not busy:
+                    return True
+            return False
+        finally:
+            db.execute(f"PRAGMA busy_timeout={int(timeout)}")
 
     def _clear_quoting(self, questions: Sequence[tuple[str, float]]) -> int:
         """Clear the context of every later follow-up that quotes one of ``questions``.
@@ -682,15 +717,16 @@ def _connect_read_only(database: Path) -> sqlite3.Connection:
 
 
 def _quotes(context: str, question: str) -> bool:
-    """Return whether ``context`` holds ``question``, or starts with a cut-off end of it."""
+    """Return whether ``context`` holds ``question``, or starts with a cut-off end of it.
+
+    The cut falls between words, or inside a word when the conversation's oldest words
+    are one long token (``next_context``): the end may start in the middle of a word.
+    """
     if question in context:
         return True
-    words = question.split(" ")
-    for i in range(1, len(words)):
-        tail = " ".join(words[i:])
-        if context == tail or context.startswith(tail + " "):
-            return True
-    return False
+    # The cut-off end is the context up to one of its spaces (or all of it).
+    ends = [i for i, c in enumerate(context) if c == " "] + [len(context)]
+    return any(0 < end < len(question) and question.endswith(context[:end]) for end in ends)
 
 
 def _reason(exc: OSError) -> str:

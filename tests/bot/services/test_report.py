@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import re
+import sqlite3
 import threading
 
 import pytest
@@ -148,6 +149,30 @@ def test_forget_user_without_the_bots_salt_fails_and_deletes_nothing(tmp_path, c
     store = RecordStore.open(tmp_path / "state", environ={SALT_ENV: "bottens"})
     assert len(store.rows()) == 1
     store.close()
+
+
+def test_forget_user_says_so_when_a_reader_keeps_old_copies_on_disk(tmp_path, capsys):
+    store = RecordStore.open(tmp_path / "state", create_salt=True)
+    _question(store, 42, "Min fråga om 19800101-1234", True)
+    store.close()
+    reader = sqlite3.connect(tmp_path / "state" / "bot.sqlite", isolation_level=None)
+    try:
+        reader.execute("BEGIN")
+        reader.execute("SELECT COUNT(*) FROM questions").fetchone()
+        code = main(["--config", str(_config(tmp_path)), "forget-user", "42"])
+    finally:
+        reader.close()
+    captured = capsys.readouterr()
+    assert code == 1
+    assert captured.out.startswith("Deleted 1 row: 1 question")
+    assert captured.err == (
+        f"natverksbot: error: another program is reading {tmp_path / 'state' / 'bot.sqlite'},"
+        " so old copies of their words are still on disk: run forget-user again when it has"
+        " finished\n"
+    )
+    assert main(["--config", str(_config(tmp_path)), "forget-user", "42"]) == 0
+    raw = b"".join(p.read_bytes() for p in (tmp_path / "state").glob("bot.sqlite*"))
+    assert b"19800101-1234" not in raw
 
 
 def test_forget_user_without_a_record_fails_rather_than_say_zero(tmp_path, capsys):
