@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import os
 import re
 import sqlite3
+import stat
 import threading
 
 import pytest
@@ -40,6 +42,23 @@ def test_the_report_command_prints_tables_and_writes_the_page(tmp_path, record, 
     assert "Gammal fråga" not in captured.out or "3650" in captured.err  # within the period
     assert out.read_text(encoding="utf-8").startswith("<!DOCTYPE html>")
     assert f"wrote {out}" in captured.err
+
+
+def test_the_page_is_written_for_its_owner_alone(tmp_path, record, capsys):
+    out = tmp_path / "rapport.html"
+    out.write_text("en äldre sida")
+    out.chmod(0o644)
+    old_umask = os.umask(0)  # nothing masks the mode it is created with
+    try:
+        code = main(
+            ["--config", str(_config(tmp_path)), "report", "--since", "3650d", "--html", str(out)]
+        )
+    finally:
+        os.umask(old_umask)
+    assert code == 0
+    assert stat.S_IMODE(out.stat().st_mode) == 0o600
+    assert "vad kostar ett bygglov" in out.read_text(encoding="utf-8")  # a direct message
+    assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []
 
 
 def test_the_report_command_without_a_record_is_one_line(tmp_path, capsys):
