@@ -389,12 +389,14 @@ class AskCog(commands.Cog):
         received: float,
         locale: Language | None = None,
     ) -> _Asked:
-        """Return the question ready to ask; raise QuestionError or RateLimited (instant).
+        """Return the question ready to ask; raise RateLimitedError or QuestionError (instant).
 
+        The limit comes first: an empty or over-long question counts as a question, so a
+        flood of them gets the one notice per window too, not a refusal each.
         The text kept is the engine's cleaned form: mentions (and the ids in them) are gone.
         """
-        text, _ = clean_question(question, self.bot.config.answer.max_question_chars)
         self.bot.rate_limiter.acquire(user_id, guild_id)
+        text, _ = clean_question(question, self.bot.config.answer.max_question_chars)
         return _Asked(
             text=text,
             context=None,
