@@ -3,10 +3,11 @@
 Each question the engine answered (or abstained on) is a row: time, guild and channel
 ids, a salted hash of the asker's id (never the raw id), the question and the earlier
 question it followed up, answered or not, the cited source ids, latency, visibility,
-language, the bot's answer message (so follow-ups and feedback work after a restart),
-and its feedback. Ids that would lead back to a person are stored as keyed hashes too:
-the answer message and thread (a follow-up hashes the id it replies to the same way)
-and the channel of a direct message.
+language, where the answer went (``answer_mode``: a private one the asker alone saw,
+whose words no report shows), the bot's answer message (so follow-ups and feedback work
+after a restart), and its feedback. Ids that would lead back to a person are stored as
+keyed hashes too: the answer message and thread (a follow-up hashes the id it replies
+to the same way) and the channel of a direct message.
 
 The salt of every hash is made by the bot's first start (:func:`load_salt` with
 ``create=True``) and never by another command: the database keeps a keyed fingerprint
@@ -36,16 +37,19 @@ import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Literal, NamedTuple
+from typing import TYPE_CHECKING, Literal, NamedTuple
 
 from bot.services.errors import ExplainedError
+
+if TYPE_CHECKING:
+    from bot.config import AnswerMode
 
 log = logging.getLogger(__name__)
 
 DATABASE_NAME = "bot.sqlite"
 SALT_NAME = "user-salt"
 SALT_ENV = "NATVERKSBOT_USER_SALT"
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 DAY_SECONDS = 86_400
 SALT_CHECK = b"natverksbot salt check v1"
 """The constant whose HMAC with the salt is stored in the database as its fingerprint."""
@@ -73,6 +77,7 @@ CREATE TABLE IF NOT EXISTS questions (
     language    TEXT    NOT NULL,              -- sv | en
     message_id  INTEGER,                       -- keyed hash of the bot's answer message id
     thread_id   INTEGER,                       -- keyed hash of the answer's thread id
+    answer_mode TEXT,                          -- public | private | thread; NULL before v4
     votes_up    INTEGER NOT NULL DEFAULT 0,
     votes_down  INTEGER NOT NULL DEFAULT 0,
     feedback    INTEGER                        -- NULL no votes, else sign(up - down)
@@ -130,6 +135,8 @@ class QuestionRecord:
     # forget_generation() when the context was read: a context read before someone was
     # forgotten may hold their words, so it is not stored.
     context_generation: int | None = None
+    # Where the answer went: "private" is an ephemeral /ask answer (only the asker saw it).
+    answer_mode: AnswerMode = "public"
 
 
 @dataclass(frozen=True)
@@ -195,6 +202,16 @@ class AskedQuestion(NamedTuple):
     votes_down: int
     question: str
     via: str
+    answer_mode: str | None = None
+
+    @property
+    def private(self) -> bool:
+        """Return whether only the asker saw the answer (``/ask`` with "only me").
+
+        A ``/ask`` recorded before the answer mode was (schema 4) may have been private:
+        it counts as private, since nobody can tell.
+        """
+        return self.answer_mode == "private" or (self.answer_mode is None and self.via == "slash")
 
 
 class RecordsError(ExplainedError):
@@ -324,6 +341,8 @@ class RecordStore:
         db.executescript(_SCHEMA)
         if 0 < version < 3:
             self._migrate_to_3(db)
+        if 0 < version < 4:
+            self._migrate_to_4(db)
         db.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
 
     def _migrate_to_3(self, db: sqlite3.Connection) -> None:
@@ -347,6 +366,12 @@ class RecordStore:
                     ),
                 )
         log.info("hashed the message, thread and DM channel ids of %d records", len(rows))
+
+    def _migrate_to_4(self, db: sqlite3.Connection) -> None:
+        """Add the answer mode; the questions recorded before it keep NULL (not known)."""
+        columns = {row[1] for row in db.execute("PRAGMA table_info(questions)")}
+        if "answer_mode" not in columns:
+            db.execute("ALTER TABLE questions ADD COLUMN answer_mode TEXT")
 
     def _check_salt(self, db: sqlite3.Connection) -> None:
         """Store the salt's fingerprint in a new database; refuse a salt that is not its own."""
@@ -425,8 +450,8 @@ class RecordStore:
             channel_id = self.hash_id(channel_id) or 0
         cursor = db.execute(
             "INSERT INTO questions (asked_at, guild_id, channel_id, user_hash, via, question,"
-            " context, answered, sources, confidence, latency_ms, visibility, language)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            " context, answered, sources, confidence, latency_ms, visibility, language,"
+            " answer_mode) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (
                 record.asked_at,
                 record.guild_id,
@@ -441,6 +466,7 @@ class RecordStore:
                 record.latency_ms,
                 record.visibility,
                 record.language,
+                record.answer_mode,
             ),
         )
         return int(cursor.lastrowid or 0)
@@ -682,7 +708,7 @@ def read_questions(
         return []
     sql = (
         "SELECT asked_at, guild_id, answered, latency_ms, sources, votes_up, votes_down,"
-        " question, via FROM questions WHERE asked_at >= ? AND asked_at < ?"
+        " question, via, answer_mode FROM questions WHERE asked_at >= ? AND asked_at < ?"
     )
     args: tuple[object, ...] = (since, until)
     if visibility is not None:
@@ -690,6 +716,9 @@ def read_questions(
         args += (visibility,)
     rows: list[tuple] = []
     with contextlib.closing(_connect_read_only(Path(database))) as db:
+        columns = {row[1] for row in db.execute("PRAGMA table_info(questions)")}
+        if "answer_mode" not in columns:  # a record the bot has not upgraded yet
+            sql = sql.replace("via, answer_mode", "via, NULL")
         with contextlib.suppress(sqlite3.OperationalError):  # no table yet
             rows = db.execute(sql + " ORDER BY asked_at", args).fetchall()
     return [
@@ -703,8 +732,9 @@ def read_questions(
             down,
             question,
             via,
+            mode,
         )
-        for at, guild, answered, latency, sources, up, down, question, via in rows
+        for at, guild, answered, latency, sources, up, down, question, via, mode in rows
     ]
 
 

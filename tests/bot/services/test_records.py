@@ -304,6 +304,32 @@ def test_a_version_2_record_gets_its_ids_hashed(tmp_path):
     store.close()
 
 
+def test_the_answer_mode_is_stored_and_a_version_3_record_gets_it_unknown(tmp_path):
+    salt = {SALT_ENV: "bottens"}
+    store = RecordStore.open(tmp_path, environ=salt)
+    private = store.add(_record(answer_mode="private"))
+    store.add(_record(via="mention"))
+    assert [r["answer_mode"] for r in store.rows()] == ["private", "public"]
+    store._db.execute("ALTER TABLE questions DROP COLUMN answer_mode")  # as version 3 had it
+    store._db.execute("PRAGMA user_version=3")
+    old = read_questions(store.path, since=0.0, until=time.time() + 10)
+    store.close()
+    assert [(q.via, q.answer_mode, q.private) for q in old] == [
+        ("slash", None, True),  # a /ask of then may have been "only me": nobody can tell
+        ("mention", None, False),
+    ]
+
+    store = RecordStore.open(tmp_path, environ=salt)
+    try:
+        store.add(_record(answer_mode="thread"))
+        assert [(r["id"], r["answer_mode"]) for r in store.rows()][0] == (private, None)
+        assert [r["answer_mode"] for r in store.rows()][2] == "thread"
+        (version,) = store._db.execute("PRAGMA user_version").fetchone()
+        assert version == 4
+    finally:
+        store.close()
+
+
 # --------------------------------------------------------------------------- reading
 
 

@@ -61,6 +61,21 @@ def test_the_page_is_written_for_its_owner_alone(tmp_path, record, capsys):
     assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []
 
 
+def test_private_questions_are_counted_but_their_words_never_shown(tmp_path, record, capsys):
+    _question(record, 20, "Mitt personnummer 19800101-1234, vad gäller?", False, private=True)
+    out = tmp_path / "rapport.html"
+    code = main(
+        ["--config", str(_config(tmp_path)), "report", "--since", "3650d", "--html", str(out)]
+    )
+    text, page = capsys.readouterr().out, out.read_text(encoding="utf-8")
+    assert code == 0
+    for shown in (text, page):
+        assert "19800101" not in shown and "personnummer" not in shown
+        assert "vad kostar ett bygglov" in shown  # the other unanswered questions are there
+    # Counted: 7 asked (the sample's six and it), 3 answered, 4 unanswered.
+    assert re.search(r"^  asked .* unanswered\n.*\n +7 +3 .* +4$", text, re.MULTILINE)
+
+
 def test_the_report_command_without_a_record_is_one_line(tmp_path, capsys):
     code = main(["--config", str(_config(tmp_path)), "report"])
     err = capsys.readouterr().err
