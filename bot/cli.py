@@ -662,9 +662,8 @@ def cmd_report(args: argparse.Namespace, config: Config) -> int:
     """Print the question report as tables; with --html also write it as one page."""
     import time
 
-    from bot.services.knowledge import atomic_write
     from bot.services.records import DATABASE_NAME
-    from bot.services.report import build_report, format_tables, parse_since, render_html
+    from bot.services.report import build_report, format_tables, parse_since, write_html
     from bot.services.report.periods import PeriodError
 
     database = config.state_dir / DATABASE_NAME
@@ -678,7 +677,7 @@ def cmd_report(args: argparse.Namespace, config: Config) -> int:
     report = build_report(database, since=since, top=max(1, args.top))
     print(format_tables(report, _language))
     if args.html:
-        atomic_write(args.html, render_html(report, _language).encode("utf-8"))
+        write_html(args.html, report, _language)
         print(_("cli.report.wrote", path=args.html), file=sys.stderr)
     log.info("report made in %.2f s", time.perf_counter() - started)
     return 0
@@ -717,6 +716,8 @@ def cmd_forget_user(args: argparse.Namespace, config: Config) -> int:
                 changes=_count(forgotten.changes, "logged_change"),
             )
         )
+    if not forgotten.checkpointed:
+        raise CliError(_("cli.forget.not_checkpointed", path=database))
     return 0
 
 

@@ -31,7 +31,7 @@ import time
 import unicodedata
 import zipfile
 from collections import OrderedDict
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from html.parser import HTMLParser
 from pathlib import Path
@@ -452,6 +452,54 @@ def _remembered(suffix: str, digest: str) -> _Parsed | None:
         return _parsed.get((suffix, digest))
 
 
+# What the parser child may see of the environment: enough to find Python and its
+# packages, speak the locale and size its thread pools; nothing else (no token, no salt).
+_CHILD_ENVIRONMENT = frozenset(
+    {
+        "PATH",
+        "HOME",
+        "LANG",
+        "LANGUAGE",
+        "TZ",
+        "TMPDIR",
+        "TEMP",
+        "TMP",
+        "SYSTEMROOT",  # Windows cannot start Python without it
+        "PYTHONHOME",
+        "PYTHONPATH",
+        "PYTHONNOUSERSITE",
+        "PYTHONUSERBASE",
+        "PYTHONDONTWRITEBYTECODE",
+        "PYTHONPYCACHEPREFIX",
+        "PYTHONUTF8",
+        "PYTHONIOENCODING",
+        "OMP_NUM_THREADS",
+        "OPENBLAS_NUM_THREADS",
+        "MKL_NUM_THREADS",
+        "NUMEXPR_NUM_THREADS",
+        "VECLIB_MAXIMUM_THREADS",
+        "BLIS_NUM_THREADS",
+    }
+)
+
+
+def _child_environment(environ: Mapping[str, str]) -> dict[str, str]:
+    """Return the parser child's environment: the allowed part of ``environ``, nothing else.
+
+    The child reads hostile bytes, so it gets no secret of the bot's (``DISCORD_TOKEN``,
+    the user-hash salt, a config override): only ``_CHILD_ENVIRONMENT`` and the locale
+    (``LC_*``), with this package's root first on ``PYTHONPATH``.
+    """
+    env = {
+        key: value
+        for key, value in environ.items()
+        if key in _CHILD_ENVIRONMENT or key.startswith("LC_")
+    }
+    package_root = str(Path(__file__).resolve().parents[1])
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [package_root, env.get("PYTHONPATH")]))
+    return env
+
+
 def read_document_isolated(
     path: Path,
     root: Path,
@@ -492,9 +540,7 @@ def _parse_in_child(data: bytes, suffix: str, limits: ParseLimits) -> _Parsed:
     process, and does not import the caller's main module. It gets the bytes and the
     limits on stdin and answers in JSON (never pickle: it has read hostile bytes).
     """
-    package_root = str(Path(__file__).resolve().parents[1])
-    env = dict(os.environ)
-    env["PYTHONPATH"] = os.pathsep.join(filter(None, [package_root, env.get("PYTHONPATH")]))
+    env = _child_environment(os.environ)
     header = json.dumps({"suffix": suffix, "limits": dataclasses.asdict(limits)}).encode()
     child = subprocess.Popen(
         [sys.executable, "-c", _CHILD_CODE],

@@ -84,6 +84,7 @@ class _Asked:
     received: float  # time.perf_counter() when the question arrived
     generation: int | None = None  # the record's forget generation when context was read
     locale: Language | None = None  # the asker's Discord language: breaks a tie in detection
+    mode: AnswerMode = "public"  # where the answer goes ("private": the asker alone sees it)
 
 
 @dataclass(frozen=True)
@@ -192,6 +193,7 @@ class AskCog(commands.Cog):
             via="slash",
             received=received,
             locale=language_of_locale(interaction.locale),
+            mode=mode,
         )
         private = mode == "private"
         await interaction.response.defer(thinking=True, ephemeral=private)
@@ -320,6 +322,7 @@ class AskCog(commands.Cog):
             received=received,
             # A message carries no locale of its asker (a server's is often en-US by default).
             locale=None,
+            mode="thread" if self._wants_thread(message) else "public",
         )
         reference = message.reference.message_id if message.reference else None
         generation = await self._generation()
@@ -353,16 +356,22 @@ class AskCog(commands.Cog):
                 )
         await self._finish(asked, answered, sending.sent.id, thread_id=thread_id)
 
-    async def _thread_for(self, message: discord.Message, asked: _Asked) -> discord.Thread | None:
-        """Return a new thread for the answer when configured and possible, else None."""
+    def _wants_thread(self, message: discord.Message) -> bool:
+        """Return whether a message's answer goes in a new thread (configured, and possible)."""
         channel = message.channel
+        guild_id = message.guild.id if message.guild else None
         wanted = self.bot.config.discord.answer_in_threads or (
-            self._mode(asked.guild_id, channel.id, getattr(channel, "parent_id", None), None, None)
+            self._mode(guild_id, channel.id, getattr(channel, "parent_id", None), None, None)
             == "thread"
         )
-        if not wanted or not isinstance(channel, discord.TextChannel):
+        return wanted and isinstance(channel, discord.TextChannel)
+
+    async def _thread_for(self, message: discord.Message, asked: _Asked) -> discord.Thread | None:
+        """Return a new thread for the answer when configured and possible, else None."""
+        if not self._wants_thread(message):
             return None
-        return await self._start_thread(message, asked, channel)
+        assert isinstance(message.channel, discord.TextChannel)
+        return await self._start_thread(message, asked, message.channel)
 
     async def _start_thread(
         self, message: discord.Message, asked: _Asked, channel: discord.TextChannel
@@ -388,13 +397,16 @@ class AskCog(commands.Cog):
         via: str,
         received: float,
         locale: Language | None = None,
+        mode: AnswerMode = "public",
     ) -> _Asked:
-        """Return the question ready to ask; raise QuestionError or RateLimited (instant).
+        """Return the question ready to ask; raise RateLimitedError or QuestionError (instant).
 
+        The limit comes first: an empty or over-long question counts as a question, so a
+        flood of them gets the one notice per window too, not a refusal each.
         The text kept is the engine's cleaned form: mentions (and the ids in them) are gone.
         """
-        text, _ = clean_question(question, self.bot.config.answer.max_question_chars)
         self.bot.rate_limiter.acquire(user_id, guild_id)
+        text, _ = clean_question(question, self.bot.config.answer.max_question_chars)
         return _Asked(
             text=text,
             context=None,
@@ -405,6 +417,7 @@ class AskCog(commands.Cog):
             via=via,
             received=received,
             locale=locale,
+            mode=mode,
         )
 
     async def _answer(self, asked: _Asked) -> _Answered:
@@ -452,6 +465,7 @@ class AskCog(commands.Cog):
                     visibility=asked.visibility,
                     language=answer.language,
                     context_generation=asked.generation,
+                    answer_mode=asked.mode,
                 ),
             )
         except (sqlite3.Error, OSError, RuntimeError) as exc:

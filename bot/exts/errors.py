@@ -128,7 +128,10 @@ async def _send(target: Target, text: str) -> None:
 
 
 def _where(target: Target) -> str:
+    """Return what a log line calls ``target``: never a direct message's channel or a user."""
     if isinstance(target, discord.Message):
+        if target.guild is None:  # a direct message's channel id stands for the person
+            return f"message {target.id} in a direct message"
         return f"message {target.id} in channel {target.channel.id}"
     command = target.command.qualified_name if target.command else "component"
     return f"interaction {target.id} ({command})"

@@ -302,6 +302,7 @@ STRINGS: dict[str, str] = {
     "cli.forget.no_record": "no question record at {path}: nothing was deleted",
     "cli.forget.deleted": "Deleted {rows}: {questions} and {votes} by that user, and {others} by others on their answers.",
     "cli.forget.cleared": "Cleared their words from {contexts} by others and removed them from {changes}.",
+    "cli.forget.not_checkpointed": "another program is reading {path}, so old copies of their words are still on disk: run forget-user again when it has finished",
     "cli.kb.replaced": "replaced",
     "cli.kb.removed": "removed",
     "cli.kb.trash_line": "{key}  {id}  ({why} {when}, {size})",

@@ -302,6 +302,7 @@ STRINGS: dict[str, str] = {
     "cli.forget.no_record": "det finns inga sparade frågor i {path}: ingenting raderades",
     "cli.forget.deleted": "Raderade {rows}: {questions} och {votes} från personen, och {others} från andra på personens svar.",
     "cli.forget.cleared": "Tog bort personens ord ur {contexts} från andra och ur {changes}.",
+    "cli.forget.not_checkpointed": "ett annat program läser {path}, så gamla kopior av personens ord finns kvar på disken: kör forget-user igen när det är klart",
     "cli.kb.replaced": "ersatt",
     "cli.kb.removed": "borttaget",
     "cli.kb.trash_line": "{key}  {id}  ({why} {when}, {size})",

@@ -540,12 +540,16 @@ def purge_trash(trash_dir: Path, days: float, now: float | None = None) -> int:
 # --------------------------------------------------------------------------- writing
 
 
-def atomic_write(path: Path, data: bytes) -> None:
-    """Write ``data`` to ``path`` through a hidden temporary file and ``os.replace``."""
+def atomic_write(path: Path, data: bytes, *, mode: int = 0o644) -> None:
+    """Write ``data`` to ``path`` through a hidden temporary file and ``os.replace``.
+
+    The file is created with ``mode`` (less the umask), so a private one (0o600) is
+    never readable by others, not even for a moment.
+    """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name[:80]}.{secrets.token_hex(4)}.tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, mode)
     try:
         with os.fdopen(fd, "wb") as handle:
             handle.write(data)

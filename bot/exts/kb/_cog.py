@@ -558,7 +558,8 @@ class KnowledgeCog(commands.Cog):
         What it shows follows the place, as answers do: where only public documents are
         answered from, only questions asked in such places count and only public
         documents are named. The words of direct-message questions never show in Discord
-        (they are counted); ``natverksbot report`` on the server shows everything.
+        (they are counted); ``natverksbot report`` on the server shows them. The words of
+        private ("only me") questions show in no report at all.
         """
         language = language_of_locale(interaction.locale)
         await interaction.response.defer(ephemeral=True, thinking=True)
