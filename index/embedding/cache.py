@@ -67,7 +67,6 @@ class EmbeddingCache:
 
     def __init__(self, path: Path) -> None:
         self.path = Path(path)
-        self.moved_aside: Path | None = None
         with self._errors("open"):
             self.path.parent.mkdir(parents=True, exist_ok=True)
             try:
@@ -109,7 +108,6 @@ class EmbeddingCache:
             side = self.path.with_name(self.path.name + suffix)
             if side.exists():
                 side.replace(aside.with_name(aside.name + suffix))
-        self.moved_aside = aside
         log.warning(
             "the embedding cache %s is damaged (%s): moved aside to %s, its vectors are"
             " embedded again (delete that file when it is no longer needed)",
