@@ -177,7 +177,7 @@ STRINGS: dict[str, str] = {
     "cli.opt.json": "print the result as JSON",
     "cli.opt.visibility": "which documents may be used (default: internal)",
     "cli.cmd.index": "build or update the index",
-    "cli.opt.force": "rebuild even if nothing changed",
+    "cli.opt.force": "rebuild and embed every text again, even if nothing changed",
     "cli.cmd.ask": "answer one question",
     "cli.opt.question": "the question, in quotes",
     "cli.cmd.chat": "ask questions interactively; follow-ups continue the conversation",

@@ -177,7 +177,7 @@ STRINGS: dict[str, str] = {
     "cli.opt.json": "skriv resultatet som JSON",
     "cli.opt.visibility": "vilka dokument som får användas (standard: internal)",
     "cli.cmd.index": "bygg eller uppdatera indexet",
-    "cli.opt.force": "bygg om även om inget har ändrats",
+    "cli.opt.force": "bygg om och beräkna alla vektorer på nytt, även om inget har ändrats",
     "cli.cmd.ask": "besvara en fråga",
     "cli.opt.question": "frågan, inom citattecken",
     "cli.cmd.chat": "ställ frågor i en dialog; följdfrågor fortsätter samtalet",

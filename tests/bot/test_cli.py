@@ -179,11 +179,38 @@ def test_index_json_is_the_summary_as_data(cli, flags, changed):
     assert run.code == 0
     summary = run.json
     assert summary["changed"] is changed
-    assert (summary["documents"], summary["chunks"], summary["reused"]) == (3, 7, 7)
-    assert summary["embedded"] == 0  # forced or not, the vectors come from the cache
+    assert (summary["documents"], summary["chunks"]) == (3, 7)
+    # --force embeds every passage again; otherwise the vectors come from the cache.
+    assert (summary["embedded"], summary["reused"]) == ((7, 0) if changed else (0, 7))
     assert summary["skipped"] == [{"path": "trasig.pdf", "reason": summary["skipped"][0]["reason"]}]
     assert "not a valid PDF" in summary["skipped"][0]["reason"]
     assert {"added", "updated", "removed", "seconds", "build"} <= set(summary)
+
+
+@pytest.mark.integration
+def test_index_with_a_damaged_embedding_cache_moves_it_aside_and_succeeds(cli, site):
+    cache = site.root / "state" / "index" / "embeddings.sqlite"
+    cache.write_bytes(b"not a database" * 1000)
+
+    run = cli("index", "--force")
+
+    assert run.code == 0, run.err
+    assert (table(run.out)["re-embedded"], table(run.out)["reused"]) == ("7", "0")
+    assert "Traceback" not in run.err
+    assert [p.read_bytes()[:14] for p in cache.parent.glob("embeddings.sqlite.damaged-*")] == [
+        b"not a database"
+    ]
+    assert cli("index").out.splitlines()[0] == "Index up to date"
+
+
+def test_index_with_an_embedding_cache_it_cannot_open_is_one_line(fresh_config, shared_model):
+    cache = fresh_config.parent / "state" / "index" / "embeddings.sqlite"
+    cache.mkdir(parents=True)
+
+    run = run_main("--config", fresh_config, "index")
+
+    assert_one_line_error(run, "embedding cache", str(cache), "cannot be used")
+    assert not list(cache.parent.glob("embeddings.sqlite.damaged-*"))
 
 
 # --------------------------------------------------------------------------- ask
