@@ -87,6 +87,7 @@ STRINGS: dict[str, str] = {
     "kb.remove.cancelled": "Nothing was removed.",
     "kb.add.previous_kept": "The previous version is in the trash (/kb restore).",
     "kb.restore.missing": "There is nothing called {name} in the trash.",
+    "kb.busy": "The knowledge folder stayed busy for {seconds} s (another change, or a reindex reading it). Nothing was changed; try again.",
     "kb.restored": "Restored {name}.",
     "kb.restored.displaced": "The version that was there moved to the trash.",
     "kb.trash.removed": "removed {when}",

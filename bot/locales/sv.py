@@ -87,6 +87,7 @@ STRINGS: dict[str, str] = {
     "kb.remove.cancelled": "Inget togs bort.",
     "kb.add.previous_kept": "Den tidigare versionen ligger i papperskorgen (/kb återställ).",
     "kb.restore.missing": "Det finns inget i papperskorgen som heter {name}.",
+    "kb.busy": "Kunskapsmappen var upptagen i {seconds} s (en annan ändring, eller en omindexering som läser den). Inget ändrades; försök igen.",
     "kb.restored": "Återställde {name}.",
     "kb.restored.displaced": "Versionen som låg där flyttades till papperskorgen.",
     "kb.trash.removed": "borttagen {when}",
