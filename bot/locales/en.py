@@ -364,6 +364,7 @@ STRINGS: dict[str, str] = {
     "config.problem.text": "Input should be a valid string",
     "config.or": " or ",
     "cli.err.locked": "an index build is already running: wait for it to finish ({detail})",
+    "cli.err.folder_busy": "the knowledge folder is being changed: try again in a while ({detail})",
     "cli.err.no_index": "there is no index yet: run `natverksbot index` to build it ({detail})",
     "cli.err.store": "the index cannot be read: {detail}",
     "cli.err.model": "the language model cannot be loaded: {detail}",

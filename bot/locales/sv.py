@@ -364,6 +364,7 @@ STRINGS: dict[str, str] = {
     "config.problem.text": "ska vara text",
     "config.or": " eller ",
     "cli.err.locked": "en indexering pågår redan: vänta tills den är klar ({detail})",
+    "cli.err.folder_busy": "kunskapsmappen håller på att ändras: försök igen om en stund ({detail})",
     "cli.err.no_index": "det finns inget index än: kör `natverksbot index` för att bygga det ({detail})",
     "cli.err.store": "indexet går inte att läsa: {detail}",
     "cli.err.model": "språkmodellen går inte att läsa in: {detail}",
