@@ -326,6 +326,7 @@ STRINGS: dict[str, str] = {
     "sources.err.url": "{path}: entry {number}: url must be an http(s) address, not {url}",
     "sources.err.visibility": "{path}: entry {number}: visibility must be public or internal, not {value}",
     "sources.err.title": "{path}: entry {number}: title must be text",
+    "sources.err.not_text": "{path}: entry {number}: {key} must be text",
     "sources.err.twice": "{path}: entry {number}: {url} is listed twice",
     "sources.err.already": "{url} is already listed",
     "sources.err.not_listed": "{url} is not listed in {file}",

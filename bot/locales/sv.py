@@ -326,6 +326,7 @@ STRINGS: dict[str, str] = {
     "sources.err.url": "{path}: post {number}: url måste vara en http(s)-adress, inte {url}",
     "sources.err.visibility": "{path}: post {number}: visibility måste vara public eller internal, inte {value}",
     "sources.err.title": "{path}: post {number}: title måste vara text",
+    "sources.err.not_text": "{path}: post {number}: {key} måste vara text",
     "sources.err.twice": "{path}: post {number}: {url} står med två gånger",
     "sources.err.already": "{url} finns redan i listan",
     "sources.err.not_listed": "{url} finns inte i {file}",
