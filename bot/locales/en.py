@@ -342,6 +342,8 @@ STRINGS: dict[str, str] = {
     "backup.err.target": "cannot write a backup in {path}: {reason}",
     "backup.err.failed": "backup failed at {path}: {reason}",
     "backup.err.integrity": "the copy of {path} failed its integrity check: {reason}",
+    "backup.err.database": "cannot copy the database {path}: {reason}",
+    "backup.err.busy": "the knowledge folder {path} stayed busy for {seconds} s (a change to it); try again",
     "config.err.not_found": "config file not found: {path}",
     "config.err.yaml": "{path}: not valid YAML ({reason})",
     "config.err.top_level": "{path}: the top level must be a mapping of keys",

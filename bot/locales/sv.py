@@ -342,6 +342,8 @@ STRINGS: dict[str, str] = {
     "backup.err.target": "det går inte att skriva en säkerhetskopia i {path}: {reason}",
     "backup.err.failed": "säkerhetskopieringen misslyckades vid {path}: {reason}",
     "backup.err.integrity": "kopian av {path} klarade inte integritetskontrollen: {reason}",
+    "backup.err.database": "databasen {path} går inte att kopiera: {reason}",
+    "backup.err.busy": "kunskapsmappen {path} var upptagen i {seconds} s (en ändring i den); försök igen",
     "config.err.not_found": "konfigurationsfilen finns inte: {path}",
     "config.err.yaml": "{path}: inte giltig YAML ({reason})",
     "config.err.top_level": "{path}: den översta nivån måste vara en samling nycklar",
