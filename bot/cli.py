@@ -856,9 +856,11 @@ def _known_errors() -> tuple[type[BaseException], ...]:
     from index.answer import QuestionError
     from index.embedding import ModelNotFoundError
     from index.evaluate import EvalFileError
+    from index.folder_lock import FolderBusyError
     from index.store import StoreError
 
     return (
+        FolderBusyError,
         ConfigError,
         RecordsError,
         SourcesError,
@@ -878,6 +880,7 @@ def _describe(exc: BaseException) -> str:
     from bot.services.errors import ExplainedError
     from index.answer import QuestionError
     from index.embedding import ModelNotFoundError
+    from index.folder_lock import FolderBusyError
     from index.store import IndexLockedError, IndexMissingError, StoreError
 
     if isinstance(exc, QuestionError):
@@ -888,6 +891,7 @@ def _describe(exc: BaseException) -> str:
     # language and keeps the engine's detail (paths, versions) after it.
     for kind, key in (
         (IndexLockedError, "cli.err.locked"),
+        (FolderBusyError, "cli.err.folder_busy"),
         (IndexMissingError, "cli.err.no_index"),
         (StoreError, "cli.err.store"),
         (ModelNotFoundError, "cli.err.model"),

@@ -43,6 +43,7 @@ from index.embedding import (
     Encoder,
     embed_passages_with_cache,
 )
+from index.folder_lock import folder_lock
 from index.lexical import BM25Index, char_terms, word_terms
 from index.settings import ChunkingSettings, DenseSettings, LexicalSettings
 from index.store import (
@@ -210,7 +211,9 @@ def _build_locked(run: _Run, encoder: Encoder, force: bool) -> BuildSummary:
     """Run the phases of one reindex while holding the lock."""
     collect_garbage(run.index_dir)
     _look_at_live_build(run)
-    entries = _read_folder(run)
+    # Shared with other readers; a change to the folder waits, and is seen whole or not at all.
+    with folder_lock(run.knowledge_dir, shared=True):
+        entries = _read_folder(run)
     if not force and _nothing_changed(run, entries):
         return _keep_live_build(run)
     records, chunks = _gather(run, entries)

@@ -111,26 +111,30 @@ def parse_limits(limits: ParseLimits | None) -> Iterator[None]:
 
 MAX_YAML_DEPTH = 50
 """Deepest nesting of lists and mappings accepted in front matter and visibility lists."""
+_NO_ALIASES = "anchors and aliases (&name, *name) are not allowed"
 
 
 class _BoundedLoader(yaml.SafeLoader):
-    """``yaml.SafeLoader`` that refuses nesting deeper than :data:`MAX_YAML_DEPTH`.
+    """``yaml.SafeLoader`` that refuses anchors, aliases and nesting past :data:`MAX_YAML_DEPTH`.
 
     PyYAML composes nested nodes recursively: 5,000 ``[`` would end in a RecursionError
-    (which aborted a whole reindex); here they are invalid YAML like any other.
+    (which aborted a whole reindex); here they are invalid YAML like any other. An alias
+    repeats what its anchor names, so a few hundred bytes of nested aliases stand for
+    billions of values, which anything walking them (``str()``, a dump) then expands;
+    nothing the bot reads needs them, so the first anchor or alias is refused.
     """
 
     _depth = 0
 
     def compose_node(self, parent: Any, index: Any) -> Any:  # noqa: D102
+        event = self.peek_event()
+        if isinstance(event, yaml.AliasEvent) or getattr(event, "anchor", None) is not None:
+            raise yaml.composer.ComposerError(None, None, _NO_ALIASES, event.start_mark)
         self._depth += 1
         try:
             if self._depth > MAX_YAML_DEPTH:
                 raise yaml.composer.ComposerError(
-                    None,
-                    None,
-                    f"nested more than {MAX_YAML_DEPTH} levels deep",
-                    self.peek_event().start_mark,
+                    None, None, f"nested more than {MAX_YAML_DEPTH} levels deep", event.start_mark
                 )
             return super().compose_node(parent, index)
         finally:
@@ -138,11 +142,25 @@ class _BoundedLoader(yaml.SafeLoader):
 
 
 def load_yaml(text: str) -> Any:
-    """Return ``yaml.safe_load(text)``, with nesting past :data:`MAX_YAML_DEPTH` a YAMLError."""
+    """Return ``yaml.safe_load(text)``; anchors, aliases and deep nesting are a YAMLError.
+
+    So is a value YAML recognises but Python cannot hold (a 5,000-digit number, the
+    date 2024-13-45). Use it for every YAML file in a folder others can write.
+    """
     try:
         return yaml.load(text, Loader=_BoundedLoader)  # noqa: S506 - a SafeLoader
     except RecursionError:  # a backstop; the depth limit is reached long before
         raise yaml.YAMLError("nested too deeply") from None
+    except (ValueError, OverflowError) as exc:  # from a constructor: int(), date()
+        raise yaml.YAMLError(f"a value cannot be read: {exc}") from None
+
+
+def yaml_reason(exc: yaml.YAMLError, first_line: int = 1) -> str:
+    """Return a YAML error as one line: the problem and its line (the first is ``first_line``)."""
+    mark = getattr(exc, "problem_mark", None)
+    problem = getattr(exc, "problem", None) or str(exc)
+    where = f" (line {mark.line + first_line})" if mark is not None else ""
+    return " ".join(f"{problem}{where}".split())
 
 
 class DocumentError(Exception):
@@ -334,20 +352,39 @@ def _parse_visibility_list(path: Path) -> dict[str, str] | DocumentError:
     """Return the parsed list at ``path``, or the DocumentError that describes the problem."""
     try:
         data = load_yaml(path.read_text(encoding="utf-8")) or {}
-    except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
-        return DocumentError(f"{VISIBILITY_FILE} is not valid YAML: {exc}")
+    except yaml.YAMLError as exc:
+        return DocumentError(f"{VISIBILITY_FILE} is not valid YAML: {yaml_reason(exc)}")
+    except (OSError, UnicodeDecodeError) as exc:
+        return DocumentError(f"{VISIBILITY_FILE} cannot be read: {' '.join(str(exc).split())}")
     if not isinstance(data, dict):
         return DocumentError(f"{VISIBILITY_FILE} must be 'file name: visibility' lines")
     result: dict[str, str] = {}
     for name, value in data.items():
-        normalised = str(value).strip().lower()
+        if not isinstance(name, str):
+            return DocumentError(
+                f"{VISIBILITY_FILE}: each line must start with a file name,"
+                f" not a {_type_name(name)}"
+            )
+        shown = _clip(name)
+        if not isinstance(value, str):
+            return DocumentError(
+                f"{VISIBILITY_FILE}: the visibility of '{shown}' must be 'public' or 'internal',"
+                f" not a {_type_name(value)}"
+            )
+        normalised = value.strip().lower()
         if normalised not in _VISIBILITIES:
             return DocumentError(
-                f"{VISIBILITY_FILE}: the visibility of '{name}' must be 'public' or 'internal',"
-                f" not '{value}'"
+                f"{VISIBILITY_FILE}: the visibility of '{shown}' must be 'public' or 'internal',"
+                f" not '{_clip(value)}'"
             )
-        result[unicodedata.normalize("NFC", str(name))] = normalised
+        result[unicodedata.normalize("NFC", name)] = normalised
     return result
+
+
+def _clip(text: str, limit: int = 80) -> str:
+    """Return ``text`` on one line, at most ``limit`` characters (cut with an ellipsis)."""
+    line = " ".join(text.split())
+    return line if len(line) <= limit else line[: limit - 1] + "…"
 
 
 def recorded_visibility(path: Path) -> Visibility | None:
@@ -814,7 +851,15 @@ def split_front_matter(text: str) -> tuple[dict[str, Any], str]:
 
 def _type_name(value: object) -> str:
     """Return a plain-words name for the YAML type of ``value``."""
-    names = {list: "list", dict: "mapping", str: "text", bool: "true/false", int: "number"}
+    names = {
+        list: "list",
+        dict: "mapping",
+        str: "text",
+        bool: "true/false",
+        int: "number",
+        float: "number",
+        type(None): "empty value",
+    }
     return names.get(type(value), type(value).__name__)
 
 
@@ -824,7 +869,12 @@ def _meta_text(key: str, value: object) -> str | None:
         return None
     if isinstance(value, bool) or not isinstance(value, str | int | float):
         raise DocumentError(f"front matter '{key}' must be text, not a {_type_name(value)}")
+    if isinstance(value, int) and abs(value) >= _LONGEST_NUMBER:
+        raise DocumentError(f"front matter '{key}' must be text, not a number this long")
     return _collapse(unicodedata.normalize("NFC", str(value))) or None
+
+
+_LONGEST_NUMBER = 10**30  # a number given as a title, author or date is shorter than this
 
 
 def _meta_list(key: str, value: object) -> tuple[str, ...]:
@@ -859,10 +909,16 @@ def parse_front_matter(data: dict[str, Any]) -> dict[str, Any]:
         meta["date"] = text
     visibility = data.get("visibility")
     if visibility is not None:
-        normalised = str(visibility).strip().lower()
+        if not isinstance(visibility, str):
+            raise DocumentError(
+                "front matter 'visibility' must be 'public' or 'internal',"
+                f" not a {_type_name(visibility)}"
+            )
+        normalised = visibility.strip().lower()
         if normalised not in _VISIBILITIES:
             raise DocumentError(
-                f"front matter 'visibility' must be 'public' or 'internal', not '{visibility}'"
+                "front matter 'visibility' must be 'public' or 'internal',"
+                f" not '{_clip(visibility)}'"
             )
         meta["visibility"] = normalised
     for key in ("municipalities", "topics"):

@@ -11,6 +11,7 @@ from collections.abc import Callable
 
 from index.build import BuildSummary, Progress
 from index.engine import Engine
+from index.folder_lock import FolderBusyError
 from index.store import IndexIncompatibleError, IndexLockedError
 
 log = logging.getLogger(__name__)
@@ -46,13 +47,14 @@ def ensure_index(
 
 
 def reindex_unless_locked(engine: Engine, progress: Progress | None = None) -> BuildSummary | None:
-    """Return the incremental reindex's summary, or None when another reindex holds the lock.
+    """Return the incremental reindex's summary, or None when it cannot run now.
 
-    A change to the knowledge folder is on disk either way: the reindex that holds the
-    lock, or the next one, picks it up.
+    That is when another reindex holds the index's lock, or changes to the knowledge
+    folder kept it from reading the folder for too long. A change to the knowledge folder
+    is on disk either way: the reindex that holds the lock, or the next one, picks it up.
     """
     try:
         return engine.reindex(progress)
-    except IndexLockedError as exc:
+    except (IndexLockedError, FolderBusyError) as exc:
         log.warning("the change is indexed later: %s", exc)
         return None

@@ -54,7 +54,9 @@ from index.documents import (
     DocumentError,
     Visibility,
     decode_text,
+    load_yaml,
     split_front_matter,
+    yaml_reason,
 )
 
 log = logging.getLogger(__name__)
@@ -354,11 +356,9 @@ def parse_sources(
 ) -> list[WebSource]:
     """Return the pages listed in the text of a sources.yaml; raise SourcesError as loading does."""
     try:
-        data = yaml.safe_load(text)
-    except (yaml.YAMLError, RecursionError) as exc:
-        raise SourcesError(
-            "sources.err.yaml", path=path, reason=" ".join(str(exc).split())
-        ) from exc
+        data = load_yaml(text)  # anchors and aliases refused: the file may come from anyone
+    except yaml.YAMLError as exc:
+        raise SourcesError("sources.err.yaml", path=path, reason=yaml_reason(exc)) from exc
     if isinstance(data, dict):
         data = data.get("sources")
     if data is None:
@@ -375,7 +375,10 @@ def parse_sources(
             raise SourcesError("sources.err.entry", **where)
         unknown = set(entry) - {"url", "visibility", "title"}
         if unknown:
-            raise SourcesError("sources.err.unknown_key", **where, key=repr(sorted(unknown)[0]))
+            raise SourcesError("sources.err.unknown_key", **where, key=repr(min(unknown, key=str)))
+        for key in ("url", "visibility"):
+            if not isinstance(entry.get(key) or "", str):
+                raise SourcesError("sources.err.not_text", **where, key=key)
         url = str(entry.get("url") or "").strip()
         parts = urlsplit(url)
         if parts.scheme not in ("http", "https") or not parts.hostname:
