@@ -23,8 +23,8 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn
 
-from bot.config import Config, ConfigError, default_config_path, engine_settings, load_config
-from bot.locales import Language, engine_phrases, question_message, t
+from bot.config import Config, ConfigError, default_config_path, load_config
+from bot.locales import Language, question_message, t
 
 if TYPE_CHECKING:
     from bot.services.knowledge import TrashEntry
@@ -269,11 +269,9 @@ def _load(args: argparse.Namespace) -> Config:
 
 
 def _engine(config: Config) -> Engine:
-    from index.embedding import create_encoder
-    from index.engine import Engine
+    from bot.services.indexing import open_engine
 
-    settings = engine_settings(config)
-    return Engine(settings, create_encoder(settings.model), engine_phrases())
+    return open_engine(config)
 
 
 def _progress_bar() -> tuple[Callable[[str, int, int], None], Callable[[], None]]:
@@ -587,11 +585,12 @@ def _model_rows(model: dict[str, Any]) -> list[tuple[str, str]]:
 
 def _configured_model(config: Config, info: dict[str, Any]) -> dict[str, Any]:
     """Return the configured model: name, backend, id, dimension, prompts, if the index's."""
-    from index.embedding import ModelNotFoundError, create_encoder
+    from bot.services.indexing import create_encoder
+    from index.embedding import ModelNotFoundError
 
     described: dict[str, Any] = {"name": config.model.name, "backend": config.model.backend}
     try:
-        encoder = create_encoder(engine_settings(config).model)
+        encoder = create_encoder(config.model)
         described |= {
             "model_id": encoder.model_id,
             "dimension": encoder.dimension,

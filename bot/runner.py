@@ -24,11 +24,10 @@ import discord
 
 from bot.cli import os_error_line
 from bot.client import NatverksBot, create_bot
-from bot.config import Config, engine_settings
-from bot.locales import engine_phrases, t
-from bot.services.indexing import ensure_index
+from bot.config import Config
+from bot.locales import t
+from bot.services.indexing import ensure_index, open_engine
 from bot.services.records import RecordsError
-from index.embedding import create_encoder
 from index.engine import Engine
 from index.store import IndexIncompatibleError, StoreError
 
@@ -85,8 +84,7 @@ def _unreachable(exc: BaseException, language: str) -> int:
 
 def build_engine(config: Config) -> Engine:
     """Return the engine with the configured model, its index built or loaded (blocking)."""
-    settings = engine_settings(config)
-    engine = Engine(settings, create_encoder(settings.model), engine_phrases())
+    engine = open_engine(config)
 
     def before_build(incompatible: IndexIncompatibleError | None) -> None:
         if incompatible is None:

@@ -10,8 +10,9 @@ Every question is checked (empty, too long, rate limit) on the event loop, which
 instant; then the interaction is deferred and the engine runs on the engine pool.
 
 Where ``/ask`` answers: in the channel, privately (``only-me``: an ephemeral reply) or in
-a new thread from the question (``thread``); the defaults come from ``discord.answer_mode``
-and per guild or channel from ``discord.answer_modes``. Someone over a rate limit is
+a new thread from the question (``thread``); the defaults come from ``discord.slash_answer_mode``
+(an @mention: ``discord.mention_answer_mode``) and per guild or channel from
+``discord.answer_modes``. Someone over a rate limit is
 told once per window (a ⏳ reaction on a guild message), then ignored until they may ask.
 
 The conversation an answer starts is registered before anyone can reply to it: a reply
@@ -251,17 +252,22 @@ class AskCog(commands.Cog):
             return "private"
         if thread:
             return "thread"
-        config = self.bot.config.discord
-        chosen: AnswerMode | None = None
-        for key in (channel_id, parent_id, guild_id):
-            if key is not None and key in config.answer_modes:
-                chosen = config.answer_modes[key]
-                break
+        chosen = self._override(guild_id, channel_id, parent_id)
         if chosen is None:
-            chosen = config.answer_mode
+            chosen = self.bot.config.discord.slash_answer_mode
         if (only_me is False and chosen == "private") or (thread is False and chosen == "thread"):
             return "public"
         return chosen
+
+    def _override(
+        self, guild_id: int | None, channel_id: int | None, parent_id: int | None
+    ) -> AnswerMode | None:
+        """Return the mode ``discord.answer_modes`` sets for the channel or guild, if any."""
+        modes = self.bot.config.discord.answer_modes
+        for key in (channel_id, parent_id, guild_id):
+            if key is not None and key in modes:
+                return modes[key]
+        return None
 
     # -- mentions, direct messages and follow-ups ------------------------------------
 
@@ -356,10 +362,8 @@ class AskCog(commands.Cog):
     async def _thread_for(self, message: discord.Message, asked: _Asked) -> discord.Thread | None:
         """Return a new thread for the answer when configured and possible, else None."""
         channel = message.channel
-        wanted = self.bot.config.discord.answer_in_threads or (
-            self._mode(asked.guild_id, channel.id, getattr(channel, "parent_id", None), None, None)
-            == "thread"
-        )
+        override = self._override(asked.guild_id, channel.id, getattr(channel, "parent_id", None))
+        wanted = (override or self.bot.config.discord.mention_answer_mode) == "thread"
         if not wanted or not isinstance(channel, discord.TextChannel):
             return None
         return await self._start_thread(message, asked, channel)

@@ -349,6 +349,7 @@ STRINGS: dict[str, str] = {
     "config.err.env_value": "environment variable {name}: not a valid value ({reason})",
     "config.problem.top_level": "(top level)",
     "config.problem.unknown_key": "unknown key",
+    "config.problem.renamed": "renamed: it is now {new}",
     "config.problem.missing": "Field required",
     "config.problem.integer": "Input should be a valid integer",
     "config.problem.number": "Input should be a valid number",

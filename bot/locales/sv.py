@@ -349,6 +349,7 @@ STRINGS: dict[str, str] = {
     "config.err.env_value": "miljövariabeln {name}: inget giltigt värde ({reason})",
     "config.problem.top_level": "(översta nivån)",
     "config.problem.unknown_key": "okänd nyckel",
+    "config.problem.renamed": "har bytt namn: heter nu {new}",
     "config.problem.missing": "värde saknas",
     "config.problem.integer": "ska vara ett heltal",
     "config.problem.number": "ska vara ett tal",

@@ -91,11 +91,11 @@ def table(text: str) -> dict[str, str]:
 @pytest.fixture(scope="module")
 def shared_model(real_encoder):
     """create_encoder memoised per model config, so the real model loads once per session."""
-    from bot.config import ModelConfig
-    from index import embedding
+    from bot.services import indexing
+    from index.settings import ModelSettings
 
-    create = embedding.create_encoder
-    default = ModelConfig()
+    create = indexing.create_encoder
+    default = ModelSettings()
     made = {}
 
     def create_once(config):
@@ -106,7 +106,7 @@ def shared_model(real_encoder):
         return made[config]
 
     with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(embedding, "create_encoder", create_once)
+        patch.setattr(indexing, "create_encoder", create_once)
         yield
 
 

@@ -7,11 +7,8 @@ import subprocess
 import sys
 from pathlib import Path
 
-import pytest
-
 from bot.cli import main
 from bot.services.records import QuestionRecord, RecordStore
-from tests.conftest import FakeEncoder, fake_calibrated
 
 ROOT = Path(__file__).parents[2]
 
@@ -20,18 +17,6 @@ def _config(tmp_path: Path, knowledge: Path) -> Path:
     path = tmp_path / "config.yaml"
     path.write_text(f"knowledge_dir: {knowledge}\nstate_dir: {tmp_path / 'state'}\n")
     return path
-
-
-@pytest.fixture
-def fake_model(monkeypatch):
-    from bot import cli
-    from bot.config import engine_settings
-    from index import embedding
-
-    monkeypatch.setattr(embedding, "create_encoder", lambda config: FakeEncoder())
-    monkeypatch.setattr(
-        cli, "engine_settings", lambda config: fake_calibrated(engine_settings(config))
-    )
 
 
 def test_chat_asks_each_question_with_the_conversation_so_far(

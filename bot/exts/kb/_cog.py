@@ -178,7 +178,7 @@ class KnowledgeCog(commands.Cog):
                     data,
                     chosen,
                     max_bytes=limit,
-                    limits=config.documents.limits(),
+                    limits=config.documents,
                 )
                 stored = await asyncio.to_thread(
                     store_document,
