@@ -23,8 +23,9 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn
 
-from bot.config import Config, ConfigError, default_config_path, load_config
+from bot.config import Config, default_config_path, load_config
 from bot.locales import Language, question_message, t
+from bot.services import errors
 
 if TYPE_CHECKING:
     from bot.services.knowledge import TrashEntry
@@ -42,8 +43,8 @@ def _(key: str, /, **values: object) -> str:
     return t(key, _language, **values)
 
 
-EXIT_ERROR = 1
-EXIT_USAGE = 2
+EXIT_ERROR = errors.EXIT_ERROR
+EXIT_USAGE = errors.EXIT_USAGE
 
 
 class CliError(Exception):
@@ -377,11 +378,11 @@ def cmd_chat(args: argparse.Namespace, config: Config) -> int:
     """Answer questions typed at a prompt, each following up the earlier ones, until EOF.
 
     Like a Discord thread, every question is asked with the conversation so far as its
-    context (one the conversation cannot answer is tried on its own, as a new topic);
+    context (as in Discord, one the conversation cannot answer is declined, not retried alone);
     "/ny" (or "/new") starts a new conversation. At a terminal the prompt has
     line editing and a history kept in the state folder.
     """
-    from bot.services.conversation import next_context
+    from bot.services.conversation import ask_follow_up
     from index.answer import QuestionError
 
     engine = _engine(config)
@@ -408,17 +409,14 @@ def cmd_chat(args: argparse.Namespace, config: Config) -> int:
                 print(_("cli.chat.new") + "\n")
             continue
         try:
-            answer = engine.ask(line, visibility=args.visibility, context=context)
-            if context and not answer.answered:
-                # Not a follow-up the conversation can answer: perhaps a new topic.
-                alone = engine.ask(line, visibility=args.visibility, context=None)
-                if alone.answered:
-                    answer, context = alone, None
+            answer, following = ask_follow_up(
+                engine, line, context, visibility=args.visibility, limit=limit
+            )
         except QuestionError as exc:
             print(question_message(exc))
         else:
             print(answer.text)
-            context = next_context(answer.question, context, limit)
+            context = following
         print()
     return 0
 
@@ -719,9 +717,8 @@ def cmd_forget_user(args: argparse.Namespace, config: Config) -> int:
 
 def cmd_kb(args: argparse.Namespace, config: Config) -> int:
     """List, remove (to the trash) or restore documents, as /kb does in Discord."""
-    from bot.services.changes import log_changes
+    from bot.services.changes import log_changes, trash_change
     from bot.services.knowledge import KnowledgeError
-    from bot.services.records import ChangeRecord
 
     try:
         if args.kb_command == "list":
@@ -735,18 +732,22 @@ def cmd_kb(args: argparse.Namespace, config: Config) -> int:
             entry = _kb_restore(config, args.entry)
     except KnowledgeError as exc:
         raise CliError(exc.say(_language)) from None
-    change = ChangeRecord(
-        action=args.kb_command,
-        document=entry.id,
-        via="cli",
-        visibility=entry.visibility,
-        size=entry.size,
-        detail=f"trash {entry.key}",
-    )
-    log_changes(config.state_dir, [change])
+    log_changes(config.state_dir, [trash_change(args.kb_command, entry, "cli")])
     if not args.no_index:
-        print(_summary_table(_reindex(_engine(config))))
+        _reindex_after_change(_engine(config))
     return 0
+
+
+def _reindex_after_change(engine: Engine) -> None:
+    """Reindex after a change to the knowledge folder, or say the next reindex picks it up."""
+    from bot.services.indexing import reindex_unless_locked
+
+    progress, close = _progress_bar()
+    try:
+        summary = reindex_unless_locked(engine, progress)
+    finally:
+        close()
+    print(_summary_table(summary) if summary is not None else _("kb.index_later"))
 
 
 def _kb_list(config: Config, *, trash: bool) -> None:
@@ -845,60 +846,6 @@ COMMANDS: dict[str, Callable[[argparse.Namespace, Config], int]] = {
 }
 
 
-def _known_errors() -> tuple[type[BaseException], ...]:
-    from bot.services.backup import BackupError
-    from bot.services.records import RecordsError
-    from bot.services.sources import SourcesError
-    from index.answer import QuestionError
-    from index.embedding import ModelNotFoundError
-    from index.evaluate import EvalFileError
-    from index.store import StoreError
-
-    return (
-        ConfigError,
-        RecordsError,
-        SourcesError,
-        CliError,
-        QuestionError,
-        ModelNotFoundError,
-        StoreError,
-        EvalFileError,
-        BackupError,
-        FileNotFoundError,
-        PermissionError,
-    )
-
-
-def _describe(exc: BaseException) -> str:
-    """Return a known error as the one line the CLI prints."""
-    from bot.services.errors import ExplainedError
-    from index.answer import QuestionError
-    from index.embedding import ModelNotFoundError
-    from index.store import IndexLockedError, IndexMissingError, StoreError
-
-    if isinstance(exc, QuestionError):
-        return question_message(exc)
-    if isinstance(exc, ExplainedError):
-        return exc.say(_language)
-    # The engine's errors are diagnostics in English: the CLI says what happened in its own
-    # language and keeps the engine's detail (paths, versions) after it.
-    for kind, key in (
-        (IndexLockedError, "cli.err.locked"),
-        (IndexMissingError, "cli.err.no_index"),
-        (StoreError, "cli.err.store"),
-        (ModelNotFoundError, "cli.err.model"),
-    ):
-        if isinstance(exc, kind):
-            return _(key, detail=exc)
-    return str(exc)
-
-
-def os_error_line(exc: OSError) -> str:
-    """Return an operating-system error as one line naming the path: "PATH: reason"."""
-    reason = exc.strerror or str(exc)
-    return f"{exc.filename}: {reason}" if exc.filename else reason
-
-
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the CLI; return the exit status."""
     global _language
@@ -925,18 +872,19 @@ def main(argv: Sequence[str] | None = None) -> int:
             devnull = os.open(os.devnull, os.O_WRONLY)
             os.dup2(devnull, sys.stdout.fileno())
         return 0
-    except _known_errors() as exc:
-        if args.debug:
-            raise
-        print(_("cli.error", message=_describe(exc)), file=sys.stderr)
-        return EXIT_ERROR
-    except OSError as exc:  # a read-only or full disk, a folder that cannot be made ...
-        if args.debug:
-            raise
-        print(_("cli.error", message=os_error_line(exc)), file=sys.stderr)
-        return EXIT_ERROR
     except KeyboardInterrupt:
         return 130
+    except CliError as exc:
+        if args.debug:
+            raise
+        print(_("cli.error", message=exc), file=sys.stderr)
+        return EXIT_ERROR
+    except Exception as exc:
+        message = errors.describe_error(exc, _language, operator=True)
+        if message is None or args.debug:
+            raise
+        print(_("cli.error", message=message), file=sys.stderr)
+        return EXIT_ERROR
 
 
 if __name__ == "__main__":

@@ -22,10 +22,10 @@ from collections.abc import Callable, Mapping
 import aiohttp
 import discord
 
-from bot.cli import os_error_line
 from bot.client import NatverksBot, create_bot
 from bot.config import Config
 from bot.locales import t
+from bot.services.errors import EXIT_ERROR, EXIT_USAGE, describe_error
 from bot.services.indexing import ensure_index, open_engine
 from bot.services.records import RecordsError
 from index.engine import Engine
@@ -35,8 +35,6 @@ log = logging.getLogger(__name__)
 
 TOKEN_ENV = "DISCORD_TOKEN"
 EXIT_OK = 0
-EXIT_ERROR = 1
-EXIT_USAGE = 2
 
 _TOKEN = re.compile(r"[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+")
 
@@ -77,9 +75,14 @@ def _fail(message: str, status: int, language: str = "en") -> int:
     return status
 
 
+def describe(error: BaseException, language: str) -> str:
+    """Return a known error as the operator's one line (see ``describe_error``)."""
+    return describe_error(error, language, operator=True) or str(error)
+
+
 def _unreachable(exc: BaseException, language: str) -> int:
     reason = " ".join(str(exc).split()) or type(exc).__name__
-    return _fail(t("runner.unreachable", language, reason=reason), 1, language)
+    return _fail(t("runner.unreachable", language, reason=reason), EXIT_ERROR, language)
 
 
 def build_engine(config: Config) -> Engine:
@@ -116,10 +119,10 @@ def _run(config: Config, token: str) -> int:
         engine = build_engine(config)
         return asyncio.run(_serve(create_bot(config, engine), token))
     except RecordsError as exc:  # the state folder cannot hold the question record
-        return _fail(exc.say(language), EXIT_ERROR, language)
+        return _fail(describe(exc, language), EXIT_ERROR, language)
     except (OSError, StoreError) as exc:  # a read-only or full state folder, say
-        text = os_error_line(exc) if isinstance(exc, OSError) else str(exc)
-        return _fail(t("runner.cannot_start", language, reason=text), EXIT_ERROR, language)
+        reason = describe(exc, language)
+        return _fail(t("runner.cannot_start", language, reason=reason), EXIT_ERROR, language)
 
 
 async def _serve(bot: NatverksBot, token: str) -> int:
@@ -136,13 +139,13 @@ async def _serve(bot: NatverksBot, token: str) -> int:
         async with bot:
             await bot.start(token)
     except discord.LoginFailure:
-        return _fail(t("runner.token_refused", language, env=TOKEN_ENV), 1, language)
+        return _fail(t("runner.token_refused", language, env=TOKEN_ENV), EXIT_ERROR, language)
     except discord.PrivilegedIntentsRequired:
-        return _fail(t("runner.intents", language), 1, language)
+        return _fail(t("runner.intents", language), EXIT_ERROR, language)
     except _UNREACHABLE as exc:
         return _unreachable(exc, language)
     except discord.DiscordServerError as exc:
-        return _fail(t("runner.server_error", language, status=exc.status), 1, language)
+        return _fail(t("runner.server_error", language, status=exc.status), EXIT_ERROR, language)
     finally:
         for sig in installed:
             loop.remove_signal_handler(sig)
@@ -180,7 +183,7 @@ async def _sync(bot: NatverksBot, token: str, guild_id: int | None) -> int:
         try:
             await bot.login(token)
         except discord.LoginFailure:
-            return _fail(t("runner.token_refused", language, env=TOKEN_ENV), 1, language)
+            return _fail(t("runner.token_refused", language, env=TOKEN_ENV), EXIT_ERROR, language)
         targets: list[int | None]
         if guild_id is None:
             targets = [None, *bot.config.discord.staff_guild_ids]
@@ -193,10 +196,12 @@ async def _sync(bot: NatverksBot, token: str, guild_id: int | None) -> int:
             try:
                 synced = await bot.tree.sync(guild=guild)
             except discord.Forbidden:
-                return _fail(t("runner.no_access", language, guild=target), 1, language)
+                return _fail(t("runner.no_access", language, guild=target), EXIT_ERROR, language)
             except discord.HTTPException as exc:
                 reason = exc.text or exc.status
-                return _fail(t("runner.commands_refused", language, reason=reason), 1, language)
+                return _fail(
+                    t("runner.commands_refused", language, reason=reason), EXIT_ERROR, language
+                )
             done.append((target, synced))
     for target, synced in done:
         names = ", ".join(sorted(c.name for c in synced))

@@ -55,7 +55,7 @@ from bot.config import AnswerMode
 from bot.formatting import FormattedAnswer, escape, format_answer, one_line
 from bot.i18n import command_text, language_of_locale, t
 from bot.ratelimit import RateLimitedError
-from bot.services.conversation import next_context
+from bot.services.conversation import ask_follow_up, next_context
 from bot.services.records import QuestionRecord
 from index.answer import Answer, clean_question
 from index.types import Language
@@ -414,11 +414,13 @@ class AskCog(commands.Cog):
     async def _answer(self, asked: _Asked) -> _Answered:
         """Ask the engine off the event loop, record the question, format the answer."""
         engine = self.bot.require_engine()
-        answer = await self.bot.run_engine(
-            engine.ask,
+        answer, _following = await self.bot.run_engine(
+            ask_follow_up,
+            engine,
             asked.text,
+            asked.context,
             visibility=asked.visibility,
-            context=asked.context,
+            limit=self.bot.config.answer.max_question_chars,
             language_hint=asked.locale,
         )
         if asked.visibility != "internal":  # never name what the asker may not see
