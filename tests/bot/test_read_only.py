@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 
 from bot.cli import main
-from bot.runner import run_bot
+from bot.cli.runner import run_bot
 from bot.services import indexing
 from bot.services.records import QuestionRecord, RecordStore
 from index.engine import Engine

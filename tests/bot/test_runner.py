@@ -14,9 +14,9 @@ from collections.abc import Iterator
 
 import pytest
 
-from bot import runner
+from bot.cli import runner
+from bot.cli.runner import TokenError, read_token, run_bot, sync_commands
 from bot.config import Config
-from bot.runner import TokenError, read_token, run_bot, sync_commands
 from bot.services import indexing
 from tests.bot.conftest import ANSWERABLE, make_config
 from tests.conftest import FakeEncoder, fake_calibrated

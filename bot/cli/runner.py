@@ -1,4 +1,4 @@
-"""Running the bot (``natverksbot run``) and syncing its slash commands (``sync-commands``).
+"""The bot commands: ``run`` (the bot until SIGINT/SIGTERM) and ``sync-commands``.
 
 The token comes only from the environment variable ``DISCORD_TOKEN``; a missing or
 malformed one is a one-line error and exit status 2, and the token is never printed or
@@ -9,6 +9,7 @@ starts, so nothing blocks it), then runs until SIGINT or SIGTERM and closes clea
 
 from __future__ import annotations
 
+import argparse
 import asyncio
 import base64
 import binascii
@@ -212,3 +213,13 @@ async def _sync(bot: NatverksBot, token: str, guild_id: int | None) -> int:
         )
         print(t("cli.synced", language, count=len(synced), where=where, names=names))
     return EXIT_OK
+
+
+def cmd_run(args: argparse.Namespace, config: Config) -> int:
+    """Run the Discord bot until SIGINT/SIGTERM."""
+    return run_bot(config)
+
+
+def cmd_sync_commands(args: argparse.Namespace, config: Config) -> int:
+    """Register the slash commands globally or for one guild."""
+    return sync_commands(config, guild_id=args.guild)
