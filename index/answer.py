@@ -16,7 +16,7 @@ import numpy as np
 
 from index.lexical import char_terms, word_terms, words
 from index.search import Hit
-from index.settings import ConfidenceSettings
+from index.settings import AnswerSettings, ConfidenceSettings
 from index.store import ChunkRecord, DocumentRecord, Index
 from index.types import Language
 
@@ -495,13 +495,10 @@ def build_answer(
     language: Language,
     hits: list[Hit],
     *,
+    settings: AnswerSettings | None = None,
     context: str | None = None,
-    max_sentences: int = 3,
-    passages: int = 4,
-    min_confidence: float = 0.53,
     query_vector: np.ndarray | None = None,
     visibility: str = "public",
-    calibration: ConfidenceSettings | None = None,
     near_floor: float | None = None,
     phrases: Phrases | None = None,
 ) -> Answer:
@@ -509,8 +506,16 @@ def build_answer(
 
     With ``context`` (a follow-up), quotes come from the top document only: the follow-up
     is about what the conversation is about, and the earlier question's words count too.
-    ``phrases`` are the words around the quotes in the answer's language.
+    ``settings`` bound the quotes and passages, set the abstention threshold and calibrate
+    the confidence; ``phrases`` are the words around the quotes in the answer's language.
     """
+    settings = settings or AnswerSettings()
+    max_sentences, passages, min_confidence = (
+        settings.max_sentences,
+        settings.passages,
+        settings.min_confidence,
+    )
+    calibration = settings.confidence
     phrases = phrases or Phrases()
     floor = NEAR_FRACTION * min_confidence if near_floor is None else near_floor
     top_hits = hits[:passages]
@@ -518,7 +523,7 @@ def build_answer(
         top_hits = [h for h in hits if h.doc_id == hits[0].doc_id][:passages]
     chunks = index.chunks([h.chunk_id for h in top_hits])
     pairs = [(h, chunks[h.chunk_id]) for h in top_hits if h.chunk_id in chunks]
-    semantic_weight = (calibration or ConfidenceSettings()).quote_semantic
+    semantic_weight = calibration.quote_semantic
     candidates = _score_sentences(
         index, question, context, pairs, query_vector, visibility, semantic_weight
     )

@@ -35,9 +35,10 @@ from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from html.parser import HTMLParser
 from pathlib import Path
-from typing import Any, get_args
+from typing import Annotated, Any, get_args
 
 import yaml
+from pydantic import ConfigDict, Field
 
 from index.types import Visibility
 
@@ -81,11 +82,16 @@ class ParseLimits:
     9 kB PDF to a 3 MB page. Past a limit the document is refused with a reason.
     """
 
-    max_inflated_mb: float = 50.0  # a Word file's parts, unpacked, together
-    max_paragraphs: int = 20_000  # paragraphs and tables of a Word file
-    max_pages: int = 2_000  # pages of a PDF
-    max_page_stream_mb: float = 1.0  # one PDF page's content stream, unpacked
-    parse_seconds: float = 30.0  # /kb add: the check of an upload is stopped past this
+    __pydantic_config__ = ConfigDict(extra="forbid")  # checked as config.yaml's section
+
+    # a Word file's parts, unpacked, together
+    max_inflated_mb: Annotated[float, Field(gt=0, le=10_000)] = 50.0
+    max_paragraphs: Annotated[int, Field(ge=1)] = 20_000  # paragraphs and tables of a Word file
+    max_pages: Annotated[int, Field(ge=1)] = 2_000  # pages of a PDF
+    # one PDF page's content stream, unpacked
+    max_page_stream_mb: Annotated[float, Field(gt=0, le=1_000)] = 1.0
+    # /kb add: the check of an upload is stopped past this
+    parse_seconds: Annotated[float, Field(gt=0, le=3_600)] = 30.0
 
 
 _DEFAULT_LIMITS = ParseLimits()

@@ -70,7 +70,7 @@ class Engine:
             chunking=s.chunking,
             lexical=s.lexical,
             dense=s.dense,
-            parse_limits=s.parse_limits,
+            parse_limits=s.documents,
         )
 
     def reindex(self, progress: Progress | None = None, *, force: bool = False) -> BuildSummary:
@@ -189,13 +189,10 @@ class Engine:
             text,
             language,
             result.hits,
+            settings=self.settings.answer,
             context=context_text if context else None,
-            max_sentences=self.settings.answer.max_sentences,
-            passages=self.settings.answer.passages,
-            min_confidence=self.settings.answer.min_confidence,
             query_vector=vector,
             visibility=visibility,
-            calibration=self.settings.answer.confidence,
             phrases=self.phrases.get(language),
         )
         answer.timings_ms = {

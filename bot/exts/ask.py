@@ -10,8 +10,9 @@ Every question is checked (empty, too long, rate limit) on the event loop, which
 instant; then the interaction is deferred and the engine runs on the engine pool.
 
 Where ``/ask`` answers: in the channel, privately (``only-me``: an ephemeral reply) or in
-a new thread from the question (``thread``); the defaults come from ``discord.answer_mode``
-and per guild or channel from ``discord.answer_modes``. Someone over a rate limit is
+a new thread from the question (``thread``); the defaults come from ``discord.slash_answer_mode``
+(an @mention: ``discord.mention_answer_mode``) and per guild or channel from
+``discord.answer_modes``. Someone over a rate limit is
 told once per window (a ⏳ reaction on a guild message), then ignored until they may ask.
 
 The conversation an answer starts is registered before anyone can reply to it: a reply
@@ -54,7 +55,7 @@ from bot.config import AnswerMode
 from bot.formatting import FormattedAnswer, escape, format_answer, one_line
 from bot.i18n import command_text, language_of_locale, t
 from bot.ratelimit import RateLimitedError
-from bot.services.conversation import next_context
+from bot.services.conversation import ask_follow_up, next_context
 from bot.services.records import QuestionRecord
 from index.answer import Answer, clean_question
 from index.types import Language
@@ -253,17 +254,22 @@ class AskCog(commands.Cog):
             return "private"
         if thread:
             return "thread"
-        config = self.bot.config.discord
-        chosen: AnswerMode | None = None
-        for key in (channel_id, parent_id, guild_id):
-            if key is not None and key in config.answer_modes:
-                chosen = config.answer_modes[key]
-                break
+        chosen = self._override(guild_id, channel_id, parent_id)
         if chosen is None:
-            chosen = config.answer_mode
+            chosen = self.bot.config.discord.slash_answer_mode
         if (only_me is False and chosen == "private") or (thread is False and chosen == "thread"):
             return "public"
         return chosen
+
+    def _override(
+        self, guild_id: int | None, channel_id: int | None, parent_id: int | None
+    ) -> AnswerMode | None:
+        """Return the mode ``discord.answer_modes`` sets for the channel or guild, if any."""
+        modes = self.bot.config.discord.answer_modes
+        for key in (channel_id, parent_id, guild_id):
+            if key is not None and key in modes:
+                return modes[key]
+        return None
 
     # -- mentions, direct messages and follow-ups ------------------------------------
 
@@ -360,10 +366,8 @@ class AskCog(commands.Cog):
         """Return whether a message's answer goes in a new thread (configured, and possible)."""
         channel = message.channel
         guild_id = message.guild.id if message.guild else None
-        wanted = self.bot.config.discord.answer_in_threads or (
-            self._mode(guild_id, channel.id, getattr(channel, "parent_id", None), None, None)
-            == "thread"
-        )
+        override = self._override(guild_id, channel.id, getattr(channel, "parent_id", None))
+        wanted = (override or self.bot.config.discord.mention_answer_mode) == "thread"
         return wanted and isinstance(channel, discord.TextChannel)
 
     async def _thread_for(self, message: discord.Message, asked: _Asked) -> discord.Thread | None:
@@ -423,11 +427,13 @@ class AskCog(commands.Cog):
     async def _answer(self, asked: _Asked) -> _Answered:
         """Ask the engine off the event loop, record the question, format the answer."""
         engine = self.bot.require_engine()
-        answer = await self.bot.run_engine(
-            engine.ask,
+        answer, _following = await self.bot.run_engine(
+            ask_follow_up,
+            engine,
             asked.text,
+            asked.context,
             visibility=asked.visibility,
-            context=asked.context,
+            limit=self.bot.config.answer.max_question_chars,
             language_hint=asked.locale,
         )
         if asked.visibility != "internal":  # never name what the asker may not see

@@ -78,7 +78,7 @@ def create_encoder(settings: ModelSettings) -> Encoder:
         )
     return SentenceTransformerEncoder(
         settings.name,
-        device=settings.device,
+        device=settings.torch_device,
         batch_size=settings.batch_size,
         max_seq_length=settings.max_seq_length,
         query_prompt=settings.query_prompt,

@@ -91,11 +91,11 @@ def table(text: str) -> dict[str, str]:
 @pytest.fixture(scope="module")
 def shared_model(real_encoder):
     """create_encoder memoised per model config, so the real model loads once per session."""
-    from bot.config import ModelConfig
-    from index import embedding
+    from bot.services import indexing
+    from index.settings import ModelSettings
 
-    create = embedding.create_encoder
-    default = ModelConfig()
+    create = indexing.create_encoder
+    default = ModelSettings()
     made = {}
 
     def create_once(config):
@@ -106,7 +106,7 @@ def shared_model(real_encoder):
         return made[config]
 
     with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(embedding, "create_encoder", create_once)
+        patch.setattr(indexing, "create_encoder", create_once)
         yield
 
 
@@ -476,7 +476,9 @@ def test_missing_model_is_one_line_naming_the_path_tried(tmp_path, site):
 def test_chat_answers_each_line_until_end_of_input(cli, monkeypatch):
     import io
 
-    lines = "När startade samarbetet mellan kommunerna?\n???\nVem är presschef?\n"
+    # A new topic starts a new conversation (/ny): as in Discord, a follow-up the
+    # conversation cannot answer is declined, not asked again on its own.
+    lines = "När startade samarbetet mellan kommunerna?\n???\n/ny\nVem är presschef?\n"
     monkeypatch.setattr("sys.stdin", io.StringIO(lines))
     run = cli("chat")
 
@@ -592,7 +594,7 @@ def test_a_bad_source_list_is_explained_in_the_cli_language(
     [
         (["ask"], "de här argumenten saknas: question", "arguments are required: question"),
         (["ask", "q", "--visibility", "x"], "ogiltigt val: 'x' (välj bland", "invalid choice"),
-        (["report", "--top", "x"], "argument --top: ogiltigt heltal: 'x'", "invalid int value"),
+        (["report", "--top", "x"], "--top: ogiltigt värde för int: 'x'", "invalid int value"),
         (["ask", "q", "--bogus"], "okända argument: --bogus", "unrecognized arguments"),
         (["report", "--since"], "argument --since: ett värde behövs", "expected one argument"),
         (["nope"], "ogiltigt val: 'nope'", "invalid choice: 'nope'"),
@@ -613,3 +615,15 @@ def test_usage_errors_speak_the_cli_language(monkeypatch, args, swedish, english
         if language == "sv":
             for word in ("error", "argument is", "required", "choose", "invalid", "expected"):
                 assert word not in last
+
+
+def test_every_argparse_message_we_translate_is_still_argparses():
+    """Translated by msgid: a message argparse rewords would silently stay English."""
+    import argparse
+    import inspect
+
+    from bot.cli.parser import ARGPARSE_MESSAGES
+
+    source = inspect.getsource(argparse)
+    missing = [msgid for msgid in ARGPARSE_MESSAGES if f"_({msgid!r})" not in source]
+    assert missing == []

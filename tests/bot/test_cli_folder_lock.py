@@ -22,9 +22,9 @@ def config(tmp_path, monkeypatch):
     path.write_text(
         f"knowledge_dir: {knowledge}\nstate_dir: {tmp_path / 'state'}\n", encoding="utf-8"
     )
-    from index import embedding
+    from bot.services import indexing
 
-    monkeypatch.setattr(embedding, "create_encoder", lambda config: FakeEncoder())
+    monkeypatch.setattr(indexing, "create_encoder", lambda config: FakeEncoder())
     monkeypatch.setattr(index.folder_lock, "WAIT_SECONDS", 0.2)
     return path
 

@@ -9,7 +9,6 @@ from pathlib import Path
 
 import pytest
 
-from bot.config import engine_settings
 from bot.services.sources import (
     SourcesError,
     UnsafeURLError,
@@ -72,7 +71,7 @@ async def test_only_the_article_text_of_a_municipal_page_is_indexed(folder, site
     assert meta["title"] == "Integration och mottagande av nyanlända"
     assert abs(time.time() - _timestamp(meta["fetched_at"])) < 60
 
-    engine = Engine(engine_settings(make_config(folder, tmp_path / "state")), _encoder())
+    engine = Engine(make_config(folder, tmp_path / "state").engine, _encoder())
     engine.reindex()
     indexed = flat(" ".join(c.text for c in engine.index.all_chunks() if c.doc_id == result.doc_id))
     for sentence in ARTICLE_SENTENCES:
