@@ -145,11 +145,10 @@ async def bench(args: argparse.Namespace, state: Path, knowledge: Path) -> list[
     fake.add_member(guild, admin, roles=[managers])
 
     t = time.perf_counter()
-    from bot.config import engine_settings
     from index.embedding import create_encoder
     from index.engine import Engine
 
-    engine = Engine(engine_settings(config), create_encoder(engine_settings(config).model))
+    engine = Engine(config.engine, create_encoder(config.engine.model))
     engine.reindex()
     engine.ask(QUESTIONS[0], visibility="public")  # loads the model
     print(f"model + first index: {time.perf_counter() - t:.1f} s", file=sys.stderr)

@@ -296,7 +296,7 @@ def sentences(rounds: int) -> None:
     alternately (``rounds`` times each); then both answer the FAQ dev questions (internal)
     and the dev questions on the shipped knowledge base (public).
     """
-    from bot.config import engine_settings, load_config
+    from bot.config import load_config
     from index.embedding import create_encoder
     from index.engine import Engine
     from index.evaluate import evaluate, load_questions
@@ -306,7 +306,7 @@ def sentences(rounds: int) -> None:
         config = config.model_copy(
             update={"model": config.model.model_copy(update={"export_dir": MODELS})}
         )
-        encoder = create_encoder(engine_settings(config).model)
+        encoder = create_encoder(config.engine.model)
         encoder.sentences_in_passage = True
         encoder.encode_queries(["uppvärmning"])
         kinds = {"alone": _Standalone(encoder), "in-passage": encoder}
@@ -314,7 +314,7 @@ def sentences(rounds: int) -> None:
         for n in range(rounds):
             for name, enc in kinds.items():
                 for kb, folder in (("faq", FAQ / "knowledge"), ("shipped", ROOT / "knowledge")):
-                    settings = engine_settings(config)
+                    settings = config.engine
                     settings = replace(
                         settings,
                         knowledge_dir=folder,
@@ -403,7 +403,7 @@ def builds(rounds: int) -> None:
     passage; each builds the FAQ knowledge base from an empty cache, then answers 100
     questions one at a time.
     """
-    from bot.config import engine_settings, load_config
+    from bot.config import load_config
     from index.embedding.onnx_backend import OnnxEncoder
     from index.engine import Engine
 
@@ -427,9 +427,7 @@ def builds(rounds: int) -> None:
         print("|---|---|---|---|---|")
         for n in range(rounds):
             for name, encoder in kinds.items():
-                settings = replace(
-                    engine_settings(config), index_dir=Path(tmp) / f"{n}-{name}" / "index"
-                )
+                settings = replace(config.engine, index_dir=Path(tmp) / f"{n}-{name}" / "index")
                 eng = Engine(settings, encoder)
                 l0 = load()
                 t = time.perf_counter()
@@ -487,7 +485,7 @@ def rss_mb() -> tuple[float, float]:
 
 
 def engine(quick: bool) -> None:
-    from bot.config import engine_settings, load_config
+    from bot.config import load_config
     from index.embedding import create_encoder
     from index.engine import Engine
 
@@ -501,8 +499,8 @@ def engine(quick: bool) -> None:
         config = config.model_copy(
             update={"model": config.model.model_copy(update={"export_dir": MODELS})}
         )
-        settings = engine_settings(config)
-        encoder = create_encoder(engine_settings(config).model)
+        settings = config.engine
+        encoder = create_encoder(config.engine.model)
         encoder.encode_queries(["uppvärmning"])  # the model loads before the clock starts
         eng = Engine(settings, encoder)
         print(

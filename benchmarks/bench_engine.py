@@ -30,7 +30,7 @@ sys.path.insert(0, str(ROOT))
 import faiss  # noqa: E402
 import numpy as np  # noqa: E402
 
-from bot.config import engine_settings, load_config  # noqa: E402
+from bot.config import load_config  # noqa: E402
 from index.chunking import chunk_document, passage_text  # noqa: E402
 from index.documents import load_documents  # noqa: E402
 from index.embedding import create_encoder  # noqa: E402
@@ -48,7 +48,7 @@ def make_engine(knowledge: Path, state: Path, encoder, **changes) -> Engine:
     config = load_config(
         ROOT / "config.yaml", overrides={"knowledge_dir": knowledge, "state_dir": state}
     )
-    return Engine(replace(engine_settings(config), **changes), encoder)
+    return Engine(replace(config.engine, **changes), encoder)
 
 
 def bench_latency(encoder, tmp: Path) -> dict:
@@ -184,7 +184,7 @@ def main() -> None:
     ap.add_argument("--approx", type=int, default=50000)
     args = ap.parse_args()
     config = load_config(ROOT / "config.yaml")
-    encoder = create_encoder(engine_settings(config).model)
+    encoder = create_encoder(config.engine.model)
     tmp = Path(tempfile.mkdtemp(prefix="natverksbot-bench-"))
     try:
         results = {

@@ -134,13 +134,11 @@ async def bench_add(args: argparse.Namespace, state: Path, knowledge: Path) -> l
     managers = fake.add_role(guild, "Förvaltare", discord.Permissions(manage_guild=True).value)
     admin = fake.add_user("förvaltare")
     fake.add_member(guild, admin, roles=[managers])
-
-    from bot.config import engine_settings
     from index.embedding import create_encoder
     from index.engine import Engine
 
     t = time.perf_counter()
-    engine = Engine(engine_settings(config), create_encoder(engine_settings(config).model))
+    engine = Engine(config.engine, create_encoder(config.engine.model))
     first = engine.reindex()
     engine.ask(
         "När startade samarbetet mellan kommunerna?", visibility="internal"

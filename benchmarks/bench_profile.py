@@ -28,7 +28,6 @@ from bench_scale import (  # noqa: E402
     measure_throughput,
 )
 
-from bot.config import engine_settings  # noqa: E402
 from index.embedding import create_encoder  # noqa: E402
 from index.engine import Engine  # noqa: E402
 
@@ -36,7 +35,7 @@ from index.engine import Engine  # noqa: E402
 def run(size: int, askers: int, seconds: float, batch: int, backend: str) -> None:
     knowledge = corpus(size)
     config = config_for(knowledge, STATE / f"run-{size}" / "state", backend)
-    settings = engine_settings(config)
+    settings = config.engine
     settings = replace(settings, model=replace(settings.model, query_batch_max=batch))
     engine = Engine(settings, create_encoder(settings.model))
     texts = bench_corpus.corpus_texts(knowledge)

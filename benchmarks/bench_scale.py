@@ -55,7 +55,7 @@ import bench_corpus  # noqa: E402
 import faiss  # noqa: E402
 import numpy as np  # noqa: E402
 
-from bot.config import engine_settings, load_config  # noqa: E402
+from bot.config import load_config  # noqa: E402
 from index.embedding import EmbeddingCache, create_encoder, text_hash  # noqa: E402
 from index.engine import Engine  # noqa: E402
 from index.evaluate import load_questions, retrieval_scores  # noqa: E402
@@ -195,7 +195,7 @@ def stage_backends(results: dict, args: argparse.Namespace) -> None:
     out: dict[str, dict] = {}
     for backend in ("torch", "onnx", "onnx-int8"):
         config = config_for(FAQ / "knowledge", STATE / "faq", backend)
-        encoder = create_encoder(engine_settings(config).model)
+        encoder = create_encoder(config.engine.model)
         encoder.encode_documents(texts[:64])  # load, export and warm up
         q_texts = [q.question for q in questions]
         encoder.encode_queries(q_texts[:8])
@@ -223,7 +223,7 @@ def stage_backends(results: dict, args: argparse.Namespace) -> None:
                 "model.export_dir": STATE / "models",
             },
         )
-        engine = Engine(engine_settings(faq_config), encoder)
+        engine = Engine(faq_config.engine, encoder)
         engine.reindex()
         ndcg = faq_ndcg(engine, questions)
         engine.close()
@@ -446,12 +446,12 @@ _SERVE = (
 import json, sys, time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from bot.config import engine_settings, load_config
+from bot.config import load_config
 from index.embedding import create_encoder
 from index.engine import Engine
 
 config = load_config(Path(sys.argv[1]))
-engine = Engine(engine_settings(config), create_encoder(engine_settings(config).model))
+engine = Engine(config.engine, create_encoder(config.engine.model))
 questions = json.loads(Path(sys.argv[2]).read_text())
 t = time.perf_counter()
 with ThreadPoolExecutor(32) as pool:
@@ -497,7 +497,7 @@ def stage_sizes(results: dict, args: argparse.Namespace) -> None:
         shutil.rmtree(work, ignore_errors=True)
         work.mkdir(parents=True)
         config = config_for(knowledge, work / "state", backend)
-        encoder = create_encoder(engine_settings(config).model)
+        encoder = create_encoder(config.engine.model)
         row: dict = {
             "chunks": len(texts),
             "documents": len(list(knowledge.rglob("*.md"))),
@@ -507,9 +507,9 @@ def stage_sizes(results: dict, args: argparse.Namespace) -> None:
         if size in args.cold:
             # Raw encoder before and after the build, so load from other work on the
             # machine weighs on both sides alike.
-            raw = create_encoder(engine_settings(config).model)
+            raw = create_encoder(config.engine.model)
             raw_before = time_raw_encoder(raw, texts)
-            engine = Engine(engine_settings(config), encoder)
+            engine = Engine(config.engine, encoder)
             t = time.perf_counter()
             built = engine.reindex()
             build_s = time.perf_counter() - t
@@ -526,7 +526,7 @@ def stage_sizes(results: dict, args: argparse.Namespace) -> None:
             }
         else:
             seed_cache(config.index_path)
-            engine = Engine(engine_settings(config), encoder)
+            engine = Engine(config.engine, encoder)
             t = time.perf_counter()
             built = engine.reindex()
             row["build"] = {
@@ -561,14 +561,14 @@ def stage_sizes(results: dict, args: argparse.Namespace) -> None:
         }
         log(f"reindex {row['reindex']}")
         # -- latency and throughput in this (warm) process
-        engine = Engine(engine_settings(config), encoder)
+        engine = Engine(config.engine, encoder)
         row["latency_ms"] = measure_latency(engine, questions)
         log(f"latency {row['latency_ms']}")
         row["throughput"] = [
             measure_throughput(engine, questions, askers, args.seconds) for askers in (1, 8, 32)
         ]
         log(f"throughput {row['throughput']}")
-        settings = engine_settings(config)
+        settings = config.engine
         unbatched = replace(settings, model=replace(settings.model, query_batch_max=1))
         no_batch = Engine(unbatched, encoder)
         row["throughput_unbatched_32"] = measure_throughput(no_batch, questions, 32, args.seconds)
@@ -628,8 +628,8 @@ def stage_million(results: dict, args: argparse.Namespace) -> None:
     base_size = max(args.sizes)
     work = STATE / f"run-{base_size}"
     config = config_for(corpus(base_size), work / "state", args.backend)
-    encoder = create_encoder(engine_settings(config).model)
-    engine = Engine(engine_settings(config), encoder)
+    encoder = create_encoder(config.engine.model)
+    engine = Engine(config.engine, encoder)
     index = engine.index
     texts = bench_corpus.corpus_texts(corpus(base_size))
     real = cached_vectors(texts, encoder.model_id, encoder.dimension)
@@ -721,7 +721,7 @@ def stage_million(results: dict, args: argparse.Namespace) -> None:
         build_million_index(index, million_dir, reps, "ivf", chosen or 512)
     out["assemble_s"] = time.perf_counter() - t
     del vectors
-    million = Engine(replace(engine_settings(config), index_dir=STATE / "million-index"), encoder)
+    million = Engine(replace(config.engine, index_dir=STATE / "million-index"), encoder)
     out["latency_ms"] = measure_latency(million, questions)
     log(f"ask at 1M: {out['latency_ms']}")
     out["throughput_32"] = measure_throughput(million, questions, 32, args.seconds)
@@ -843,7 +843,7 @@ def stage_peer(results: dict, args: argparse.Namespace) -> None:
     work = STATE / f"peer-{size}"
     shutil.rmtree(work, ignore_errors=True)
     config = config_for(knowledge, work, args.backend)
-    engine = Engine(engine_settings(config), create_encoder(engine_settings(config).model))
+    engine = Engine(config.engine, create_encoder(config.engine.model))
     t = time.perf_counter()
     engine.reindex()
     out["ours_build_s"] = time.perf_counter() - t
@@ -885,7 +885,7 @@ def stage_peer(results: dict, args: argparse.Namespace) -> None:
             "model.export_dir": STATE / "models",
         },
     )
-    ours = Engine(engine_settings(faq_config), create_encoder(engine_settings(faq_config).model))
+    ours = Engine(faq_config.engine, create_encoder(faq_config.engine.model))
     ours.reindex()
     out["ours_ndcg"] = faq_ndcg(ours, faq_questions())
     ours.close()

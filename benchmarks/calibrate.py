@@ -26,7 +26,7 @@ os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from bot.config import engine_settings, load_config  # noqa: E402
+from bot.config import load_config  # noqa: E402
 from index.embedding import create_encoder  # noqa: E402
 from index.engine import Engine  # noqa: E402
 
@@ -43,7 +43,7 @@ def engine_for(knowledge: Path, state: Path, encoder) -> Engine:
     config = load_config(
         ROOT / "config.yaml", overrides={"knowledge_dir": knowledge, "state_dir": state}
     )
-    settings = engine_settings(config)
+    settings = config.engine
     from dataclasses import replace
 
     engine = Engine(replace(settings, answer=replace(settings.answer, min_confidence=0.0)), encoder)
@@ -61,7 +61,7 @@ def confidence(row, floor_sv, floor_en, width, share_sv, share_en, typed_bonus):
 
 def main() -> None:
     config = load_config(ROOT / "config.yaml")
-    encoder = create_encoder(engine_settings(config).model)
+    encoder = create_encoder(config.engine.model)
     dev = read(SHARED / "dev-questions.jsonl")
     negatives = read(ROOT / "benchmarks" / "calibration-negatives.jsonl")
     # Paraphrases of dev questions, English ones among them, that must be answered too.

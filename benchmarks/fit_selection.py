@@ -25,7 +25,6 @@ import argparse
 import json
 import os
 import sys
-from dataclasses import replace
 from datetime import date
 from pathlib import Path
 
@@ -36,7 +35,7 @@ os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from bot.config import engine_settings, load_config  # noqa: E402
+from bot.config import load_config  # noqa: E402
 from index.answer import (  # noqa: E402
     answer_features,
     answer_passages,
@@ -53,7 +52,6 @@ from index.selection import (  # noqa: E402
     load_selection_model,
 )
 
-
 ASKED = FEATURES.index("asked_form")
 
 
@@ -66,7 +64,7 @@ def open_engine(split: Path, state: Path) -> Engine:
         ROOT / "config.yaml",
         overrides={"knowledge_dir": split / "knowledge", "state_dir": state},
     )
-    settings = engine_settings(config)
+    settings = config.engine
     engine = Engine(settings, create_encoder(settings.model))
     engine.reindex()
     return engine
@@ -277,9 +275,7 @@ def report_thresholds(probs: list[tuple[float, int, bool]], answerable: int, wro
     return chosen
 
 
-SETTINGS = replace(
-    engine_settings(load_config(ROOT / "config.yaml")).answer,
-)
+SETTINGS = load_config(ROOT / "config.yaml").engine.answer
 
 if __name__ == "__main__":
     main()

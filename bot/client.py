@@ -21,10 +21,10 @@ from typing import Any, TypeVar
 import discord
 from discord.ext import commands
 
-from bot.config import Config, engine_settings
+from bot.config import Config
 from bot.i18n import CommandTranslator
-from bot.locales import engine_phrases
 from bot.ratelimit import RateLimiter
+from bot.services.indexing import open_engine
 from bot.services.records import ChangeRecord, RecordStore
 from index.embedding import Encoder
 from index.engine import Engine
@@ -248,9 +248,5 @@ def create_bot(
     builds a bot without an engine, enough to sync slash commands.
     """
     if engine is None and load_engine:
-        if encoder is None:
-            from index.embedding import create_encoder
-
-            encoder = create_encoder(engine_settings(config).model)
-        engine = Engine(engine_settings(config), encoder, engine_phrases())
+        engine = open_engine(config, encoder)
     return NatverksBot(config, engine)

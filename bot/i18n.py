@@ -8,7 +8,8 @@ mismatched ``{field}`` is caught by a test, and one person can proofread one fil
 few words around its quotes (``answer.abstain``, ``answer.sources_heading``,
 ``answer.page``) reach it as ``Phrases`` from :func:`bot.locales.engine_phrases`, a refused
 question is a ``QuestionError`` with a kind that :func:`bot.locales.question_message` says,
-and argparse's own usage errors are mapped to ``cli.arg.*`` texts in ``bot/cli.py``.
+and argparse's own messages are translated by message id to ``cli.arg.*`` texts
+(``bot/cli/parser.py``).
 Slash commands are declared in English with ``locale_str`` keys; the ``CommandTranslator``
 gives Swedish clients (locale ``sv-SE``) their Swedish names and descriptions, so
 ``/ask question:`` shows as ``/fråga fråga:``.

@@ -26,7 +26,7 @@ from index.selection import (
     question_shape,
     sentence_features,
 )
-from index.settings import ConfidenceSettings
+from index.settings import AnswerSettings, ConfidenceSettings
 from index.store import ChunkRecord, DocumentRecord, Index
 from index.types import Language
 
@@ -477,13 +477,10 @@ def build_answer(
     language: Language,
     hits: list[Hit],
     *,
+    settings: AnswerSettings | None = None,
     context: str | None = None,
-    max_sentences: int = 2,
-    passages: int = 4,
-    min_confidence: float = 0.5,
     query_vector: np.ndarray | None = None,
     visibility: str = "public",
-    calibration: ConfidenceSettings | None = None,
     near_floor: float | None = None,
     phrases: Phrases | None = None,
 ) -> Answer:
@@ -492,9 +489,17 @@ def build_answer(
     The answer is one quote, the sentence the fitted sentence model ranks first; a second
     comes only when it carries what the first lacks (``_complete``). With ``context`` (a
     follow-up), quotes come from the top document only: the follow-up is about what the
-    conversation is about, and the earlier question's words count too. ``phrases`` are the
-    words around the quotes in the answer's language.
+    conversation is about, and the earlier question's words count too. ``settings`` bound
+    the quotes and passages, set the abstention threshold and calibrate the confidence;
+    ``phrases`` are the words around the quotes in the answer's language.
     """
+    settings = settings or AnswerSettings()
+    max_sentences, passages, min_confidence = (
+        settings.max_sentences,
+        settings.passages,
+        settings.min_confidence,
+    )
+    calibration = settings.confidence
     phrases = phrases or Phrases()
     floor = NEAR_FRACTION * min_confidence if near_floor is None else near_floor
     top_hits = answer_passages(hits, passages, context)

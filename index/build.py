@@ -37,13 +37,20 @@ from index.documents import (
     parse_limits,
     read_document,
 )
-from index.embedding import EmbeddingCache, Encoder, embed_passages_with_cache
+from index.embedding import (
+    EmbeddingCache,
+    EmbeddingCacheError,
+    Encoder,
+    embed_passages_with_cache,
+)
+from index.folder_lock import folder_lock
 from index.lexical import BM25Index, char_terms, word_terms
 from index.settings import ChunkingSettings, DenseSettings, LexicalSettings
 from index.store import (
     FORMAT_VERSION,
     ChunkRecord,
     DocumentRecord,
+    StoreError,
     collect_garbage,
     current_build,
     live_manifest,
@@ -183,7 +190,10 @@ def build_index(
 
     Only chunks whose text changed are embedded (the rest come from the cache); documents
     whose file hash is unchanged are not even parsed again. With nothing changed, the live
-    build stays and the summary says so. Raises IndexLockedError when a reindex is running.
+    build stays and the summary says so. ``force`` builds anew even then, embedding every
+    passage and sentence again (no cached vector is used; the cache is refreshed). Raises
+    IndexLockedError when a reindex is running, StoreError when the embedding cache cannot
+    be used (a damaged one is moved aside and remade instead).
     """
     index_dir = Path(index_dir)
     with reindex_lock(index_dir), parse_limits(settings.parse_limits):
@@ -201,13 +211,15 @@ def _build_locked(run: _Run, encoder: Encoder, force: bool) -> BuildSummary:
     """Run the phases of one reindex while holding the lock."""
     collect_garbage(run.index_dir)
     _look_at_live_build(run)
-    entries = _read_folder(run)
+    # Shared with other readers; a change to the folder waits, and is seen whole or not at all.
+    with folder_lock(run.knowledge_dir, shared=True):
+        entries = _read_folder(run)
     if not force and _nothing_changed(run, entries):
         return _keep_live_build(run)
     records, chunks = _gather(run, entries)
     passages = _passages(records, chunks)
     run.summary.chunks = len(passages)
-    vectors, sentence_vectors = _embed(run, encoder, passages)
+    vectors, sentence_vectors = _embed(run, encoder, passages, force=force)
     name = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%fZ")
     run.summary.build = name
     tmp = run.index_dir / f"tmp-{name}"
@@ -378,11 +390,15 @@ def _passages(
     return passages
 
 
-def _embed(run: _Run, encoder: Encoder, passages: list[Passage]) -> tuple[np.ndarray, np.ndarray]:
+def _embed(
+    run: _Run, encoder: Encoder, passages: list[Passage], *, force: bool = False
+) -> tuple[np.ndarray, np.ndarray]:
     """Return the passages' vectors and their sentences' vectors; the cache saves the rest.
 
     Every sentence gets a vector too: the answer step picks the sentence that answers, in
-    either language (index/answer.py).
+    either language (index/answer.py). ``force`` embeds everything again and refreshes the
+    cache. A damaged cache is moved aside and remade (index/embedding/cache.py); a cache
+    that cannot be used at all is a StoreError.
     """
     texts = [p.text for p in passages]
     sentences = [s for p in passages for s in p.chunk.sentences]
@@ -395,14 +411,22 @@ def _embed(run: _Run, encoder: Encoder, passages: list[Passage]) -> tuple[np.nda
         run.report("embed", done, total)
 
     run.report("embed", 0, total)
-    cache = EmbeddingCache(run.index_dir / "embeddings.sqlite")
     try:
-        # Passages and their sentences from one model call where the encoder pools them.
-        vectors, sentence_vectors, run.summary.embedded = embed_passages_with_cache(
-            encoder, texts, [p.chunk.sentences for p in passages], cache, progress=on_embedded
-        )
-    finally:
-        cache.close()
+        cache = EmbeddingCache(run.index_dir / "embeddings.sqlite")
+        try:
+            # Passages and their sentences from one model call where the encoder pools them.
+            vectors, sentence_vectors, run.summary.embedded = embed_passages_with_cache(
+                encoder,
+                texts,
+                [p.chunk.sentences for p in passages],
+                cache,
+                progress=on_embedded,
+                reuse=not force,
+            )
+        finally:
+            cache.close()
+    except EmbeddingCacheError as exc:
+        raise StoreError(str(exc)) from exc
     run.summary.reused = len(texts) - run.summary.embedded
     return vectors, sentence_vectors
 

@@ -31,13 +31,14 @@ import time
 import unicodedata
 import zipfile
 from collections import OrderedDict
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from html.parser import HTMLParser
 from pathlib import Path
-from typing import Any, get_args
+from typing import Annotated, Any, get_args
 
 import yaml
+from pydantic import ConfigDict, Field
 
 from index.types import Visibility
 
@@ -81,11 +82,16 @@ class ParseLimits:
     9 kB PDF to a 3 MB page. Past a limit the document is refused with a reason.
     """
 
-    max_inflated_mb: float = 50.0  # a Word file's parts, unpacked, together
-    max_paragraphs: int = 20_000  # paragraphs and tables of a Word file
-    max_pages: int = 2_000  # pages of a PDF
-    max_page_stream_mb: float = 1.0  # one PDF page's content stream, unpacked
-    parse_seconds: float = 30.0  # /kb add: the check of an upload is stopped past this
+    __pydantic_config__ = ConfigDict(extra="forbid")  # checked as config.yaml's section
+
+    # a Word file's parts, unpacked, together
+    max_inflated_mb: Annotated[float, Field(gt=0, le=10_000)] = 50.0
+    max_paragraphs: Annotated[int, Field(ge=1)] = 20_000  # paragraphs and tables of a Word file
+    max_pages: Annotated[int, Field(ge=1)] = 2_000  # pages of a PDF
+    # one PDF page's content stream, unpacked
+    max_page_stream_mb: Annotated[float, Field(gt=0, le=1_000)] = 1.0
+    # /kb add: the check of an upload is stopped past this
+    parse_seconds: Annotated[float, Field(gt=0, le=3_600)] = 30.0
 
 
 _DEFAULT_LIMITS = ParseLimits()
@@ -111,26 +117,30 @@ def parse_limits(limits: ParseLimits | None) -> Iterator[None]:
 
 MAX_YAML_DEPTH = 50
 """Deepest nesting of lists and mappings accepted in front matter and visibility lists."""
+_NO_ALIASES = "anchors and aliases (&name, *name) are not allowed"
 
 
 class _BoundedLoader(yaml.SafeLoader):
-    """``yaml.SafeLoader`` that refuses nesting deeper than :data:`MAX_YAML_DEPTH`.
+    """``yaml.SafeLoader`` that refuses anchors, aliases and nesting past :data:`MAX_YAML_DEPTH`.
 
     PyYAML composes nested nodes recursively: 5,000 ``[`` would end in a RecursionError
-    (which aborted a whole reindex); here they are invalid YAML like any other.
+    (which aborted a whole reindex); here they are invalid YAML like any other. An alias
+    repeats what its anchor names, so a few hundred bytes of nested aliases stand for
+    billions of values, which anything walking them (``str()``, a dump) then expands;
+    nothing the bot reads needs them, so the first anchor or alias is refused.
     """
 
     _depth = 0
 
     def compose_node(self, parent: Any, index: Any) -> Any:  # noqa: D102
+        event = self.peek_event()
+        if isinstance(event, yaml.AliasEvent) or getattr(event, "anchor", None) is not None:
+            raise yaml.composer.ComposerError(None, None, _NO_ALIASES, event.start_mark)
         self._depth += 1
         try:
             if self._depth > MAX_YAML_DEPTH:
                 raise yaml.composer.ComposerError(
-                    None,
-                    None,
-                    f"nested more than {MAX_YAML_DEPTH} levels deep",
-                    self.peek_event().start_mark,
+                    None, None, f"nested more than {MAX_YAML_DEPTH} levels deep", event.start_mark
                 )
             return super().compose_node(parent, index)
         finally:
@@ -138,11 +148,25 @@ class _BoundedLoader(yaml.SafeLoader):
 
 
 def load_yaml(text: str) -> Any:
-    """Return ``yaml.safe_load(text)``, with nesting past :data:`MAX_YAML_DEPTH` a YAMLError."""
+    """Return ``yaml.safe_load(text)``; anchors, aliases and deep nesting are a YAMLError.
+
+    So is a value YAML recognises but Python cannot hold (a 5,000-digit number, the
+    date 2024-13-45). Use it for every YAML file in a folder others can write.
+    """
     try:
         return yaml.load(text, Loader=_BoundedLoader)  # noqa: S506 - a SafeLoader
     except RecursionError:  # a backstop; the depth limit is reached long before
         raise yaml.YAMLError("nested too deeply") from None
+    except (ValueError, OverflowError) as exc:  # from a constructor: int(), date()
+        raise yaml.YAMLError(f"a value cannot be read: {exc}") from None
+
+
+def yaml_reason(exc: yaml.YAMLError, first_line: int = 1) -> str:
+    """Return a YAML error as one line: the problem and its line (the first is ``first_line``)."""
+    mark = getattr(exc, "problem_mark", None)
+    problem = getattr(exc, "problem", None) or str(exc)
+    where = f" (line {mark.line + first_line})" if mark is not None else ""
+    return " ".join(f"{problem}{where}".split())
 
 
 class DocumentError(Exception):
@@ -334,20 +358,39 @@ def _parse_visibility_list(path: Path) -> dict[str, str] | DocumentError:
     """Return the parsed list at ``path``, or the DocumentError that describes the problem."""
     try:
         data = load_yaml(path.read_text(encoding="utf-8")) or {}
-    except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
-        return DocumentError(f"{VISIBILITY_FILE} is not valid YAML: {exc}")
+    except yaml.YAMLError as exc:
+        return DocumentError(f"{VISIBILITY_FILE} is not valid YAML: {yaml_reason(exc)}")
+    except (OSError, UnicodeDecodeError) as exc:
+        return DocumentError(f"{VISIBILITY_FILE} cannot be read: {' '.join(str(exc).split())}")
     if not isinstance(data, dict):
         return DocumentError(f"{VISIBILITY_FILE} must be 'file name: visibility' lines")
     result: dict[str, str] = {}
     for name, value in data.items():
-        normalised = str(value).strip().lower()
+        if not isinstance(name, str):
+            return DocumentError(
+                f"{VISIBILITY_FILE}: each line must start with a file name,"
+                f" not a {_type_name(name)}"
+            )
+        shown = _clip(name)
+        if not isinstance(value, str):
+            return DocumentError(
+                f"{VISIBILITY_FILE}: the visibility of '{shown}' must be 'public' or 'internal',"
+                f" not a {_type_name(value)}"
+            )
+        normalised = value.strip().lower()
         if normalised not in _VISIBILITIES:
             return DocumentError(
-                f"{VISIBILITY_FILE}: the visibility of '{name}' must be 'public' or 'internal',"
-                f" not '{value}'"
+                f"{VISIBILITY_FILE}: the visibility of '{shown}' must be 'public' or 'internal',"
+                f" not '{_clip(value)}'"
             )
-        result[unicodedata.normalize("NFC", str(name))] = normalised
+        result[unicodedata.normalize("NFC", name)] = normalised
     return result
+
+
+def _clip(text: str, limit: int = 80) -> str:
+    """Return ``text`` on one line, at most ``limit`` characters (cut with an ellipsis)."""
+    line = " ".join(text.split())
+    return line if len(line) <= limit else line[: limit - 1] + "…"
 
 
 def recorded_visibility(path: Path) -> Visibility | None:
@@ -452,6 +495,54 @@ def _remembered(suffix: str, digest: str) -> _Parsed | None:
         return _parsed.get((suffix, digest))
 
 
+# What the parser child may see of the environment: enough to find Python and its
+# packages, speak the locale and size its thread pools; nothing else (no token, no salt).
+_CHILD_ENVIRONMENT = frozenset(
+    {
+        "PATH",
+        "HOME",
+        "LANG",
+        "LANGUAGE",
+        "TZ",
+        "TMPDIR",
+        "TEMP",
+        "TMP",
+        "SYSTEMROOT",  # Windows cannot start Python without it
+        "PYTHONHOME",
+        "PYTHONPATH",
+        "PYTHONNOUSERSITE",
+        "PYTHONUSERBASE",
+        "PYTHONDONTWRITEBYTECODE",
+        "PYTHONPYCACHEPREFIX",
+        "PYTHONUTF8",
+        "PYTHONIOENCODING",
+        "OMP_NUM_THREADS",
+        "OPENBLAS_NUM_THREADS",
+        "MKL_NUM_THREADS",
+        "NUMEXPR_NUM_THREADS",
+        "VECLIB_MAXIMUM_THREADS",
+        "BLIS_NUM_THREADS",
+    }
+)
+
+
+def _child_environment(environ: Mapping[str, str]) -> dict[str, str]:
+    """Return the parser child's environment: the allowed part of ``environ``, nothing else.
+
+    The child reads hostile bytes, so it gets no secret of the bot's (``DISCORD_TOKEN``,
+    the user-hash salt, a config override): only ``_CHILD_ENVIRONMENT`` and the locale
+    (``LC_*``), with this package's root first on ``PYTHONPATH``.
+    """
+    env = {
+        key: value
+        for key, value in environ.items()
+        if key in _CHILD_ENVIRONMENT or key.startswith("LC_")
+    }
+    package_root = str(Path(__file__).resolve().parents[1])
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [package_root, env.get("PYTHONPATH")]))
+    return env
+
+
 def read_document_isolated(
     path: Path,
     root: Path,
@@ -492,9 +583,7 @@ def _parse_in_child(data: bytes, suffix: str, limits: ParseLimits) -> _Parsed:
     process, and does not import the caller's main module. It gets the bytes and the
     limits on stdin and answers in JSON (never pickle: it has read hostile bytes).
     """
-    package_root = str(Path(__file__).resolve().parents[1])
-    env = dict(os.environ)
-    env["PYTHONPATH"] = os.pathsep.join(filter(None, [package_root, env.get("PYTHONPATH")]))
+    env = _child_environment(os.environ)
     header = json.dumps({"suffix": suffix, "limits": dataclasses.asdict(limits)}).encode()
     child = subprocess.Popen(
         [sys.executable, "-c", _CHILD_CODE],
@@ -768,7 +857,15 @@ def split_front_matter(text: str) -> tuple[dict[str, Any], str]:
 
 def _type_name(value: object) -> str:
     """Return a plain-words name for the YAML type of ``value``."""
-    names = {list: "list", dict: "mapping", str: "text", bool: "true/false", int: "number"}
+    names = {
+        list: "list",
+        dict: "mapping",
+        str: "text",
+        bool: "true/false",
+        int: "number",
+        float: "number",
+        type(None): "empty value",
+    }
     return names.get(type(value), type(value).__name__)
 
 
@@ -778,7 +875,12 @@ def _meta_text(key: str, value: object) -> str | None:
         return None
     if isinstance(value, bool) or not isinstance(value, str | int | float):
         raise DocumentError(f"front matter '{key}' must be text, not a {_type_name(value)}")
+    if isinstance(value, int) and abs(value) >= _LONGEST_NUMBER:
+        raise DocumentError(f"front matter '{key}' must be text, not a number this long")
     return _collapse(unicodedata.normalize("NFC", str(value))) or None
+
+
+_LONGEST_NUMBER = 10**30  # a number given as a title, author or date is shorter than this
 
 
 def _meta_list(key: str, value: object) -> tuple[str, ...]:
@@ -813,10 +915,16 @@ def parse_front_matter(data: dict[str, Any]) -> dict[str, Any]:
         meta["date"] = text
     visibility = data.get("visibility")
     if visibility is not None:
-        normalised = str(visibility).strip().lower()
+        if not isinstance(visibility, str):
+            raise DocumentError(
+                "front matter 'visibility' must be 'public' or 'internal',"
+                f" not a {_type_name(visibility)}"
+            )
+        normalised = visibility.strip().lower()
         if normalised not in _VISIBILITIES:
             raise DocumentError(
-                f"front matter 'visibility' must be 'public' or 'internal', not '{visibility}'"
+                "front matter 'visibility' must be 'public' or 'internal',"
+                f" not '{_clip(visibility)}'"
             )
         meta["visibility"] = normalised
     for key in ("municipalities", "topics"):

@@ -87,7 +87,7 @@ class Engine:
             chunking=s.chunking,
             lexical=s.lexical,
             dense=s.dense,
-            parse_limits=s.parse_limits,
+            parse_limits=s.documents,
         )
 
     def reindex(self, progress: Progress | None = None, *, force: bool = False) -> BuildSummary:
@@ -241,13 +241,10 @@ class Engine:
                 found.text,
                 language,
                 found.hits,
+                settings=settings,
                 context=found.context,
-                max_sentences=settings.max_sentences,
-                passages=settings.passages,
-                min_confidence=settings.min_confidence,
                 query_vector=found.vector,
                 visibility=visibility,
-                calibration=settings.confidence,
                 phrases=phrases,
             )
         answer.timings_ms = {

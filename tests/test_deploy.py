@@ -74,6 +74,71 @@ def test_the_unit_passes_systemd_analyze_verify(tmp_path):
     assert done.returncode == 0 and about_unit == [], done.stderr
 
 
+FIRST_INDEX_PEAK = 2.6e9
+"""Bytes the first index of the knowledge folder took at its peak (issue 18)."""
+
+
+def size_in_bytes(value: str) -> float:
+    number, unit = re.fullmatch(r"([0-9.]+)([KMGT]?)", value).groups()
+    return float(number) * 1024 ** " KMGT".index(unit or " ")
+
+
+def test_the_unit_confines_capabilities_system_calls_proc_and_resources():
+    service = unit_settings()["Service"]
+    one = {key: values[-1] for key, values in service.items()}
+    assert one["CapabilityBoundingSet"] == ""  # no capability at all
+    assert service["SystemCallFilter"] == ["@system-service"]
+    assert one["SystemCallArchitectures"] == "native"
+    assert (one["ProtectProc"], one["ProcSubset"]) == ("invisible", "pid")
+    assert one["RemoveIPC"] == "yes"
+    assert size_in_bytes(one["MemoryMax"]) > 1.2 * FIRST_INDEX_PEAK
+    assert 64 <= int(one["TasksMax"]) <= 4096
+    # getaddrinfo does without netlink (it is only for AI_ADDRCONFIG), so none is allowed.
+    assert set(one["RestrictAddressFamilies"].split()) == {"AF_INET", "AF_INET6", "AF_UNIX"}
+    # Denying private addresses would also deny a DNS server or database on one: shipped
+    # commented out, ready to turn on.
+    assert "IPAddressDeny" not in service
+    assert re.search(r"^#IPAddressDeny=\S", UNIT.read_text(encoding="utf-8"), re.MULTILINE)
+
+
+def test_nothing_of_ours_reads_what_proc_subset_pid_hides():
+    # ProcSubset=pid leaves only the processes' own folders in /proc: no cpuinfo, meminfo ...
+    readers = [
+        f"{path.relative_to(ROOT)}:{n}"
+        for folder in ("bot", "index")
+        for path in sorted((ROOT / folder).rglob("*.py"))
+        for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1)
+        if re.search(r"/proc/(?!self/|thread-self/|\{)", line)
+    ]
+    assert readers == []
+
+
+def systemd_analyze_offline() -> str | None:
+    """Return why `systemd-analyze security --offline` cannot run here, or None if it can."""
+    if shutil.which("systemd-analyze") is None:
+        return "systemd is not installed"
+    done = subprocess.run(
+        ["systemd-analyze", "--version"], capture_output=True, text=True, check=False
+    )
+    version = re.match(r"systemd (\d+)", done.stdout)
+    if version is None or int(version.group(1)) < 250:
+        return f"systemd-analyze security --offline needs systemd 250 ({done.stdout[:20]!r})"
+    return None
+
+
+@pytest.mark.skipif(systemd_analyze_offline() is not None, reason=str(systemd_analyze_offline()))
+def test_systemd_analyze_security_scores_the_unit_at_most_2_5():
+    done = subprocess.run(
+        ["systemd-analyze", "security", "--offline=yes", str(UNIT)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    found = re.search(r"Overall exposure level for natverksboten\.service: (\d+\.\d+)", done.stdout)
+    assert found, done.stdout + done.stderr
+    assert float(found.group(1)) <= 2.5, done.stdout
+
+
 def env_file_lines(text: str, *, commented: bool) -> dict[str, str]:
     """Parse KEY=VALUE lines as systemd's EnvironmentFile= does (with ``commented``, the
     commented-out examples too)."""

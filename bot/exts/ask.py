@@ -10,8 +10,9 @@ Every question is checked (empty, too long, rate limit) on the event loop, which
 instant; then the interaction is deferred and the engine runs on the engine pool.
 
 Where ``/ask`` answers: in the channel, privately (``only-me``: an ephemeral reply) or in
-a new thread from the question (``thread``); the defaults come from ``discord.answer_mode``
-and per guild or channel from ``discord.answer_modes``. Someone over a rate limit is
+a new thread from the question (``thread``); the defaults come from ``discord.slash_answer_mode``
+(an @mention: ``discord.mention_answer_mode``) and per guild or channel from
+``discord.answer_modes``. Someone over a rate limit is
 told once per window (a ⏳ reaction on a guild message), then ignored until they may ask.
 
 The conversation an answer starts is registered before anyone can reply to it: a reply
@@ -54,7 +55,7 @@ from bot.config import AnswerMode
 from bot.formatting import FormattedAnswer, escape, format_answer, one_line
 from bot.i18n import command_text, language_of_locale, t
 from bot.ratelimit import RateLimitedError
-from bot.services.conversation import next_context
+from bot.services.conversation import ask_follow_up, next_context
 from bot.services.records import QuestionRecord
 from index.answer import Answer, clean_question
 from index.types import Language
@@ -84,6 +85,7 @@ class _Asked:
     received: float  # time.perf_counter() when the question arrived
     generation: int | None = None  # the record's forget generation when context was read
     locale: Language | None = None  # the asker's Discord language: breaks a tie in detection
+    mode: AnswerMode = "public"  # where the answer goes ("private": the asker alone sees it)
 
 
 @dataclass(frozen=True)
@@ -192,6 +194,7 @@ class AskCog(commands.Cog):
             via="slash",
             received=received,
             locale=language_of_locale(interaction.locale),
+            mode=mode,
         )
         private = mode == "private"
         await interaction.response.defer(thinking=True, ephemeral=private)
@@ -251,17 +254,22 @@ class AskCog(commands.Cog):
             return "private"
         if thread:
             return "thread"
-        config = self.bot.config.discord
-        chosen: AnswerMode | None = None
-        for key in (channel_id, parent_id, guild_id):
-            if key is not None and key in config.answer_modes:
-                chosen = config.answer_modes[key]
-                break
+        chosen = self._override(guild_id, channel_id, parent_id)
         if chosen is None:
-            chosen = config.answer_mode
+            chosen = self.bot.config.discord.slash_answer_mode
         if (only_me is False and chosen == "private") or (thread is False and chosen == "thread"):
             return "public"
         return chosen
+
+    def _override(
+        self, guild_id: int | None, channel_id: int | None, parent_id: int | None
+    ) -> AnswerMode | None:
+        """Return the mode ``discord.answer_modes`` sets for the channel or guild, if any."""
+        modes = self.bot.config.discord.answer_modes
+        for key in (channel_id, parent_id, guild_id):
+            if key is not None and key in modes:
+                return modes[key]
+        return None
 
     # -- mentions, direct messages and follow-ups ------------------------------------
 
@@ -320,6 +328,7 @@ class AskCog(commands.Cog):
             received=received,
             # A message carries no locale of its asker (a server's is often en-US by default).
             locale=None,
+            mode="thread" if self._wants_thread(message) else "public",
         )
         reference = message.reference.message_id if message.reference else None
         generation = await self._generation()
@@ -353,16 +362,20 @@ class AskCog(commands.Cog):
                 )
         await self._finish(asked, answered, sending.sent.id, thread_id=thread_id)
 
+    def _wants_thread(self, message: discord.Message) -> bool:
+        """Return whether a message's answer goes in a new thread (configured, and possible)."""
+        channel = message.channel
+        guild_id = message.guild.id if message.guild else None
+        override = self._override(guild_id, channel.id, getattr(channel, "parent_id", None))
+        wanted = (override or self.bot.config.discord.mention_answer_mode) == "thread"
+        return wanted and isinstance(channel, discord.TextChannel)
+
     async def _thread_for(self, message: discord.Message, asked: _Asked) -> discord.Thread | None:
         """Return a new thread for the answer when configured and possible, else None."""
-        channel = message.channel
-        wanted = self.bot.config.discord.answer_in_threads or (
-            self._mode(asked.guild_id, channel.id, getattr(channel, "parent_id", None), None, None)
-            == "thread"
-        )
-        if not wanted or not isinstance(channel, discord.TextChannel):
+        if not self._wants_thread(message):
             return None
-        return await self._start_thread(message, asked, channel)
+        assert isinstance(message.channel, discord.TextChannel)
+        return await self._start_thread(message, asked, message.channel)
 
     async def _start_thread(
         self, message: discord.Message, asked: _Asked, channel: discord.TextChannel
@@ -388,13 +401,16 @@ class AskCog(commands.Cog):
         via: str,
         received: float,
         locale: Language | None = None,
+        mode: AnswerMode = "public",
     ) -> _Asked:
-        """Return the question ready to ask; raise QuestionError or RateLimited (instant).
+        """Return the question ready to ask; raise RateLimitedError or QuestionError (instant).
 
+        The limit comes first: an empty or over-long question counts as a question, so a
+        flood of them gets the one notice per window too, not a refusal each.
         The text kept is the engine's cleaned form: mentions (and the ids in them) are gone.
         """
-        text, _ = clean_question(question, self.bot.config.answer.max_question_chars)
         self.bot.rate_limiter.acquire(user_id, guild_id)
+        text, _ = clean_question(question, self.bot.config.answer.max_question_chars)
         return _Asked(
             text=text,
             context=None,
@@ -405,16 +421,19 @@ class AskCog(commands.Cog):
             via=via,
             received=received,
             locale=locale,
+            mode=mode,
         )
 
     async def _answer(self, asked: _Asked) -> _Answered:
         """Ask the engine off the event loop, record the question, format the answer."""
         engine = self.bot.require_engine()
-        answer = await self.bot.run_engine(
-            engine.ask,
+        answer, _following = await self.bot.run_engine(
+            ask_follow_up,
+            engine,
             asked.text,
+            asked.context,
             visibility=asked.visibility,
-            context=asked.context,
+            limit=self.bot.config.answer.max_question_chars,
             language_hint=asked.locale,
         )
         if asked.visibility != "internal":  # never name what the asker may not see
@@ -452,6 +471,7 @@ class AskCog(commands.Cog):
                     visibility=asked.visibility,
                     language=answer.language,
                     context_generation=asked.generation,
+                    answer_mode=asked.mode,
                 ),
             )
         except (sqlite3.Error, OSError, RuntimeError) as exc:

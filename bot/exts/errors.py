@@ -20,10 +20,10 @@ from bot.access import NotAdmin
 from bot.client import NO_MENTIONS, EngineNotReadyError, NatverksBot
 from bot.formatting import format_notice
 from bot.i18n import Language, language_of_locale, t
-from bot.locales import question_message
 from bot.ratelimit import RateLimitedError
-from index.answer import QuestionError, detect_language
-from index.store import IndexLockedError, IndexMissingError, StoreError
+from bot.services.errors import describe_error
+from index.answer import detect_language
+from index.store import StoreError
 
 log = logging.getLogger(__name__)
 
@@ -32,8 +32,6 @@ Target = discord.Interaction | discord.Message
 
 def describe(error: BaseException, language: Language) -> str | None:
     """Return the polite message for a known error, or None for an unexpected one."""
-    if isinstance(error, QuestionError):
-        return question_message(error)
     if isinstance(error, RateLimitedError):
         return t(f"rate_limited.{error.scope}", language, seconds=error.seconds)
     if isinstance(error, NotAdmin | app_commands.MissingPermissions):
@@ -42,15 +40,9 @@ def describe(error: BaseException, language: Language) -> str | None:
         return t("command_not_here", language)
     if isinstance(error, app_commands.NoPrivateMessage):
         return t("guild_only", language)
-    if isinstance(error, IndexLockedError):
-        return t("reindex.locked", language)
-    if isinstance(error, IndexMissingError):
-        return t("error.no_index", language)
-    if isinstance(error, StoreError):
-        return t("error.store", language)
     if isinstance(error, EngineNotReadyError):
         return t("error.not_ready", language)
-    return None
+    return describe_error(error, language)  # the engine's and the services' errors
 
 
 def language_of(target: Target, error: BaseException) -> Language:
@@ -128,7 +120,10 @@ async def _send(target: Target, text: str) -> None:
 
 
 def _where(target: Target) -> str:
+    """Return what a log line calls ``target``: never a direct message's channel or a user."""
     if isinstance(target, discord.Message):
+        if target.guild is None:  # a direct message's channel id stands for the person
+            return f"message {target.id} in a direct message"
         return f"message {target.id} in channel {target.channel.id}"
     command = target.command.qualified_name if target.command else "component"
     return f"interaction {target.id} ({command})"

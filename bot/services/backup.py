@@ -24,6 +24,7 @@ from pathlib import Path
 
 from bot.services.errors import ExplainedError
 from bot.services.records import DATABASE_NAME, SALT_NAME
+from index.folder_lock import FolderBusyError, folder_lock
 
 log = logging.getLogger(__name__)
 
@@ -53,10 +54,15 @@ def write_backup(
 
     The folder is private (0700) because the database holds people's questions and the
     salt. It gets its final name only when complete, so a half-written backup never
-    looks like a good one. Raises BackupError when the target cannot be written.
+    looks like a good one; after a failure nothing is left, not even the folders made
+    for it. The knowledge folder is copied under its lock, so that no document is copied
+    with a visibility list from before or after its change. Raises BackupError when the
+    target cannot be written or a source cannot be read (a read-only state folder, where
+    SQLite cannot open the database's log, or a damaged database).
     """
     stamp = time.strftime("%Y%m%d-%H%M%S", time.gmtime())
     target = Path(target)
+    made = _missing_folders(target)
     try:
         target.mkdir(parents=True, exist_ok=True)
         final = target / f"natverksboten-{stamp}"
@@ -67,10 +73,11 @@ def write_backup(
         building = final.with_name(f".{final.name}.partial")
         building.mkdir(mode=0o700)
     except OSError as exc:
+        _remove_empty(made)
         raise BackupError("backup.err.target", path=target, reason=exc.strerror or exc) from exc
+    database = Path(state_dir) / DATABASE_NAME
     try:
         questions = changes = None
-        database = Path(state_dir) / DATABASE_NAME
         if database.is_file():
             questions, changes = copy_database(database, building / DATABASE_NAME)
         salt = Path(state_dir) / SALT_NAME
@@ -79,7 +86,8 @@ def write_backup(
         trash = Path(state_dir) / TRASH
         if trash.is_dir():
             shutil.copytree(trash, building / TRASH, symlinks=True)
-        shutil.copytree(knowledge_dir, building / "knowledge", symlinks=True)
+        with folder_lock(knowledge_dir, shared=True):
+            shutil.copytree(knowledge_dir, building / "knowledge", symlinks=True)
         if config_file is not None and Path(config_file).is_file():
             shutil.copy2(config_file, building / "config.yaml")
         documents = sum(1 for p in (building / "knowledge").rglob("*") if p.is_file())
@@ -97,12 +105,36 @@ def write_backup(
         os.replace(building, final)
     except BaseException as exc:
         shutil.rmtree(building, ignore_errors=True)
+        _remove_empty(made)
+        if isinstance(exc, sqlite3.Error):
+            reason = " ".join(str(exc).split())
+            raise BackupError("backup.err.database", path=database, reason=reason) from exc
+        if isinstance(exc, FolderBusyError):
+            raise BackupError(
+                "backup.err.busy", path=knowledge_dir, seconds=f"{exc.seconds:g}"
+            ) from exc
         if isinstance(exc, OSError):
             where = exc.filename or target
             raise BackupError("backup.err.failed", path=where, reason=exc.strerror or exc) from exc
         raise
     log.info("backup written to %s", final)
     return Backup(final, questions, changes, documents, size)
+
+
+def _missing_folders(path: Path) -> list[Path]:
+    """Return the folders ``path.mkdir(parents=True)`` would make, deepest first."""
+    missing = []
+    while not path.exists() and not path.is_symlink() and path != path.parent:
+        missing.append(path)
+        path = path.parent
+    return missing
+
+
+def _remove_empty(folders: list[Path]) -> None:
+    """Remove the folders a failed backup made (deepest first), if they are still empty."""
+    for folder in folders:
+        with contextlib.suppress(OSError):
+            folder.rmdir()
 
 
 def copy_database(source: Path, target: Path) -> tuple[int, int]:

@@ -8,10 +8,14 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from bot.services.records import ChangeRecord, RecordStore
 from bot.services.sources import FetchReport
 from index.build import BuildSummary
+
+if TYPE_CHECKING:
+    from bot.services.knowledge import TrashEntry
 
 FETCH_CHANGES = ("added", "updated", "removed")
 """The fetch outcomes that change the knowledge folder (and so are logged)."""
@@ -30,6 +34,25 @@ def fetch_changes(report: FetchReport, via: str, user_id: int | None = None) -> 
         for result in report.results
         if result.outcome in FETCH_CHANGES
     ]
+
+
+def trash_change(
+    action: str, entry: TrashEntry, via: str, user_id: int | None = None
+) -> ChangeRecord:
+    """Return the change-log entry for a document moved to (``remove``) or from the trash.
+
+    ``/kb remove|restore`` and ``natverksbot kb remove|restore`` log the same entry; each
+    then reindexes with :func:`bot.services.indexing.reindex_unless_locked`.
+    """
+    return ChangeRecord(
+        action=action,
+        document=entry.id,
+        via=via,
+        user_id=user_id,
+        visibility=entry.visibility,
+        size=entry.size,
+        detail=f"trash {entry.key}",
+    )
 
 
 def detected_changes(summary: BuildSummary, via: str) -> list[ChangeRecord]:

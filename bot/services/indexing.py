@@ -1,6 +1,7 @@
-"""Indexing for the command line and the bot alike: the first index, and a reindex after a change.
+"""The engine for the command line and the bot alike: opening it, the first index, a reindex.
 
-Both call these, so a fix lands in both at once. They block (a build embeds every new
+Both call these (the CLI, ``natverksbot run`` and the bot's client all open their engine
+with :func:`open_engine`), so a fix lands in both at once. They block (a build embeds every new
 passage): the bot runs them on its reindex thread, the command line in its own.
 """
 
@@ -8,12 +9,28 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
+from bot.locales import engine_phrases
 from index.build import BuildSummary, Progress
+from index.embedding import Encoder, create_encoder
 from index.engine import Engine
+from index.folder_lock import FolderBusyError
 from index.store import IndexIncompatibleError, IndexLockedError
 
+if TYPE_CHECKING:
+    from bot.config import Config
+
 log = logging.getLogger(__name__)
+
+
+def open_engine(config: Config, encoder: Encoder | None = None) -> Engine:
+    """Return the engine of ``config``, with ``encoder`` or else the configured model (loaded).
+
+    Its index is not loaded yet: :func:`ensure_index` does that (building it if need be).
+    """
+    settings = config.engine
+    return Engine(settings, encoder or create_encoder(settings.model), engine_phrases())
 
 
 def ensure_index(
@@ -46,13 +63,14 @@ def ensure_index(
 
 
 def reindex_unless_locked(engine: Engine, progress: Progress | None = None) -> BuildSummary | None:
-    """Return the incremental reindex's summary, or None when another reindex holds the lock.
+    """Return the incremental reindex's summary, or None when it cannot run now.
 
-    A change to the knowledge folder is on disk either way: the reindex that holds the
-    lock, or the next one, picks it up.
+    That is when another reindex holds the index's lock, or changes to the knowledge
+    folder kept it from reading the folder for too long. A change to the knowledge folder
+    is on disk either way: the reindex that holds the lock, or the next one, picks it up.
     """
     try:
         return engine.reindex(progress)
-    except IndexLockedError as exc:
+    except (IndexLockedError, FolderBusyError) as exc:
         log.warning("the change is indexed later: %s", exc)
         return None

@@ -13,7 +13,12 @@ to run off the event loop. The rules:
   ``os.replace``), so the indexer never reads half a file written by the bot.
 - The chosen visibility sticks for every format: Markdown gets it in its front matter,
   every other format in the folder's visibility list (``.visibility.yaml``, read by
-  :func:`index.documents.read_document`).
+  :func:`index.documents.read_document`). While the bytes of such a file change, the
+  list says ``internal``: a crash between the two writes leaves the file internal,
+  never the old bytes under the new visibility.
+- Every change holds the knowledge folder's lock (:func:`index.folder_lock.folder_lock`),
+  which waits: one change at a time across processes (the bot, the command line), and a
+  reindex, which holds it while reading the folder, sees each change whole or not at all.
 - Nothing is lost at once: a removed document, and the previous version of a replaced
   one, go to a trash folder in the state folder (never indexed), one entry per document
   with its visibility and when; :func:`restore_document` brings one back and
@@ -30,9 +35,9 @@ import os
 import secrets
 import shutil
 import tempfile
-import threading
 import time
 import unicodedata
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import Literal
@@ -54,6 +59,7 @@ from index.documents import (
     read_visibility_list,
     split_front_matter,
 )
+from index.folder_lock import FolderBusyError, folder_lock
 
 log = logging.getLogger(__name__)
 
@@ -77,8 +83,6 @@ _VISIBILITY_HEADER = (
     "# Visibility of the documents in this folder that are not Markdown, by file name.\n"
     "# Written by the bot (/kb add); public or internal. See docs/KNOWLEDGE.md.\n"
 )
-
-_lock = threading.Lock()  # one change to the folder at a time (uploads, removals, lists)
 
 
 class KnowledgeError(ExplainedError):
@@ -247,7 +251,7 @@ def store_document(
     root = Path(root)
     target = root / name
     markdown = target.suffix.lower() in MARKDOWN_SUFFIXES
-    with _lock:
+    with changing(root):
         existing = _on_disk(root, name)
         if existing is not None and not existing.is_file():
             raise KnowledgeError("kb.add.not_a_file", name=name)
@@ -256,12 +260,7 @@ def store_document(
         previous = None
         if existing is not None and trash_dir is not None:
             previous = _to_trash(root, Path(trash_dir), existing, "replace", keep=True).key
-        if not markdown:
-            # The visibility first: the file never exists without the one chosen for it.
-            set_recorded_visibility(root, name, visibility)
-        atomic_write(target, data)
-        if markdown:
-            set_recorded_visibility(root, name, None)
+        _write_with_visibility(target, data, None if markdown else visibility)
         if existing is not None and existing.name != name:
             existing.unlink()  # the same name in another Unicode form
     log.info("stored %s (%d bytes, %s)", name, len(data), visibility)
@@ -294,8 +293,8 @@ def trash_document(root: Path, trash_dir: Path, doc_id: str) -> TrashEntry:
     Raises KnowledgeError as :func:`removable_document` does.
     """
     root = Path(root)
-    info = removable_document(root, doc_id)
-    with _lock:
+    with changing(root):
+        info = removable_document(root, doc_id)
         entry = _to_trash(root, Path(trash_dir), root / info.id, "remove", keep=False)
     log.info("moved %s to the trash (%s)", entry.id, entry.key)
     return entry
@@ -499,7 +498,7 @@ def restore_document(root: Path, trash_dir: Path, wanted: str) -> Restored:
     """
     root = Path(root)
     trash_dir = Path(trash_dir)
-    with _lock:
+    with changing(root):
         entry = find_trash_entry(trash_dir, wanted)
         folder = trash_dir / entry.key
         data = (folder / PurePosixPath(entry.id).name).read_bytes()
@@ -512,12 +511,7 @@ def restore_document(root: Path, trash_dir: Path, wanted: str) -> Restored:
         if existing is not None and existing.is_file():
             displaced = _to_trash(root, trash_dir, existing, "replace", keep=True)
         markdown = target.suffix.lower() in MARKDOWN_SUFFIXES
-        if not markdown and entry.visibility is not None:
-            target.parent.mkdir(parents=True, exist_ok=True)
-            set_recorded_visibility(target.parent, target.name, entry.visibility)
-        atomic_write(target, data)
-        if markdown or entry.visibility is None:
-            set_recorded_visibility(target.parent, target.name, None)
+        _write_with_visibility(target, data, None if markdown else entry.visibility)
         shutil.rmtree(folder)
         _fsync_dir(trash_dir)
     log.info("restored %s from the trash (%s)", entry.id, entry.key)
@@ -540,12 +534,44 @@ def purge_trash(trash_dir: Path, days: float, now: float | None = None) -> int:
 # --------------------------------------------------------------------------- writing
 
 
-def atomic_write(path: Path, data: bytes) -> None:
-    """Write ``data`` to ``path`` through a hidden temporary file and ``os.replace``."""
+@contextlib.contextmanager
+def changing(root: Path) -> Iterator[None]:
+    """Hold the knowledge folder's lock for one change; raise KnowledgeError if it stays busy.
+
+    It waits for another change, or a reindex reading the folder, to finish (at most
+    :data:`index.folder_lock.WAIT_SECONDS`).
+    """
+    try:
+        with folder_lock(root):
+            yield
+    except FolderBusyError as exc:
+        raise KnowledgeError("kb.busy", seconds=f"{exc.seconds:g}") from exc
+
+
+def _write_with_visibility(target: Path, data: bytes, visibility: Visibility | None) -> None:
+    """Write a document and record ``visibility`` for it (None: none recorded).
+
+    Called with the folder lock held. Unless the file is Markdown (whose bytes carry
+    their visibility), the list says ``internal`` while the bytes change, so that a crash
+    between the writes never leaves the old bytes under the new visibility.
+    """
+    target.parent.mkdir(parents=True, exist_ok=True)
+    if target.suffix.lower() not in MARKDOWN_SUFFIXES:
+        set_recorded_visibility(target.parent, target.name, "internal")
+    atomic_write(target, data)
+    set_recorded_visibility(target.parent, target.name, visibility)
+
+
+def atomic_write(path: Path, data: bytes, *, mode: int = 0o644) -> None:
+    """Write ``data`` to ``path`` through a hidden temporary file and ``os.replace``.
+
+    The file is created with ``mode`` (less the umask), so a private one (0o600) is
+    never readable by others, not even for a moment.
+    """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name[:80]}.{secrets.token_hex(4)}.tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, mode)
     try:
         with os.fdopen(fd, "wb") as handle:
             handle.write(data)
@@ -569,7 +595,11 @@ def _fsync_dir(folder: Path) -> None:
 
 
 def set_recorded_visibility(folder: Path, name: str, visibility: Visibility | None) -> None:
-    """Record (or, with None, forget) the visibility of ``name`` in the folder's list."""
+    """Record (or, with None, forget) the visibility of ``name`` in the folder's list.
+
+    Call it with the knowledge folder's lock held (:func:`changing`): the list is read,
+    changed and written back whole, and two changes at once would lose one of them.
+    """
     folder = Path(folder)
     key = unicodedata.normalize("NFC", name)
     try:

@@ -3,10 +3,11 @@
 Each question the engine answered (or abstained on) is a row: time, guild and channel
 ids, a salted hash of the asker's id (never the raw id), the question and the earlier
 question it followed up, answered or not, the cited source ids, latency, visibility,
-language, the bot's answer message (so follow-ups and feedback work after a restart),
-and its feedback. Ids that would lead back to a person are stored as keyed hashes too:
-the answer message and thread (a follow-up hashes the id it replies to the same way)
-and the channel of a direct message.
+language, where the answer went (``answer_mode``: a private one the asker alone saw,
+whose words no report shows), the bot's answer message (so follow-ups and feedback work
+after a restart), and its feedback. Ids that would lead back to a person are stored as
+keyed hashes too: the answer message and thread (a follow-up hashes the id it replies
+to the same way) and the channel of a direct message.
 
 The salt of every hash is made by the bot's first start (:func:`load_salt` with
 ``create=True``) and never by another command: the database keeps a keyed fingerprint
@@ -36,21 +37,27 @@ import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Literal, NamedTuple
+from typing import TYPE_CHECKING, Literal, NamedTuple
 
 from bot.services.errors import ExplainedError
+
+if TYPE_CHECKING:
+    from bot.config import AnswerMode
 
 log = logging.getLogger(__name__)
 
 DATABASE_NAME = "bot.sqlite"
 SALT_NAME = "user-salt"
 SALT_ENV = "NATVERKSBOT_USER_SALT"
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 DAY_SECONDS = 86_400
 SALT_CHECK = b"natverksbot salt check v1"
 """The constant whose HMAC with the salt is stored in the database as its fingerprint."""
 
 VoteOutcome = Literal["recorded", "changed", "same", "missing"]
+CHECKPOINT_ATTEMPTS = 5
+CHECKPOINT_WAIT_SECONDS = 0.2
+"""How often, and how long each time, forgetting waits for readers to fold the log in."""
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS questions (
@@ -70,6 +77,7 @@ CREATE TABLE IF NOT EXISTS questions (
     language    TEXT    NOT NULL,              -- sv | en
     message_id  INTEGER,                       -- keyed hash of the bot's answer message id
     thread_id   INTEGER,                       -- keyed hash of the answer's thread id
+    answer_mode TEXT,                          -- public | private | thread; NULL before v4
     votes_up    INTEGER NOT NULL DEFAULT 0,
     votes_down  INTEGER NOT NULL DEFAULT 0,
     feedback    INTEGER                        -- NULL no votes, else sign(up - down)
@@ -127,6 +135,8 @@ class QuestionRecord:
     # forget_generation() when the context was read: a context read before someone was
     # forgotten may hold their words, so it is not stored.
     context_generation: int | None = None
+    # Where the answer went: "private" is an ephemeral /ask answer (only the asker saw it).
+    answer_mode: AnswerMode = "public"
 
 
 @dataclass(frozen=True)
@@ -153,6 +163,9 @@ class Forgotten:
     votes_on_their_answers: int
     contexts: int = 0  # other people's follow-ups whose context quoted them, cleared
     changes: int = 0  # knowledge-base changes they made, kept without who (and file name)
+    # False when a reader kept the write-ahead log from being folded in and emptied: the
+    # old copies of their words are still on disk until the next checkpoint.
+    checkpointed: bool = True
 
     @property
     def rows(self) -> int:
@@ -189,6 +202,16 @@ class AskedQuestion(NamedTuple):
     votes_down: int
     question: str
     via: str
+    answer_mode: str | None = None
+
+    @property
+    def private(self) -> bool:
+        """Return whether only the asker saw the answer (``/ask`` with "only me").
+
+        A ``/ask`` recorded before the answer mode was (schema 4) may have been private:
+        it counts as private, since nobody can tell.
+        """
+        return self.answer_mode == "private" or (self.answer_mode is None and self.via == "slash")
 
 
 class RecordsError(ExplainedError):
@@ -318,6 +341,8 @@ class RecordStore:
         db.executescript(_SCHEMA)
         if 0 < version < 3:
             self._migrate_to_3(db)
+        if 0 < version < 4:
+            self._migrate_to_4(db)
         db.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
 
     def _migrate_to_3(self, db: sqlite3.Connection) -> None:
@@ -341,6 +366,12 @@ class RecordStore:
                     ),
                 )
         log.info("hashed the message, thread and DM channel ids of %d records", len(rows))
+
+    def _migrate_to_4(self, db: sqlite3.Connection) -> None:
+        """Add the answer mode; the questions recorded before it keep NULL (not known)."""
+        columns = {row[1] for row in db.execute("PRAGMA table_info(questions)")}
+        if "answer_mode" not in columns:
+            db.execute("ALTER TABLE questions ADD COLUMN answer_mode TEXT")
 
     def _check_salt(self, db: sqlite3.Connection) -> None:
         """Store the salt's fingerprint in a new database; refuse a salt that is not its own."""
@@ -419,8 +450,8 @@ class RecordStore:
             channel_id = self.hash_id(channel_id) or 0
         cursor = db.execute(
             "INSERT INTO questions (asked_at, guild_id, channel_id, user_hash, via, question,"
-            " context, answered, sources, confidence, latency_ms, visibility, language)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            " context, answered, sources, confidence, latency_ms, visibility, language,"
+            " answer_mode) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (
                 record.asked_at,
                 record.guild_id,
@@ -435,6 +466,7 @@ class RecordStore:
                 record.latency_ms,
                 record.visibility,
                 record.language,
+                record.answer_mode,
             ),
         )
         return int(cursor.lastrowid or 0)
@@ -573,10 +605,13 @@ class RecordStore:
                 "INSERT INTO meta (key, value) VALUES ('forget_generation', '1')"
                 " ON CONFLICT (key) DO UPDATE SET value = CAST(value AS INTEGER) + 1"
             )
-        # The write-ahead log still holds the old pages: fold it in and empty it.
-        self._db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
         forgotten = Forgotten(
-            questions.rowcount, votes.rowcount, int(on_theirs), contexts, changes.rowcount
+            questions.rowcount,
+            votes.rowcount,
+            int(on_theirs),
+            contexts,
+            changes.rowcount,
+            checkpointed=self._checkpoint(),
         )
         log.info(
             "forgot a user: %d questions, %d votes, %d votes on their answers,"
@@ -587,7 +622,33 @@ class RecordStore:
             forgotten.contexts,
             forgotten.changes,
         )
+        if not forgotten.checkpointed:
+            log.warning("a reader kept the write-ahead log of %s from being emptied", self.path)
         return forgotten
+
+    def _checkpoint(
+        self, attempts: int = CHECKPOINT_ATTEMPTS, wait: float = CHECKPOINT_WAIT_SECONDS
+    ) -> bool:
+        """Fold the write-ahead log into the database and empty it; return whether it could.
+
+        The log holds the old copies of changed pages, and the database file keeps the
+        old pages until they are folded in; a reader still reading an older state (a
+        report running now) blocks that. It is tried ``attempts`` times, ``wait``
+        seconds apart (SQLite's busy handler also waits up to ``wait`` each time).
+        """
+        db = self._db
+        (timeout,) = db.execute("PRAGMA busy_timeout").fetchone()
+        db.execute(f"PRAGMA busy_timeout={int(wait * 1000)}")
+        try:
+            for attempt in range(attempts):
+                if attempt:
+                    time.sleep(wait)
+                (busy, _, _) = db.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()
+                if not busy:
+                    return True
+            return False
+        finally:
+            db.execute(f"PRAGMA busy_timeout={int(timeout)}")
 
     def _clear_quoting(self, questions: Sequence[tuple[str, float]]) -> int:
         """Clear the context of every later follow-up that quotes one of ``questions``.
@@ -647,7 +708,7 @@ def read_questions(
         return []
     sql = (
         "SELECT asked_at, guild_id, answered, latency_ms, sources, votes_up, votes_down,"
-        " question, via FROM questions WHERE asked_at >= ? AND asked_at < ?"
+        " question, via, answer_mode FROM questions WHERE asked_at >= ? AND asked_at < ?"
     )
     args: tuple[object, ...] = (since, until)
     if visibility is not None:
@@ -655,6 +716,9 @@ def read_questions(
         args += (visibility,)
     rows: list[tuple] = []
     with contextlib.closing(_connect_read_only(Path(database))) as db:
+        columns = {row[1] for row in db.execute("PRAGMA table_info(questions)")}
+        if "answer_mode" not in columns:  # a record the bot has not upgraded yet
+            sql = sql.replace("via, answer_mode", "via, NULL")
         with contextlib.suppress(sqlite3.OperationalError):  # no table yet
             rows = db.execute(sql + " ORDER BY asked_at", args).fetchall()
     return [
@@ -668,8 +732,9 @@ def read_questions(
             down,
             question,
             via,
+            mode,
         )
-        for at, guild, answered, latency, sources, up, down, question, via in rows
+        for at, guild, answered, latency, sources, up, down, question, via, mode in rows
     ]
 
 
@@ -682,15 +747,16 @@ def _connect_read_only(database: Path) -> sqlite3.Connection:
 
 
 def _quotes(context: str, question: str) -> bool:
-    """Return whether ``context`` holds ``question``, or starts with a cut-off end of it."""
+    """Return whether ``context`` holds ``question``, or starts with a cut-off end of it.
+
+    The cut falls between words, or inside a word when the conversation's oldest words
+    are one long token (``next_context``): the end may start in the middle of a word.
+    """
     if question in context:
         return True
-    words = question.split(" ")
-    for i in range(1, len(words)):
-        tail = " ".join(words[i:])
-        if context == tail or context.startswith(tail + " "):
-            return True
-    return False
+    # The cut-off end is the context up to one of its spaces (or all of it).
+    ends = [i for i, c in enumerate(context) if c == " "] + [len(context)]
+    return any(0 < end < len(question) and question.endswith(context[:end]) for end in ends)
 
 
 def _reason(exc: OSError) -> str:

@@ -54,7 +54,9 @@ from index.documents import (
     DocumentError,
     Visibility,
     decode_text,
+    load_yaml,
     split_front_matter,
+    yaml_reason,
 )
 
 log = logging.getLogger(__name__)
@@ -167,6 +169,34 @@ def check_url(url: str, allowed_hosts: Collection[str] = ()) -> str:
     return host
 
 
+# IPv6 addresses that carry an IPv4 address (besides ::ffff:0:0/96, IPv4-mapped).
+_NAT64 = ipaddress.IPv6Network("64:ff9b::/96")  # RFC 6052: the well-known NAT64 prefix
+_COMPATIBLE = ipaddress.IPv6Network("::/96")  # RFC 4291: IPv4-compatible (deprecated)
+_TRANSLATED = ipaddress.IPv6Network("::ffff:0:0:0/96")  # RFC 2765: IPv4-translated
+# Refused whatever they carry: Teredo hides its client's IPv4 address (XORed) behind a
+# relay, and a local-use NAT64 prefix (RFC 8215) may embed it at any of six offsets.
+_TEREDO = ipaddress.IPv6Network("2001::/32")  # RFC 4380
+_NAT64_LOCAL = ipaddress.IPv6Network("64:ff9b:1::/48")
+
+
+def _embedded_ipv4(ip: ipaddress.IPv6Address) -> ipaddress.IPv4Address | None:
+    """Return the IPv4 address that an IPv6 address reaches, or None if it is not one.
+
+    IPv4-mapped ``::ffff:a.b.c.d``, IPv4-translated ``::ffff:0:a.b.c.d``, IPv4-compatible
+    ``::a.b.c.d``, NAT64 ``64:ff9b::a.b.c.d`` and 6to4 ``2002:AABB:CCDD::``.
+    """
+    if ip.ipv4_mapped is not None:
+        return ip.ipv4_mapped
+    if ip.sixtofour is not None:
+        return ip.sixtofour
+    low = ipaddress.IPv4Address(int(ip) & 0xFFFFFFFF)
+    if ip in _NAT64 or ip in _TRANSLATED:
+        return low
+    if ip in _COMPATIBLE and not (ip.is_unspecified or ip.is_loopback):  # ::, ::1 are not
+        return low
+    return None
+
+
 def check_address(
     host: str,
     address: ipaddress.IPv4Address | ipaddress.IPv6Address | str,
@@ -174,7 +204,9 @@ def check_address(
 ) -> None:
     """Raise UnsafeURLError when ``host`` (at ``address``) is not a public address.
 
-    A host in ``allowed_hosts`` passes whatever its address.
+    An IPv6 address that carries an IPv4 address (:func:`_embedded_ipv4`) is judged by
+    that IPv4 address; Teredo and local-use NAT64 addresses are refused. A host in
+    ``allowed_hosts`` passes whatever its address.
     """
     if _allowed(host, allowed_hosts):
         return
@@ -182,8 +214,17 @@ def check_address(
         ip = ipaddress.ip_address(str(address).split("%", 1)[0])
     except ValueError as exc:
         raise UnsafeURLError(f"{host} has no usable address ({address})") from exc
-    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
-        ip = ip.ipv4_mapped
+    if isinstance(ip, ipaddress.IPv6Address):
+        if ip in _TEREDO or ip in _NAT64_LOCAL:
+            shown = host if host == str(ip) else f"{host} ({ip})"
+            raise UnsafeURLError(
+                f"{shown} is a tunnel or local translation address; add the host to"
+                " sources.allowed_hosts to allow it"
+            )
+        # An IPv6 form of an IPv4 address reaches that IPv4 address: judge that one.
+        embedded = _embedded_ipv4(ip)
+        if embedded is not None:
+            ip = embedded
     if not ip.is_global or ip.is_multicast:
         kind = (
             "loopback"
@@ -315,11 +356,9 @@ def parse_sources(
 ) -> list[WebSource]:
     """Return the pages listed in the text of a sources.yaml; raise SourcesError as loading does."""
     try:
-        data = yaml.safe_load(text)
-    except (yaml.YAMLError, RecursionError) as exc:
-        raise SourcesError(
-            "sources.err.yaml", path=path, reason=" ".join(str(exc).split())
-        ) from exc
+        data = load_yaml(text)  # anchors and aliases refused: the file may come from anyone
+    except yaml.YAMLError as exc:
+        raise SourcesError("sources.err.yaml", path=path, reason=yaml_reason(exc)) from exc
     if isinstance(data, dict):
         data = data.get("sources")
     if data is None:
@@ -336,7 +375,10 @@ def parse_sources(
             raise SourcesError("sources.err.entry", **where)
         unknown = set(entry) - {"url", "visibility", "title"}
         if unknown:
-            raise SourcesError("sources.err.unknown_key", **where, key=repr(sorted(unknown)[0]))
+            raise SourcesError("sources.err.unknown_key", **where, key=repr(min(unknown, key=str)))
+        for key in ("url", "visibility"):
+            if not isinstance(entry.get(key) or "", str):
+                raise SourcesError("sources.err.not_text", **where, key=key)
         url = str(entry.get("url") or "").strip()
         parts = urlsplit(url)
         if parts.scheme not in ("http", "https") or not parts.hostname:

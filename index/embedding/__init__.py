@@ -19,7 +19,12 @@ from index.embedding.base import (
     resolve_model_path,
     text_hash,
 )
-from index.embedding.cache import EmbeddingCache, embed_passages_with_cache, embed_with_cache
+from index.embedding.cache import (
+    EmbeddingCache,
+    EmbeddingCacheError,
+    embed_passages_with_cache,
+    embed_with_cache,
+)
 from index.embedding.e5_package import E5_MODEL
 from index.embedding.torch_backend import SentenceTransformerEncoder
 
@@ -31,6 +36,7 @@ __all__ = [
     "E5_MODEL",
     "PACKAGED_MODEL",
     "EmbeddingCache",
+    "EmbeddingCacheError",
     "Encoder",
     "ModelNotFoundError",
     "SentenceTransformerEncoder",
@@ -72,7 +78,7 @@ def create_encoder(settings: ModelSettings) -> Encoder:
         )
     return SentenceTransformerEncoder(
         settings.name,
-        device=settings.device,
+        device=settings.torch_device,
         batch_size=settings.batch_size,
         max_seq_length=settings.max_seq_length,
         query_prompt=settings.query_prompt,

@@ -14,11 +14,11 @@ import discord
 import pytest
 
 from bot.client import NatverksBot, create_bot
-from bot.config import Config, DiscordConfig, RateLimitConfig, SourcesConfig, engine_settings
+from bot.config import Config, DiscordConfig, RateLimitConfig, SourcesConfig
 from bot.locales import engine_phrases
 from index.engine import Engine
 from tests.bot.municipal_site import MunicipalSite, serve_site
-from tests.conftest import fake_calibrated
+from tests.conftest import FakeEncoder, fake_calibrated
 from tests.fakes.discord import (
     INTERACTION_AUTOCOMPLETE,
     BotMessage,
@@ -161,10 +161,20 @@ async def site() -> AsyncIterator[MunicipalSite]:
 
 
 @pytest.fixture
+def fake_model(monkeypatch) -> None:
+    """Every engine opened from a config gets the fake encoder, calibrated for it."""
+    from bot.services import indexing
+
+    engine = Config.engine
+    monkeypatch.setattr(indexing, "create_encoder", lambda model: FakeEncoder())
+    monkeypatch.setattr(Config, "engine", property(lambda c: fake_calibrated(engine.fget(c))))
+
+
+@pytest.fixture
 def indexed_engine(knowledge: Path, tmp_path: Path, fake_encoder) -> Engine:
     """The engine over the small knowledge folder, with a fake encoder, indexed."""
     config = make_config(knowledge, tmp_path / "state")
-    engine = Engine(fake_calibrated(engine_settings(config)), fake_encoder, engine_phrases())
+    engine = Engine(fake_calibrated(config.engine), fake_encoder, engine_phrases())
     engine.reindex()
     return engine
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import stat
 
 from bot.cli import main
@@ -79,6 +80,26 @@ async def test_direct_message_channels_and_answer_messages_are_not_stored_raw(wo
         assert discord_id.to_bytes(8, "big", signed=True) not in raw
         assert discord_id not in {v for r in rows for v in r.values()}
     assert rows[1]["channel_id"] == world.public.text_channel_id  # a guild channel is no one's
+
+
+async def test_no_direct_message_channel_or_user_id_is_logged_at_info(world: World, caplog):
+    caplog.set_level(logging.INFO)
+    user = world.user("dora", world.public)
+    async with world.running(rate_limit={"per_user_per_minute": 2}):
+        refused = await world.fake.send_dm(user, "?")  # refused: no question in it
+        await world.fake.wait_for_bot_message(lambda m: m.reference_id == int(refused["id"]))
+        answered = await world.fake.send_dm(user, "När startade samarbetet?")
+        await world.fake.wait_for_bot_message(lambda m: m.reference_id == int(answered["id"]))
+        await world.fake.send_dm(user, "Och sedan?")  # over the limit: one notice
+        await world.fake.wait_until(
+            lambda: len(world.fake.bot_messages) == 3 or None, what="the notice"
+        )
+        await world.ask_by_mention(world.public, "?")  # someone else, refused in a guild
+
+    logged = "\n".join(r.getMessage() for r in caplog.records if r.levelno >= logging.INFO)
+    assert "refused message" in logged and "rate limited" in logged  # the lines were logged
+    for discord_id in (refused["channel_id"], user["id"]):
+        assert str(discord_id) not in logged
 
 
 async def test_the_state_folder_and_the_record_are_private(world: World):

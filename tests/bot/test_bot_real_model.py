@@ -10,7 +10,6 @@ import statistics
 import pytest
 
 from bot.client import create_bot
-from bot.config import engine_settings
 from bot.locales import engine_phrases
 from index.engine import Engine
 from tests.bot.conftest import make_config
@@ -30,7 +29,7 @@ QUESTIONS = [
 def shipped_engine(real_encoder, tmp_path_factory):
     state = tmp_path_factory.mktemp("state")
     config = make_config(ROOT / "knowledge", state)
-    engine = Engine(engine_settings(config), real_encoder, engine_phrases())
+    engine = Engine(config.engine, real_encoder, engine_phrases())
     engine.reindex()
     return engine, config
 

@@ -167,6 +167,52 @@ async def test_a_flood_of_direct_messages_gets_one_notice(world: World):
     assert notice.content.startswith("Du har ställt många frågor")
 
 
+@pytest.mark.parametrize(
+    ("content", "refusal"),
+    [
+        ("", "Skriv en fråga"),  # a mention alone
+        ("fråga " * 100, "Frågan är för lång"),  # 600 characters, over the 500 allowed
+    ],
+    ids=["mention-only", "over-long"],
+)
+async def test_a_flood_of_bad_questions_gets_the_limits_replies_and_one_reaction(
+    world: World, content: str, refusal: str
+):
+    # Refusing a bad question is a reply too: it counts against the limit like a question.
+    flooder = world.user("flodvåg")
+    channel_id = world.public.text_channel_id
+    async with world.running(rate_limit={"per_user_per_minute": 2}):
+        for _ in range(30):
+            await world.fake.send_user_message(channel_id, flooder, world.mention(content))
+        await world.fake.wait_until(lambda: world.fake.reactions or None, what="a reaction")
+        await world.fake.wait_until(
+            lambda: len(world.fake.bot_messages) >= 2 or None, what="two refusals"
+        )
+        await asyncio.sleep(0.3)  # room for any further (wrong) replies
+
+    assert len(world.fake.bot_messages) == 2
+    assert all(m.content.startswith(refusal) for m in world.fake.bot_messages)
+    assert [r[2] for r in world.fake.reactions] == ["⏳"]
+    assert record_rows(world.state) == []
+
+
+async def test_a_flood_of_empty_direct_messages_gets_the_limits_replies_and_one_notice(
+    world: World,
+):
+    flooder = world.user("flodvåg")
+    async with world.running(rate_limit={"per_user_per_minute": 1}):
+        for _ in range(20):
+            await world.fake.send_dm(flooder, "?")
+        await world.fake.wait_until(
+            lambda: len(world.fake.bot_messages) >= 2 or None, what="refusal and notice"
+        )
+        await asyncio.sleep(0.3)
+
+    first, notice = world.fake.bot_messages
+    assert first.content.startswith("Skriv en fråga")
+    assert notice.content.startswith("Du har ställt många frågor")
+
+
 async def test_a_guild_over_its_limit_is_told_so(world: World):
     users = [world.user(f"person{i}") for i in range(3)]
     async with world.running(rate_limit={"per_guild_per_minute": 2}):

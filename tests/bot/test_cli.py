@@ -91,11 +91,11 @@ def table(text: str) -> dict[str, str]:
 @pytest.fixture(scope="module")
 def shared_model(real_encoder):
     """create_encoder memoised per model config, so the real model loads once per session."""
-    from bot.config import ModelConfig
-    from index import embedding
+    from bot.services import indexing
+    from index.settings import ModelSettings
 
-    create = embedding.create_encoder
-    default = ModelConfig()
+    create = indexing.create_encoder
+    default = ModelSettings()
     made = {}
 
     def create_once(config):
@@ -106,7 +106,7 @@ def shared_model(real_encoder):
         return made[config]
 
     with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(embedding, "create_encoder", create_once)
+        patch.setattr(indexing, "create_encoder", create_once)
         yield
 
 
@@ -179,11 +179,38 @@ def test_index_json_is_the_summary_as_data(cli, flags, changed):
     assert run.code == 0
     summary = run.json
     assert summary["changed"] is changed
-    assert (summary["documents"], summary["chunks"], summary["reused"]) == (3, 7, 7)
-    assert summary["embedded"] == 0  # forced or not, the vectors come from the cache
+    assert (summary["documents"], summary["chunks"]) == (3, 7)
+    # --force embeds every passage again; otherwise the vectors come from the cache.
+    assert (summary["embedded"], summary["reused"]) == ((7, 0) if changed else (0, 7))
     assert summary["skipped"] == [{"path": "trasig.pdf", "reason": summary["skipped"][0]["reason"]}]
     assert "not a valid PDF" in summary["skipped"][0]["reason"]
     assert {"added", "updated", "removed", "seconds", "build"} <= set(summary)
+
+
+@pytest.mark.integration
+def test_index_with_a_damaged_embedding_cache_moves_it_aside_and_succeeds(cli, site):
+    cache = site.root / "state" / "index" / "embeddings.sqlite"
+    cache.write_bytes(b"not a database" * 1000)
+
+    run = cli("index", "--force")
+
+    assert run.code == 0, run.err
+    assert (table(run.out)["re-embedded"], table(run.out)["reused"]) == ("7", "0")
+    assert "Traceback" not in run.err
+    assert [p.read_bytes()[:14] for p in cache.parent.glob("embeddings.sqlite.damaged-*")] == [
+        b"not a database"
+    ]
+    assert cli("index").out.splitlines()[0] == "Index up to date"
+
+
+def test_index_with_an_embedding_cache_it_cannot_open_is_one_line(fresh_config, shared_model):
+    cache = fresh_config.parent / "state" / "index" / "embeddings.sqlite"
+    cache.mkdir(parents=True)
+
+    run = run_main("--config", fresh_config, "index")
+
+    assert_one_line_error(run, "embedding cache", str(cache), "cannot be used")
+    assert not list(cache.parent.glob("embeddings.sqlite.damaged-*"))
 
 
 # --------------------------------------------------------------------------- ask
@@ -449,7 +476,9 @@ def test_missing_model_is_one_line_naming_the_path_tried(tmp_path, site):
 def test_chat_answers_each_line_until_end_of_input(cli, monkeypatch):
     import io
 
-    lines = "När startade samarbetet mellan kommunerna?\n???\nVem är presschef?\n"
+    # A new topic starts a new conversation (/ny): as in Discord, a follow-up the
+    # conversation cannot answer is declined, not asked again on its own.
+    lines = "När startade samarbetet mellan kommunerna?\n???\n/ny\nVem är presschef?\n"
     monkeypatch.setattr("sys.stdin", io.StringIO(lines))
     run = cli("chat")
 
@@ -565,7 +594,7 @@ def test_a_bad_source_list_is_explained_in_the_cli_language(
     [
         (["ask"], "de här argumenten saknas: question", "arguments are required: question"),
         (["ask", "q", "--visibility", "x"], "ogiltigt val: 'x' (välj bland", "invalid choice"),
-        (["report", "--top", "x"], "argument --top: ogiltigt heltal: 'x'", "invalid int value"),
+        (["report", "--top", "x"], "--top: ogiltigt värde för int: 'x'", "invalid int value"),
         (["ask", "q", "--bogus"], "okända argument: --bogus", "unrecognized arguments"),
         (["report", "--since"], "argument --since: ett värde behövs", "expected one argument"),
         (["nope"], "ogiltigt val: 'nope'", "invalid choice: 'nope'"),
@@ -586,3 +615,15 @@ def test_usage_errors_speak_the_cli_language(monkeypatch, args, swedish, english
         if language == "sv":
             for word in ("error", "argument is", "required", "choose", "invalid", "expected"):
                 assert word not in last
+
+
+def test_every_argparse_message_we_translate_is_still_argparses():
+    """Translated by msgid: a message argparse rewords would silently stay English."""
+    import argparse
+    import inspect
+
+    from bot.cli.parser import ARGPARSE_MESSAGES
+
+    source = inspect.getsource(argparse)
+    missing = [msgid for msgid in ARGPARSE_MESSAGES if f"_({msgid!r})" not in source]
+    assert missing == []

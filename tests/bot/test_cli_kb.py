@@ -19,11 +19,11 @@ SUMMER = "När hålls Borlänges sommarskola?"
 def shared_model(real_encoder, monkeypatch):
     """The packaged model, loaded once per session, whatever the backend."""
     from bot.config import DEFAULT_MODEL
-    from index import embedding
+    from bot.services import indexing
 
-    create = embedding.create_encoder
+    create = indexing.create_encoder
     monkeypatch.setattr(
-        embedding,
+        indexing,
         "create_encoder",
         lambda config: real_encoder if config.name == DEFAULT_MODEL else create(config),
     )

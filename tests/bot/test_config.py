@@ -38,14 +38,14 @@ def test_shipped_config_loads_with_the_documented_defaults():
     [
         ("knowledge_dir: knowledge\nknowlege: x\n", "knowlege", "unknown key"),
         ("model:\n  nmae: x\n", "model.nmae", "unknown key"),
-        ("search:\n  weights:\n    dens: 1\n", "search.weights.dens", "unknown key"),
+        ("search:\n  fusion:\n    dens: 1\n", "search.fusion.dens", "unknown key"),
         ("search:\n  top_k: ten\n", "search.top_k", "valid integer"),
         ("search:\n  top_k: 0\n", "search.top_k", "greater than or equal to 1"),
         ("search:\n  top_k: 1000\n", "search.top_k", "less than or equal to 100"),
         ("answer:\n  min_confidence: 1.5\n", "answer.min_confidence", "less than or equal"),
         ("chunking:\n  max_chars: -1\n", "chunking.max_chars", "greater than or equal"),
         ("default_visibility: secret\n", "default_visibility", "'public' or 'internal'"),
-        ("search:\n  fusion: average\n", "search.fusion", "'weighted' or 'rrf'"),
+        ("search:\n  fusion:\n    method: mean\n", "search.fusion.method", "'weighted' or 'rrf'"),
         ("model: gpt\n", "model", "valid dictionary"),
         ("discord:\n  staff_guild_ids: [abc]\n", "discord.staff_guild_ids.0", "valid integer"),
         ("- knowledge_dir\n- state_dir\n", "top level", "mapping"),
@@ -132,12 +132,12 @@ def test_environment_override_adds_a_section_missing_from_the_file(tmp_path):
     config = load_config(
         write_config(tmp_path, "knowledge_dir: knowledge\n"),
         environ={
-            "NATVERKSBOT_SEARCH__WEIGHTS__DENSE": "0.9",
+            "NATVERKSBOT_SEARCH__FUSION__DENSE": "0.9",
             "NATVERKSBOT_DEFAULT_VISIBILITY": "public",
         },
     )
 
-    assert config.search.weights.dense == 0.9
+    assert config.search.fusion.dense == 0.9
     assert config.default_visibility == "public"
 
 
@@ -273,11 +273,9 @@ def test_the_cli_says_a_bad_config_in_its_language(tmp_path, monkeypatch, capsys
 
 
 def test_an_empty_config_gives_the_engines_own_defaults_in_every_section(tmp_path):
-    """One default per setting: the pydantic sections take theirs from index/settings.py."""
+    """One default per setting: the config's sections are the engine's own (index/settings.py)."""
     from dataclasses import replace
 
-    from bot.config import engine_settings
-    from index.documents import ParseLimits
     from index.settings import EngineSettings, ModelSettings
 
     config = load_config(write_config(tmp_path, "{}\n"), environ={})
@@ -286,15 +284,12 @@ def test_an_empty_config_gives_the_engines_own_defaults_in_every_section(tmp_pat
         knowledge_dir=tmp_path / "knowledge",
         index_dir=tmp_path / ".state" / "index",
         model=replace(ModelSettings(), export_dir=tmp_path / ".state" / "models"),
-        parse_limits=ParseLimits(),
     )
-    assert engine_settings(config) == expected
+    assert config.engine == expected
 
 
 def test_the_shipped_config_reaches_the_engine_as_written():
-    from bot.config import engine_settings
-
-    settings = engine_settings(load_config(ROOT / "config.yaml", environ={}))
+    settings = load_config(ROOT / "config.yaml", environ={}).engine
 
     assert settings.dense.dense_index == "auto"  # exact up to approximate_above, then HNSW
     assert (settings.dense.approximate_above, settings.dense.hnsw_ef_search) == (200_000, 1024)
@@ -304,3 +299,76 @@ def test_the_shipped_config_reaches_the_engine_as_written():
     assert (settings.search.top_k, fusion.candidates, fusion.dense_norm) == (10, 300, "minmax")
     assert (settings.answer.min_confidence, settings.answer.confidence.floor_en) == (0.53, 0.76)
     assert (settings.model.backend, settings.model.query_batch_max) == ("onnx", 32)
+
+
+@pytest.mark.parametrize(
+    ("text", "old", "new"),
+    [
+        ("model:\n  device: cuda\n", "model.device", "model.torch_device"),
+        ("search:\n  fusion: rrf\n", "search.fusion", "search.fusion.method"),
+        ("search:\n  weights:\n    dense: 1\n", "search.weights", "search.fusion"),
+        ("search:\n  char_ngram: 4\n", "search.char_ngram", "lexical.char_ngram"),
+        ("search:\n  hnsw_m: 16\n", "search.hnsw_m", "dense.hnsw_m"),
+        (
+            "answer:\n  cosine_floor_sv: 0.8\n",
+            "answer.cosine_floor_sv",
+            "answer.confidence.floor_sv",
+        ),
+        (
+            "answer:\n  answer_type_bonus: 0\n",
+            "answer.answer_type_bonus",
+            "answer.confidence.answer_type",
+        ),
+        ("discord:\n  answer_mode: thread\n", "discord.answer_mode", "discord.slash_answer_mode"),
+        (
+            "discord:\n  answer_in_threads: true\n",
+            "discord.answer_in_threads",
+            "discord.mention_answer_mode",
+        ),
+    ],
+)
+def test_a_renamed_key_is_refused_with_the_name_of_its_successor(tmp_path, text, old, new):
+    path = write_config(tmp_path, "knowledge_dir: knowledge\n" + text)
+
+    with pytest.raises(ConfigError) as raised:
+        load_config(path, environ={})
+
+    assert str(raised.value) == f"{path}: {old}: renamed: it is now {new}"
+
+
+def test_a_renamed_key_in_the_environment_is_refused_too(tmp_path):
+    path = write_config(tmp_path, "knowledge_dir: knowledge\n")
+
+    with pytest.raises(ConfigError, match="model.device: renamed: it is now model.torch_device"):
+        load_config(path, environ={"NATVERKSBOT_MODEL__DEVICE": "cuda"})
+
+
+def test_a_renamed_key_is_said_in_the_clis_language(tmp_path, capsys):
+    from bot.cli import main
+
+    path = write_config(
+        tmp_path, "cli_language: sv\nknowledge_dir: knowledge\nmodel:\n  device: x\n"
+    )
+
+    assert main(["--config", str(path), "status"]) == 1
+    err = capsys.readouterr().err
+    assert (
+        err
+        == f"natverksbot: fel: {path}: model.device: har bytt namn: heter nu model.torch_device\n"
+    )
+
+
+def _leaves(node: object, prefix: str = "") -> set[str]:
+    if isinstance(node, dict) and node:
+        return {leaf for key, value in node.items() for leaf in _leaves(value, f"{prefix}{key}.")}
+    return {prefix.rstrip(".")}
+
+
+def test_the_shipped_config_lists_every_setting_once():
+    """A setting is one field of one section plus its line in config.yaml: none is missing."""
+    import yaml
+
+    written = yaml.safe_load((ROOT / "config.yaml").read_text(encoding="utf-8"))
+    settings = Config().model_dump()
+
+    assert _leaves(written) == _leaves(settings)

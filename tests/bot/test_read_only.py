@@ -16,9 +16,9 @@ from pathlib import Path
 
 import pytest
 
-from bot import runner
 from bot.cli import main
-from bot.runner import run_bot
+from bot.cli.runner import run_bot
+from bot.services import indexing
 from bot.services.records import QuestionRecord, RecordStore
 from index.engine import Engine
 from tests.bot.conftest import make_config
@@ -69,9 +69,7 @@ def _config_file(tmp_path: Path, knowledge: Path) -> str:
 
 
 def test_index_on_a_read_only_state_folder_is_one_line(tmp_path, knowledge, capsys, monkeypatch):
-    import index.embedding
-
-    monkeypatch.setattr(index.embedding, "create_encoder", lambda model: FakeEncoder())
+    monkeypatch.setattr(indexing, "create_encoder", lambda model: FakeEncoder())
     config = _config_file(tmp_path, knowledge)
     with read_only(tmp_path / "state") as state:
         assert main(["--config", config, "index"]) == 1
@@ -106,12 +104,10 @@ def test_the_bot_on_a_read_only_state_folder_does_not_start_and_says_why(
 ):
     fake_in_thread.fake.add_guild()
     monkeypatch.setenv("DISCORD_TOKEN", TOKEN)
-    monkeypatch.setattr(runner, "create_encoder", lambda model: FakeEncoder())
+    monkeypatch.setattr(indexing, "create_encoder", lambda model: FakeEncoder())
     config = make_config(knowledge, tmp_path / "state")
     if indexed:
-        from bot.config import engine_settings
-
-        Engine(engine_settings(config), FakeEncoder()).reindex()
+        Engine(config.engine, FakeEncoder()).reindex()
         RecordStore.open(config.state_dir, create_salt=True).close()
     with read_only(config.state_dir) as state:
         status = run_bot(config)

@@ -14,8 +14,10 @@ from collections.abc import Iterator
 
 import pytest
 
-from bot import runner
-from bot.runner import TokenError, read_token, run_bot, sync_commands
+from bot.cli import runner
+from bot.cli.runner import TokenError, read_token, run_bot, sync_commands
+from bot.config import Config
+from bot.services import indexing
 from tests.bot.conftest import ANSWERABLE, make_config
 from tests.conftest import FakeEncoder, fake_calibrated
 from tests.fakes.discord import FakeDiscord
@@ -68,7 +70,7 @@ def test_run_and_sync_exit_2_with_one_line_and_never_echo_the_token(
     def no_model(config):
         raise AssertionError("the model must not be loaded without a token")
 
-    monkeypatch.setattr(runner, "create_encoder", no_model)
+    monkeypatch.setattr(indexing, "create_encoder", no_model)
     status = command(make_config(knowledge, tmp_path / "state"))
     out, err = capsys.readouterr()
     assert status == 2
@@ -116,9 +118,9 @@ def test_run_bot_builds_the_index_answers_and_stops_cleanly_on_sigterm(
     fake = fake_in_thread.fake
     fake.add_guild()
     monkeypatch.setenv("DISCORD_TOKEN", TOKEN)
-    monkeypatch.setattr(runner, "create_encoder", lambda model: FakeEncoder())
-    settings = runner.engine_settings
-    monkeypatch.setattr(runner, "engine_settings", lambda c: fake_calibrated(settings(c)))
+    monkeypatch.setattr(indexing, "create_encoder", lambda model: FakeEncoder())
+    calibrated = Config.engine
+    monkeypatch.setattr(Config, "engine", property(lambda c: fake_calibrated(calibrated.fget(c))))
     config = make_config(knowledge, tmp_path / "state")
     running = threading.Event()
     replies = []
@@ -161,7 +163,7 @@ def test_sync_commands_registers_global_commands_and_admin_commands_in_staff_gui
     fake = fake_in_thread.fake
     staff, public = fake.add_guild("Personalen"), fake.add_guild("Allmänheten")
     monkeypatch.setenv("DISCORD_TOKEN", TOKEN)
-    monkeypatch.setattr(runner, "create_encoder", lambda model: pytest.fail("no model"))
+    monkeypatch.setattr(indexing, "create_encoder", lambda model: pytest.fail("no model"))
     config = make_config(knowledge, tmp_path / "state", staff_guild_ids=[staff.id])
     status = sync_commands(config)
     out, err = capsys.readouterr()
@@ -183,7 +185,7 @@ def test_sync_commands_to_one_guild_gives_it_all_it_should_have_at_once(
     fake = fake_in_thread.fake
     target = fake.add_guild()
     monkeypatch.setenv("DISCORD_TOKEN", TOKEN)
-    monkeypatch.setattr(runner, "create_encoder", lambda model: pytest.fail("no model"))
+    monkeypatch.setattr(indexing, "create_encoder", lambda model: pytest.fail("no model"))
     config = make_config(
         knowledge, tmp_path / "state", staff_guild_ids=[target.id] if staff else []
     )
@@ -201,7 +203,7 @@ def test_no_network_is_one_line_and_exit_1(command, monkeypatch, knowledge, tmp_
     import discord
 
     monkeypatch.setenv("DISCORD_TOKEN", TOKEN)
-    monkeypatch.setattr(runner, "create_encoder", lambda model: FakeEncoder())
+    monkeypatch.setattr(indexing, "create_encoder", lambda model: FakeEncoder())
     # Nothing listens on port 9 of this machine: the connection is refused.
     monkeypatch.setattr(discord.http.Route, "BASE", "http://127.0.0.1:9/api/v10")
     status = command(make_config(knowledge, tmp_path / "state"))
@@ -225,7 +227,7 @@ def test_run_logs_who_it_is_connected_as_and_no_voice_warnings(
     fake.add_guild("Ett")
     fake.add_guild("Två")
     monkeypatch.setenv("DISCORD_TOKEN", TOKEN)
-    monkeypatch.setattr(runner, "create_encoder", lambda model: FakeEncoder())
+    monkeypatch.setattr(indexing, "create_encoder", lambda model: FakeEncoder())
 
     def stop_when_ready() -> None:
         fake_in_thread.call(fake.wait_ready(timeout=20), timeout=25)

@@ -7,7 +7,7 @@ from dataclasses import replace
 
 import pytest
 
-from bot.config import engine_settings, load_config
+from bot.config import load_config
 from bot.locales import engine_phrases
 from index.answer import answer_types
 from index.engine import Engine
@@ -22,7 +22,7 @@ def shipped(real_encoder, tmp_path_factory) -> Engine:
     """The shipped knowledge base and configuration with the real default model."""
     state = tmp_path_factory.mktemp("shipped")
     config = load_config(ROOT / "config.yaml", overrides={"state_dir": state}, environ={})
-    engine = Engine(engine_settings(config), real_encoder, engine_phrases())
+    engine = Engine(config.engine, real_encoder, engine_phrases())
     engine.reindex()
     return engine
 

@@ -52,6 +52,7 @@ from bot.formatting import (
     format_status,
 )
 from bot.i18n import Language, command_text, language_of_locale, t
+from bot.services.changes import trash_change
 from bot.services.fetching import fetch_and_log
 from bot.services.indexing import reindex_unless_locked
 from bot.services.knowledge import (
@@ -178,7 +179,7 @@ class KnowledgeCog(commands.Cog):
                     data,
                     chosen,
                     max_bytes=limit,
-                    limits=config.documents.limits(),
+                    limits=config.documents,
                 )
                 stored = await asyncio.to_thread(
                     store_document,
@@ -304,14 +305,8 @@ class KnowledgeCog(commands.Cog):
             async with self._changing:
                 moved = await asyncio.to_thread(move)
                 entry = entry_of(moved)
-                await self._log(
-                    interaction,
-                    action,
-                    entry.id,
-                    visibility=entry.visibility,
-                    size=entry.size,
-                    detail=f"trash {entry.key}",
-                )
+                change = trash_change(action, entry, "discord", interaction.user.id)
+                await self._log_change(interaction, change)
                 summary = await self._reindex()
         except KnowledgeError as exc:
             await self._refuse(interaction, action, subject, exc)
@@ -558,7 +553,8 @@ class KnowledgeCog(commands.Cog):
         What it shows follows the place, as answers do: where only public documents are
         answered from, only questions asked in such places count and only public
         documents are named. The words of direct-message questions never show in Discord
-        (they are counted); ``natverksbot report`` on the server shows everything.
+        (they are counted); ``natverksbot report`` on the server shows them. The words of
+        private ("only me") questions show in no report at all.
         """
         language = language_of_locale(interaction.locale)
         await interaction.response.defer(ephemeral=True, thinking=True)
@@ -609,8 +605,14 @@ class KnowledgeCog(commands.Cog):
         change = ChangeRecord(
             action=action, document=document, via="discord", user_id=interaction.user.id, **values
         )
+        await self._log_change(interaction, change)
+
+    async def _log_change(self, interaction: discord.Interaction, change: ChangeRecord) -> None:
+        """Log ``change`` in the state database (on the records thread)."""
         await self.bot.log_changes([change])
-        log.info("knowledge base: %s %s (guild %s)", action, document, interaction.guild_id)
+        log.info(
+            "knowledge base: %s %s (guild %s)", change.action, change.document, interaction.guild_id
+        )
 
     async def _refuse(
         self,

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from bot.services.report.data import DayCount, DocumentStat, GuildStat, Report, build_report
 from bot.services.report.grouping import Gap, group_questions, question_key
-from bot.services.report.page import render_html
+from bot.services.report.page import render_html, write_html
 from bot.services.report.periods import parse_since
 from bot.services.report.png import render_png
 from bot.services.report.svg import render_svg
@@ -38,4 +38,5 @@ __all__ = [
     "render_html",
     "render_png",
     "render_svg",
+    "write_html",
 ]

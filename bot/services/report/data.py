@@ -92,7 +92,9 @@ def build_report(
     ``visibility="public"`` counts only questions asked where public documents are
     answered from; ``direct_questions=False`` keeps the words of direct-message questions
     out of the gaps (they are still counted); ``show_document`` says which cited
-    documents may be named.
+    documents may be named. The words of private questions (``/ask`` answered to the
+    asker alone, :attr:`~bot.services.records.AskedQuestion.private`) never show in any
+    report: they are counted only.
     """
     started = time.perf_counter()
     until = time.time() if until is None else until
@@ -101,7 +103,8 @@ def build_report(
     end = datetime.fromtimestamp(until, tz).astimezone(tz)
     tally = _Tally(start.date(), end.date(), tz)
     for row in rows:
-        tally.add(row, words=direct_questions or row.via != "dm", show_document=show_document)
+        words = (direct_questions or row.via != "dm") and not row.private
+        tally.add(row, words=words, show_document=show_document)
     return replace(tally.report(start, end, top), seconds=time.perf_counter() - started)
 
 

@@ -9,15 +9,19 @@ from __future__ import annotations
 
 import functools
 from datetime import datetime
+from pathlib import Path
 
 import jinja2
 
 from bot.locales import t
+from bot.services.knowledge import atomic_write
 from bot.services.report.chart import COLOURS
 from bot.services.report.data import Report
 from bot.services.report.svg import render_svg
 from bot.services.report.tables import report_view
 
+PAGE_MODE = 0o600
+"""The page holds what people asked (direct messages too): for its owner only."""
 TEMPLATE = "report.html"
 """The page's template, package data of :mod:`bot.services.report` (``templates/``)."""
 
@@ -68,3 +72,12 @@ def render_html(report: Report, language: str = "sv") -> str:
         generated=_("report.generated", when=generated),
         colours=COLOURS,
     )
+
+
+def write_html(path: Path, report: Report, language: str = "sv") -> None:
+    """Write the report's page to ``path``, readable by its owner only (``PAGE_MODE``).
+
+    The page is made under a temporary name with that mode and then put in place, so
+    there is no moment when others may read it, and an older page there is replaced.
+    """
+    atomic_write(path, render_html(report, language).encode("utf-8"), mode=PAGE_MODE)

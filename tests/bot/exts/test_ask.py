@@ -130,7 +130,7 @@ async def test_a_follow_up_works_after_a_restart(world: World):
 
 async def test_answers_go_into_a_thread_whose_messages_are_follow_ups(world: World):
     spy = EngineSpy(world.engine)
-    async with world.running(answer_in_threads=True) as bot:
+    async with world.running(mention_answer_mode="thread") as bot:
         question = await world.fake.send_user_message(
             world.public.text_channel_id, None, world.mention("När hålls sommarskolan?")
         )

@@ -4,9 +4,13 @@ from __future__ import annotations
 
 import contextlib
 import io
+import os
 import shutil
 import sqlite3
 import stat
+import subprocess
+import sys
+import tempfile
 import threading
 from pathlib import Path
 
@@ -180,3 +184,102 @@ def test_a_backup_into_a_file_is_one_clear_error(setup, tmp_path):
     assert code == 1 and out == ""
     assert err.startswith("natverksbot: error: cannot write a backup in ")
     assert len(err.splitlines()) == 1 and blocker.read_text() == "x"
+
+
+def _wal_database(state: Path) -> None:
+    """A question record in WAL mode, as the running bot keeps it."""
+    state.mkdir(parents=True, exist_ok=True)
+    with contextlib.closing(sqlite3.connect(state / "bot.sqlite")) as db:
+        db.execute("PRAGMA journal_mode=WAL")
+        db.execute("CREATE TABLE questions (id INTEGER PRIMARY KEY)")
+        db.commit()
+
+
+@pytest.mark.parametrize("language", ["en", "sv"])
+def test_a_database_sqlite_cannot_open_is_one_line_and_leaves_nothing_behind(
+    setup, tmp_path, monkeypatch, language
+):
+    """SQLite cannot open its write-ahead log: what a read-only state folder does to it.
+
+    Root may write anywhere, so the log is made a folder instead; SQLite fails the same way.
+    """
+    _, state, config = setup
+    _wal_database(state)
+    (state / "bot.sqlite-wal").mkdir()
+    monkeypatch.setenv("NATVERKSBOT_CLI_LANGUAGE", language)
+    target = tmp_path / "kopior" / "ny"
+    code, out, err = _run("--config", config, "backup", target)
+    assert code == 1 and out == ""
+    assert len(err.splitlines()) == 1 and "Traceback" not in err
+    expected = {
+        "en": f"natverksbot: error: cannot copy the database {state / 'bot.sqlite'}: ",
+        "sv": f"natverksbot: fel: databasen {state / 'bot.sqlite'} går inte att kopiera: ",
+    }[language]
+    assert err.startswith(expected)
+    assert "unable to open database file" in err
+    assert not (tmp_path / "kopior").exists()  # nothing half-written, not even the folder
+
+
+def test_a_damaged_database_is_one_line_and_leaves_nothing_behind(setup, tmp_path):
+    _, state, config = setup
+    state.mkdir(parents=True, exist_ok=True)
+    (state / "bot.sqlite").write_bytes(b"inte en databas " * 200)
+    target = tmp_path / "kopior"
+    target.mkdir()
+    code, out, err = _run("--config", config, "backup", target)
+    assert code == 1 and out == ""
+    assert err == (
+        f"natverksbot: error: cannot copy the database {state / 'bot.sqlite'}:"
+        " file is not a database\n"
+    )
+    assert list(target.iterdir()) == []
+
+
+def _can_mount_read_only() -> bool:
+    """Return whether this process may make a folder read-only in a mount namespace of its own."""
+    if shutil.which("unshare") is None or os.geteuid() != 0:
+        return False
+    with tempfile.TemporaryDirectory() as folder:
+        probe = subprocess.run(
+            [
+                "unshare",
+                "-m",
+                "sh",
+                "-c",
+                _READ_ONLY.format(folder=folder) + f" && ! touch {folder}/x",
+            ],
+            capture_output=True,
+            check=False,
+        )
+    return probe.returncode == 0
+
+
+_READ_ONLY = "mount --bind {folder} {folder} && mount -o remount,bind,ro {folder}"
+
+
+@pytest.mark.skipif(
+    not _can_mount_read_only(),
+    reason="needs root and mount namespaces to make a folder truly read-only",
+)
+@pytest.mark.parametrize("read_only", ["state", "destination"])
+def test_a_truly_read_only_state_folder_or_destination_is_one_line(setup, tmp_path, read_only):
+    _, state, config = setup
+    _wal_database(state)
+    destination = tmp_path / "kopior"
+    destination.mkdir()
+    folder = state if read_only == "state" else destination
+    command = _READ_ONLY.format(folder=folder) + (
+        f" && exec {sys.executable} -m bot --config {config} backup {destination}"
+    )
+    done = subprocess.run(
+        ["unshare", "-m", "sh", "-c", command],
+        capture_output=True,
+        text=True,
+        cwd=Path(__file__).parents[3],
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 1 and done.stdout == ""
+    assert done.stderr.startswith("natverksbot: error: "), done.stderr
+    assert len(done.stderr.splitlines()) == 1 and "Traceback" not in done.stderr
+    assert list(destination.iterdir()) == []

@@ -186,6 +186,48 @@ def test_forgetting_clears_their_words_from_others_follow_ups_and_the_change_log
     assert b"min familj" not in raw and b"min-ans" not in raw
 
 
+def test_forgetting_clears_a_context_cut_inside_a_long_word_of_theirs(store):
+    from bot.services.conversation import next_context
+
+    # One long token first: the context is cut inside it, not between words.
+    theirs = "x" * 400 + " mitt personnummer är 19800101-1234"
+    follow = "Vad gäller för mig då som är ny i kommunen och saknar ett eget konto? " * 2
+    store.add(_record(user_id=USER, question=theirs))
+    store.add(_record(user_id=7, question=follow, context=theirs))
+    cut = next_context(follow, theirs, 500)
+    assert cut.startswith("xxx") and not cut.startswith(theirs)  # starts mid-word
+    later = store.add(_record(user_id=8, question="Och sedan?", context=cut))
+
+    forgotten = store.forget_user(USER)
+
+    assert forgotten.contexts == 2
+    assert {r["id"]: r["context"] for r in store.rows()}[later] is None
+    raw = b"".join(p.read_bytes() for p in store.path.parent.glob("bot.sqlite*"))
+    assert b"19800101-1234" not in raw
+
+
+def test_forgetting_while_another_connection_reads_says_the_log_is_not_emptied(store):
+    store.add(_record(user_id=USER, question="Mitt personnummer är 19800101-1234"))
+    store.add(_record(user_id=7, question="Någon annans fråga"))
+    reader = sqlite3.connect(store.path, isolation_level=None)
+    try:
+        reader.execute("BEGIN")
+        reader.execute("SELECT COUNT(*) FROM questions").fetchone()  # holds its snapshot
+
+        held = store.forget_user(USER)
+
+        raw = b"".join(p.read_bytes() for p in store.path.parent.glob("bot.sqlite*"))
+        assert b"19800101-1234" in raw  # the reader's snapshot keeps the old page
+        reader.execute("COMMIT")
+    finally:
+        reader.close()
+    assert (held.questions, held.checkpointed) == (1, False)
+    again = store.forget_user(USER)  # running it again finishes the job
+    assert (again.questions, again.checkpointed) == (0, True)
+    raw = b"".join(p.read_bytes() for p in store.path.parent.glob("bot.sqlite*"))
+    assert b"19800101-1234" not in raw
+
+
 def test_a_context_read_before_someone_was_forgotten_is_not_stored(store):
     generation = store.forget_generation()
     store.add(_record(user_id=USER, question="Deras fråga"))
@@ -260,6 +302,32 @@ def test_a_version_2_record_gets_its_ids_hashed(tmp_path):
     )
     assert store.conversation(888).record_id == dm
     store.close()
+
+
+def test_the_answer_mode_is_stored_and_a_version_3_record_gets_it_unknown(tmp_path):
+    salt = {SALT_ENV: "bottens"}
+    store = RecordStore.open(tmp_path, environ=salt)
+    private = store.add(_record(answer_mode="private"))
+    store.add(_record(via="mention"))
+    assert [r["answer_mode"] for r in store.rows()] == ["private", "public"]
+    store._db.execute("ALTER TABLE questions DROP COLUMN answer_mode")  # as version 3 had it
+    store._db.execute("PRAGMA user_version=3")
+    old = read_questions(store.path, since=0.0, until=time.time() + 10)
+    store.close()
+    assert [(q.via, q.answer_mode, q.private) for q in old] == [
+        ("slash", None, True),  # a /ask of then may have been "only me": nobody can tell
+        ("mention", None, False),
+    ]
+
+    store = RecordStore.open(tmp_path, environ=salt)
+    try:
+        store.add(_record(answer_mode="thread"))
+        assert [(r["id"], r["answer_mode"]) for r in store.rows()][0] == (private, None)
+        assert [r["answer_mode"] for r in store.rows()][2] == "thread"
+        (version,) = store._db.execute("PRAGMA user_version").fetchone()
+        assert version == 4
+    finally:
+        store.close()
 
 
 # --------------------------------------------------------------------------- reading

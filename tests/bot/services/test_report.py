@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import os
 import re
+import sqlite3
+import stat
 import threading
 
 import pytest
@@ -39,6 +42,38 @@ def test_the_report_command_prints_tables_and_writes_the_page(tmp_path, record, 
     assert "Gammal fråga" not in captured.out or "3650" in captured.err  # within the period
     assert out.read_text(encoding="utf-8").startswith("<!DOCTYPE html>")
     assert f"wrote {out}" in captured.err
+
+
+def test_the_page_is_written_for_its_owner_alone(tmp_path, record, capsys):
+    out = tmp_path / "rapport.html"
+    out.write_text("en äldre sida")
+    out.chmod(0o644)
+    old_umask = os.umask(0)  # nothing masks the mode it is created with
+    try:
+        code = main(
+            ["--config", str(_config(tmp_path)), "report", "--since", "3650d", "--html", str(out)]
+        )
+    finally:
+        os.umask(old_umask)
+    assert code == 0
+    assert stat.S_IMODE(out.stat().st_mode) == 0o600
+    assert "vad kostar ett bygglov" in out.read_text(encoding="utf-8")  # a direct message
+    assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []
+
+
+def test_private_questions_are_counted_but_their_words_never_shown(tmp_path, record, capsys):
+    _question(record, 20, "Mitt personnummer 19800101-1234, vad gäller?", False, private=True)
+    out = tmp_path / "rapport.html"
+    code = main(
+        ["--config", str(_config(tmp_path)), "report", "--since", "3650d", "--html", str(out)]
+    )
+    text, page = capsys.readouterr().out, out.read_text(encoding="utf-8")
+    assert code == 0
+    for shown in (text, page):
+        assert "19800101" not in shown and "personnummer" not in shown
+        assert "vad kostar ett bygglov" in shown  # the other unanswered questions are there
+    # Counted: 7 asked (the sample's six and it), 3 answered, 4 unanswered.
+    assert re.search(r"^  asked .* unanswered\n.*\n +7 +3 .* +4$", text, re.MULTILINE)
 
 
 def test_the_report_command_without_a_record_is_one_line(tmp_path, capsys):
@@ -148,6 +183,30 @@ def test_forget_user_without_the_bots_salt_fails_and_deletes_nothing(tmp_path, c
     store = RecordStore.open(tmp_path / "state", environ={SALT_ENV: "bottens"})
     assert len(store.rows()) == 1
     store.close()
+
+
+def test_forget_user_says_so_when_a_reader_keeps_old_copies_on_disk(tmp_path, capsys):
+    store = RecordStore.open(tmp_path / "state", create_salt=True)
+    _question(store, 42, "Min fråga om 19800101-1234", True)
+    store.close()
+    reader = sqlite3.connect(tmp_path / "state" / "bot.sqlite", isolation_level=None)
+    try:
+        reader.execute("BEGIN")
+        reader.execute("SELECT COUNT(*) FROM questions").fetchone()
+        code = main(["--config", str(_config(tmp_path)), "forget-user", "42"])
+    finally:
+        reader.close()
+    captured = capsys.readouterr()
+    assert code == 1
+    assert captured.out.startswith("Deleted 1 row: 1 question")
+    assert captured.err == (
+        f"natverksbot: error: another program is reading {tmp_path / 'state' / 'bot.sqlite'},"
+        " so old copies of their words are still on disk: run forget-user again when it has"
+        " finished\n"
+    )
+    assert main(["--config", str(_config(tmp_path)), "forget-user", "42"]) == 0
+    raw = b"".join(p.read_bytes() for p in (tmp_path / "state").glob("bot.sqlite*"))
+    assert b"19800101-1234" not in raw
 
 
 def test_forget_user_without_a_record_fails_rather_than_say_zero(tmp_path, capsys):

@@ -9,10 +9,10 @@ from pathlib import Path
 
 import pytest
 
-from bot.config import engine_settings
 from bot.services.sources import (
     SourcesError,
     UnsafeURLError,
+    check_address,
     check_url,
     check_url_resolves,
     fetch_sources,
@@ -71,7 +71,7 @@ async def test_only_the_article_text_of_a_municipal_page_is_indexed(folder, site
     assert meta["title"] == "Integration och mottagande av nyanlända"
     assert abs(time.time() - _timestamp(meta["fetched_at"])) < 60
 
-    engine = Engine(engine_settings(make_config(folder, tmp_path / "state")), _encoder())
+    engine = Engine(make_config(folder, tmp_path / "state").engine, _encoder())
     engine.reindex()
     indexed = flat(" ".join(c.text for c in engine.index.all_chunks() if c.doc_id == result.doc_id))
     for sentence in ARTICLE_SENTENCES:
@@ -260,6 +260,49 @@ def test_the_url_policy_refuses_what_is_not_a_public_web_address(url, allowed, r
     else:
         with pytest.raises(UnsafeURLError, match=re.escape(refusal)):
             check_url(url, allowed)
+
+
+IPV4_IN_IPV6 = [
+    # (form, IPv6 address, what it reaches or None for a refusal of the whole range)
+    ("NAT64", "64:ff9b::a9fe:a9fe", "169.254.169.254) is a link-local"),
+    ("NAT64", "64:ff9b::7f00:1", "127.0.0.1) is a loopback"),
+    ("NAT64", "64:ff9b::c0a8:101", "192.168.1.1) is a private"),
+    ("NAT64 local use", "64:ff9b:1::a9fe:a9fe", "tunnel or local translation"),
+    ("6to4", "2002:a9fe:a9fe::", "169.254.169.254) is a link-local"),
+    ("6to4", "2002:7f00:1::1", "127.0.0.1) is a loopback"),
+    ("6to4", "2002:a00:1::", "10.0.0.1) is a private"),
+    ("IPv4-compatible", "::127.0.0.1", "127.0.0.1) is a loopback"),
+    ("IPv4-compatible", "::a9fe:a9fe", "169.254.169.254) is a link-local"),
+    ("IPv4-mapped", "::ffff:127.0.0.1", "127.0.0.1) is a loopback"),
+    ("IPv4-mapped", "::ffff:a9fe:a9fe", "169.254.169.254) is a link-local"),
+    ("IPv4-translated", "::ffff:0:7f00:1", "127.0.0.1) is a loopback"),
+    ("IPv4-translated", "::ffff:0:a9fe:a9fe", "169.254.169.254) is a link-local"),
+    ("Teredo", "2001:0:4136:e378:8000:63bf:3fff:fdd2", "tunnel or local translation"),
+    ("Teredo", "2001:0:a9fe:a9fe::1", "tunnel or local translation"),
+    ("NAT64", "64:ff9b::808:808", None),
+    ("6to4", "2002:808:808::1", None),
+    ("IPv4-mapped", "::ffff:8.8.8.8", None),
+    ("IPv4-translated", "::ffff:0:808:808", None),
+    ("plain IPv6", "2606:4700:4700::1111", None),
+]
+
+
+@pytest.mark.parametrize(
+    ("address", "refusal"),
+    [(address, refusal) for _, address, refusal in IPV4_IN_IPV6],
+    ids=[f"{form} {address}" for form, address, _ in IPV4_IN_IPV6],
+)
+@pytest.mark.parametrize("how", ["in the URL", "resolved from a name"])
+def test_an_ipv6_address_carrying_ipv4_is_judged_by_the_ipv4_address(address, refusal, how):
+    if how == "in the URL":
+        check = lambda: check_url(f"http://[{address}]/latest/meta-data/")  # noqa: E731
+    else:  # what the resolver and the connector check
+        check = lambda: check_address("metadata.example", address)  # noqa: E731
+    if refusal is None:
+        check()
+    else:
+        with pytest.raises(UnsafeURLError, match=re.escape(refusal)):
+            check()
 
 
 async def test_a_name_resolving_to_loopback_is_refused_unless_allowed():

@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from bot.config import engine_settings, load_config
+from bot.config import load_config
 from index.embedding import (
     EmbeddingCache,
     ModelNotFoundError,
@@ -152,7 +152,7 @@ def test_config_backend_picks_the_encoder(tmp_path, backend, kind):
     path.write_text(f"model:\n  backend: {backend}\n", encoding="utf-8")
     config = load_config(path, environ={})
 
-    encoder = create_encoder(engine_settings(config).model)
+    encoder = create_encoder(config.engine.model)
 
     assert isinstance(encoder, kind)
     assert config.model.export_dir == tmp_path / ".state" / "models"

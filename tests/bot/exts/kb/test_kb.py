@@ -9,7 +9,7 @@ import pytest
 
 from bot.services.records import QuestionRecord, RecordStore
 from index.documents import VISIBILITY_FILE, split_front_matter
-from tests.bot.conftest import World, custom_ids, folder_files, logged_changes
+from tests.bot.conftest import World, custom_ids, folder_files, logged_changes, record_rows
 from tests.conftest import lock_held_elsewhere
 from tests.fakes.discord import (
     validate_commands,
@@ -412,6 +412,28 @@ async def test_the_report_in_a_public_only_channel_of_a_staff_guild_shows_public
     fields = {f["name"]: f["value"] for f in post.embeds[0]["fields"]}
     assert fields["Frågor"] == "2"
     assert fields["Vanligaste obesvarade frågorna"] == "1× Finns sommarskola i Borlänge?"
+
+
+async def test_the_words_of_a_private_question_never_show_in_the_report(world: World):
+    admin = world.admin()
+    asker = world.user("frågaren")
+    private = "Gäller bidraget mig med personnummer 19800101-1234 och skuld?"
+    public = "Vad kostar en flygbiljett till Tokyo i juli?"
+    async with world.running():
+        for question, only_me in ((private, True), (public, False)):
+            ix = await world.fake.invoke_slash(
+                "ask", {"question": question, "only-me": only_me}, guild=world.staff, user=asker
+            )
+            await ix.wait_for_message()
+        ix = await world.fake.invoke_slash("kb report", guild=world.staff, user=admin)
+        post = await ix.wait_for_message(timeout=10)
+
+    assert [r["answer_mode"] for r in record_rows(world.state)] == ["private", "public"]
+    assert [r["answered"] for r in record_rows(world.state)] == [0, 0]
+    fields = {f["name"]: f["value"] for f in post.embeds[0]["fields"]}
+    assert fields["Frågor"] == "2"  # counted
+    assert fields["Vanligaste obesvarade frågorna"] == f"1× {public}"
+    assert "19800101" not in post.all_text() and "skuld" not in post.all_text()
 
 
 async def test_kb_status_still_answers_admins(world: World):

@@ -12,15 +12,28 @@ DAY = 86_400
 
 
 def add_question(
-    store, user, question, answered, *, days_ago=0.0, guild=1, sources=(), latency=100
+    store,
+    user,
+    question,
+    answered,
+    *,
+    days_ago=0.0,
+    guild=1,
+    sources=(),
+    latency=100,
+    private=False,
 ) -> int:
-    """Record one question asked ``days_ago`` days before NOW; return its record id."""
+    """Record one question asked ``days_ago`` days before NOW; return its record id.
+
+    ``private``: answered with "only me" (to the asker alone).
+    """
     return store.add(
         QuestionRecord(
             guild_id=guild,
             channel_id=5,
             user_id=user,
             via="slash",
+            answer_mode="private" if private else "public",
             question=question,
             answered=answered,
             sources=list(sources),

@@ -1,4 +1,4 @@
-"""Running the bot (``natverksbot run``) and syncing its slash commands (``sync-commands``).
+"""The bot commands: ``run`` (the bot until SIGINT/SIGTERM) and ``sync-commands``.
 
 The token comes only from the environment variable ``DISCORD_TOKEN``; a missing or
 malformed one is a one-line error and exit status 2, and the token is never printed or
@@ -9,6 +9,7 @@ starts, so nothing blocks it), then runs until SIGINT or SIGTERM and closes clea
 
 from __future__ import annotations
 
+import argparse
 import asyncio
 import base64
 import binascii
@@ -22,13 +23,12 @@ from collections.abc import Callable, Mapping
 import aiohttp
 import discord
 
-from bot.cli import os_error_line
 from bot.client import NatverksBot, create_bot
-from bot.config import Config, engine_settings
-from bot.locales import engine_phrases, t
-from bot.services.indexing import ensure_index
+from bot.config import Config
+from bot.locales import t
+from bot.services.errors import EXIT_ERROR, EXIT_USAGE, describe_error
+from bot.services.indexing import ensure_index, open_engine
 from bot.services.records import RecordsError
-from index.embedding import create_encoder
 from index.engine import Engine
 from index.store import IndexIncompatibleError, StoreError
 
@@ -36,8 +36,6 @@ log = logging.getLogger(__name__)
 
 TOKEN_ENV = "DISCORD_TOKEN"
 EXIT_OK = 0
-EXIT_ERROR = 1
-EXIT_USAGE = 2
 
 _TOKEN = re.compile(r"[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+")
 
@@ -78,15 +76,19 @@ def _fail(message: str, status: int, language: str = "en") -> int:
     return status
 
 
+def describe(error: BaseException, language: str) -> str:
+    """Return a known error as the operator's one line (see ``describe_error``)."""
+    return describe_error(error, language, operator=True) or str(error)
+
+
 def _unreachable(exc: BaseException, language: str) -> int:
     reason = " ".join(str(exc).split()) or type(exc).__name__
-    return _fail(t("runner.unreachable", language, reason=reason), 1, language)
+    return _fail(t("runner.unreachable", language, reason=reason), EXIT_ERROR, language)
 
 
 def build_engine(config: Config) -> Engine:
     """Return the engine with the configured model, its index built or loaded (blocking)."""
-    settings = engine_settings(config)
-    engine = Engine(settings, create_encoder(settings.model), engine_phrases())
+    engine = open_engine(config)
 
     def before_build(incompatible: IndexIncompatibleError | None) -> None:
         if incompatible is None:
@@ -118,10 +120,10 @@ def _run(config: Config, token: str) -> int:
         engine = build_engine(config)
         return asyncio.run(_serve(create_bot(config, engine), token))
     except RecordsError as exc:  # the state folder cannot hold the question record
-        return _fail(exc.say(language), EXIT_ERROR, language)
+        return _fail(describe(exc, language), EXIT_ERROR, language)
     except (OSError, StoreError) as exc:  # a read-only or full state folder, say
-        text = os_error_line(exc) if isinstance(exc, OSError) else str(exc)
-        return _fail(t("runner.cannot_start", language, reason=text), EXIT_ERROR, language)
+        reason = describe(exc, language)
+        return _fail(t("runner.cannot_start", language, reason=reason), EXIT_ERROR, language)
 
 
 async def _serve(bot: NatverksBot, token: str) -> int:
@@ -138,13 +140,13 @@ async def _serve(bot: NatverksBot, token: str) -> int:
         async with bot:
             await bot.start(token)
     except discord.LoginFailure:
-        return _fail(t("runner.token_refused", language, env=TOKEN_ENV), 1, language)
+        return _fail(t("runner.token_refused", language, env=TOKEN_ENV), EXIT_ERROR, language)
     except discord.PrivilegedIntentsRequired:
-        return _fail(t("runner.intents", language), 1, language)
+        return _fail(t("runner.intents", language), EXIT_ERROR, language)
     except _UNREACHABLE as exc:
         return _unreachable(exc, language)
     except discord.DiscordServerError as exc:
-        return _fail(t("runner.server_error", language, status=exc.status), 1, language)
+        return _fail(t("runner.server_error", language, status=exc.status), EXIT_ERROR, language)
     finally:
         for sig in installed:
             loop.remove_signal_handler(sig)
@@ -182,7 +184,7 @@ async def _sync(bot: NatverksBot, token: str, guild_id: int | None) -> int:
         try:
             await bot.login(token)
         except discord.LoginFailure:
-            return _fail(t("runner.token_refused", language, env=TOKEN_ENV), 1, language)
+            return _fail(t("runner.token_refused", language, env=TOKEN_ENV), EXIT_ERROR, language)
         targets: list[int | None]
         if guild_id is None:
             targets = [None, *bot.config.discord.staff_guild_ids]
@@ -195,10 +197,12 @@ async def _sync(bot: NatverksBot, token: str, guild_id: int | None) -> int:
             try:
                 synced = await bot.tree.sync(guild=guild)
             except discord.Forbidden:
-                return _fail(t("runner.no_access", language, guild=target), 1, language)
+                return _fail(t("runner.no_access", language, guild=target), EXIT_ERROR, language)
             except discord.HTTPException as exc:
                 reason = exc.text or exc.status
-                return _fail(t("runner.commands_refused", language, reason=reason), 1, language)
+                return _fail(
+                    t("runner.commands_refused", language, reason=reason), EXIT_ERROR, language
+                )
             done.append((target, synced))
     for target, synced in done:
         names = ", ".join(sorted(c.name for c in synced))
@@ -209,3 +213,13 @@ async def _sync(bot: NatverksBot, token: str, guild_id: int | None) -> int:
         )
         print(t("cli.synced", language, count=len(synced), where=where, names=names))
     return EXIT_OK
+
+
+def cmd_run(args: argparse.Namespace, config: Config) -> int:
+    """Run the Discord bot until SIGINT/SIGTERM."""
+    return run_bot(config)
+
+
+def cmd_sync_commands(args: argparse.Namespace, config: Config) -> int:
+    """Register the slash commands globally or for one guild."""
+    return sync_commands(config, guild_id=args.guild)
