@@ -17,13 +17,14 @@ import numpy as np
 from index.lexical import char_terms, stem, word_terms, words
 from index.search import Hit
 from index.selection import (
-    FEATURES,
+    WEIGHTS,
     SelectionModel,
     SentenceCandidate,
     is_title,
     leans_back,
     load_selection_model,
     question_shape,
+    ranking_key,
     sentence_features,
 )
 from index.settings import AnswerSettings, ConfidenceSettings
@@ -399,6 +400,7 @@ def near_documents(
     limit: int = NEAR_LIMIT,
     settings: ConfidenceSettings | None = None,
     phrases: Phrases | None = None,
+    model: SelectionModel | None = None,
 ) -> list[Source]:
     """Return the documents of ``hits`` not in ``cited`` whose best sentence reaches ``floor``.
 
@@ -412,7 +414,7 @@ def near_documents(
         doc_id = cand.chunk.doc_id
         if doc_id in cited or cand.chunk.id not in hit_of:
             continue
-        closeness = confidence_of(hit_of[cand.chunk.id], [cand], language, settings)
+        closeness = confidence_of(hit_of[cand.chunk.id], [cand], language, settings, model)
         if closeness >= floor and closeness > best.get(doc_id, (-1.0, cand))[0]:
             best[doc_id] = (closeness, cand)
     near = []
@@ -442,9 +444,6 @@ def sources_by_document(sources: list[Source]) -> list[tuple[Source, list[str]]]
     return list(grouped.values())
 
 
-_ASKED_FORM = FEATURES.index("asked_form")
-
-
 def answer_passages(hits: list[Hit], passages: int, context: str | None) -> list[Hit]:
     """Return the hits the quotes are drawn from: the top ones, or the top document's."""
     if context and hits:
@@ -465,9 +464,7 @@ def rank_sentences(
     chunks = index.chunks([h.chunk_id for h in hits])
     pairs = [(h, chunks[h.chunk_id]) for h in hits if h.chunk_id in chunks]
     candidates = _score_sentences(index, question, context, pairs, query_vector, visibility, model)
-    # The line a question asks for by its form ("Vem skrev …?" the byline, "Vem tog
-    # bilden?" the photo credit) comes first; otherwise the fitted model's order.
-    candidates.sort(key=lambda c: (-c.features[_ASKED_FORM], -c.score))
+    candidates.sort(key=lambda c: ranking_key(c.features, c.score))
     return candidates
 
 
@@ -500,15 +497,16 @@ def build_answer(
         settings.min_confidence,
     )
     calibration = settings.confidence
+    model = load_selection_model(settings.selection_weights or WEIGHTS)
     phrases = phrases or Phrases()
     floor = NEAR_FRACTION * min_confidence if near_floor is None else near_floor
     top_hits = answer_passages(hits, passages, context)
-    candidates = rank_sentences(index, question, top_hits, context, query_vector, visibility)
+    candidates = rank_sentences(index, question, top_hits, context, query_vector, visibility, model)
     top = top_hits[0] if top_hits else None
     if not candidates:
         return Answer(question, False, phrases.abstain, [], [], language, 0.0)
     best = candidates[0]
-    confidence = confidence_of(top, candidates, language, calibration)
+    confidence = confidence_of(top, candidates, language, calibration, model)
     evidence = {
         "cosine": max(top.dense if top else 0.0, best.semantic),
         "lexical": 0.6 * best.word_cover + 0.4 * best.char_cover,
@@ -522,7 +520,15 @@ def build_answer(
     )
     cited = {s.id for s in sources}
     near = near_documents(
-        index, candidates, top_hits, cited, language, floor, settings=calibration, phrases=phrases
+        index,
+        candidates,
+        top_hits,
+        cited,
+        language,
+        floor,
+        settings=calibration,
+        phrases=phrases,
+        model=model,
     )
     lead = _lead(question, best, phrases) if answered else ""
     text = format_answer(quotes, sources, phrases, lead) if answered else phrases.abstain

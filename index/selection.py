@@ -24,6 +24,7 @@ from __future__ import annotations
 import json
 import math
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -153,6 +154,7 @@ class QuestionShape:
     kinds: frozenset[str]
     terms: frozenset[str]  # stems of its content words
     subject: frozenset[str]  # stems of X in "vad är X?" (a definition), else empty
+    names: frozenset[str] = frozenset()  # stems of the names it mentions
     yes_no: bool = False
     summary: bool = False
 
@@ -168,13 +170,14 @@ def question_shape(question: str) -> QuestionShape:
         kinds.add("person")
         if _MET.search(text):
             kinds.add("met")
-    if _WHICH.search(text) or _COUNT_Q.search(text):
-        if _MUNICIPALITY_WORD.search(text):
+    asked = _asked_noun(text)
+    if asked is not None:
+        if _MUNICIPALITY_WORD.fullmatch(asked):
             kinds.add("municipality")
-        if _ORGANISATION_WORD.search(text):
+        elif _ORGANISATION_WORD.fullmatch(asked):
             kinds.add("organisation")
-        if _MET.search(text):
-            kinds.add("met")
+    if (_WHICH.search(text) or _PERSON.search(text)) and _MET.search(text):
+        kinds.add("met")
     if _COUNT_Q.search(text):
         kinds.add("count")
     if _COST_Q.search(text):
@@ -196,8 +199,40 @@ def question_shape(question: str) -> QuestionShape:
         bool(_ABOUT_END.search(text)) and bool(re.match(r"\s*(?:vad|what)\b", text, re.I))
     )
     return QuestionShape(
-        frozenset(kinds), frozenset(_content_stems(text)), subject, yes_no, summary
+        frozenset(kinds),
+        frozenset(_content_stems(text)),
+        subject,
+        question_names(text),
+        yes_no,
+        summary,
     )
+
+
+_WH_THEN = re.compile(
+    r"\b(?:vilka|vilken|vilket|which|what|hur många|how many|antalet|number of)"
+    r"((?:\s+[^\W\d_]+){1,3})",
+    re.I,
+)
+
+
+def _asked_noun(text: str) -> str | None:
+    """Return the noun a "which/how many" question asks for ("kommuner", "networks")."""
+    match = _WH_THEN.search(text)
+    if not match:
+        return None
+    for word in match.group(1).split():
+        if _MUNICIPALITY_WORD.fullmatch(word) or _ORGANISATION_WORD.fullmatch(word):
+            return word
+    return None
+
+
+# Capitalised words inside a question: the names it asks about ("Är Nässjö med?").
+_CAPITALISED = re.compile(r"(?<=[\w,;:] )[A-ZÅÄÖÉ][\wåäöéü-]+")
+
+
+def question_names(question: str) -> frozenset[str]:
+    """Return the stems of the names a question mentions (capitalised, not first)."""
+    return frozenset(stem(w.casefold()) for w in _CAPITALISED.findall(question[:2000]))
 
 
 def _content_stems(text: str) -> list[str]:
@@ -272,6 +307,14 @@ FEATURES: tuple[str, ...] = (
     "context",  # a follow-up: share of the earlier question's stems
     "passage",  # its passage's search score, relative to the best passage
     "kind",  # holds the kind of answer asked for (a year for "när" ...)
+    "kind_time",  # a year or date, for "när"
+    "kind_person",  # a name or role, for "vem"
+    "kind_count",  # a number or a list, for "hur många"
+    "kind_reason",  # "eftersom", "för att" ..., for "varför"
+    "kind_place",  # a place, for "var"
+    "kind_named",  # the municipalities asked about, named
+    "names",  # share of the question's names that the sentence names
+    "form_line",  # a title, caption, credit or byline the question does not ask for
     "title",  # the document's title line
     "caption",  # a photo caption
     "byline",  # a signature
@@ -284,34 +327,46 @@ FEATURES: tuple[str, ...] = (
 )
 
 
-def kind_match(shape: QuestionShape, sentence: str, municipalities: frozenset[str]) -> float:
-    """Return how well a sentence holds the kind of answer asked for, in [0, 1]."""
-    found = 0.0
+def kind_signals(
+    shape: QuestionShape, sentence: str, municipalities: frozenset[str]
+) -> dict[str, float]:
+    """Return, per kind of answer the question asks for, how well a sentence holds it."""
     kinds = shape.kinds
+    out = dict.fromkeys(("time", "person", "count", "reason", "place", "named"), 0.0)
     if "time" in kinds:
-        if _YEAR.search(sentence):
-            found = 1.0
-        elif _DATE.search(sentence):
-            found = 0.75
+        out["time"] = 1.0 if _YEAR.search(sentence) else 0.75 if _DATE.search(sentence) else 0.0
     if kinds & {"person", "met"}:
-        if _NAME.search(sentence) and _ROLE.search(sentence):
-            found = max(found, 1.0)
-        elif _ROLE.search(sentence) or _NAME.search(sentence):
-            found = max(found, 0.6)
+        name, role = bool(_NAME.search(sentence)), bool(_ROLE.search(sentence))
+        out["person"] = 1.0 if name and role else 0.6 if name or role else 0.0
     if kinds & {"count", "number"} and (
         _DIGIT.search(sentence) or _NUMBER_WORD.search(sentence) or is_list(sentence)
     ):
-        found = max(found, 1.0)
+        out["count"] = 1.0
     if "reason" in kinds and _REASON.search(sentence):
-        found = max(found, 1.0)
+        out["reason"] = 1.0
+    if "place" in kinds and _PLACE.search(sentence):
+        out["place"] = 1.0
     if "municipality" in kinds and municipalities:
         named = sum(1 for m in municipalities if m in sentence)
-        found = max(found, min(named / max(len(municipalities), 1), 1.0))
+        out["named"] = min(named / max(len(municipalities), 1), 1.0)
     if "organisation" in kinds and is_list(sentence):
-        found = max(found, 0.75)
-    if "place" in kinds and _PLACE.search(sentence):
-        found = max(found, 1.0)
-    return found
+        out["named"] = 0.75
+    return out
+
+
+def kind_match(shape: QuestionShape, sentence: str, municipalities: frozenset[str]) -> float:
+    """Return how well a sentence holds the kind of answer asked for, in [0, 1]."""
+    return max(kind_signals(shape, sentence, municipalities).values())
+
+
+def is_form_line(sentence: str, title: str) -> bool:
+    """Return whether a unit is a title, a photo caption or credit, or a byline."""
+    return (
+        is_title(sentence, title)
+        or is_caption(sentence)
+        or is_credit(sentence)
+        or is_byline(sentence)
+    )
 
 
 def definition_match(shape: QuestionShape, sentence: str) -> float:
@@ -350,6 +405,10 @@ def sentence_features(
     )
     asked = asks_for_form(shape, sentence)
     lead = candidate.second_of_document or (candidate.first_of_document and not title)
+    signals = kind_signals(shape, sentence, municipalities)
+    names = shape.names
+    named = len(names & set(_content_stems(sentence))) / len(names) if names else 0.0
+    form = (title or caption or byline or is_credit(sentence)) and not asked
     return [
         cosine_gap,
         1.0 / (1 + cosine_rank),
@@ -357,7 +416,15 @@ def sentence_features(
         char_cover,
         context_cover,
         passage,
-        kind_match(shape, sentence, municipalities),
+        max(signals.values()),
+        signals["time"],
+        signals["person"],
+        signals["count"],
+        signals["reason"],
+        signals["place"],
+        signals["named"],
+        named,
+        float(form),
         float(title),
         float(caption),
         float(byline),
@@ -368,6 +435,20 @@ def sentence_features(
         definition_match(shape, sentence),
         float(lead),
     ]
+
+
+_ASKED_FORM = FEATURES.index("asked_form")
+_FORM_LINE = FEATURES.index("form_line")
+
+
+def ranking_key(features: Sequence[float], probability: float) -> tuple[float, float, float]:
+    """Return the sort key of a candidate (ascending is best first).
+
+    The line a question asks for by its form ("Vem skrev …?" the byline, "Vem tog
+    bilden?" the photo credit) comes first; a title, caption or byline the question does
+    not ask for comes last; otherwise the fitted model's probability decides.
+    """
+    return (-features[_ASKED_FORM], features[_FORM_LINE], -probability)
 
 
 ANSWER_FEATURES: tuple[str, ...] = (

@@ -317,7 +317,12 @@ def test_the_shipped_config_reaches_the_engine_as_written():
         (
             "answer:\n  answer_type_bonus: 0\n",
             "answer.answer_type_bonus",
-            "answer.confidence.answer_type",
+            "index/selection_weights.json",
+        ),
+        (
+            "answer:\n  confidence:\n    quote_semantic: 0.5\n",
+            "answer.confidence.quote_semantic",
+            "index/selection_weights.json",
         ),
         ("discord:\n  answer_mode: thread\n", "discord.answer_mode", "discord.slash_answer_mode"),
         (

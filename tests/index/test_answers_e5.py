@@ -9,9 +9,9 @@ import pytest
 
 from bot.config import load_config
 from bot.locales import engine_phrases
-from index.answer import answer_types
 from index.engine import Engine
 from index.evaluate import evaluate, load_questions
+from index.selection import question_shape
 from tests.conftest import ROOT, SHARED, fake_calibrated, fill_knowledge, write_doc
 
 pytestmark = pytest.mark.integration
@@ -75,7 +75,7 @@ def test_the_dev_questions_all_pass_in_both_languages(shipped):
     ],
 )
 def test_how_many_and_why_ask_for_their_kind_of_answer(question, kind):
-    assert kind in answer_types(question)
+    assert kind in question_shape(question).kinds
 
 
 def test_eval_reports_answer_at_1_per_language(shipped, tmp_path):
@@ -126,9 +126,7 @@ def make(knowledge, index_dir, encoder, min_confidence=None):
     from index.engine import EngineSettings
 
     settings = fake_calibrated(EngineSettings(knowledge_dir=knowledge, index_dir=index_dir))
-    # The kind of answer counts in the confidence too, so the municipality list shows.
     answer = settings.answer
-    answer = replace(answer, confidence=replace(answer.confidence, answer_type=0.2))
     if min_confidence is not None:
         answer = replace(answer, min_confidence=min_confidence)
     settings = replace(settings, answer=answer)
