@@ -297,6 +297,9 @@ def _score_sentences(
     municipalities = index.municipalities_for(visibility)
     best_hit = max((h.score for h, _ in hits), default=1.0) or 1.0
     places = _places(index, hits, query_vector)
+    document_best: dict[str, float] = {}
+    for hit, _ in hits:
+        document_best[hit.doc_id] = max(document_best.get(hit.doc_id, 0.0), hit.score)
     by_cosine = sorted(range(len(places)), key=lambda i: -places[i].cosine)
     cosine_rank = {i: rank for rank, i in enumerate(by_cosine)}
     top_cosine = places[by_cosine[0]].cosine if places else 0.0
@@ -322,6 +325,7 @@ def _score_sentences(
             char_cover=char_cover,
             context_cover=context_cover,
             passage=place.hit_score / best_hit,
+            document=document_best[place.chunk.doc_id] / best_hit,
             municipalities=municipalities,
         )
         out.append(

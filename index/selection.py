@@ -55,6 +55,17 @@ _REASON_Q = re.compile(
     r"purpose of|what for)\b",
     re.I,
 )
+_NAME_Q = re.compile(
+    r"\b(?:vad heter|vad kallas|vilket namn|vad har \w+ för namn|med vilken rubrik|"
+    r"vilken rubrik|what is the name|what's the name|what is \w+ called|called|titled|"
+    r"name of)\b",
+    re.I,
+)
+_NAMED_THING = re.compile(
+    r"[”\"«“][^”\"»“]{2,80}[”\"»“]|\b(?:med rubriken|med namnet|heter|kallas|kallad|"
+    r"rubriken|titeln)\b",
+    re.I,
+)
 _PLACE_Q = re.compile(r"\b(?:var|vart|where|vilken lokal|vilken plats|which room)\b", re.I)
 _DEFINITION_Q = re.compile(
     r"^\s*(?:vad är|vad betyder|vad innebär|vad menas med|what is|what are|what does|"
@@ -186,6 +197,8 @@ def question_shape(question: str) -> QuestionShape:
         kinds.add("reason")
     if _PLACE_Q.search(text):
         kinds.add("place")
+    if _NAME_Q.search(text):
+        kinds.add("name")
     if _AUTHOR_Q.search(text):
         kinds.add("author")
     if _CAPTION_Q.search(text):
@@ -306,6 +319,7 @@ FEATURES: tuple[str, ...] = (
     "chars",  # share of the question's character n-grams in the sentence
     "context",  # a follow-up: share of the earlier question's stems
     "passage",  # its passage's search score, relative to the best passage
+    "document",  # its document's best passage score, relative to the best passage
     "kind",  # holds the kind of answer asked for (a year for "när" ...)
     "kind_time",  # a year or date, for "när"
     "kind_person",  # a name or role, for "vem"
@@ -313,6 +327,7 @@ FEATURES: tuple[str, ...] = (
     "kind_reason",  # "eftersom", "för att" ..., for "varför"
     "kind_place",  # a place, for "var"
     "kind_named",  # the municipalities asked about, named
+    "kind_name",  # a name in quotes or "med rubriken", for "vad heter"
     "names",  # share of the question's names that the sentence names
     "form_line",  # a title, caption, credit or byline the question does not ask for
     "title",  # the document's title line
@@ -332,7 +347,7 @@ def kind_signals(
 ) -> dict[str, float]:
     """Return, per kind of answer the question asks for, how well a sentence holds it."""
     kinds = shape.kinds
-    out = dict.fromkeys(("time", "person", "count", "reason", "place", "named"), 0.0)
+    out = dict.fromkeys(("time", "person", "count", "reason", "place", "named", "name"), 0.0)
     if "time" in kinds:
         out["time"] = 1.0 if _YEAR.search(sentence) else 0.75 if _DATE.search(sentence) else 0.0
     if kinds & {"person", "met"}:
@@ -351,6 +366,8 @@ def kind_signals(
         out["named"] = min(named / max(len(municipalities), 1), 1.0)
     if "organisation" in kinds and is_list(sentence):
         out["named"] = 0.75
+    if "name" in kinds and _NAMED_THING.search(sentence):
+        out["name"] = 1.0
     return out
 
 
@@ -394,6 +411,7 @@ def sentence_features(
     char_cover: float,
     context_cover: float,
     passage: float,
+    document: float,
     municipalities: frozenset[str],
 ) -> list[float]:
     """Return a candidate's features, in the order of ``FEATURES``."""
@@ -408,7 +426,8 @@ def sentence_features(
     signals = kind_signals(shape, sentence, municipalities)
     names = shape.names
     named = len(names & set(_content_stems(sentence))) / len(names) if names else 0.0
-    form = (title or caption or byline or is_credit(sentence)) and not asked
+    # A byline that names what is asked ("Vem är presschef?") is an answer after all.
+    form = (title or caption or (byline and not word_cover) or is_credit(sentence)) and not asked
     return [
         cosine_gap,
         1.0 / (1 + cosine_rank),
@@ -416,6 +435,7 @@ def sentence_features(
         char_cover,
         context_cover,
         passage,
+        document,
         max(signals.values()),
         signals["time"],
         signals["person"],
@@ -423,6 +443,7 @@ def sentence_features(
         signals["reason"],
         signals["place"],
         signals["named"],
+        signals["name"],
         named,
         float(form),
         float(title),
@@ -441,14 +462,22 @@ _ASKED_FORM = FEATURES.index("asked_form")
 _FORM_LINE = FEATURES.index("form_line")
 
 
-def ranking_key(features: Sequence[float], probability: float) -> tuple[float, float, float]:
+_NAMED = FEATURES.index("kind_named")
+
+
+def ranking_key(
+    features: Sequence[float], probability: float
+) -> tuple[float, float, float, float]:
     """Return the sort key of a candidate (ascending is best first).
 
     The line a question asks for by its form ("Vem skrev …?" the byline, "Vem tog
     bilden?" the photo credit) comes first; a title, caption or byline the question does
-    not ask for comes last; otherwise the fitted model's probability decides.
+    not ask for comes last. "Vilka kommuner …?" wants the sentence that names the most of
+    them, and "vilka nätverk …?" a list: those come before the rest. Otherwise the fitted
+    model's probability decides.
     """
-    return (-features[_ASKED_FORM], features[_FORM_LINE], -probability)
+    named = features[_NAMED] if features[_NAMED] >= 0.5 else 0.0
+    return (-features[_ASKED_FORM], features[_FORM_LINE], -named, -probability)
 
 
 ANSWER_FEATURES: tuple[str, ...] = (
