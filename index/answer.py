@@ -602,9 +602,20 @@ def _lead(question: str, best: _Candidate, phrases: Phrases) -> str:
         return ""
     said = set(word_terms(best.text))
     asked = shape.terms - _YES_NO_FILLER
-    if asked and asked <= said:
+    if asked and all(_named(term, said) for term in asked):
         return phrases.yes
     return phrases.source_says
+
+
+def _named(term: str, said: set[str]) -> bool:
+    """Return whether a question's stem is in a sentence, or one is a prefix of the other.
+
+    Snowball leaves "sommarskolan" whole but cuts "sommarskola" to "sommarskol": a stem
+    of four letters or more that begins the other counts as the same word.
+    """
+    return term in said or any(
+        min(len(term), len(s)) >= 4 and (term.startswith(s) or s.startswith(term)) for s in said
+    )
 
 
 def _cite(

@@ -465,9 +465,7 @@ _FORM_LINE = FEATURES.index("form_line")
 _NAMED = FEATURES.index("kind_named")
 
 
-def ranking_key(
-    features: Sequence[float], probability: float
-) -> tuple[float, float, float, float]:
+def ranking_key(features: Sequence[float], probability: float) -> tuple[float, float, float, float]:
     """Return the sort key of a candidate (ascending is best first).
 
     The line a question asks for by its form ("Vem skrev …?" the byline, "Vem tog
