@@ -202,3 +202,21 @@ def test_a_word_files_styles_are_looked_up_once_not_per_paragraph(tmp_path, monk
     document = _read(tmp_path, "stycken.docx", small_docx(2_000))
     assert "Stycke 1999" in document.text
     assert len(lookups) <= 2
+
+
+def test_a_reindex_skips_a_document_past_its_budget_and_indexes_the_rest(tmp_path):
+    knowledge = tmp_path / "knowledge"
+    knowledge.mkdir()
+    (knowledge / "långsam.docx").write_bytes(many_paragraphs_docx(100_000))
+    (knowledge / "snabb.md").write_text("# Snabb\n\nEn kort text om mötet.", encoding="utf-8")
+    encoder = FakeEncoder()
+    limits = ParseLimits(max_paragraphs=10**6, parse_seconds=0.5)
+    settings = BuildSettings(encoder.model_id, encoder.dimension, "public", parse_limits=limits)
+
+    summary = build_index(knowledge, tmp_path / "index", encoder, settings)
+
+    assert summary.added == ["snabb.md"]
+    assert [(s.path, s.reason) for s in summary.skipped] == [
+        ("långsam.docx", "reading it takes longer than 0.5 s (documents.parse_seconds)")
+    ]
+    assert not _reader_children()
