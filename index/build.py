@@ -29,13 +29,13 @@ from index.chunking import PASSAGE_TEXT_VERSION, Chunk, chunk_document, lead_tex
 from index.dense import dense_kind, nlist, nprobe, write_dense
 from index.documents import (
     DocumentError,
+    IsolatedReader,
     ParseLimits,
     SkippedFile,
     document_id,
     file_hash,
     iter_document_paths,
     parse_limits,
-    read_document,
 )
 from index.embedding import (
     EmbeddingCache,
@@ -171,6 +171,7 @@ class _Run:
     settings: BuildSettings
     report: Progress
     started: float
+    reader: IsolatedReader
     summary: BuildSummary = field(default_factory=BuildSummary)
     manifest: dict[str, Any] | None = None
     # Each document's content hash in the live build, when its chunks can be reused.
@@ -196,13 +197,18 @@ def build_index(
     be used (a damaged one is moved aside and remade instead).
     """
     index_dir = Path(index_dir)
-    with reindex_lock(index_dir), parse_limits(settings.parse_limits):
+    with (
+        reindex_lock(index_dir),
+        parse_limits(settings.parse_limits),
+        IsolatedReader(settings.parse_limits) as reader,
+    ):
         run = _Run(
             Path(knowledge_dir),
             index_dir,
             settings,
             progress or (lambda stage, done, total: None),
             time.perf_counter(),
+            reader,
         )
         return _build_locked(run, encoder, force)
 
@@ -294,10 +300,15 @@ def _usable_id(run: _Run, path: Path, seen_ids: set[str]) -> str | None:
 
 
 def _read_new(run: _Run, path: Path, doc_id: str) -> Fresh | None:
-    """Return a document read and chunked, or None (skipped, with the reason) if it cannot be."""
+    """Return a document read and chunked, or None (skipped, with the reason) if it cannot be.
+
+    Every file of the folder may come from an upload, a fetched page or a synced share:
+    it is parsed and cut into sentences in the reader's child process, within the time
+    budget (``documents.parse_seconds`` per document), never in this one.
+    """
     settings, summary = run.settings, run.summary
     try:
-        doc = read_document(path, run.knowledge_dir, settings.default_visibility)
+        doc = run.reader.read(path, run.knowledge_dir, settings.default_visibility)
     except DocumentError as exc:
         log.warning("skipped %s: %s", doc_id, exc)
         summary.skipped.append(SkippedFile(doc_id, str(exc)))

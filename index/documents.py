@@ -18,6 +18,7 @@ import contextvars
 import dataclasses
 import datetime as dt
 import hashlib
+import importlib
 import io
 import json
 import logging
@@ -183,6 +184,9 @@ class Section:
     text: str
     heading: str | None = None
     page: int | None = None
+    # The text's sentence units when they were cut in the reader's child process
+    # (IsolatedReader); None: index.chunking cuts them.
+    sentences: tuple[str, ...] | None = field(default=None, compare=False, repr=False)
 
 
 @dataclass(frozen=True)
@@ -415,6 +419,18 @@ def read_document(path: Path, root: Path, default_visibility: Visibility = "inte
     ``default_visibility``. Raises DocumentError with a one-line reason if the file
     cannot be read.
     """
+    path, doc_id, suffix, data = _file_to_read(path, root, default_visibility)
+    digest = hashlib.sha256(data).hexdigest()
+    parsed = _remembered(suffix, digest)
+    if parsed is None:
+        parsed = _parse(data, suffix, doc_id)
+    return _document(path, doc_id, digest, parsed, default_visibility)
+
+
+def _file_to_read(
+    path: Path, root: Path, default_visibility: Visibility
+) -> tuple[Path, str, str, bytes]:
+    """Return (path, document id, suffix, bytes) of a file to read; raise DocumentError."""
     if default_visibility not in _VISIBILITIES:
         raise ValueError(
             f"default_visibility must be public or internal, not {default_visibility!r}"
@@ -422,8 +438,7 @@ def read_document(path: Path, root: Path, default_visibility: Visibility = "inte
     path = Path(path)
     doc_id = document_id(path, root)
     suffix = path.suffix.lower()
-    reader = _READERS.get(suffix)
-    if reader is None:
+    if suffix not in _READERS:
         if suffix:
             raise DocumentError(f"unsupported file type '{suffix}'")
         raise DocumentError("unsupported file type (no file extension)")
@@ -433,12 +448,18 @@ def read_document(path: Path, root: Path, default_visibility: Visibility = "inte
         raise DocumentError(f"cannot read file: {exc.strerror or exc}") from exc
     if not data.strip():
         raise DocumentError("empty document")
-    digest = hashlib.sha256(data).hexdigest()
-    parsed = _remembered(suffix, digest)
-    if parsed is None:
-        parsed = _parse(data, suffix, doc_id)
+    return path, doc_id, suffix, data
+
+
+def _document(
+    path: Path, doc_id: str, digest: str, parsed: _Parsed, default_visibility: Visibility
+) -> Document:
+    """Return the document of a file (``digest``: its bytes' sha256) from its parse."""
     sections = tuple(
-        Section(text, section.heading, section.page)
+        # Sentences cut in the reader's child were cut from this very text (it is tidy).
+        Section(text, section.heading, section.page, section.sentences)
+        if text == section.text
+        else Section(text, section.heading, section.page)
         for section in parsed.sections
         if (text := _tidy_text(section.text))
     )
@@ -550,69 +571,149 @@ def read_document_isolated(
     *,
     limits: ParseLimits | None = None,
 ) -> Document:
-    """Return :func:`read_document`'s document, parsed in a child process with a time limit.
+    """Return :func:`read_document`'s document, read in a child process with a time limit.
 
-    The child is killed when parsing takes longer than ``limits.parse_seconds`` (its
-    start-up is not counted), and the document is refused with that reason; a child
-    that dies (out of memory, say) refuses it too. The parse is
-    remembered, so the reindex that indexes the same bytes next does not parse them again.
+    See :class:`IsolatedReader`. The parse (with its sentences) is remembered, so the
+    reindex that indexes the same bytes next does not parse them again.
     """
-    limits = limits or ParseLimits()
-    path = Path(path)
-    suffix = path.suffix.lower()
-    if suffix not in _READERS:
-        return read_document(path, root, default_visibility)  # refused there, with a reason
-    try:
-        data = path.read_bytes()
-    except OSError as exc:
-        raise DocumentError(f"cannot read file: {exc.strerror or exc}") from exc
-    digest = hashlib.sha256(data).hexdigest()
-    if data.strip() and _remembered(suffix, digest) is None:
-        _remember(suffix, digest, _parse_in_child(data, suffix, limits))
-    return read_document(path, root, default_visibility)
+    with IsolatedReader(limits) as reader:
+        return reader.read(path, root, default_visibility, remember=True)
 
 
 _CHILD_START_SECONDS = 120.0
 _CHILD_CODE = "from index.documents import _child_main; _child_main()"
+# The libraries a reader needs, imported in the child before its time budget starts.
+_READER_LIBRARIES = {".docx": "docx", ".pdf": "pypdf"}
+_FRAME = 4  # bytes of the big-endian length before each message between the processes
 
 
-def _parse_in_child(data: bytes, suffix: str, limits: ParseLimits) -> _Parsed:
-    """Return the parse of ``data`` done by a child process, killed past the time budget.
+class IsolatedReader:
+    """Reads documents in a child process, each within the time budget; a context manager.
 
-    The child is a fresh interpreter (``python -c``), not a fork of this threaded
-    process, and does not import the caller's main module. It gets the bytes and the
-    limits on stdin and answers in JSON (never pickle: it has read hostile bytes).
+    Untrusted text never reaches this process's parsers or its sentence splitter: a regex
+    holds the interpreter lock for its whole match, so a hostile document read here would
+    stop every other thread (the bot's event loop with them). The child is a fresh
+    interpreter (``python -c``), not a fork of this threaded process, and does not import
+    the caller's main module; it is started at the first document that needs it and then
+    reads one document after another. It gets the bytes and the limits on stdin and
+    answers in JSON (never pickle: it has read hostile bytes): the sections and each
+    section's sentence units (:func:`index.chunking.split_sentences`), which
+    :func:`index.chunking.chunk_document` then uses.
+
+    A document that takes longer than ``limits.parse_seconds`` (counted once the child
+    has its bytes and its reader's libraries: start-up is not counted) is refused with
+    that reason and the child killed; one that kills the child (out of memory, say) is
+    refused too. The next document gets a new child.
     """
-    env = _child_environment(os.environ)
-    header = json.dumps({"suffix": suffix, "limits": dataclasses.asdict(limits)}).encode()
-    child = subprocess.Popen(
-        [sys.executable, "-c", _CHILD_CODE],
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.DEVNULL,
-        env=env,
-    )
-    try:
-        assert child.stdin is not None and child.stdout is not None
-        try:
-            child.stdin.write(len(header).to_bytes(4, "big") + header + data)
+
+    def __init__(self, limits: ParseLimits | None = None) -> None:
+        self.limits = limits or ParseLimits()
+        self._child: subprocess.Popen[bytes] | None = None
+
+    def __enter__(self) -> IsolatedReader:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    def read(
+        self,
+        path: Path,
+        root: Path,
+        default_visibility: Visibility = "internal",
+        *,
+        remember: bool = False,
+    ) -> Document:
+        """Return the document at ``path`` (as :func:`read_document`), parsed in the child.
+
+        A parse remembered from a checked upload is used as it is. ``remember`` keeps
+        this parse for the next reader of the same bytes. Raises DocumentError.
+        """
+        path, doc_id, suffix, data = _file_to_read(path, root, default_visibility)
+        digest = hashlib.sha256(data).hexdigest()
+        parsed = _remembered(suffix, digest)
+        if parsed is None:
+            parsed = self._parse(data, suffix)
+            if remember:
+                _remember(suffix, digest, parsed)
+        return _document(path, doc_id, digest, parsed, default_visibility)
+
+    def close(self) -> None:
+        """Stop the child, if one is running (it ends when its input does)."""
+        child, self._child = self._child, None
+        if child is None:
+            return
+        with contextlib.suppress(OSError):
+            assert child.stdin is not None
             child.stdin.close()
-        except BrokenPipeError:
-            pass  # it stopped at once; reading says so
-        if _read_until(child.stdout, 1, _CHILD_START_SECONDS) != b"R":
-            raise DocumentError("the document reader stopped (out of memory?)")
-        # Ready: its imports are done, the budget starts now.
-        answer = _read_until(child.stdout, None, limits.parse_seconds)
-        if answer is None:
-            raise DocumentError(
-                f"reading it takes longer than {limits.parse_seconds:g} s (documents.parse_seconds)"
-            )
-    finally:
-        if child.poll() is None:
+        try:
+            child.wait(5)
+        except subprocess.TimeoutExpired:
             child.kill()
-        child.wait(5)
+            child.wait(5)
         if child.stdout is not None:
             child.stdout.close()
+
+    def _kill(self) -> None:
+        """Kill the child at once (it overran its budget or stopped answering)."""
+        if self._child is not None and self._child.poll() is None:
+            self._child.kill()
+        self.close()
+
+    def _parse(self, data: bytes, suffix: str) -> _Parsed:
+        """Return the child's parse of ``data``, killing it past the time budget."""
+        header = json.dumps(
+            {"suffix": suffix, "size": len(data), "limits": dataclasses.asdict(self.limits)}
+        ).encode()
+        child = self._started()
+        assert child.stdin is not None and child.stdout is not None
+        try:
+            child.stdin.write(len(header).to_bytes(_FRAME, "big") + header)
+            child.stdin.write(data)
+            child.stdin.flush()
+        except BrokenPipeError:
+            pass  # it stopped; reading says so
+        # "G": it has the bytes and the reader's libraries; the budget starts now.
+        if _read_until(child.stdout, 1, time.monotonic() + _CHILD_START_SECONDS) != b"G":
+            self._kill()
+            raise DocumentError("the document reader stopped (out of memory?)")
+        deadline = time.monotonic() + self.limits.parse_seconds
+        size = _read_until(child.stdout, _FRAME, deadline)
+        answer = None if size is None else _read_until(child.stdout, _length(size), deadline)
+        if answer is None:
+            overran = time.monotonic() >= deadline
+            self._kill()
+            if overran:
+                raise DocumentError(
+                    f"reading it takes longer than {self.limits.parse_seconds:g} s"
+                    " (documents.parse_seconds)"
+                )
+            raise DocumentError("the document reader stopped (out of memory?)")
+        return _parsed_from(answer)
+
+    def _started(self) -> subprocess.Popen[bytes]:
+        """Return the running child, starting one if needed."""
+        if self._child is not None and self._child.poll() is None:
+            return self._child
+        self.close()
+        env = _child_environment(os.environ)
+        child = subprocess.Popen(
+            [sys.executable, "-c", _CHILD_CODE],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,
+            env=env,
+        )
+        self._child = child
+        return child
+
+
+def _length(frame: bytes) -> int:
+    return int.from_bytes(frame, "big")
+
+
+def _parsed_from(answer: bytes) -> _Parsed:
+    """Return the parse in the child's JSON answer; raise its DocumentError."""
     try:
         outcome = json.loads(answer)
     except ValueError:
@@ -620,54 +721,70 @@ def _parse_in_child(data: bytes, suffix: str, limits: ParseLimits) -> _Parsed:
     if outcome.get("error") is not None:
         raise DocumentError(outcome["error"])
     return _Parsed(
-        [Section(s["text"], s["heading"], s["page"]) for s in outcome["sections"]],
+        [
+            Section(s["text"], s["heading"], s["page"], tuple(s["sentences"]))
+            for s in outcome["sections"]
+        ],
         title=outcome["title"],
         meta={k: tuple(v) if isinstance(v, list) else v for k, v in outcome["meta"].items()},
     )
 
 
-def _read_until(stream: Any, size: int | None, seconds: float) -> bytes | None:
-    """Return ``size`` bytes (None: all until the end) read within ``seconds``, else None."""
-    deadline = time.monotonic() + seconds
+def _read_until(stream: Any, size: int, deadline: float) -> bytes | None:
+    """Return ``size`` bytes read by ``deadline`` (time.monotonic), else None (late or EOF)."""
     chunks: list[bytes] = []
     got = 0
     fd = stream.fileno()
-    while size is None or got < size:
+    while got < size:
         left = deadline - time.monotonic()
         if left <= 0 or not select.select([fd], [], [], left)[0]:
             return None
-        chunk = os.read(fd, 1 << 16 if size is None else size - got)
+        chunk = os.read(fd, min(size - got, 1 << 20))
         if not chunk:
-            break
+            return None
         chunks.append(chunk)
         got += len(chunk)
     return b"".join(chunks)
 
 
 def _child_main() -> None:
-    """Run in the child process: read (header, bytes) on stdin, answer in JSON on stdout."""
-    out = sys.stdout.buffer
-    raw = sys.stdin.buffer.read()
-    length = int.from_bytes(raw[:4], "big")
-    header = json.loads(raw[4 : 4 + length])
-    data = raw[4 + length :]
-    with contextlib.suppress(ImportError):  # loaded before the budget starts
-        import docx  # noqa: F401
-        import pypdf  # noqa: F401
-    out.write(b"R")
-    out.flush()
-    try:
-        with parse_limits(ParseLimits(**header["limits"])):
-            parsed = _parse(data, header["suffix"])
-        answer: dict[str, Any] = {
-            "sections": [dataclasses.asdict(section) for section in parsed.sections],
-            "title": parsed.title,
-            "meta": parsed.meta,
-        }
-    except DocumentError as exc:
-        answer = {"error": str(exc)}
-    out.write(json.dumps(answer, ensure_ascii=False).encode("utf-8"))
-    out.flush()
+    """Run in the child process: read (header, bytes) requests on stdin, answer each in JSON.
+
+    Each answer holds the tidy sections with their sentence units, or the one-line error.
+    """
+    from index.chunking import split_sentences  # here: index.chunking imports this module
+
+    stdin, out = sys.stdin.buffer, sys.stdout.buffer
+    while len(frame := stdin.read(_FRAME)) == _FRAME:
+        header = json.loads(stdin.read(_length(frame)))
+        data = stdin.read(header["size"])
+        if library := _READER_LIBRARIES.get(header["suffix"]):
+            with contextlib.suppress(ImportError):  # the reader says what is missing
+                importlib.import_module(library)
+        out.write(b"G")  # go: the budget starts
+        out.flush()
+        try:
+            with parse_limits(ParseLimits(**header["limits"])):
+                parsed = _parse(data, header["suffix"])
+            sections = [
+                {"text": text, "heading": s.heading, "page": s.page}
+                for s in parsed.sections
+                if (text := _tidy_text(s.text))
+            ]
+            for section in sections:
+                section["sentences"] = split_sentences(section["text"])
+            answer: dict[str, Any] = {
+                "sections": sections,
+                "title": parsed.title,
+                "meta": parsed.meta,
+            }
+        except DocumentError as exc:
+            answer = {"error": str(exc)}
+        except Exception as exc:  # a bug must refuse this document, not end the child
+            answer = {"error": f"unexpected error: {type(exc).__name__}: {exc}"}
+        payload = json.dumps(answer, ensure_ascii=False).encode("utf-8")
+        out.write(len(payload).to_bytes(_FRAME, "big") + payload)
+        out.flush()
 
 
 def load_documents(root: Path, default_visibility: Visibility = "internal") -> LoadResult:
@@ -784,8 +901,28 @@ class _HeadingPath:
 # --------------------------------------------------------------------------- markdown
 
 _FENCE = re.compile(r"^ {0,3}(`{3,}|~{3,})")
-_ATX_HEADING = re.compile(r"^ {0,3}(#{1,6})(?:[ \t]+(.*?))?(?:[ \t]+#+)?[ \t]*$")
+# The opening of an ATX heading: up to 3 spaces, 1-6 "#", then a space, a tab or nothing.
+# The rest of the line is cut in Python: one pattern for the text and the closing "#"s
+# (r"(?:[ \t]+(.*?))?(?:[ \t]+#+)?[ \t]*$") took 16 s on "# a", 20,000 spaces, "#b".
+_ATX_OPENING = re.compile(r" {0,3}(#{1,6})(?=[ \t]|$)")
 _EMPHASIS_AROUND = re.compile(r"^(\*{1,3}|_{1,3})(.+)\1$")
+
+
+def _atx_heading(line: str) -> tuple[int, str] | None:
+    """Return the level and raw text of an ATX heading line ("## Rubrik ##"), else None.
+
+    The text is the line after the opening "#"s without the spaces and tabs around it
+    and without a closing run of "#" that follows a space or tab.
+    """
+    opening = _ATX_OPENING.match(line)
+    if opening is None:
+        return None
+    text = line[opening.end() :].strip(" \t")
+    if text.endswith("#"):
+        before_closing = text.rstrip("#")
+        if before_closing.endswith((" ", "\t")):
+            text = before_closing.rstrip(" \t")
+    return len(opening.group(1)), text
 
 
 def _heading_text(raw: str) -> str:
@@ -808,10 +945,10 @@ def markdown_sections(body: str) -> list[Section]:
     heading: str | None = None
     fence: str | None = None
     for line in _normalise(body).split("\n"):
-        if fence is None and (match := _ATX_HEADING.match(line)):
+        if fence is None and (atx := _atx_heading(line)):
             sections.append(Section("\n".join(lines), heading))
             lines = []
-            heading = headings.enter(len(match.group(1)), _heading_text(match.group(2) or ""))
+            heading = headings.enter(atx[0], _heading_text(atx[1]))
             continue
         if match := _FENCE.match(line):
             marker = match.group(1)
@@ -948,8 +1085,8 @@ def _first_heading(body: str) -> str | None:
     for line in body.split("\n"):
         if _FENCE.match(line):
             fence = not fence
-        elif not fence and (match := _ATX_HEADING.match(line)):
-            if text := _heading_text(match.group(2) or ""):
+        elif not fence and (atx := _atx_heading(line)):
+            if text := _heading_text(atx[1]):
                 return text
     return None
 
@@ -1107,7 +1244,9 @@ def _html_breaks(raw: str) -> str:
     def breaks(match: re.Match[str]) -> str:
         return "\n\n" if match.group(0).count("\n") >= 2 else "\n"
 
-    text = re.sub(r"[ \t]*\n(?:[ \t]*\n)*[ \t]*", breaks, raw)
+    # Tried only from the first of a run of spaces: tried from each of them, 40,000
+    # spaces after a word in a <pre> took 5 s (tests/index/test_linear_text.py).
+    text = re.sub(r"(?<![ \t])[ \t]*\n(?:[ \t]*\n)*[ \t]*", breaks, raw)
     lines = (re.sub(r"[ \t]+", " ", line).strip(" ") for line in text.split("\n"))
     return "\n".join(lines).strip("\n")
 
@@ -1244,7 +1383,7 @@ def _what_it_looks_like(data: bytes) -> str:
 
 # --------------------------------------------------------------------------- DOCX
 
-_DOCX_LEVEL = re.compile(r"(\d+)\s*$")
+_DOCX_LEVEL = re.compile(r"(?<!\d)(\d+)\s*$")  # from a run's first digit only: linear
 
 
 def _docx_heading_level(style_name: str) -> int | None:

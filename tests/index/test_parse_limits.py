@@ -155,15 +155,23 @@ def _reader_children() -> list[str]:
 def test_a_checked_upload_is_parsed_once_in_a_child_and_not_again_by_the_reindex(
     tmp_path, monkeypatch
 ):
-    calls = []
+    here = []  # parses in this process
     real = documents._READERS[".docx"]
-    monkeypatch.setitem(documents._READERS, ".docx", lambda data: calls.append(1) or real(data))
+    monkeypatch.setitem(documents._READERS, ".docx", lambda data: here.append(1) or real(data))
+    in_child = []  # parses sent to a reader's child process
+    real_parse = documents.IsolatedReader._parse
+    monkeypatch.setattr(
+        documents.IsolatedReader,
+        "_parse",
+        lambda self, data, suffix: in_child.append(suffix) or real_parse(self, data, suffix),
+    )
     upload = tmp_path / "upload"
     upload.mkdir()
     data = small_docx(5)
     (upload / "plan.docx").write_bytes(data)
 
     checked = read_document_isolated(upload / "plan.docx", upload)
+    assert in_child == [".docx"]
 
     knowledge = tmp_path / "knowledge"
     knowledge.mkdir()
@@ -172,12 +180,15 @@ def test_a_checked_upload_is_parsed_once_in_a_child_and_not_again_by_the_reindex
     settings = BuildSettings(encoder.model_id, encoder.dimension, "internal")
     summary = build_index(knowledge, tmp_path / "index", encoder, settings)
 
-    assert calls == []  # the child parsed it; this process never did
+    assert in_child == [".docx"]  # the reindex took the checked upload's parse
     assert summary.added == ["plan.docx"] and summary.chunks >= 1
     assert "Stycke 4 om mottagandet" in checked.text
     (knowledge / "annan.docx").write_bytes(small_docx(6))
-    build_index(knowledge, tmp_path / "index", encoder, settings)
-    assert calls == [1]  # a file nobody checked is parsed here, once
+    summary = build_index(knowledge, tmp_path / "index", encoder, settings)
+    assert summary.added == ["annan.docx"]
+    assert in_child == [".docx", ".docx"]  # a file nobody checked is parsed in a child too
+    assert here == []  # never in this process
+    assert not _reader_children()
 
 
 def test_a_word_files_styles_are_looked_up_once_not_per_paragraph(tmp_path, monkeypatch):
@@ -191,3 +202,21 @@ def test_a_word_files_styles_are_looked_up_once_not_per_paragraph(tmp_path, monk
     document = _read(tmp_path, "stycken.docx", small_docx(2_000))
     assert "Stycke 1999" in document.text
     assert len(lookups) <= 2
+
+
+def test_a_reindex_skips_a_document_past_its_budget_and_indexes_the_rest(tmp_path):
+    knowledge = tmp_path / "knowledge"
+    knowledge.mkdir()
+    (knowledge / "långsam.docx").write_bytes(many_paragraphs_docx(100_000))
+    (knowledge / "snabb.md").write_text("# Snabb\n\nEn kort text om mötet.", encoding="utf-8")
+    encoder = FakeEncoder()
+    limits = ParseLimits(max_paragraphs=10**6, parse_seconds=0.5)
+    settings = BuildSettings(encoder.model_id, encoder.dimension, "public", parse_limits=limits)
+
+    summary = build_index(knowledge, tmp_path / "index", encoder, settings)
+
+    assert summary.added == ["snabb.md"]
+    assert [(s.path, s.reason) for s in summary.skipped] == [
+        ("långsam.docx", "reading it takes longer than 0.5 s (documents.parse_seconds)")
+    ]
+    assert not _reader_children()
