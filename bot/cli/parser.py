@@ -231,7 +231,7 @@ def _add_bot_commands(sub: Any, language: Language) -> None:
 
 
 def _add_knowledge_commands(sub: Any, language: Language) -> None:
-    """Add ``fetch-sources``, ``report``, ``forget-user``, ``kb`` and ``backup``."""
+    """Add ``fetch-sources``, ``report``, ``forget-user``, ``kb``, ``backup`` and ``init``."""
 
     def _(key: str) -> str:
         return t(key, language)
@@ -261,3 +261,6 @@ def _add_knowledge_commands(sub: Any, language: Language) -> None:
 
     p = _sub(sub, "backup", "cli.cmd.backup", language)
     p.add_argument("target", type=Path, metavar="DIR", help=_("cli.opt.target"))
+
+    p = _sub(sub, "init", "cli.cmd.init", language)
+    p.add_argument("folder", type=Path, metavar="DIR", help=_("cli.opt.data_folder"))
