@@ -44,14 +44,16 @@ def cmd_index(args: argparse.Namespace, config: Config) -> int:
 
 def cmd_status(args: argparse.Namespace, config: Config) -> int:
     """Print what is indexed."""
+    from bot.version import version
     from index.store import index_status
 
-    info = index_status(config.index_path)
+    info = {"version": version(), **index_status(config.index_path)}
     info["model"] = _configured_model(config, info)
     if args.json:
         print(json.dumps(info, ensure_ascii=False))
         return 0
     rows = [
+        (_("cli.status.version"), info["version"]),
         (
             _("cli.status.index"),
             _(
