@@ -21,6 +21,7 @@ from typing import Any, TypeVar
 import discord
 from discord.ext import commands
 
+from bot.command_sync import commands_state, tree_fingerprint
 from bot.config import Config
 from bot.i18n import CommandTranslator
 from bot.ratelimit import RateLimiter
@@ -109,18 +110,52 @@ class NatverksBot(commands.Bot):
     # -- start-up and shutdown -------------------------------------------------------
 
     async def setup_hook(self) -> None:
-        """Open the record store, set the translator, load the features, warm the index."""
+        """Open the record store, load the features, log the start, warm the index."""
         # The bot's first start makes the salt; every other command needs it to exist.
         self.records = await self.in_records_thread(
             RecordStore.open, self.config.state_dir, create_salt=True
         )
-        await self.tree.set_translator(CommandTranslator())
-        for name in EXTENSIONS:
-            await self.load_extension(name)
+        await self.load_features()
+        if self.engine is not None:  # a bot that answers, not one made to sync commands
+            await self._log_start()
         engine = self.engine
         if engine is not None and await self.run_engine(engine.has_index):
             # Load the index now so the first question does not pay for it.
             await self.run_engine(engine.reload)
+
+    async def load_features(self) -> None:
+        """Set the slash commands' translator and load the extensions, with their commands."""
+        await self.tree.set_translator(CommandTranslator())
+        for name in EXTENSIONS:
+            await self.load_extension(name)
+
+    async def commands_fingerprint(self) -> str:
+        """Return the fingerprint of the slash commands a full ``sync-commands`` registers."""
+        return await tree_fingerprint(self.tree, self.config.discord.staff_guild_ids)
+
+    async def _log_start(self) -> None:
+        """Log the version, and whether the slash commands need a ``sync-commands``."""
+        from bot.version import version
+
+        fingerprint = await self.commands_fingerprint()
+        state = await asyncio.to_thread(commands_state, self.config.state_dir, fingerprint)
+        if state.in_sync:
+            log.info("natverksboten %s starting; slash commands as synced", version())
+        elif state.synced is None:
+            log.warning(
+                "natverksboten %s starting; no sync of the slash commands recorded in %s: "
+                "run `natverksbot sync-commands`",
+                version(),
+                self.config.state_dir,
+            )
+        else:
+            log.warning(
+                "natverksboten %s starting; the slash commands differ from those synced at %s "
+                "(by %s): run `natverksbot sync-commands`",
+                version(),
+                state.synced.synced_at,
+                state.synced.version,
+            )
 
     async def close(self) -> None:
         """Disconnect, then close the record store and the worker threads."""
@@ -250,3 +285,24 @@ def create_bot(
     if engine is None and load_engine:
         engine = open_engine(config, encoder)
     return NatverksBot(config, engine)
+
+
+def code_fingerprint(config: Config) -> str:
+    """Return the fingerprint of the code's slash commands under ``config``.
+
+    Without Discord and without touching the state folder: a bot without an engine loads
+    its features, is fingerprinted and unloads them before anything yields to the event
+    loop, so their background tasks (the daily purge) never run.
+    """
+    return asyncio.run(_code_fingerprint(config))
+
+
+async def _code_fingerprint(config: Config) -> str:
+    bot = NatverksBot(config, None)
+    try:
+        await bot.load_features()
+        return await bot.commands_fingerprint()
+    finally:
+        for name in reversed(list(bot.extensions)):
+            await bot.unload_extension(name)
+        await bot.close()

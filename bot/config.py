@@ -8,6 +8,7 @@ they are read from the environment by the code that needs them.
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from dataclasses import replace
 from pathlib import Path
 from typing import Any, Literal
@@ -33,7 +34,6 @@ ENV_PREFIX = "NATVERKSBOT_"
 CONFIG_ENV = "NATVERKSBOT_CONFIG"
 # Environment switches of the CLI that share the prefix but are not config keys.
 _NOT_OVERRIDES = frozenset({CONFIG_ENV, "NATVERKSBOT_PROGRESS", "NATVERKSBOT_USER_SALT"})
-PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_MODEL = ModelSettings.name
 
 
@@ -213,7 +213,13 @@ class SyncConfig(_Section):
 
 
 class Config(_Section):
-    """The whole configuration, with paths resolved against the config file's folder."""
+    """The whole configuration, with paths resolved against the config file's folder.
+
+    A relative ``knowledge_dir``, ``state_dir``, ``index_dir`` or ``model.export_dir`` is
+    relative to the folder of the file that names it, never to the working folder, so a
+    config in /etc and its data in /var/lib work from anywhere (``init`` writes them
+    absolute).
+    """
 
     knowledge_dir: Path = Path("knowledge")
     state_dir: Path = Path(".state")
@@ -259,15 +265,15 @@ class Config(_Section):
         return self.state_dir / "trash"
 
 
-def default_config_path() -> Path:
-    """Return the config file to use when none is given: env, ./config.yaml, then the project's."""
-    env = os.environ.get(CONFIG_ENV)
-    if env:
-        return Path(env)
-    local = Path("config.yaml")
-    if local.is_file():
-        return local
-    return PROJECT_ROOT / "config.yaml"
+def default_config_path(environ: Mapping[str, str] | None = None) -> Path:
+    """Return the config file to use without ``--config``: NATVERKSBOT_CONFIG, else ./config.yaml.
+
+    Nothing else is looked at (no /etc, no file beside the installed code): a deployment
+    names its file (the unit passes ``--config``), so a developer's machine never picks up a
+    production config, and ``./config.yaml`` is the checkout's development config.
+    """
+    env = (os.environ if environ is None else environ).get(CONFIG_ENV)
+    return Path(env) if env else Path("config.yaml")
 
 
 def _set_path(data: dict[str, Any], keys: list[str], value: Any) -> None:
@@ -317,7 +323,11 @@ def load_config(
     ``overrides`` maps dotted keys (``"knowledge_dir"``, ``"model.name"``) to values, as the
     CLI's global options do; they win over the environment, which wins over the file.
     """
-    path = Path(path) if path is not None else default_config_path()
+    if path is None:
+        path = default_config_path(environ)
+        if not path.is_file() and not (os.environ if environ is None else environ).get(CONFIG_ENV):
+            raise ConfigError("config.err.no_config", env=CONFIG_ENV)
+    path = Path(path)
     if not path.is_file():
         raise ConfigError("config.err.not_found", path=path)
     try:
