@@ -414,7 +414,6 @@ def _embed(
     try:
         cache = EmbeddingCache(run.index_dir / "embeddings.sqlite")
         try:
-            # Passages and their sentences from one model call where the encoder pools them.
             vectors, sentence_vectors, run.summary.embedded = embed_passages_with_cache(
                 encoder,
                 texts,

@@ -74,7 +74,6 @@ def create_encoder(settings: ModelSettings) -> Encoder:
             max_seq_length=settings.max_seq_length,
             query_prompt=settings.query_prompt,
             document_prompt=settings.document_prompt,
-            sentences_in_passage=settings.sentences_in_passage,
         )
     return SentenceTransformerEncoder(
         settings.name,

@@ -186,51 +186,13 @@ def test_onnx_backend_refuses_a_model_it_cannot_run(tmp_path):
 
 
 @pytest.mark.integration
-def test_passages_and_their_sentences_come_from_one_model_call(onnx_encoder):
-    texts = [f"{TEXTS[0]} {TEXTS[1]}", TEXTS[3]]
-    spans = [[TEXTS[0], TEXTS[1]], ["Nätverket arbetar med flyktingpolitik"]]
-
-    passages, span_vectors = onnx_encoder.encode_passages(texts, spans)
-
-    np.testing.assert_allclose(passages, onnx_encoder.encode_documents(texts), atol=2e-6)
-    assert [v.shape for v in span_vectors] == [(2, 384), (1, 384)]
-    pooled = np.concatenate(span_vectors)
-    np.testing.assert_allclose(np.linalg.norm(pooled, axis=1), 1.0, atol=1e-5)
-    alone = onnx_encoder.encode_documents([s for group in spans for s in group])
-    cosines = (pooled * alone).sum(axis=1)
-    # The same sentence, read inside its passage: close to, but not, its vector alone.
-    assert np.all(cosines > 0.6) and np.all(cosines < 0.9999)
-
-
-@pytest.mark.integration
-def test_a_span_missing_from_its_passage_or_past_the_limit_is_encoded_alone(onnx_encoder):
-    long = "ord " * 600 + "Slutet kommer här."
-    spans = [["Slutet kommer här.", "Finns inte alls i texten."]]
-
-    _, (vectors,) = onnx_encoder.encode_passages([long], spans)
-
-    np.testing.assert_allclose(vectors, onnx_encoder.encode_documents(spans[0]), atol=2e-6)
-
-
-def test_encode_passages_needs_one_list_of_spans_per_passage(tmp_path):
-    encoder = OnnxEncoder(export_dir=tmp_path)
-    with pytest.raises(ValueError, match="one list of spans per passage"):
-        encoder.encode_passages(["a", "b"], [["a"]])
-
-
-@pytest.mark.integration
-@pytest.mark.parametrize("in_passage", [False, True])
-def test_passage_and_sentence_vectors_are_cached_either_way(onnx_encoder, tmp_path, in_passage):
+def test_passage_and_sentence_vectors_are_cached(onnx_encoder, tmp_path):
     texts = [f"{TEXTS[0]} {TEXTS[1]}", TEXTS[2], TEXTS[2]]
     spans = [[TEXTS[0], TEXTS[1]], [TEXTS[2]], [TEXTS[2]]]
-    onnx_encoder.sentences_in_passage = in_passage
-    try:
-        cache = EmbeddingCache(tmp_path / "cache.sqlite")
-        first = embed_passages_with_cache(onnx_encoder, texts, spans, cache)
-        again = embed_passages_with_cache(onnx_encoder, texts, spans, cache)
-        cache.close()
-    finally:
-        onnx_encoder.sentences_in_passage = False
+    cache = EmbeddingCache(tmp_path / "cache.sqlite")
+    first = embed_passages_with_cache(onnx_encoder, texts, spans, cache)
+    again = embed_passages_with_cache(onnx_encoder, texts, spans, cache)
+    cache.close()
 
     assert first[2] == 2 and again[2] == 0  # the repeated passage is encoded once
     np.testing.assert_array_equal(first[0], again[0])
@@ -238,11 +200,7 @@ def test_passage_and_sentence_vectors_are_cached_either_way(onnx_encoder, tmp_pa
     assert first[1].shape == (4, 384)
     np.testing.assert_allclose(first[0], onnx_encoder.encode_documents(texts), atol=2e-6)
     alone = onnx_encoder.encode_documents([s for group in spans for s in group])
-    if in_passage:
-        _, pooled = onnx_encoder.encode_passages(texts, spans)
-        np.testing.assert_allclose(first[1], np.concatenate(pooled), atol=2e-6)
-    else:
-        np.testing.assert_allclose(first[1], alone, atol=2e-6)
+    np.testing.assert_allclose(first[1], alone, atol=2e-6)
 
 
 @pytest.mark.integration
