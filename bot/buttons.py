@@ -371,11 +371,3 @@ class FeedbackButton(
         text = t(f"feedback.{result.outcome}", result.language, emoji=emoji)
         log.info("feedback %s on record %d: %s", self.vote, self.record_id, result.outcome)
         await _say(interaction, text)
-
-
-def feedback_view(record_id: int, language: str = "sv") -> discord.ui.View:
-    """Return the 👍 / 👎 buttons for the answer stored as ``record_id``."""
-    view = discord.ui.View(timeout=None)
-    view.add_item(FeedbackButton("up", record_id, language))
-    view.add_item(FeedbackButton("down", record_id, language))
-    return view

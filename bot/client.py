@@ -13,7 +13,6 @@ from __future__ import annotations
 import asyncio
 import functools
 import logging
-import time
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, TypeVar
@@ -101,7 +100,6 @@ class NatverksBot(commands.Bot):
             discord_config.rate_limit.per_guild_per_minute,
             discord_config.rate_limit.global_per_minute,
         )
-        self.started_at = time.time()
         self.questions_since_start = 0
         self.answered_since_start = 0
         self._closed_resources = False

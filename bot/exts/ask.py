@@ -217,13 +217,13 @@ class AskCog(commands.Cog):
             )
             new_thread = await self._start_thread(header, asked, interaction.channel)
             if new_thread is not None:
-                async with self._sending(asked, answered, thread_id=new_thread.id) as sending:
+                async with self._sending(asked, thread_id=new_thread.id) as sending:
                     sending.sent = await new_thread.send(
                         embeds=embeds, view=view, allowed_mentions=NO_MENTIONS
                     )
                 await self._finish(asked, answered, sending.sent.id, thread_id=new_thread.id)
                 return
-        async with self._sending(asked, answered, thread_id=thread_id) as sending:
+        async with self._sending(asked, thread_id=thread_id) as sending:
             sending.sent = await interaction.followup.send(
                 embeds=embeds,
                 view=view,
@@ -348,7 +348,7 @@ class AskCog(commands.Cog):
         view = self._view(asked, answered, removable=True)
         if thread is not None:
             thread_id = thread.id
-        async with self._sending(asked, answered, thread_id=thread_id) as sending:
+        async with self._sending(asked, thread_id=thread_id) as sending:
             if thread is not None:
                 sending.sent = await thread.send(
                     embeds=answered.message.embeds, view=view, allowed_mentions=NO_MENTIONS
@@ -524,9 +524,7 @@ class AskCog(commands.Cog):
         return view
 
     @contextlib.asynccontextmanager
-    async def _sending(
-        self, asked: _Asked, answered: _Answered, *, thread_id: int | None
-    ) -> AsyncIterator[_Sending]:
+    async def _sending(self, asked: _Asked, *, thread_id: int | None) -> AsyncIterator[_Sending]:
         """Send inside this block; the conversation is registered before the block ends.
 
         A follow-up that arrives while an answer is being sent waits for the block

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from index.embedding.base import (
-    PACKAGED_MODEL,
+    MINILM_MODEL,
     Encoder,
     ModelNotFoundError,
     resolve_model_path,
@@ -34,7 +34,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "E5_MODEL",
-    "PACKAGED_MODEL",
+    "MINILM_MODEL",
     "EmbeddingCache",
     "EmbeddingCacheError",
     "Encoder",

@@ -1,8 +1,8 @@
 """The sentence-transformers model run by ONNX Runtime: same vectors, faster on CPU, no torch.
 
-The model is exported once, locally, from the configured sentence-transformers folder
-(the packaged MiniLM by default) into ``export_dir``; nothing is downloaded. After that
-a process loads only ONNX Runtime and the tokenizer, not torch, so it starts sooner and
+The model is exported once, locally, from the configured sentence-transformers folder (the
+packaged multilingual-e5-small by default) into ``export_dir``; nothing is downloaded. After
+that a process loads only ONNX Runtime and the tokenizer, not torch, so it starts sooner and
 holds less memory. The word-embedding table is kept out of the graph, on disk, and read
 row by row (:class:`EmbeddingTable`); model calls are capped in padded tokens.
 ``quantize=True`` adds dynamic int8 weights (faster, but the vectors move:
@@ -25,14 +25,13 @@ import numpy as np
 
 from index.embedding.base import (
     DOCUMENT_PROMPT_NAMES,
-    PACKAGED_MODEL,
     QUERY_PROMPT_NAMES,
     ModelNotFoundError,
     fingerprint,
     first_prompt,
     resolve_model_path,
 )
-from index.embedding.e5_package import encodable, normalizer_for, source_of
+from index.embedding.e5_package import E5_MODEL, encodable, normalizer_for, source_of
 
 log = logging.getLogger(__name__)
 
@@ -94,7 +93,7 @@ class OnnxEncoder:
 
     def __init__(
         self,
-        name: str = PACKAGED_MODEL,
+        name: str = E5_MODEL,
         *,
         export_dir: Path,
         quantize: bool = False,

@@ -1,7 +1,8 @@
-"""The ONNX Runtime backend: the packaged model exported locally gives the torch vectors."""
+"""The ONNX Runtime backend: the packaged MiniLM exported locally gives the torch vectors."""
 
 from __future__ import annotations
 
+import inspect
 from pathlib import Path
 
 import numpy as np
@@ -9,6 +10,7 @@ import pytest
 
 from bot.config import load_config
 from index.embedding import (
+    MINILM_MODEL,
     EmbeddingCache,
     ModelNotFoundError,
     SentenceTransformerEncoder,
@@ -35,7 +37,7 @@ TEXTS = [
 
 @pytest.fixture(scope="module")
 def onnx_encoder(tmp_path_factory) -> OnnxEncoder:
-    return OnnxEncoder(export_dir=tmp_path_factory.mktemp("models"))
+    return OnnxEncoder(MINILM_MODEL, export_dir=tmp_path_factory.mktemp("models"))
 
 
 @pytest.mark.integration
@@ -57,7 +59,7 @@ def test_export_happens_once_and_leaves_no_temporary_file(onnx_encoder):
     model_file = onnx_encoder.model_file()
     stamp = model_file.stat().st_mtime_ns
 
-    again = OnnxEncoder(export_dir=onnx_encoder.export_dir)
+    again = OnnxEncoder(MINILM_MODEL, export_dir=onnx_encoder.export_dir)
     again.encode_queries(["Hej igen"])
 
     assert again.model_file() == model_file
@@ -131,14 +133,14 @@ def test_an_embedding_table_of_another_shape_or_type_is_refused(tmp_path, array)
 
 
 def test_int8_vectors_get_a_model_id_of_their_own(tmp_path):
-    fp32 = OnnxEncoder(export_dir=tmp_path)
-    int8 = OnnxEncoder(export_dir=tmp_path, quantize=True)
+    fp32 = OnnxEncoder(MINILM_MODEL, export_dir=tmp_path)
+    int8 = OnnxEncoder(MINILM_MODEL, export_dir=tmp_path, quantize=True)
     assert int8.model_id == f"{fp32.model_id}+onnx-int8"
     assert int8.model_file().name == "model-int8.onnx"
 
 
 def test_empty_input_gives_an_empty_matrix_without_loading(tmp_path):
-    encoder = OnnxEncoder(export_dir=tmp_path)
+    encoder = OnnxEncoder(MINILM_MODEL, export_dir=tmp_path)
     assert encoder.encode_documents([]).shape == (0, 384)
 
 
@@ -159,6 +161,15 @@ def test_config_backend_picks_the_encoder(tmp_path, backend, kind):
     if kind is OnnxEncoder:
         assert encoder.export_dir == config.model.export_dir
         assert encoder.quantize is (backend == "onnx-int8")
+
+
+@pytest.mark.parametrize("encoder", [OnnxEncoder, SentenceTransformerEncoder])
+def test_both_encoders_default_to_the_configs_default_model(encoder):
+    from index.embedding import E5_MODEL
+    from index.settings import ModelSettings
+
+    default = inspect.signature(encoder).parameters["name"].default
+    assert default == E5_MODEL == ModelSettings.name
 
 
 def test_export_dir_is_resolved_against_the_config_file(tmp_path):
@@ -205,7 +216,7 @@ def test_passage_and_sentence_vectors_are_cached(onnx_encoder, tmp_path):
 
 @pytest.mark.integration
 def test_the_int8_model_is_made_from_the_fused_graph_and_stays_close(onnx_encoder):
-    int8 = OnnxEncoder(export_dir=onnx_encoder.export_dir, quantize=True)
+    int8 = OnnxEncoder(MINILM_MODEL, export_dir=onnx_encoder.export_dir, quantize=True)
     ours, theirs = int8.encode_documents(TEXTS), onnx_encoder.encode_documents(TEXTS)
     assert int8.model_file().name == "model-int8.onnx" and int8.model_file().is_file()
     cosines = (ours * theirs).sum(axis=1)
