@@ -367,7 +367,7 @@ class FeedbackButton(
     ) -> None:
         """Record the vote and tell the voter, privately, in the answer's language."""
         value, emoji = VOTES[self.vote]
-        result = await bot.record("vote", self.record_id, interaction.user.id, value)
+        result = await bot.require_records().vote(self.record_id, interaction.user.id, value)
         text = t(f"feedback.{result.outcome}", result.language, emoji=emoji)
         log.info("feedback %s on record %d: %s", self.vote, self.record_id, result.outcome)
         await _say(interaction, text)

@@ -24,7 +24,8 @@ from bot.config import Config
 from bot.i18n import CommandTranslator
 from bot.ratelimit import RateLimiter
 from bot.services.indexing import open_engine
-from bot.services.records import ChangeRecord, RecordStore
+from bot.services.record_store import AsyncRecordStore, open_record_store
+from bot.services.records import ChangeRecord
 from index.embedding import Encoder
 from index.engine import Engine
 
@@ -94,7 +95,8 @@ class NatverksBot(commands.Bot):
         )
         self.reindex_executor = ThreadPoolExecutor(1, thread_name_prefix="reindex")
         self.records_executor = ThreadPoolExecutor(1, thread_name_prefix="records")
-        self.records: RecordStore | None = None
+        # The question record, its calls awaited on the records thread (setup_hook opens it).
+        self.records: AsyncRecordStore | None = None
         self.rate_limiter = RateLimiter(
             discord_config.rate_limit.per_user_per_minute,
             discord_config.rate_limit.per_guild_per_minute,
@@ -109,9 +111,10 @@ class NatverksBot(commands.Bot):
     async def setup_hook(self) -> None:
         """Open the record store, set the translator, load the features, warm the index."""
         # The bot's first start makes the salt; every other command needs it to exist.
-        self.records = await self.in_records_thread(
-            RecordStore.open, self.config.state_dir, create_salt=True
+        store = await self.in_records_thread(
+            open_record_store, self.config.state_dir, create_salt=True
         )
+        self.records = AsyncRecordStore(store, self.records_executor)
         await self.tree.set_translator(CommandTranslator())
         for name in EXTENSIONS:
             await self.load_extension(name)
@@ -135,9 +138,9 @@ class NatverksBot(commands.Bot):
         records, self.records = self.records, None
         if records is not None:
             try:
-                await self.in_records_thread(records.close)
+                await records.close()
             except RuntimeError:  # the records thread is already gone
-                records.close()
+                records.store.close()
         # Questions or a reindex still running finish on their threads; nothing waits.
         for pool in (self.executor, self.reindex_executor, self.records_executor):
             pool.shutdown(wait=False, cancel_futures=True)
@@ -174,16 +177,17 @@ class NatverksBot(commands.Bot):
             self.records_executor, functools.partial(func, *args, **kwargs)
         )
 
-    async def record(self, method: str, /, *args: Any, **kwargs: Any) -> Any:
-        """Return the result of the record store's ``method`` run on the records thread."""
+    def require_records(self) -> AsyncRecordStore:
+        """Return the question record; raise RuntimeError before setup_hook opened it."""
         if self.records is None:
             raise RuntimeError("the record store is not open")
-        return await self.in_records_thread(getattr(self.records, method), *args, **kwargs)
+        return self.records
 
     async def log_changes(self, changes: Iterable[ChangeRecord]) -> None:
         """Write change-log entries to the record store, on the records thread."""
+        records = self.require_records()
         for change in changes:
-            await self.record("log_change", change)
+            await records.log_change(change)
 
     def require_engine(self) -> Engine:
         """Return the engine, or raise EngineNotReadyError when there is none."""

@@ -236,7 +236,7 @@ class AskCog(commands.Cog):
     async def _generation(self) -> int | None:
         """Return the record store's forget generation (None when it cannot be read)."""
         try:
-            return await self.bot.record("forget_generation")
+            return await self.bot.require_records().forget_generation()
         except (sqlite3.Error, OSError, RuntimeError) as exc:
             log.warning("could not read the forget generation: %s", exc)
             return None
@@ -456,8 +456,7 @@ class AskCog(commands.Cog):
     async def _record_question(self, asked: _Asked, answer: Answer) -> int | None:
         """Record the question; on a failing record store return None and tell admins once."""
         try:
-            record_id = await self.bot.record(
-                "add",
+            record_id = await self.bot.require_records().add_question(
                 QuestionRecord(
                     guild_id=asked.guild_id,
                     channel_id=asked.channel_id,
@@ -562,8 +561,7 @@ class AskCog(commands.Cog):
         latency_ms = (time.perf_counter() - asked.received) * 1000
         if answered.record_id is not None:
             try:
-                await self.bot.record(
-                    "set_message",
+                await self.bot.require_records().put_conversation(
                     answered.record_id,
                     message_id,
                     thread_id=thread_id,
@@ -606,7 +604,7 @@ class AskCog(commands.Cog):
         # Not in memory (a restart, or long ago): ask the record store.
         for key in keys:
             try:
-                earlier = await self.bot.record("conversation", key)
+                earlier = await self.bot.require_records().get_conversation(key)
             except (sqlite3.Error, OSError, RuntimeError) as exc:
                 log.warning("could not read the conversation of %s: %s", key, exc)
                 return None, None
