@@ -39,9 +39,7 @@ NO_MENTIONS = discord.AllowedMentions.none()
 # The features, loaded in this order by setup_hook; errors first so it sees every failure.
 EXTENSIONS = (
     "bot.exts.errors",
-    "bot.exts.ask",
-    "bot.exts.feedback",
-    "bot.exts.answer_actions",
+    "bot.exts.answers",
     "bot.exts.help",
     "bot.exts.admin",
     "bot.exts.kb",
@@ -150,7 +148,7 @@ class NatverksBot(commands.Bot):
         log.info("connected as %s to %d servers", self.user, len(self.guilds))
 
     async def on_message(self, message: discord.Message, /) -> None:
-        """Ignore prefix commands: the bot has none; the ask extension reads messages."""
+        """Ignore prefix commands: the bot has none; the answers extension reads messages."""
 
     async def on_error(self, event_method: str, /, *args: Any, **kwargs: Any) -> None:
         """Log an exception that escaped an event handler, with its traceback."""

@@ -30,7 +30,6 @@ import threading
 import time
 import unicodedata
 import zipfile
-from collections import OrderedDict
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from html.parser import HTMLParser
@@ -40,6 +39,7 @@ from typing import Annotated, Any, get_args
 import yaml
 from pydantic import ConfigDict, Field
 
+from index.bounded import BoundedMap
 from index.types import Visibility
 
 log = logging.getLogger(__name__)
@@ -434,7 +434,7 @@ def read_document(path: Path, root: Path, default_visibility: Visibility = "inte
     if not data.strip():
         raise DocumentError("empty document")
     digest = hashlib.sha256(data).hexdigest()
-    parsed = _remembered(suffix, digest)
+    parsed = _parsed.get((suffix, digest))
     if parsed is None:
         parsed = _parse(data, suffix, doc_id)
     sections = tuple(
@@ -478,21 +478,7 @@ def _parse(data: bytes, suffix: str, doc_id: str = "") -> _Parsed:
 # Parses done by read_document_isolated, by (suffix, sha256 of the bytes): the reindex that
 # follows a checked upload takes its text from here instead of parsing the file again.
 _PARSED_KEPT = 8
-_parsed: OrderedDict[tuple[str, str], _Parsed] = OrderedDict()
-_parsed_lock = threading.Lock()
-
-
-def _remember(suffix: str, digest: str, parsed: _Parsed) -> None:
-    with _parsed_lock:
-        _parsed[(suffix, digest)] = parsed
-        _parsed.move_to_end((suffix, digest))
-        while len(_parsed) > _PARSED_KEPT:
-            _parsed.popitem(last=False)
-
-
-def _remembered(suffix: str, digest: str) -> _Parsed | None:
-    with _parsed_lock:
-        return _parsed.get((suffix, digest))
+_parsed: BoundedMap[tuple[str, str], _Parsed] = BoundedMap(_PARSED_KEPT)
 
 
 # What the parser child may see of the environment: enough to find Python and its
@@ -567,8 +553,8 @@ def read_document_isolated(
     except OSError as exc:
         raise DocumentError(f"cannot read file: {exc.strerror or exc}") from exc
     digest = hashlib.sha256(data).hexdigest()
-    if data.strip() and _remembered(suffix, digest) is None:
-        _remember(suffix, digest, _parse_in_child(data, suffix, limits))
+    if data.strip() and _parsed.get((suffix, digest)) is None:
+        _parsed.put((suffix, digest), _parse_in_child(data, suffix, limits))
     return read_document(path, root, default_visibility)
 
 
