@@ -13,7 +13,6 @@ from __future__ import annotations
 import asyncio
 import functools
 import logging
-import time
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, TypeVar
@@ -26,7 +25,8 @@ from bot.config import Config
 from bot.i18n import CommandTranslator
 from bot.ratelimit import RateLimiter
 from bot.services.indexing import open_engine
-from bot.services.records import ChangeRecord, RecordStore
+from bot.services.record_store import AsyncRecordStore, open_record_store
+from bot.services.records import ChangeRecord
 from index.embedding import Encoder
 from index.engine import Engine
 
@@ -40,9 +40,7 @@ NO_MENTIONS = discord.AllowedMentions.none()
 # The features, loaded in this order by setup_hook; errors first so it sees every failure.
 EXTENSIONS = (
     "bot.exts.errors",
-    "bot.exts.ask",
-    "bot.exts.feedback",
-    "bot.exts.answer_actions",
+    "bot.exts.answers",
     "bot.exts.help",
     "bot.exts.admin",
     "bot.exts.kb",
@@ -96,13 +94,13 @@ class NatverksBot(commands.Bot):
         )
         self.reindex_executor = ThreadPoolExecutor(1, thread_name_prefix="reindex")
         self.records_executor = ThreadPoolExecutor(1, thread_name_prefix="records")
-        self.records: RecordStore | None = None
+        # The question record, its calls awaited on the records thread (setup_hook opens it).
+        self.records: AsyncRecordStore | None = None
         self.rate_limiter = RateLimiter(
             discord_config.rate_limit.per_user_per_minute,
             discord_config.rate_limit.per_guild_per_minute,
             discord_config.rate_limit.global_per_minute,
         )
-        self.started_at = time.time()
         self.questions_since_start = 0
         self.answered_since_start = 0
         self._closed_resources = False
@@ -112,9 +110,10 @@ class NatverksBot(commands.Bot):
     async def setup_hook(self) -> None:
         """Open the record store, load the features, log the start, warm the index."""
         # The bot's first start makes the salt; every other command needs it to exist.
-        self.records = await self.in_records_thread(
-            RecordStore.open, self.config.state_dir, create_salt=True
+        store = await self.in_records_thread(
+            open_record_store, self.config.state_dir, create_salt=True
         )
+        self.records = AsyncRecordStore(store, self.records_executor)
         await self.load_features()
         if self.engine is not None:  # a bot that answers, not one made to sync commands
             await self._log_start()
@@ -172,9 +171,9 @@ class NatverksBot(commands.Bot):
         records, self.records = self.records, None
         if records is not None:
             try:
-                await self.in_records_thread(records.close)
+                await records.close()
             except RuntimeError:  # the records thread is already gone
-                records.close()
+                records.store.close()
         # Questions or a reindex still running finish on their threads; nothing waits.
         for pool in (self.executor, self.reindex_executor, self.records_executor):
             pool.shutdown(wait=False, cancel_futures=True)
@@ -184,7 +183,7 @@ class NatverksBot(commands.Bot):
         log.info("connected as %s to %d servers", self.user, len(self.guilds))
 
     async def on_message(self, message: discord.Message, /) -> None:
-        """Ignore prefix commands: the bot has none; the ask extension reads messages."""
+        """Ignore prefix commands: the bot has none; the answers extension reads messages."""
 
     async def on_error(self, event_method: str, /, *args: Any, **kwargs: Any) -> None:
         """Log an exception that escaped an event handler, with its traceback."""
@@ -211,16 +210,17 @@ class NatverksBot(commands.Bot):
             self.records_executor, functools.partial(func, *args, **kwargs)
         )
 
-    async def record(self, method: str, /, *args: Any, **kwargs: Any) -> Any:
-        """Return the result of the record store's ``method`` run on the records thread."""
+    def require_records(self) -> AsyncRecordStore:
+        """Return the question record; raise RuntimeError before setup_hook opened it."""
         if self.records is None:
             raise RuntimeError("the record store is not open")
-        return await self.in_records_thread(getattr(self.records, method), *args, **kwargs)
+        return self.records
 
     async def log_changes(self, changes: Iterable[ChangeRecord]) -> None:
         """Write change-log entries to the record store, on the records thread."""
+        records = self.require_records()
         for change in changes:
-            await self.record("log_change", change)
+            await records.log_change(change)
 
     def require_engine(self) -> Engine:
         """Return the engine, or raise EngineNotReadyError when there is none."""

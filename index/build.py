@@ -220,7 +220,7 @@ def _build_locked(run: _Run, encoder: Encoder, force: bool) -> BuildSummary:
     # Shared with other readers; a change to the folder waits, and is seen whole or not at all.
     with folder_lock(run.knowledge_dir, shared=True):
         entries = _read_folder(run)
-    if not force and _nothing_changed(run, entries):
+    if not force and _nothing_changed(run):
         return _keep_live_build(run)
     records, chunks = _gather(run, entries)
     passages = _passages(records, chunks)
@@ -321,7 +321,7 @@ def _read_new(run: _Run, path: Path, doc_id: str) -> Fresh | None:
     return Fresh(DocumentRecord.from_document(doc), chunks)
 
 
-def _nothing_changed(run: _Run, entries: list[Kept | Fresh]) -> bool:
+def _nothing_changed(run: _Run) -> bool:
     """Return whether the live build already holds exactly these documents, made alike."""
     manifest, settings, summary = run.manifest, run.settings, run.summary
     return (
@@ -425,7 +425,6 @@ def _embed(
     try:
         cache = EmbeddingCache(run.index_dir / "embeddings.sqlite")
         try:
-            # Passages and their sentences from one model call where the encoder pools them.
             vectors, sentence_vectors, run.summary.embedded = embed_passages_with_cache(
                 encoder,
                 texts,

@@ -31,7 +31,6 @@ import threading
 import time
 import unicodedata
 import zipfile
-from collections import OrderedDict
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from html.parser import HTMLParser
@@ -41,6 +40,7 @@ from typing import Annotated, Any, get_args
 import yaml
 from pydantic import ConfigDict, Field
 
+from index.bounded import BoundedMap
 from index.types import Visibility
 
 log = logging.getLogger(__name__)
@@ -499,21 +499,17 @@ def _parse(data: bytes, suffix: str, doc_id: str = "") -> _Parsed:
 # Parses done by read_document_isolated, by (suffix, sha256 of the bytes): the reindex that
 # follows a checked upload takes its text from here instead of parsing the file again.
 _PARSED_KEPT = 8
-_parsed: OrderedDict[tuple[str, str], _Parsed] = OrderedDict()
-_parsed_lock = threading.Lock()
+_parsed: BoundedMap[tuple[str, str], _Parsed] = BoundedMap(_PARSED_KEPT)
 
 
 def _remember(suffix: str, digest: str, parsed: _Parsed) -> None:
-    with _parsed_lock:
-        _parsed[(suffix, digest)] = parsed
-        _parsed.move_to_end((suffix, digest))
-        while len(_parsed) > _PARSED_KEPT:
-            _parsed.popitem(last=False)
+    """Keep a parse for the next reader of the same bytes (a checked upload's reindex)."""
+    _parsed.put((suffix, digest), parsed)
 
 
 def _remembered(suffix: str, digest: str) -> _Parsed | None:
-    with _parsed_lock:
-        return _parsed.get((suffix, digest))
+    """Return a parse kept by :func:`_remember`, or None."""
+    return _parsed.get((suffix, digest))
 
 
 # What the parser child may see of the environment: enough to find Python and its

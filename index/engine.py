@@ -54,8 +54,6 @@ class Engine:
         self._index: Index | None = None
         self._index_build: Path | None = None
         self._load_lock = threading.Lock()
-        self._count_lock = threading.Lock()
-        self.questions_answered = 0
 
     # -- index lifecycle -------------------------------------------------------------
 
@@ -116,9 +114,7 @@ class Engine:
 
     def status(self) -> dict[str, Any]:
         """Return what is indexed, with which model, when and how big."""
-        info = index_status(self.settings.index_dir)
-        info["questions_answered"] = self.questions_answered
-        return info
+        return index_status(self.settings.index_dir)
 
     # -- questions -------------------------------------------------------------------
 
@@ -201,8 +197,6 @@ class Engine:
             "answer": (time.perf_counter() - t) * 1000,
             "total": (time.perf_counter() - started) * 1000,
         }
-        with self._count_lock:  # asked from several worker threads at once
-            self.questions_answered += 1
         return answer
 
     # -- what is indexed -------------------------------------------------------------

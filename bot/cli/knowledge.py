@@ -228,7 +228,8 @@ def cmd_report(args: argparse.Namespace, config: Config) -> int:
 
 def cmd_forget_user(args: argparse.Namespace, config: Config) -> int:
     """Delete one person's questions and votes from the record; print how many rows went."""
-    from bot.services.records import DATABASE_NAME, RecordStore
+    from bot.services.record_store import open_record_store
+    from bot.services.records import DATABASE_NAME
 
     user_id = str(args.user_id).strip()
     if not user_id.isdigit() or not 1 <= len(user_id) <= 20:
@@ -237,7 +238,7 @@ def cmd_forget_user(args: argparse.Namespace, config: Config) -> int:
     if not database.is_file():
         # Saying "0 rows deleted" here could hide a wrong --config or state_dir.
         raise CliError(_("cli.forget.no_record", path=database))
-    store = RecordStore.open(config.state_dir)
+    store = open_record_store(config.state_dir)
     try:
         forgotten = store.forget_user(int(user_id))
     finally:

@@ -380,6 +380,8 @@ STRINGS: dict[str, str] = {
     "config.problem.top_level": "(top level)",
     "config.problem.unknown_key": "unknown key",
     "config.problem.renamed": "renamed: it is now {new}",
+    "config.problem.removed": "removed, it sets nothing now: delete it",
+    "config.problem.removed_value": "{value} was removed: use {instead}",
     "config.problem.missing": "Field required",
     "config.problem.integer": "Input should be a valid integer",
     "config.problem.number": "Input should be a valid number",

