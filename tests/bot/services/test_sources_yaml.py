@@ -11,7 +11,7 @@ import pytest
 
 from bot.cli import main
 from bot.services.sources import SourcesError, load_sources
-from tests.index.test_yaml_limits import NO_ALIASES, laughs
+from tests.index.documents.test_yaml_limits import NO_ALIASES, laughs
 
 
 @pytest.fixture
