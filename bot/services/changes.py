@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from bot.services.records import ChangeRecord, RecordStore
-from bot.services.sources import FetchReport
+from bot.services.web import FetchReport
 from index.build import BuildSummary
 
 if TYPE_CHECKING:

@@ -72,7 +72,7 @@ from bot.services.knowledge import (
 )
 from bot.services.records import DATABASE_NAME, ChangeRecord
 from bot.services.report import build_report, render_png
-from bot.services.sources import (
+from bot.services.web import (
     FetchReport,
     SourcesError,
     UnsafeURLError,

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from bot.cli import main
-from bot.services.sources import SourcesError, load_sources
+from bot.services.web import SourcesError, load_sources
 from tests.index.documents.test_yaml_limits import NO_ALIASES, laughs
 
 
