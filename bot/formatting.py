@@ -20,8 +20,8 @@ from urllib.parse import urlsplit
 import discord
 
 from bot.i18n import t
-from bot.services.sources import FetchReport
 from bot.services.summary import summary_heading, summary_rows
+from bot.services.web import FetchReport
 from index.answer import Answer, Source, sources_by_document
 from index.build import BuildSummary
 

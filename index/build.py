@@ -30,12 +30,12 @@ from index.dense import dense_kind, nlist, nprobe, write_dense
 from index.documents import (
     DocumentError,
     IsolatedReader,
+    ParsedUploads,
     ParseLimits,
     SkippedFile,
     document_id,
     file_hash,
     iter_document_paths,
-    parse_limits,
 )
 from index.embedding import (
     EmbeddingCache,
@@ -186,6 +186,7 @@ def build_index(
     *,
     progress: Progress | None = None,
     force: bool = False,
+    uploads: ParsedUploads | None = None,
 ) -> BuildSummary:
     """Build or update the index from the knowledge folder and swap it in atomically.
 
@@ -194,13 +195,14 @@ def build_index(
     build stays and the summary says so. ``force`` builds anew even then, embedding every
     passage and sentence again (no cached vector is used; the cache is refreshed). Raises
     IndexLockedError when a reindex is running, StoreError when the embedding cache cannot
-    be used (a damaged one is moved aside and remade instead).
+    be used (a damaged one is moved aside and remade instead). A file is read under
+    ``settings.parse_limits`` in a child process, unless ``uploads`` holds the parse of
+    a checked upload with the same bytes (the engine's, :attr:`index.engine.Engine.uploads`).
     """
     index_dir = Path(index_dir)
     with (
         reindex_lock(index_dir),
-        parse_limits(settings.parse_limits),
-        IsolatedReader(settings.parse_limits) as reader,
+        IsolatedReader(settings.parse_limits, uploads=uploads) as reader,
     ):
         run = _Run(
             Path(knowledge_dir),

@@ -18,7 +18,7 @@ from typing import Any
 from index.answer import Answer, Phrases, QuestionError, build_answer, clean_question
 from index.batching import BatchingEncoder
 from index.build import BuildSettings, BuildSummary, Progress, build_index
-from index.documents import SkippedFile
+from index.documents import ParsedUploads, SkippedFile
 from index.embedding import Encoder
 from index.search import Retriever, SearchResult, hybrid_search
 from index.settings import EngineSettings
@@ -54,6 +54,8 @@ class Engine:
         self._index: Index | None = None
         self._index_build: Path | None = None
         self._load_lock = threading.Lock()
+        # Parses of checked uploads (/kb add): the next reindex takes them, not the files.
+        self.uploads = ParsedUploads()
 
     # -- index lifecycle -------------------------------------------------------------
 
@@ -80,6 +82,7 @@ class Engine:
             self.build_settings(),
             progress=progress,
             force=force,
+            uploads=self.uploads,
         )
         self.reload()
         return summary

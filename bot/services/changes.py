@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 
 from bot.services.record_store import open_record_store
 from bot.services.records import ChangeRecord
-from bot.services.sources import FetchReport
+from bot.services.web import FetchReport
 from index.build import BuildSummary
 
 if TYPE_CHECKING:

@@ -36,7 +36,7 @@ def _imported_modules(path: Path) -> set[str]:
 
 
 def test_the_layout_lists_the_services_and_extensions():
-    assert {"indexing", "fetching", "changes", "knowledge", "sources", "records", "report"} <= set(
+    assert {"indexing", "fetching", "changes", "knowledge", "web", "records", "report"} <= set(
         SERVICES
     )
     assert BOT / "exts" / "kb" / "__init__.py" in EXTENSION_MODULES

@@ -18,9 +18,9 @@ from collections.abc import Callable
 
 import pytest
 
-from index import answer, chunking, documents, lexical
+from index import answer, chunking, lexical
 from index.build import BuildSettings, build_index
-from index.documents import Document, Section
+from index.documents import Document, ParseLimits, Section, _text, docx, html, markdown
 from index.store import load_index
 from tests.conftest import FakeEncoder
 
@@ -41,8 +41,12 @@ def _chunk(text: str) -> object:
     return chunking.chunk_document(_document(text), max_chars=700, overlap_sentences=1)
 
 
-def _read(reader: Callable[[bytes], object]) -> Callable[[str], object]:
-    return lambda text: reader(text.encode("utf-8"))
+def _read(reader: Callable[[bytes, ParseLimits], object]) -> Callable[[str], object]:
+    return lambda text: reader(text.encode("utf-8"), ParseLimits())
+
+
+def _decode(text: str) -> object:
+    return _text.decode_text(text.encode("utf-8"))
 
 
 def _type_match(sentence: str) -> object:
@@ -87,35 +91,35 @@ CASES: list[tuple[str, Callable[[str], object], str]] = [
     ("chunks/one long word", _chunk, "." * MB),
     ("chunks/one long sentence", _chunk, _times(MB, "ord ")),
     ("chunks/a long list", _chunk, "Exempel:\n" + _times(MB, "• punkt\n")),
-    # index/documents.py: the Markdown, HTML and Word readers, text tidying
-    ("markdown/hashes", _read(documents._read_markdown), "#" * MB),
-    ("markdown/heading of spaces", _read(documents._read_markdown), "#" + " " * MB),
+    # index/documents/: the Markdown, HTML and Word readers, text tidying
+    ("markdown/hashes", _read(markdown.read_markdown), "#" * MB),
+    ("markdown/heading of spaces", _read(markdown.read_markdown), "#" + " " * MB),
     (
         "markdown/heading, spaces, hash",
-        _read(documents._read_markdown),
+        _read(markdown.read_markdown),
         "# a" + " " * MB + "#b",
     ),
-    ("markdown/heading of hashes", _read(documents._read_markdown), "# " + _times(MB, " #")),
-    ("markdown/heading of tabs", _read(documents._read_markdown), "#\t" + "\t" * MB + "x"),
-    ("markdown/spaces", _read(documents._read_markdown), " " * MB),
-    ("markdown/backticks", _read(documents._read_markdown), "`" * MB),
-    ("markdown/emphasis", _read(documents._read_markdown), "# " + "*" * MB),
-    ("markdown/emphasised heading", _read(documents._read_markdown), "# **" + "a" * MB),
+    ("markdown/heading of hashes", _read(markdown.read_markdown), "# " + _times(MB, " #")),
+    ("markdown/heading of tabs", _read(markdown.read_markdown), "#\t" + "\t" * MB + "x"),
+    ("markdown/spaces", _read(markdown.read_markdown), " " * MB),
+    ("markdown/backticks", _read(markdown.read_markdown), "`" * MB),
+    ("markdown/emphasis", _read(markdown.read_markdown), "# " + "*" * MB),
+    ("markdown/emphasised heading", _read(markdown.read_markdown), "# **" + "a" * MB),
     # (a Python per-line cost: see SLOWER_PARSERS)
-    ("markdown/lines of hashes", _read(documents._read_markdown), _times(MB, "# #\n")),
-    ("html/spaces in pre", _read(documents._read_html), "<pre>a" + " " * MB + "x</pre>"),
-    ("html/tabs in pre", _read(documents._read_html), "<pre>a" + "\t" * MB + "x</pre>"),
-    ("html/lines in pre", _read(documents._read_html), "<pre>" + _times(MB, " \n") + "</pre>"),
-    ("html/exclamation marks", _read(documents._read_html), "<p>" + "!" * MB + "</p>"),
-    ("html/spaces", _read(documents._read_html), "<p>" + " " * MB + "x</p>"),
-    ("html/main role", _read(documents._read_html), "<p>role" + " " * MB + "</p>"),
+    ("markdown/lines of hashes", _read(markdown.read_markdown), _times(MB, "# #\n")),
+    ("html/spaces in pre", _read(html.read_html), "<pre>a" + " " * MB + "x</pre>"),
+    ("html/tabs in pre", _read(html.read_html), "<pre>a" + "\t" * MB + "x</pre>"),
+    ("html/lines in pre", _read(html.read_html), "<pre>" + _times(MB, " \n") + "</pre>"),
+    ("html/exclamation marks", _read(html.read_html), "<p>" + "!" * MB + "</p>"),
+    ("html/spaces", _read(html.read_html), "<p>" + " " * MB + "x</p>"),
+    ("html/main role", _read(html.read_html), "<p>role" + " " * MB + "</p>"),
     # (a Python per-character cost: see SLOWER_PARSERS)
-    ("html/open brackets", _read(documents._read_html), "<" * MB),
-    ("word/heading level", documents._docx_heading_level, "heading " + "1" * MB + "x"),
-    ("word/heading level spaces", documents._docx_heading_level, "heading 1" + " " * MB + "x"),
-    ("text/blank lines", documents._tidy_text, "\n" * MB),
-    ("text/lines of spaces", documents._tidy_text, _times(MB, " \n")),
-    ("text/decoded", _read(documents.decode_text), _times(MB, "å!")),
+    ("html/open brackets", _read(html.read_html), "<" * MB),
+    ("word/heading level", docx._heading_level, "heading " + "1" * MB + "x"),
+    ("word/heading level spaces", docx._heading_level, "heading 1" + " " * MB + "x"),
+    ("text/blank lines", _text.tidy_text, "\n" * MB),
+    ("text/lines of spaces", _text.tidy_text, _times(MB, " \n")),
+    ("text/decoded", _decode, _times(MB, "å!")),
     # index/answer.py: the question's language and kind, and the sentences' kind
     ("question/mention digits", _question, "<@" + "1" * MB),
     ("question/emoji letters", _question, "<a:" + "a" * MB),
@@ -208,7 +212,7 @@ def test_atx_headings_are_read_as_they_were():
         match = OLD_ATX_HEADING.match(line)
         return (len(match.group(1)), match.group(2) or "") if match else None
 
-    assert _differ(_texts("# \ta*\u00a0", longest=12), documents._atx_heading, old) == []
+    assert _differ(_texts("# \ta*\u00a0", longest=12), markdown.atx_heading, old) == []
 
 
 def test_html_line_breaks_are_tidied_as_they_were():
@@ -220,7 +224,7 @@ def test_html_line_breaks_are_tidied_as_they_were():
         lines = (re.sub(r"[ \t]+", " ", line).strip(" ") for line in tidied.split("\n"))
         return "\n".join(lines).strip("\n")
 
-    assert _differ(_texts(" \t\nx"), documents._html_breaks, old) == []
+    assert _differ(_texts(" \t\nx"), html._html_breaks, old) == []
 
 
 def test_word_heading_levels_are_read_as_they_were():
@@ -228,7 +232,7 @@ def test_word_heading_levels_are_read_as_they_were():
         return lambda style: m.group(1) if (m := pattern.search(style)) else None
 
     texts = _texts("1 2x\t", longest=8)
-    assert _differ(texts, level(documents._DOCX_LEVEL), level(OLD_DOCX_LEVEL)) == []
+    assert _differ(texts, level(docx._LEVEL), level(OLD_DOCX_LEVEL)) == []
 
 
 def test_questions_for_municipalities_are_recognised_as_they_were():

@@ -15,7 +15,7 @@ from bot.cli import main
 from bot.services.records import SALT_ENV, SQLiteRecordStore
 from tests.bot.municipal_site import serve_site
 from tests.bot.services.report.sample import add_question as _question
-from tests.bot.services.test_sources import list_pages
+from tests.bot.services.web.test_sources import list_pages
 
 # --------------------------------------------------------------------------- commands
 

@@ -71,6 +71,25 @@ async def test_an_added_pdf_is_indexed_cited_and_kept_internal(world: World):
     assert change["size"] == len(pdf) and time.time() - change["changed_at"] < 60
 
 
+async def test_an_added_document_is_read_once_in_a_child_not_again_by_its_reindex(
+    world: World, monkeypatch
+):
+    from index.documents import IsolatedReader
+
+    pdf = make_pdf(FISH_PAGES, title="Tranbergets fiskecentrum")
+    parsed = []  # the bytes of every document sent to a reader's child process
+    real_parse = IsolatedReader._parse
+    monkeypatch.setattr(
+        IsolatedReader,
+        "_parse",
+        lambda self, data, suffix: parsed.append(data) or real_parse(self, data, suffix),
+    )
+    async with world.running():
+        reply = await _add(world, world.admin(), "Tranberget.pdf", pdf)
+    assert "tillagda / ändrade / borttagna  1 / 0 / 0" in reply.embeds[0]["description"]
+    assert parsed.count(pdf) == 1  # the check of the upload; its reindex took that parse
+
+
 async def test_an_existing_name_is_refused_unless_replace_is_set(world: World):
     admin = world.admin()
     first = b"# Fiskecentrum\n\nTranbergets fiskecentrum invigdes 2019.\n"
@@ -150,7 +169,7 @@ async def test_an_upload_with_deeply_nested_front_matter_gets_the_normal_refusal
 async def test_a_small_upload_that_unpacks_to_a_lot_is_refused_in_one_line(
     world: World, name, reason
 ):
-    from tests.index.test_parse_limits import many_paragraphs_docx
+    from tests.index.documents.test_parse_limits import many_paragraphs_docx
 
     data = (
         many_paragraphs_docx(100_000)

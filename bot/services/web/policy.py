@@ -1,11 +1,11 @@
-"""Which web addresses the bot fetches: public ones only, checked at every step.
+"""The URL policy: only public web addresses are fetched, checked at every step.
 
-:func:`check_url` judges a URL by its form (scheme, user name, a literal address);
-:func:`check_address` judges an address (IPv4 inside IPv6 by the IPv4 address it
-reaches); :func:`check_url_resolves` judges every address a name resolves to; and
-:class:`PublicOnlyConnector` makes aiohttp resolve to allowed addresses only and check
-the address each connection is made to, before a request is sent on it. A host named in
-``sources.allowed_hosts`` passes (an intranet).
+A listed URL or a redirect to a loopback, link-local, private or otherwise non-global
+address, or one with a user name or password in it, is refused, unless its host is named
+in ``sources.allowed_hosts``. The check is made on the URL of every hop (redirects are
+followed one by one, bot/services/web/fetch.py), on every address a name resolves to (the
+session's resolver drops the others, so no connection is ever opened to them) and on the
+address actually connected to, before a request is sent on it.
 """
 
 from __future__ import annotations
