@@ -120,11 +120,11 @@ def fill_cache(
     """
     import time
 
-    from index.embedding import EmbeddingCache, embed_with_cache
+    from index.embedding import MINILM_MODEL, EmbeddingCache, embed_with_cache
     from index.embedding.onnx_backend import OnnxEncoder
 
     # ONNX Runtime gives the torch model's vectors (within 3e-7, same model id), faster.
-    encoder = encoder or OnnxEncoder(export_dir=cache_path.parent / "models")
+    encoder = encoder or OnnxEncoder(MINILM_MODEL, export_dir=cache_path.parent / "models")
     encoder.encode_documents(texts[:64])  # load and warm up
     cache = EmbeddingCache(cache_path)
     try:

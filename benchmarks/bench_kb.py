@@ -46,7 +46,7 @@ import discord  # noqa: E402
 
 from bot.client import create_bot  # noqa: E402
 from bot.config import load_config  # noqa: E402
-from bot.services.records import RecordStore  # noqa: E402
+from bot.services.records import SQLiteRecordStore  # noqa: E402
 from bot.services.report import build_report, format_tables, render_html, render_png  # noqa: E402
 from tests.fakes.discord import FakeDiscord  # noqa: E402
 from tests.fakes.pdf import make_pdf  # noqa: E402
@@ -228,7 +228,7 @@ DOCUMENTS = [f"dokument-{i:02}.md" for i in range(60)] + ["allt-startade-i-almed
 
 def fill_record(state: Path, questions: int, now: float) -> Path:
     """Write ``questions`` records over 30 days into a fresh bot.sqlite; return its path."""
-    store = RecordStore.open(state, environ={"NATVERKSBOT_USER_SALT": "bench"})
+    store = SQLiteRecordStore.open(state, environ={"NATVERKSBOT_USER_SALT": "bench"})
     path = store.path
     hashes = [store.hash_user(u) for u in range(2000)]
     store.close()

@@ -13,7 +13,6 @@ from __future__ import annotations
 import asyncio
 import functools
 import logging
-import time
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, TypeVar
@@ -21,11 +20,13 @@ from typing import Any, TypeVar
 import discord
 from discord.ext import commands
 
+from bot.command_sync import commands_state, tree_fingerprint
 from bot.config import Config
 from bot.i18n import CommandTranslator
 from bot.ratelimit import RateLimiter
 from bot.services.indexing import open_engine
-from bot.services.records import ChangeRecord, RecordStore
+from bot.services.record_store import AsyncRecordStore, open_record_store
+from bot.services.records import ChangeRecord
 from index.embedding import Encoder
 from index.engine import Engine
 
@@ -39,9 +40,7 @@ NO_MENTIONS = discord.AllowedMentions.none()
 # The features, loaded in this order by setup_hook; errors first so it sees every failure.
 EXTENSIONS = (
     "bot.exts.errors",
-    "bot.exts.ask",
-    "bot.exts.feedback",
-    "bot.exts.answer_actions",
+    "bot.exts.answers",
     "bot.exts.help",
     "bot.exts.admin",
     "bot.exts.kb",
@@ -95,13 +94,13 @@ class NatverksBot(commands.Bot):
         )
         self.reindex_executor = ThreadPoolExecutor(1, thread_name_prefix="reindex")
         self.records_executor = ThreadPoolExecutor(1, thread_name_prefix="records")
-        self.records: RecordStore | None = None
+        # The question record, its calls awaited on the records thread (setup_hook opens it).
+        self.records: AsyncRecordStore | None = None
         self.rate_limiter = RateLimiter(
             discord_config.rate_limit.per_user_per_minute,
             discord_config.rate_limit.per_guild_per_minute,
             discord_config.rate_limit.global_per_minute,
         )
-        self.started_at = time.time()
         self.questions_since_start = 0
         self.answered_since_start = 0
         self._closed_resources = False
@@ -109,18 +108,53 @@ class NatverksBot(commands.Bot):
     # -- start-up and shutdown -------------------------------------------------------
 
     async def setup_hook(self) -> None:
-        """Open the record store, set the translator, load the features, warm the index."""
+        """Open the record store, load the features, log the start, warm the index."""
         # The bot's first start makes the salt; every other command needs it to exist.
-        self.records = await self.in_records_thread(
-            RecordStore.open, self.config.state_dir, create_salt=True
+        store = await self.in_records_thread(
+            open_record_store, self.config.state_dir, create_salt=True
         )
-        await self.tree.set_translator(CommandTranslator())
-        for name in EXTENSIONS:
-            await self.load_extension(name)
+        self.records = AsyncRecordStore(store, self.records_executor)
+        await self.load_features()
+        if self.engine is not None:  # a bot that answers, not one made to sync commands
+            await self._log_start()
         engine = self.engine
         if engine is not None and await self.run_engine(engine.has_index):
             # Load the index now so the first question does not pay for it.
             await self.run_engine(engine.reload)
+
+    async def load_features(self) -> None:
+        """Set the slash commands' translator and load the extensions, with their commands."""
+        await self.tree.set_translator(CommandTranslator())
+        for name in EXTENSIONS:
+            await self.load_extension(name)
+
+    async def commands_fingerprint(self) -> str:
+        """Return the fingerprint of the slash commands a full ``sync-commands`` registers."""
+        return await tree_fingerprint(self.tree, self.config.discord.staff_guild_ids)
+
+    async def _log_start(self) -> None:
+        """Log the version, and whether the slash commands need a ``sync-commands``."""
+        from bot.version import version
+
+        fingerprint = await self.commands_fingerprint()
+        state = await asyncio.to_thread(commands_state, self.config.state_dir, fingerprint)
+        if state.in_sync:
+            log.info("natverksboten %s starting; slash commands as synced", version())
+        elif state.synced is None:
+            log.warning(
+                "natverksboten %s starting; no sync of the slash commands recorded in %s: "
+                "run `natverksbot sync-commands`",
+                version(),
+                self.config.state_dir,
+            )
+        else:
+            log.warning(
+                "natverksboten %s starting; the slash commands differ from those synced at %s "
+                "(by %s): run `natverksbot sync-commands`",
+                version(),
+                state.synced.synced_at,
+                state.synced.version,
+            )
 
     async def close(self) -> None:
         """Disconnect, then close the record store and the worker threads."""
@@ -137,9 +171,9 @@ class NatverksBot(commands.Bot):
         records, self.records = self.records, None
         if records is not None:
             try:
-                await self.in_records_thread(records.close)
+                await records.close()
             except RuntimeError:  # the records thread is already gone
-                records.close()
+                records.store.close()
         # Questions or a reindex still running finish on their threads; nothing waits.
         for pool in (self.executor, self.reindex_executor, self.records_executor):
             pool.shutdown(wait=False, cancel_futures=True)
@@ -149,7 +183,7 @@ class NatverksBot(commands.Bot):
         log.info("connected as %s to %d servers", self.user, len(self.guilds))
 
     async def on_message(self, message: discord.Message, /) -> None:
-        """Ignore prefix commands: the bot has none; the ask extension reads messages."""
+        """Ignore prefix commands: the bot has none; the answers extension reads messages."""
 
     async def on_error(self, event_method: str, /, *args: Any, **kwargs: Any) -> None:
         """Log an exception that escaped an event handler, with its traceback."""
@@ -176,16 +210,17 @@ class NatverksBot(commands.Bot):
             self.records_executor, functools.partial(func, *args, **kwargs)
         )
 
-    async def record(self, method: str, /, *args: Any, **kwargs: Any) -> Any:
-        """Return the result of the record store's ``method`` run on the records thread."""
+    def require_records(self) -> AsyncRecordStore:
+        """Return the question record; raise RuntimeError before setup_hook opened it."""
         if self.records is None:
             raise RuntimeError("the record store is not open")
-        return await self.in_records_thread(getattr(self.records, method), *args, **kwargs)
+        return self.records
 
     async def log_changes(self, changes: Iterable[ChangeRecord]) -> None:
         """Write change-log entries to the record store, on the records thread."""
+        records = self.require_records()
         for change in changes:
-            await self.record("log_change", change)
+            await records.log_change(change)
 
     def require_engine(self) -> Engine:
         """Return the engine, or raise EngineNotReadyError when there is none."""
@@ -250,3 +285,24 @@ def create_bot(
     if engine is None and load_engine:
         engine = open_engine(config, encoder)
     return NatverksBot(config, engine)
+
+
+def code_fingerprint(config: Config) -> str:
+    """Return the fingerprint of the code's slash commands under ``config``.
+
+    Without Discord and without touching the state folder: a bot without an engine loads
+    its features, is fingerprinted and unloads them before anything yields to the event
+    loop, so their background tasks (the daily purge) never run.
+    """
+    return asyncio.run(_code_fingerprint(config))
+
+
+async def _code_fingerprint(config: Config) -> str:
+    bot = NatverksBot(config, None)
+    try:
+        await bot.load_features()
+        return await bot.commands_fingerprint()
+    finally:
+        for name in reversed(list(bot.extensions)):
+            await bot.unload_extension(name)
+        await bot.close()

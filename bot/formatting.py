@@ -11,7 +11,7 @@ user or a document is escaped so it can neither format, link nor mention.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -20,8 +20,8 @@ from urllib.parse import urlsplit
 import discord
 
 from bot.i18n import t
-from bot.services.sources import FetchReport
 from bot.services.summary import summary_heading, summary_rows
+from bot.services.web import FetchReport
 from index.answer import Answer, Source, sources_by_document
 from index.build import BuildSummary
 
@@ -30,11 +30,8 @@ CONTENT_LIMIT = 2000
 TITLE_LIMIT = 256
 DESCRIPTION_LIMIT = 4096
 FIELDS_LIMIT = 25
-FIELD_NAME_LIMIT = 256
 FIELD_VALUE_LIMIT = 1024
-FOOTER_LIMIT = 2048
 EMBED_TOTAL_LIMIT = 6000
-EMBEDS_LIMIT = 10
 
 # The answer text keeps at least this much room before sources are compressed further.
 MIN_DESCRIPTION = 600
@@ -44,13 +41,21 @@ ELLIPSIS = "…"
 EMBED_COLOUR = 0x2B6CB0
 
 # Markdown that Discord renders anywhere in a line; escaping each with a backslash is
-# always safe because Discord drops a backslash before any punctuation.
-_MARKDOWN = re.compile(r"([\\*_~|`\[\]<>])")
-_INLINE_MARKDOWN = re.compile(r"([\\*_~|`\[\]<>#])")
+# always safe because Discord drops a backslash before any punctuation. A translation
+# table escapes them in one pass in C (a regex with "\\\1" expanded each in Python).
+_MARKDOWN = str.maketrans({char: "\\" + char for char in "\\*_~|`[]<>"})
+_INLINE_MARKDOWN = str.maketrans({char: "\\" + char for char in "\\*_~|`[]<>#"})
 _LINE_START_MARKDOWN = re.compile(r"^(\s*)([#>\-+]|\d+\.)")
 _MASS_MENTION = re.compile(r"@(everyone|here)")
-# Anything Discord would turn into a clickable link with a preview: scheme://...
-_URL = re.compile(r"(?i)\b[a-z][a-z0-9+.\-]*://[^\s<>]+")
+# Anything Discord would turn into a clickable link with a preview: scheme://... Discord
+# links "https://…" even glued to a word ("på1https://…", "x_https://…"), so the scheme
+# starts at the first letter of the scheme characters before "://", wherever they stand.
+# Each pattern here is linear in its input (tests/bot/test_formatting_linear.py): a run
+# of scheme characters is only tried from its first character, and the URL's body is
+# matched once its scheme is known.
+_SCHEME = re.compile(r"(?i)(?<![a-z0-9+.\-])[a-z0-9+.\-]*://(?=[^\s<>])")
+_SCHEME_START = re.compile(r"(?i)[a-z]")
+_URL_BODY = re.compile(r"[^\s<>]+")
 _URL_TRAILING = ".,;:!?)]}'\"”’»"
 _SENTENCE_END = re.compile(r"[.!?…][\"”’)\]]*\s+")
 _WHITESPACE = re.compile(r"\s+")
@@ -84,15 +89,34 @@ def escape(text: str) -> str:
     """
     parts: list[str] = []
     position = 0
-    for match in _URL.finditer(text):
-        url = match.group(0).rstrip(_URL_TRAILING)
+    for start, end in _raw_urls(text):
+        url = text[start:end].rstrip(_URL_TRAILING)
         if "://" not in url:
             continue
-        parts.append(_escape_plain(text[position : match.start()], at_start=not parts))
+        parts.append(_escape_plain(text[position:start], at_start=not parts))
         parts.append(_inert_url(url))
-        position = match.start() + len(url)
+        position = start + len(url)
     parts.append(_escape_plain(text[position:], at_start=not parts))
     return "".join(parts)
+
+
+def _raw_urls(text: str) -> Iterator[tuple[int, int]]:
+    """Yield the (start, end) of each raw URL in ``text``: a scheme, "://" and a body.
+
+    The scheme is letters, digits and "+.-" starting with a letter; a word character
+    before it does not hide it (Discord links "https://…" in "x_https://…" too).
+    """
+    search_from = 0
+    while scheme := _SCHEME.search(text, search_from):
+        colon = scheme.end() - len("://")
+        letter = _SCHEME_START.search(text, scheme.start(), colon)
+        if letter is None:  # "123://…": no scheme here; one may follow in what comes after
+            search_from = scheme.end()
+            continue
+        body = _URL_BODY.match(text, scheme.end())
+        assert body is not None  # the scheme pattern looks ahead for it
+        yield letter.start(), body.end()
+        search_from = body.end()
 
 
 def escape_inline(text: str) -> str:
@@ -101,12 +125,12 @@ def escape_inline(text: str) -> str:
     Unlike :func:`escape` it adds nothing for line-start markers ("1.", "-"), which only
     act at the start of a line and would show as a stray backslash.
     """
-    return _MASS_MENTION.sub("@\u200b\\1", _INLINE_MARKDOWN.sub(r"\\\1", text))
+    return _MASS_MENTION.sub("@\u200b\\1", text.translate(_INLINE_MARKDOWN))
 
 
 def _escape_plain(text: str, *, at_start: bool = True) -> str:
     """Return text without URLs escaped (line-start markdown only at the start of a text)."""
-    text = _MARKDOWN.sub(r"\\\1", text)
+    text = text.translate(_MARKDOWN)
     if at_start:
         text = _LINE_START_MARKDOWN.sub(r"\1\\\2", text)
     return _MASS_MENTION.sub("@\u200b\\1", text)

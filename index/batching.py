@@ -60,10 +60,6 @@ class BatchingEncoder:
         self._closed = False
         self.batches: list[int] = []  # sizes of the last batches, for measurements
         self._keep_sizes = 10_000
-        # Index builds may pool sentences from their passage (embed_passages_with_cache).
-        self.sentences_in_passage = bool(getattr(encoder, "sentences_in_passage", False))
-        if self.sentences_in_passage:
-            self.encode_passages = encoder.encode_passages  # type: ignore[attr-defined]
 
     @property
     def model_id(self) -> str:

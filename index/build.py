@@ -29,13 +29,13 @@ from index.chunking import PASSAGE_TEXT_VERSION, Chunk, chunk_document, lead_tex
 from index.dense import dense_kind, nlist, nprobe, write_dense
 from index.documents import (
     DocumentError,
+    IsolatedReader,
+    ParsedUploads,
     ParseLimits,
     SkippedFile,
     document_id,
     file_hash,
     iter_document_paths,
-    parse_limits,
-    read_document,
 )
 from index.embedding import (
     EmbeddingCache,
@@ -171,6 +171,7 @@ class _Run:
     settings: BuildSettings
     report: Progress
     started: float
+    reader: IsolatedReader
     summary: BuildSummary = field(default_factory=BuildSummary)
     manifest: dict[str, Any] | None = None
     # Each document's content hash in the live build, when its chunks can be reused.
@@ -185,6 +186,7 @@ def build_index(
     *,
     progress: Progress | None = None,
     force: bool = False,
+    uploads: ParsedUploads | None = None,
 ) -> BuildSummary:
     """Build or update the index from the knowledge folder and swap it in atomically.
 
@@ -193,16 +195,22 @@ def build_index(
     build stays and the summary says so. ``force`` builds anew even then, embedding every
     passage and sentence again (no cached vector is used; the cache is refreshed). Raises
     IndexLockedError when a reindex is running, StoreError when the embedding cache cannot
-    be used (a damaged one is moved aside and remade instead).
+    be used (a damaged one is moved aside and remade instead). A file is read under
+    ``settings.parse_limits`` in a child process, unless ``uploads`` holds the parse of
+    a checked upload with the same bytes (the engine's, :attr:`index.engine.Engine.uploads`).
     """
     index_dir = Path(index_dir)
-    with reindex_lock(index_dir), parse_limits(settings.parse_limits):
+    with (
+        reindex_lock(index_dir),
+        IsolatedReader(settings.parse_limits, uploads=uploads) as reader,
+    ):
         run = _Run(
             Path(knowledge_dir),
             index_dir,
             settings,
             progress or (lambda stage, done, total: None),
             time.perf_counter(),
+            reader,
         )
         return _build_locked(run, encoder, force)
 
@@ -214,7 +222,7 @@ def _build_locked(run: _Run, encoder: Encoder, force: bool) -> BuildSummary:
     # Shared with other readers; a change to the folder waits, and is seen whole or not at all.
     with folder_lock(run.knowledge_dir, shared=True):
         entries = _read_folder(run)
-    if not force and _nothing_changed(run, entries):
+    if not force and _nothing_changed(run):
         return _keep_live_build(run)
     records, chunks = _gather(run, entries)
     passages = _passages(records, chunks)
@@ -294,10 +302,15 @@ def _usable_id(run: _Run, path: Path, seen_ids: set[str]) -> str | None:
 
 
 def _read_new(run: _Run, path: Path, doc_id: str) -> Fresh | None:
-    """Return a document read and chunked, or None (skipped, with the reason) if it cannot be."""
+    """Return a document read and chunked, or None (skipped, with the reason) if it cannot be.
+
+    Every file of the folder may come from an upload, a fetched page or a synced share:
+    it is parsed and cut into sentences in the reader's child process, within the time
+    budget (``documents.parse_seconds`` per document), never in this one.
+    """
     settings, summary = run.settings, run.summary
     try:
-        doc = read_document(path, run.knowledge_dir, settings.default_visibility)
+        doc = run.reader.read(path, run.knowledge_dir, settings.default_visibility)
     except DocumentError as exc:
         log.warning("skipped %s: %s", doc_id, exc)
         summary.skipped.append(SkippedFile(doc_id, str(exc)))
@@ -310,7 +323,7 @@ def _read_new(run: _Run, path: Path, doc_id: str) -> Fresh | None:
     return Fresh(DocumentRecord.from_document(doc), chunks)
 
 
-def _nothing_changed(run: _Run, entries: list[Kept | Fresh]) -> bool:
+def _nothing_changed(run: _Run) -> bool:
     """Return whether the live build already holds exactly these documents, made alike."""
     manifest, settings, summary = run.manifest, run.settings, run.summary
     return (
@@ -414,7 +427,6 @@ def _embed(
     try:
         cache = EmbeddingCache(run.index_dir / "embeddings.sqlite")
         try:
-            # Passages and their sentences from one model call where the encoder pools them.
             vectors, sentence_vectors, run.summary.embedded = embed_passages_with_cache(
                 encoder,
                 texts,

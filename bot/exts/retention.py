@@ -45,7 +45,7 @@ class RetentionCog(commands.Cog):
             log.info("retention: %d trash entries older than %d days deleted", purged, trash_days)
         days = config.discord.retention_days
         try:
-            deleted = await self.bot.record("purge", days)
+            deleted = await self.bot.require_records().purge(days)
         except Exception:
             log.exception("could not delete old question records")
             return

@@ -43,7 +43,7 @@ from bot.services.changes import detected_changes
 from bot.services.fetching import fetch_and_log
 from bot.services.indexing import reindex_unless_locked
 from bot.services.knowledge import FolderWatch, Snapshot, folder_snapshot
-from bot.services.sources import SOURCES_FILE, FetchReport, SourcesError
+from bot.services.web import SOURCES_FILE, FetchReport, SourcesError
 from index.build import BuildSummary
 
 log = logging.getLogger(__name__)

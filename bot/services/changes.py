@@ -10,8 +10,9 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from bot.services.records import ChangeRecord, RecordStore
-from bot.services.sources import FetchReport
+from bot.services.record_store import open_record_store
+from bot.services.records import ChangeRecord
+from bot.services.web import FetchReport
 from index.build import BuildSummary
 
 if TYPE_CHECKING:
@@ -77,7 +78,7 @@ def log_changes(state_dir: Path, changes: Iterable[ChangeRecord]) -> None:
     changes = list(changes)
     if not changes:
         return
-    store = RecordStore.open(state_dir, need_salt=False)
+    store = open_record_store(state_dir, need_salt=False)
     try:
         for change in changes:
             store.log_change(change)

@@ -12,7 +12,7 @@ from collections.abc import Awaitable, Callable, Collection
 from bot.config import Config
 from bot.services.changes import fetch_changes
 from bot.services.records import ChangeRecord
-from bot.services.sources import FetchReport, fetch_sources
+from bot.services.web import FetchReport, fetch_sources
 
 log = logging.getLogger(__name__)
 

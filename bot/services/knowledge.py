@@ -49,13 +49,14 @@ from index.documents import (
     SUPPORTED_SUFFIXES,
     VISIBILITY_FILE,
     DocumentError,
+    IsolatedReader,
+    ParsedFile,
     ParseLimits,
     Visibility,
     decode_text,
     document_id,
     is_ignored_name,
     iter_document_paths,
-    read_document_isolated,
     read_visibility_list,
     split_front_matter,
 )
@@ -87,6 +88,16 @@ _VISIBILITY_HEADER = (
 
 class KnowledgeError(ExplainedError):
     """A refused change: ``key`` and ``values`` name the catalogue's text (str() is English)."""
+
+
+@dataclass(frozen=True)
+class PreparedUpload:
+    """An upload the engine has read: the bytes to store, its title, and the parse."""
+
+    data: bytes
+    title: str
+    parsed: ParsedFile
+    """For the reindex that follows (``Engine.uploads``): it then does not read the file again."""
 
 
 @dataclass(frozen=True)
@@ -185,14 +196,15 @@ def prepare_upload(
     *,
     max_bytes: int,
     limits: ParseLimits | None = None,
-) -> tuple[bytes, str]:
-    """Return (the bytes to store, the document's title) once the engine has read them.
+) -> PreparedUpload:
+    """Return the upload to store (its bytes, title and parse) once the engine has read it.
 
     Markdown gets ``visibility`` written into its front matter. Raises KnowledgeError
     for an empty file, one over ``max_bytes``, and one the engine cannot read (with the
     reader's reason, e.g. "not a valid PDF: it is a PNG image"). The reader runs in a
-    child process under ``limits`` (its time budget included); its parse is kept for the
-    reindex that follows, which then does not read the file again.
+    child process under ``limits`` (its time budget included); the caller hands the
+    parse to the engine (``engine.uploads.add(prepared.parsed)``) so that the reindex
+    that follows does not read the file again.
     """
     check_size(len(data), max_bytes)
     if Path(name).suffix.lower() in MARKDOWN_SUFFIXES:
@@ -201,10 +213,11 @@ def prepare_upload(
         path = Path(folder) / name
         path.write_bytes(data)
         try:
-            document = read_document_isolated(path, Path(folder), visibility, limits=limits)
+            with IsolatedReader(limits) as reader:
+                document, parsed = reader.check(path, Path(folder), visibility)
         except DocumentError as exc:
             raise KnowledgeError("kb.add.unreadable", reason=str(exc)) from exc
-    return data, document.title
+    return PreparedUpload(data, document.title, parsed)
 
 
 def check_size(size: int, max_bytes: int) -> None:

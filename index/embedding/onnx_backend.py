@@ -1,8 +1,8 @@
 """The sentence-transformers model run by ONNX Runtime: same vectors, faster on CPU, no torch.
 
-The model is exported once, locally, from the configured sentence-transformers folder
-(the packaged MiniLM by default) into ``export_dir``; nothing is downloaded. After that
-a process loads only ONNX Runtime and the tokenizer, not torch, so it starts sooner and
+The model is exported once, locally, from the configured sentence-transformers folder (the
+packaged multilingual-e5-small by default) into ``export_dir``; nothing is downloaded. After
+that a process loads only ONNX Runtime and the tokenizer, not torch, so it starts sooner and
 holds less memory. The word-embedding table is kept out of the graph, on disk, and read
 row by row (:class:`EmbeddingTable`); model calls are capped in padded tokens.
 ``quantize=True`` adds dynamic int8 weights (faster, but the vectors move:
@@ -25,14 +25,13 @@ import numpy as np
 
 from index.embedding.base import (
     DOCUMENT_PROMPT_NAMES,
-    PACKAGED_MODEL,
     QUERY_PROMPT_NAMES,
     ModelNotFoundError,
     fingerprint,
     first_prompt,
     resolve_model_path,
 )
-from index.embedding.e5_package import encodable, normalizer_for, source_of
+from index.embedding.e5_package import E5_MODEL, encodable, normalizer_for, source_of
 
 log = logging.getLogger(__name__)
 
@@ -94,7 +93,7 @@ class OnnxEncoder:
 
     def __init__(
         self,
-        name: str = PACKAGED_MODEL,
+        name: str = E5_MODEL,
         *,
         export_dir: Path,
         quantize: bool = False,
@@ -103,13 +102,8 @@ class OnnxEncoder:
         query_prompt: str | None = None,
         document_prompt: str | None = None,
         threads: int | None = None,
-        sentences_in_passage: bool = False,
     ) -> None:
         self.name = name
-        # Index builds take sentence vectors from encode_passages (one model call per
-        # passage) instead of encoding each sentence again; measured faster with better
-        # quotes but more wrongly answered questions (docs/PERFORMANCE.md), so off by default.
-        self.sentences_in_passage = sentences_in_passage
         self.export_dir = Path(export_dir)
         self.quantize = quantize
         self.batch_size = batch_size
@@ -278,64 +272,6 @@ class OnnxEncoder:
         for part, encodings, hidden in self._batches(self._inputs(texts, prompt)):
             out[part] = self._pool(hidden, encodings)
         return out
-
-    def encode_passages(
-        self, texts: Sequence[str], spans: Sequence[Sequence[str]]
-    ) -> tuple[np.ndarray, list[np.ndarray]]:
-        """Return passage vectors and, per passage, a vector for each of its spans.
-
-        ``spans[i]`` are pieces of ``texts[i]`` (its sentences), in order. Each span's
-        vector is the mean of the passage's own token states over the span's tokens
-        ("late chunking"), so one model call gives the passage and all its sentences. A
-        span that cannot be found in the passage, or that lies past the token limit, is
-        encoded on its own as a passage; every span gets a normalised vector.
-        """
-        if len(spans) != len(texts):
-            raise ValueError("one list of spans per passage is needed")
-        self._load()
-        inputs = self._inputs(texts, self._document_prompt)
-        passages = np.empty((len(texts), self._dimension), dtype=np.float32)
-        span_vectors = [np.zeros((len(s), self._dimension), dtype=np.float32) for s in spans]
-        alone: list[tuple[int, int]] = []
-        if not texts:
-            return passages, span_vectors
-        for part, encodings, hidden in self._batches(inputs):
-            passages[part] = self._pool(hidden, encodings)
-            for row, (i, encoding) in enumerate(zip(part.tolist(), encodings, strict=True)):
-                for j, vector in self._span_states(inputs[i], spans[i], encoding, hidden[row]):
-                    if vector is None:
-                        alone.append((i, j))
-                    else:
-                        span_vectors[i][j] = vector
-        if alone:
-            vectors = self._encode([spans[i][j] for i, j in alone], self._document_prompt)
-            for (i, j), vector in zip(alone, vectors, strict=True):
-                span_vectors[i][j] = vector
-        return passages, span_vectors
-
-    def _span_states(
-        self, text: str, spans: Sequence[str], encoding: Any, hidden: np.ndarray
-    ) -> Iterator[tuple[int, np.ndarray | None]]:
-        """Yield (span index, its pooled normalised vector or None if not found)."""
-        n = len(encoding.ids)
-        offsets = np.asarray(encoding.offsets, dtype=np.int64).reshape(n, 2)
-        real = np.asarray(encoding.special_tokens_mask, dtype=bool) == 0
-        covered = int(offsets[real, 1].max()) if real.any() else 0
-        cursor = 0
-        for j, span in enumerate(spans):
-            key = self._inputs([span], None)[0].strip()
-            at = text.find(key, cursor) if key else -1
-            end = at + len(key)
-            if at < 0 or end > covered:
-                yield j, None
-                continue
-            cursor = end
-            chosen = real & (offsets[:, 0] < end) & (offsets[:, 1] > at)
-            if not chosen.any():
-                yield j, None
-                continue
-            vector = hidden[:n][chosen].mean(axis=0)
-            yield j, vector / max(float(np.linalg.norm(vector)), 1e-12)
 
     def _longest_piece(self) -> int:
         """Return the most characters one token of this tokenizer can cover (cached)."""

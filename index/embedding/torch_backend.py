@@ -14,13 +14,12 @@ import numpy as np
 
 from index.embedding.base import (
     DOCUMENT_PROMPT_NAMES,
-    PACKAGED_MODEL,
     QUERY_PROMPT_NAMES,
     fingerprint,
     first_prompt,
     resolve_model_path,
 )
-from index.embedding.e5_package import normalizer_for
+from index.embedding.e5_package import E5_MODEL, normalizer_for
 
 if TYPE_CHECKING:
     from sentence_transformers import SentenceTransformer
@@ -33,7 +32,7 @@ class SentenceTransformerEncoder:
 
     def __init__(
         self,
-        name: str = PACKAGED_MODEL,
+        name: str = E5_MODEL,
         *,
         device: str = "cpu",
         batch_size: int = 64,

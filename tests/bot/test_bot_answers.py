@@ -300,7 +300,7 @@ async def test_the_help_hint_is_in_the_first_answer_to_a_person_only(world: Worl
 
 def _fill_record_store(bot) -> None:
     """Cap the question database at its current size: SQLite then says the disk is full."""
-    db = bot.records._db
+    db = bot.records.store._db
     pages = db.execute("PRAGMA page_count").fetchone()[0]
     db.execute(f"PRAGMA max_page_count = {pages + 4}")
     with contextlib.suppress(sqlite3.OperationalError):  # "database or disk is full"

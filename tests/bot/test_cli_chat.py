@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 
 from bot.cli import main
-from bot.services.records import QuestionRecord, RecordStore
+from bot.services.records import QuestionRecord, SQLiteRecordStore
 
 ROOT = Path(__file__).parents[2]
 
@@ -73,10 +73,10 @@ def test_a_follow_up_that_fails_is_not_asked_again_without_its_context(
 
 
 def test_a_report_piped_into_head_ends_quietly(tmp_path, knowledge):
-    store = RecordStore.open(tmp_path / "state", environ={}, create_salt=True)
+    store = SQLiteRecordStore.open(tmp_path / "state", environ={}, create_salt=True)
     try:
         for i in range(3000):  # far more output than a pipe holds
-            store.add(
+            store.add_question(
                 QuestionRecord(
                     guild_id=1,
                     channel_id=5,

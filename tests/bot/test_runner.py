@@ -16,6 +16,8 @@ import pytest
 
 from bot.cli import runner
 from bot.cli.runner import TokenError, read_token, run_bot, sync_commands
+from bot.client import code_fingerprint
+from bot.command_sync import read_sync
 from bot.config import Config
 from bot.services import indexing
 from tests.bot.conftest import ANSWERABLE, make_config
@@ -176,6 +178,10 @@ def test_sync_commands_registers_global_commands_and_admin_commands_in_staff_gui
         f"Synced 2 commands to guild {staff.id}: kb, reindex",
     ]
     assert fake.connections == []  # REST only, no gateway
+    # What was registered is recorded: status and the start compare the code's with it.
+    record = read_sync(config.state_dir)
+    assert record.fingerprint == code_fingerprint(config)
+    assert record.targets == ("global", str(staff.id))
 
 
 @pytest.mark.parametrize("staff", [False, True])
@@ -196,6 +202,9 @@ def test_sync_commands_to_one_guild_gives_it_all_it_should_have_at_once(
     assert names == (["ask", "help", "kb", "reindex"] if staff else ["ask", "help"])
     assert None not in fake.synced_commands
     assert out.startswith(f"Synced {len(names)} commands to guild {target.id}")
+    # The code's commands, not the tree with the global ones copied to the guild.
+    record = read_sync(config.state_dir)
+    assert (record.fingerprint, record.targets) == (code_fingerprint(config), (str(target.id),))
 
 
 @pytest.mark.parametrize("command", [run_bot, sync_commands])
@@ -261,6 +270,7 @@ def test_a_token_discord_refuses_is_one_line_without_the_token(
     assert err.startswith("natverksbot: error: Discord refused the token in DISCORD_TOKEN")
     assert err.count("\n") == 1
     assert wrong not in out + err
+    assert read_sync(tmp_path / "state") is None  # nothing registered, nothing recorded
 
 
 def test_the_cli_dispatches_run_to_the_runner(monkeypatch, tmp_path, knowledge):

@@ -178,20 +178,3 @@ def test_engine_answers_through_the_batcher_and_stops_it_when_dropped(knowledge,
     gc.collect()
     worker.join(5)
     assert not worker.is_alive()
-
-
-class PassageEncoder(FakeEncoder):
-    """A fake encoder that pools sentences from their passage, like the ONNX backend."""
-
-    sentences_in_passage = True
-
-    def encode_passages(self, texts, spans):
-        return self.encode_documents(texts), [self.encode_documents(s) for s in spans]
-
-
-def test_passages_with_their_sentences_pass_through_to_the_wrapped_encoder():
-    wrapped = BatchingEncoder(PassageEncoder())
-    passages, spans = wrapped.encode_passages(["Ett. Två."], [["Ett.", "Två."]])
-    assert wrapped.sentences_in_passage and passages.shape[0] == 1 and spans[0].shape[0] == 2
-    assert not BatchingEncoder(FakeEncoder()).sentences_in_passage
-    wrapped.close()

@@ -72,17 +72,17 @@ from bot.services.knowledge import (
 )
 from bot.services.records import DATABASE_NAME, ChangeRecord
 from bot.services.report import build_report, render_png
-from bot.services.sources import (
+from bot.services.web import (
     FetchReport,
     SourcesError,
-    UnsafeURLError,
     add_source,
-    check_url_resolves,
     fetched_pages,
     load_sources,
     remove_source,
 )
+from bot.services.web.policy import UnsafeURLError, check_url_resolves
 from index.build import BuildSummary
+from index.documents import ParsedFile
 
 log = logging.getLogger(__name__)
 
@@ -173,7 +173,7 @@ class KnowledgeCog(commands.Cog):
                 await self._reply(interaction, t("kb.add.download_failed", language))
                 return
             async with self._changing:
-                prepared, _ = await asyncio.to_thread(
+                prepared = await asyncio.to_thread(
                     prepare_upload,
                     name,
                     data,
@@ -185,7 +185,7 @@ class KnowledgeCog(commands.Cog):
                     store_document,
                     config.knowledge_dir,
                     name,
-                    prepared,
+                    prepared.data,
                     chosen,
                     replace=replace,
                     trash_dir=config.trash_dir,
@@ -199,7 +199,7 @@ class KnowledgeCog(commands.Cog):
                     sha256=stored.sha256,
                     detail=file.filename if file.filename != stored.id else None,
                 )
-                summary = await self._reindex()
+                summary = await self._reindex(prepared.parsed)
         except KnowledgeError as exc:
             await self._refuse(interaction, "add", file.filename, exc, bold=False)
             return
@@ -594,9 +594,15 @@ class KnowledgeCog(commands.Cog):
 
     # -- shared --------------------------------------------------------------------
 
-    async def _reindex(self) -> BuildSummary | None:
-        """Return the incremental reindex's summary, or None when another process holds it."""
-        return await self.bot.run_reindex(reindex_unless_locked, self.bot.require_engine())
+    async def _reindex(self, upload: ParsedFile | None = None) -> BuildSummary | None:
+        """Return the incremental reindex's summary, or None when another process holds it.
+
+        ``upload``: the parse of the upload just stored, which the reindex takes as it is.
+        """
+        engine = self.bot.require_engine()
+        if upload is not None:
+            engine.uploads.add(upload)
+        return await self.bot.run_reindex(reindex_unless_locked, engine)
 
     async def _log(
         self, interaction: discord.Interaction, action: str, document: str, **values: Any

@@ -9,7 +9,7 @@ import discord
 
 from bot.formatting import EMBED_COLOUR, clip, escape_inline
 from bot.i18n import Language, t
-from bot.services.sources import WebSource
+from bot.services.web import WebSource
 
 
 def source_line(page: WebSource, fetched: dict[str, Any], language: Language) -> str:

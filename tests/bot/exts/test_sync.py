@@ -8,7 +8,7 @@ import sqlite3
 from bot.client import create_bot
 from bot.config import SyncConfig
 from tests.bot.conftest import World
-from tests.bot.services.test_sources import list_pages
+from tests.bot.services.web.test_sources import list_pages
 
 FISH = "Vilket år invigdes Tranbergets fiskecentrum?"
 HOURS = "Hur många timmar samhällsorientering får man i Falköping?"

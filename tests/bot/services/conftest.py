@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import pytest
 
-from bot.services.records import RecordStore
+from bot.services.records import SQLiteRecordStore
 from tests.bot.services.report.sample import fill
 
 
 @pytest.fixture
 def record(tmp_path):
     """Return the record store of the sample (tests/bot/services/report/sample.py)."""
-    store = RecordStore.open(tmp_path / "state", environ={}, create_salt=True)
+    store = SQLiteRecordStore.open(tmp_path / "state", environ={}, create_salt=True)
     fill(store)
     yield store
     store.close()

@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 
 from bot.cli import main
-from bot.services.records import QuestionRecord, RecordStore
+from bot.services.records import QuestionRecord, SQLiteRecordStore
 from tests.conftest import fill_knowledge
 
 
@@ -58,14 +58,14 @@ class Recorder:
     """Records questions one by one on its own thread, as the running bot does."""
 
     def __init__(self, state: Path) -> None:
-        self.store = RecordStore.open(state, create_salt=True)
+        self.store = SQLiteRecordStore.open(state, create_salt=True)
         self.count = 0
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._loop, daemon=True)
 
     def _loop(self) -> None:
         while not self._stop.is_set():
-            self.store.add(
+            self.store.add_question(
                 QuestionRecord(
                     guild_id=1,
                     channel_id=2,
@@ -125,10 +125,10 @@ def test_a_backup_taken_while_questions_are_recorded_loses_no_row(setup, tmp_pat
 
 def test_a_restored_backup_gives_back_the_record_the_salt_and_the_documents(setup, tmp_path):
     knowledge, state, config = setup
-    store = RecordStore.open(state, create_salt=True)
+    store = SQLiteRecordStore.open(state, create_salt=True)
     try:
         for i in range(5):
-            store.add(
+            store.add_question(
                 QuestionRecord(
                     guild_id=None,
                     channel_id=9,
@@ -157,7 +157,7 @@ def test_a_restored_backup_gives_back_the_record_the_salt_and_the_documents(setu
     for name in ("bot.sqlite", "user-salt"):
         shutil.copy2(folder / name, state / name)
 
-    restored = RecordStore.open(state)
+    restored = SQLiteRecordStore.open(state)
     try:
         assert [r["question"] for r in restored.rows()] == [f"Fråga {i}" for i in range(5)]
         assert restored.hash_user(42) == hashed  # forget-user still finds the person

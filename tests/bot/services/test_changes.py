@@ -7,7 +7,7 @@ import sqlite3
 
 from bot.services.changes import detected_changes, fetch_changes, log_changes
 from bot.services.records import DATABASE_NAME, SALT_NAME, ChangeRecord
-from bot.services.sources import FetchReport, FetchResult
+from bot.services.web import FetchReport, FetchResult
 from index.build import BuildSummary
 
 

@@ -9,9 +9,9 @@ import pytest
 from bot.config import SourcesConfig
 from bot.services.fetching import fetch_and_log
 from bot.services.records import ChangeRecord
-from bot.services.sources import SourcesError
+from bot.services.web import SourcesError
 from tests.bot.conftest import make_config
-from tests.bot.services.test_sources import list_pages
+from tests.bot.services.web.test_sources import list_pages
 
 
 class Collected:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import os
 
 import pytest
@@ -90,16 +91,17 @@ def test_names_that_cannot_be_documents_are_refused(uploaded, key):
 
 def test_markdown_gets_the_chosen_visibility_in_its_front_matter():
     data = b"---\ntitle: Plan\nvisibility: public\n---\n# Plan\n\nText.\n"
-    prepared, title = prepare_upload("plan.md", data, "internal", max_bytes=LIMIT)
-    meta, body = split_front_matter(prepared.decode())
+    prepared = prepare_upload("plan.md", data, "internal", max_bytes=LIMIT)
+    title = prepared.title
+    meta, body = split_front_matter(prepared.data.decode())
     assert meta == {"title": "Plan", "visibility": "internal"} and body == "# Plan\n\nText.\n"
     assert title == "Plan"
 
 
 def test_windows_1252_markdown_is_stored_as_utf8():
     data = "# Nässjö\n\nMöte på fredag.\n".encode("cp1252")
-    prepared, _ = prepare_upload("möte.md", data, "public", max_bytes=LIMIT)
-    assert "Nässjö" in prepared.decode("utf-8")
+    prepared = prepare_upload("möte.md", data, "public", max_bytes=LIMIT)
+    assert "Nässjö" in prepared.data.decode("utf-8")
 
 
 @pytest.mark.parametrize(
@@ -123,8 +125,9 @@ def test_bad_uploads_are_refused_with_the_reason(name, data, key, reason):
 
 def test_a_pdf_is_read_before_it_is_kept():
     data = make_pdf([["Nätverket startade i Almedalen 2012."]], title="Nätverket")
-    prepared, title = prepare_upload("natverket.pdf", data, "public", max_bytes=LIMIT)
-    assert prepared == data and title == "Nätverket"
+    prepared = prepare_upload("natverket.pdf", data, "public", max_bytes=LIMIT)
+    assert prepared.data == data and prepared.title == "Nätverket"
+    assert prepared.parsed.sha256 == hashlib.sha256(data).hexdigest()  # for the reindex
 
 
 def test_a_stored_pdf_keeps_its_visibility_in_the_list(tmp_path):

@@ -14,8 +14,7 @@ from pathlib import Path
 
 import pytest
 
-import index.build
-import index.documents
+import index.documents._reading
 import index.folder_lock
 from bot.services import knowledge
 from bot.services.indexing import reindex_unless_locked
@@ -25,7 +24,7 @@ from bot.services.knowledge import (
     store_document,
     trash_document,
 )
-from index.documents import read_document, read_visibility_list
+from index.documents import IsolatedReader, read_document, read_visibility_list
 from index.folder_lock import FolderBusyError, folder_lock
 from index.store import load_index
 from tests.index.builds import build, make_engine
@@ -94,7 +93,7 @@ def test_a_reindex_reading_during_a_replacement_never_pairs_old_bytes_with_the_n
     root = tmp_path / "knowledge"
     store_document(root, "plan.txt", OLD, "internal", replace=False)
     in_read_document = threading.local()
-    real_read, real_recorded = index.build.read_document, index.documents.recorded_visibility
+    real_read, real_recorded = IsolatedReader.read, index.documents._reading.recorded_visibility
     replaced = threading.Event()
 
     def replace_now() -> None:
@@ -103,10 +102,10 @@ def test_a_reindex_reading_during_a_replacement_never_pairs_old_bytes_with_the_n
 
     writer = threading.Thread(target=replace_now)
 
-    def read(path, *args, **kwargs):
+    def read(reader, path, *args, **kwargs):
         in_read_document.on = Path(path).name == "plan.txt"
         try:
-            return real_read(path, *args, **kwargs)
+            return real_read(reader, path, *args, **kwargs)
         finally:
             in_read_document.on = False
 
@@ -117,8 +116,8 @@ def test_a_reindex_reading_during_a_replacement_never_pairs_old_bytes_with_the_n
             replaced.wait(2)  # it finishes at once unless the reindex's lock holds it
         return real_recorded(path)
 
-    monkeypatch.setattr(index.build, "read_document", read)
-    monkeypatch.setattr(index.documents, "recorded_visibility", recorded)
+    monkeypatch.setattr(IsolatedReader, "read", read)
+    monkeypatch.setattr(index.documents._reading, "recorded_visibility", recorded)
     build(root, tmp_path / "index", fake_encoder)
     writer.join(10)
     assert replaced.is_set()  # the replacement did happen, after the reading

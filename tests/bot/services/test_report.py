@@ -12,10 +12,10 @@ import threading
 import pytest
 
 from bot.cli import main
-from bot.services.records import SALT_ENV, RecordStore
+from bot.services.records import SALT_ENV, SQLiteRecordStore
 from tests.bot.municipal_site import serve_site
 from tests.bot.services.report.sample import add_question as _question
-from tests.bot.services.test_sources import list_pages
+from tests.bot.services.web.test_sources import list_pages
 
 # --------------------------------------------------------------------------- commands
 
@@ -84,7 +84,7 @@ def test_the_report_command_without_a_record_is_one_line(tmp_path, capsys):
 
 
 def test_forget_user_deletes_their_questions_and_votes_and_says_how_many(tmp_path, capsys):
-    store = RecordStore.open(tmp_path / "state", create_salt=True)
+    store = SQLiteRecordStore.open(tmp_path / "state", create_salt=True)
     try:
         mine = _question(store, 42, "Min fråga", True)
         _question(store, 42, "Min andra fråga", False)
@@ -101,7 +101,7 @@ def test_forget_user_deletes_their_questions_and_votes_and_says_how_many(tmp_pat
         "Deleted 4 rows: 2 questions and 1 vote by that user, and 1 vote by others on their"
         " answers.\n"
     )
-    store = RecordStore.open(tmp_path / "state")
+    store = SQLiteRecordStore.open(tmp_path / "state")
     try:
         [left] = store.rows()
         assert left["question"] == "Någon annans fråga" and left["votes_up"] == 1
@@ -147,10 +147,10 @@ def test_fetch_sources_stores_pages_reports_failures_and_exits_1(tmp_path, capsy
         "failed  " in out and "(HTTP 500 Internal Server Error; the last good copy is kept)" in out
     )
     assert out.rstrip().endswith("1 added, 0 updated, 0 unchanged, 0 removed, 1 failed")
-    store = RecordStore.open(tmp_path / "state", need_salt=False)
+    store = SQLiteRecordStore.open(tmp_path / "state", need_salt=False)
     try:
         [change] = store.changes()
-        assert (change["action"], change["via"], change["user_hash"]) == (
+        assert (change.action, change.via, change.user_hash) == (
             "fetch-added",
             "cli",
             None,
@@ -167,7 +167,7 @@ def _one_line_error(capsys) -> str:
 
 
 def test_forget_user_without_the_bots_salt_fails_and_deletes_nothing(tmp_path, capsys):
-    store = RecordStore.open(tmp_path / "state", environ={SALT_ENV: "bottens"})
+    store = SQLiteRecordStore.open(tmp_path / "state", environ={SALT_ENV: "bottens"})
     _question(store, 42, "Min fråga", True)
     store.close()
     config = str(_config(tmp_path))
@@ -180,13 +180,13 @@ def test_forget_user_without_the_bots_salt_fails_and_deletes_nothing(tmp_path, c
         mp.setenv(SALT_ENV, "en annan")
         assert main(["--config", config, "forget-user", "42"]) == 1
     assert "is not the one" in _one_line_error(capsys)
-    store = RecordStore.open(tmp_path / "state", environ={SALT_ENV: "bottens"})
+    store = SQLiteRecordStore.open(tmp_path / "state", environ={SALT_ENV: "bottens"})
     assert len(store.rows()) == 1
     store.close()
 
 
 def test_forget_user_says_so_when_a_reader_keeps_old_copies_on_disk(tmp_path, capsys):
-    store = RecordStore.open(tmp_path / "state", create_salt=True)
+    store = SQLiteRecordStore.open(tmp_path / "state", create_salt=True)
     _question(store, 42, "Min fråga om 19800101-1234", True)
     store.close()
     reader = sqlite3.connect(tmp_path / "state" / "bot.sqlite", isolation_level=None)

@@ -1,7 +1,8 @@
-"""The ONNX Runtime backend: the packaged model exported locally gives the torch vectors."""
+"""The ONNX Runtime backend: the packaged MiniLM exported locally gives the torch vectors."""
 
 from __future__ import annotations
 
+import inspect
 from pathlib import Path
 
 import numpy as np
@@ -9,6 +10,7 @@ import pytest
 
 from bot.config import load_config
 from index.embedding import (
+    MINILM_MODEL,
     EmbeddingCache,
     ModelNotFoundError,
     SentenceTransformerEncoder,
@@ -35,7 +37,7 @@ TEXTS = [
 
 @pytest.fixture(scope="module")
 def onnx_encoder(tmp_path_factory) -> OnnxEncoder:
-    return OnnxEncoder(export_dir=tmp_path_factory.mktemp("models"))
+    return OnnxEncoder(MINILM_MODEL, export_dir=tmp_path_factory.mktemp("models"))
 
 
 @pytest.mark.integration
@@ -57,7 +59,7 @@ def test_export_happens_once_and_leaves_no_temporary_file(onnx_encoder):
     model_file = onnx_encoder.model_file()
     stamp = model_file.stat().st_mtime_ns
 
-    again = OnnxEncoder(export_dir=onnx_encoder.export_dir)
+    again = OnnxEncoder(MINILM_MODEL, export_dir=onnx_encoder.export_dir)
     again.encode_queries(["Hej igen"])
 
     assert again.model_file() == model_file
@@ -131,14 +133,14 @@ def test_an_embedding_table_of_another_shape_or_type_is_refused(tmp_path, array)
 
 
 def test_int8_vectors_get_a_model_id_of_their_own(tmp_path):
-    fp32 = OnnxEncoder(export_dir=tmp_path)
-    int8 = OnnxEncoder(export_dir=tmp_path, quantize=True)
+    fp32 = OnnxEncoder(MINILM_MODEL, export_dir=tmp_path)
+    int8 = OnnxEncoder(MINILM_MODEL, export_dir=tmp_path, quantize=True)
     assert int8.model_id == f"{fp32.model_id}+onnx-int8"
     assert int8.model_file().name == "model-int8.onnx"
 
 
 def test_empty_input_gives_an_empty_matrix_without_loading(tmp_path):
-    encoder = OnnxEncoder(export_dir=tmp_path)
+    encoder = OnnxEncoder(MINILM_MODEL, export_dir=tmp_path)
     assert encoder.encode_documents([]).shape == (0, 384)
 
 
@@ -159,6 +161,15 @@ def test_config_backend_picks_the_encoder(tmp_path, backend, kind):
     if kind is OnnxEncoder:
         assert encoder.export_dir == config.model.export_dir
         assert encoder.quantize is (backend == "onnx-int8")
+
+
+@pytest.mark.parametrize("encoder", [OnnxEncoder, SentenceTransformerEncoder])
+def test_both_encoders_default_to_the_configs_default_model(encoder):
+    from index.embedding import E5_MODEL
+    from index.settings import ModelSettings
+
+    default = inspect.signature(encoder).parameters["name"].default
+    assert default == E5_MODEL == ModelSettings.name
 
 
 def test_export_dir_is_resolved_against_the_config_file(tmp_path):
@@ -186,51 +197,13 @@ def test_onnx_backend_refuses_a_model_it_cannot_run(tmp_path):
 
 
 @pytest.mark.integration
-def test_passages_and_their_sentences_come_from_one_model_call(onnx_encoder):
-    texts = [f"{TEXTS[0]} {TEXTS[1]}", TEXTS[3]]
-    spans = [[TEXTS[0], TEXTS[1]], ["Nätverket arbetar med flyktingpolitik"]]
-
-    passages, span_vectors = onnx_encoder.encode_passages(texts, spans)
-
-    np.testing.assert_allclose(passages, onnx_encoder.encode_documents(texts), atol=2e-6)
-    assert [v.shape for v in span_vectors] == [(2, 384), (1, 384)]
-    pooled = np.concatenate(span_vectors)
-    np.testing.assert_allclose(np.linalg.norm(pooled, axis=1), 1.0, atol=1e-5)
-    alone = onnx_encoder.encode_documents([s for group in spans for s in group])
-    cosines = (pooled * alone).sum(axis=1)
-    # The same sentence, read inside its passage: close to, but not, its vector alone.
-    assert np.all(cosines > 0.6) and np.all(cosines < 0.9999)
-
-
-@pytest.mark.integration
-def test_a_span_missing_from_its_passage_or_past_the_limit_is_encoded_alone(onnx_encoder):
-    long = "ord " * 600 + "Slutet kommer här."
-    spans = [["Slutet kommer här.", "Finns inte alls i texten."]]
-
-    _, (vectors,) = onnx_encoder.encode_passages([long], spans)
-
-    np.testing.assert_allclose(vectors, onnx_encoder.encode_documents(spans[0]), atol=2e-6)
-
-
-def test_encode_passages_needs_one_list_of_spans_per_passage(tmp_path):
-    encoder = OnnxEncoder(export_dir=tmp_path)
-    with pytest.raises(ValueError, match="one list of spans per passage"):
-        encoder.encode_passages(["a", "b"], [["a"]])
-
-
-@pytest.mark.integration
-@pytest.mark.parametrize("in_passage", [False, True])
-def test_passage_and_sentence_vectors_are_cached_either_way(onnx_encoder, tmp_path, in_passage):
+def test_passage_and_sentence_vectors_are_cached(onnx_encoder, tmp_path):
     texts = [f"{TEXTS[0]} {TEXTS[1]}", TEXTS[2], TEXTS[2]]
     spans = [[TEXTS[0], TEXTS[1]], [TEXTS[2]], [TEXTS[2]]]
-    onnx_encoder.sentences_in_passage = in_passage
-    try:
-        cache = EmbeddingCache(tmp_path / "cache.sqlite")
-        first = embed_passages_with_cache(onnx_encoder, texts, spans, cache)
-        again = embed_passages_with_cache(onnx_encoder, texts, spans, cache)
-        cache.close()
-    finally:
-        onnx_encoder.sentences_in_passage = False
+    cache = EmbeddingCache(tmp_path / "cache.sqlite")
+    first = embed_passages_with_cache(onnx_encoder, texts, spans, cache)
+    again = embed_passages_with_cache(onnx_encoder, texts, spans, cache)
+    cache.close()
 
     assert first[2] == 2 and again[2] == 0  # the repeated passage is encoded once
     np.testing.assert_array_equal(first[0], again[0])
@@ -238,16 +211,12 @@ def test_passage_and_sentence_vectors_are_cached_either_way(onnx_encoder, tmp_pa
     assert first[1].shape == (4, 384)
     np.testing.assert_allclose(first[0], onnx_encoder.encode_documents(texts), atol=2e-6)
     alone = onnx_encoder.encode_documents([s for group in spans for s in group])
-    if in_passage:
-        _, pooled = onnx_encoder.encode_passages(texts, spans)
-        np.testing.assert_allclose(first[1], np.concatenate(pooled), atol=2e-6)
-    else:
-        np.testing.assert_allclose(first[1], alone, atol=2e-6)
+    np.testing.assert_allclose(first[1], alone, atol=2e-6)
 
 
 @pytest.mark.integration
 def test_the_int8_model_is_made_from_the_fused_graph_and_stays_close(onnx_encoder):
-    int8 = OnnxEncoder(export_dir=onnx_encoder.export_dir, quantize=True)
+    int8 = OnnxEncoder(MINILM_MODEL, export_dir=onnx_encoder.export_dir, quantize=True)
     ours, theirs = int8.encode_documents(TEXTS), onnx_encoder.encode_documents(TEXTS)
     assert int8.model_file().name == "model-int8.onnx" and int8.model_file().is_file()
     cosines = (ours * theirs).sum(axis=1)

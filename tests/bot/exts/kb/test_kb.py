@@ -7,7 +7,7 @@ import time
 import discord
 import pytest
 
-from bot.services.records import QuestionRecord, RecordStore
+from bot.services.records import QuestionRecord, SQLiteRecordStore
 from index.documents import VISIBILITY_FILE, split_front_matter
 from tests.bot.conftest import World, custom_ids, folder_files, logged_changes, record_rows
 from tests.conftest import lock_held_elsewhere
@@ -57,7 +57,7 @@ async def test_an_added_pdf_is_indexed_cited_and_kept_internal(world: World):
     assert "2019" not in public_answer.all_text()
     assert "Tranberget.pdf" not in public_answer.all_text()
     [change] = logged_changes(world.state)
-    store = RecordStore.open(world.state)
+    store = SQLiteRecordStore.open(world.state)
     try:
         assert change["user_hash"] == store.hash_user(int(admin["id"]))
     finally:
@@ -69,6 +69,25 @@ async def test_an_added_pdf_is_indexed_cited_and_kept_internal(world: World):
         "discord",
     )
     assert change["size"] == len(pdf) and time.time() - change["changed_at"] < 60
+
+
+async def test_an_added_document_is_read_once_in_a_child_not_again_by_its_reindex(
+    world: World, monkeypatch
+):
+    from index.documents import IsolatedReader
+
+    pdf = make_pdf(FISH_PAGES, title="Tranbergets fiskecentrum")
+    parsed = []  # the bytes of every document sent to a reader's child process
+    real_parse = IsolatedReader._parse
+    monkeypatch.setattr(
+        IsolatedReader,
+        "_parse",
+        lambda self, data, suffix: parsed.append(data) or real_parse(self, data, suffix),
+    )
+    async with world.running():
+        reply = await _add(world, world.admin(), "Tranberget.pdf", pdf)
+    assert "tillagda / ändrade / borttagna  1 / 0 / 0" in reply.embeds[0]["description"]
+    assert parsed.count(pdf) == 1  # the check of the upload; its reindex took that parse
 
 
 async def test_an_existing_name_is_refused_unless_replace_is_set(world: World):
@@ -150,7 +169,7 @@ async def test_an_upload_with_deeply_nested_front_matter_gets_the_normal_refusal
 async def test_a_small_upload_that_unpacks_to_a_lot_is_refused_in_one_line(
     world: World, name, reason
 ):
-    from tests.index.test_parse_limits import many_paragraphs_docx
+    from tests.index.documents.test_parse_limits import many_paragraphs_docx
 
     data = (
         many_paragraphs_docx(100_000)
@@ -331,7 +350,7 @@ async def test_the_list_shows_every_document_in_pages_with_buttons(world: World)
 
 def _week_of_questions(world: World) -> None:
     """Record a week's questions: internal ones in the staff guild, a public one, a DM."""
-    store = RecordStore.open(world.state, create_salt=True)
+    store = SQLiteRecordStore.open(world.state, create_salt=True)
     now = time.time()
     try:
         for i, (question, answered, guild, visibility, via, sources) in enumerate(
@@ -346,7 +365,7 @@ def _week_of_questions(world: World) -> None:
                 ("Min skilsmässa och mitt ärende hos soc?", False, None, "public", "dm", []),
             ]
         ):  # fmt: skip
-            store.add(
+            store.add_question(
                 QuestionRecord(
                     guild_id=guild,
                     channel_id=1,

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from bot.config import SourcesConfig
-from bot.services.sources import load_sources
+from bot.services.web import load_sources
 from tests.bot.conftest import World, folder_files, logged_changes
 
 HOURS = "Hur många timmar samhällsorientering får man i Falköping?"

@@ -8,7 +8,7 @@ import time
 import pytest
 
 from bot.services.knowledge import list_trash
-from bot.services.records import RecordStore
+from bot.services.records import SQLiteRecordStore
 from tests.bot.conftest import World, custom_ids, logged_changes
 from tests.fakes.discord import FakeGuild
 
@@ -70,7 +70,7 @@ async def test_remove_then_restore_gives_back_the_same_answers(world: World):
         ("remove", "sommarskola.md"),
         ("restore", "sommarskola.md"),
     ]
-    store = RecordStore.open(world.state)
+    store = SQLiteRecordStore.open(world.state)
     try:
         assert {c["user_hash"] for c in changes} == {store.hash_user(int(admin["id"]))}
     finally:

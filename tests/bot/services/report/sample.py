@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from bot.services.records import QuestionRecord, RecordStore
+from bot.services.records import QuestionRecord, SQLiteRecordStore
 
 NOW = datetime(2025, 3, 14, 12, 0, tzinfo=UTC).timestamp()
 HOUR = 3600
@@ -27,7 +27,7 @@ def add_question(
 
     ``private``: answered with "only me" (to the asker alone).
     """
-    return store.add(
+    return store.add_question(
         QuestionRecord(
             guild_id=guild,
             channel_id=5,
@@ -45,7 +45,7 @@ def add_question(
     )
 
 
-def fill(store: RecordStore) -> None:
+def fill(store: SQLiteRecordStore) -> None:
     """Record the sample: two phrasings answered today, three unanswered, one old."""
     a = add_question(
         store, 1, "När startade samarbetet?", True, sources=["almedalen.md"], latency=80

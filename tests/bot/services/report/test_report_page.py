@@ -11,7 +11,7 @@ from datetime import UTC
 from html.parser import HTMLParser
 from importlib import resources
 
-from bot.services.records import RecordStore
+from bot.services.records import SQLiteRecordStore
 from bot.services.report import build_report, render_html
 from bot.services.report.page import TEMPLATE
 from tests.bot.services.report.sample import DAY, NOW, add_question
@@ -35,7 +35,7 @@ HOSTILE = (
 
 def test_the_template_escapes_hostile_text_from_the_record(tmp_path):
     question, document = HOSTILE
-    store = RecordStore.open(tmp_path / "state", environ={}, create_salt=True)
+    store = SQLiteRecordStore.open(tmp_path / "state", environ={}, create_salt=True)
     try:
         add_question(store, 1, question, False, guild=None)  # a gap, in direct messages
         add_question(store, 2, "Vad gäller?", True, sources=[document])  # a cited document

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from datetime import UTC
 
-from bot.services.records import RecordStore
+from bot.services.records import SQLiteRecordStore
 from bot.services.report import build_report, format_tables, render_html
 from bot.services.report.text import CELL_LIMIT
 from tests.bot.services.report.sample import DAY, NOW, add_question
@@ -28,7 +28,7 @@ def test_the_terminal_report_has_a_table_for_each_part(record):
 
 def test_a_long_question_is_cut_in_the_terminal_and_whole_on_the_page(tmp_path):
     question = "Hur " + "mycket " * 20 + "kostar det?"
-    store = RecordStore.open(tmp_path / "state", environ={}, create_salt=True)
+    store = SQLiteRecordStore.open(tmp_path / "state", environ={}, create_salt=True)
     try:
         add_question(store, 1, question, False)
     finally:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 
-from bot.services.records import DAY_SECONDS, QuestionRecord, RecordStore
+from bot.services.records import DAY_SECONDS, QuestionRecord, SQLiteRecordStore
 from tests.bot.conftest import ANSWERABLE, World, custom_ids, record_rows
 
 
@@ -59,7 +59,7 @@ async def test_buttons_of_an_answer_sent_before_a_restart_still_work(world: Worl
 async def test_a_vote_on_an_answer_deleted_by_retention_is_explained(world: World):
     async with world.running():
         answer = await world.ask_by_mention(world.public, ANSWERABLE)
-    store = RecordStore.open(world.state)
+    store = SQLiteRecordStore.open(world.state)
     store._db.execute("UPDATE questions SET asked_at = ?", (time.time() - 200 * DAY_SECONDS,))
     store.close()
     async with world.running():
@@ -70,10 +70,10 @@ async def test_a_vote_on_an_answer_deleted_by_retention_is_explained(world: Worl
 
 
 async def test_old_records_are_deleted_when_the_bot_starts(world: World):
-    store = RecordStore.open(world.state, create_salt=True)
+    store = SQLiteRecordStore.open(world.state, create_salt=True)
     now = time.time()
     for days in (1, 89, 91, 400):
-        store.add(
+        store.add_question(
             QuestionRecord(
                 guild_id=1,
                 channel_id=2,

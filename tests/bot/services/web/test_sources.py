@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.services.sources import (
+from bot.services.web import (
     SourcesError,
     UnsafeURLError,
     check_address,
@@ -376,12 +376,12 @@ async def test_the_address_actually_connected_to_is_checked_even_if_resolving_wa
     # connection's peer address is checked before any request is sent on it.
     import aiohttp
 
-    from bot.services import sources
+    from bot.services.web import policy
 
     async def unchecked(self, host, port=0, family=0):
         return await aiohttp.ThreadedResolver().resolve(host, port, family)
 
-    monkeypatch.setattr(sources._PublicOnlyResolver, "resolve", unchecked)
+    monkeypatch.setattr(policy.PublicOnlyResolver, "resolve", unchecked)
     port = site.url.rsplit(":", 1)[1]
     site.redirect_to = f"http://localhost:{port}/hemlig"
     list_pages(folder, site, ("/flyttad", "public"))
@@ -407,7 +407,7 @@ async def test_the_address_actually_connected_to_is_checked_even_if_resolving_wa
     ids=["no file", "mapping", "plain list", "unindented", "empty flow", "flow"],
 )
 def test_a_source_is_added_after_the_others_keeping_every_comment_it_can(folder, before, kept):
-    from bot.services.sources import add_source
+    from bot.services.web import add_source
 
     path = folder / "sources.yaml"
     if before:
@@ -427,7 +427,7 @@ def test_a_source_is_added_after_the_others_keeping_every_comment_it_can(folder,
 
 
 def test_removing_a_source_deletes_only_its_lines(folder):
-    from bot.services.sources import remove_source
+    from bot.services.web import remove_source
 
     text = (
         "# Lista\nsources:\n  - url: https://a.se/\n    visibility: public   # a\n"
@@ -454,7 +454,7 @@ def test_removing_a_source_deletes_only_its_lines(folder):
     ],
 )
 def test_a_refused_addition_writes_nothing(folder, url, error):
-    from bot.services.sources import add_source
+    from bot.services.web import add_source
 
     before = "sources:\n  - url: https://a.se/   # behåll\n"
     (folder / "sources.yaml").write_text(before, encoding="utf-8")

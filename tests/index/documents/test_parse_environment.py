@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import json
 import os
-from collections import OrderedDict
 from pathlib import Path
 
 import index.documents as documents
-from index.documents import _child_environment, read_document_isolated
-from tests.index.test_parse_limits import small_docx
+from index.documents import read_document_isolated
+from index.documents._isolated import _child_environment
+from tests.index.documents.test_parse_limits import small_docx
 
 SECRETS = {
     "DISCORD_TOKEN": "hemlig-token",
@@ -31,7 +31,7 @@ def test_the_child_environment_keeps_only_what_python_and_the_locale_need():
     }
     env = _child_environment(parent)
     assert not set(SECRETS) & set(env)
-    package_root = str(Path(documents.__file__).resolve().parents[1])
+    package_root = str(Path(documents.__file__).resolve().parents[2])
     assert env["PYTHONPATH"] == os.pathsep.join([package_root, "/opt/extra"])
     assert {k: env[k] for k in ("PATH", "HOME", "LANG", "LC_ALL", "OMP_NUM_THREADS")} == {
         k: parent[k] for k in ("PATH", "HOME", "LANG", "LC_ALL", "OMP_NUM_THREADS")
@@ -48,7 +48,6 @@ def test_a_real_child_parses_without_seeing_the_token_or_the_salt(tmp_path, monk
         "pathlib.Path(__file__).with_name('env.json').write_text(json.dumps(dict(os.environ)))\n"
     )
     monkeypatch.setenv("PYTHONPATH", str(spy))
-    monkeypatch.setattr(documents, "_parsed", OrderedDict())  # no parse remembered: a child runs
     for key, value in SECRETS.items():
         monkeypatch.setenv(key, value)
     upload = tmp_path / "upload"

@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 
 from bot.cli import main
-from bot.services.sources import SourcesError, load_sources
-from tests.index.test_yaml_limits import NO_ALIASES, laughs
+from bot.services.web import SourcesError, load_sources
+from tests.index.documents.test_yaml_limits import NO_ALIASES, laughs
 
 
 @pytest.fixture

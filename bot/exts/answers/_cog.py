@@ -1,4 +1,4 @@
-"""Asking: ``/ask``, an @mention of the bot, a direct message, and follow-ups.
+"""Asking and answering: ``/ask``, an @mention of the bot, a direct message, follow-ups.
 
 A follow-up is a reply to one of the bot's answers, or a message (mentioning the bot, as
 Discord only shows the bot those) in a thread started from an answer or by the bot: it is
@@ -19,6 +19,9 @@ The conversation an answer starts is registered before anyone can reply to it: a
 that arrives while the answer is still being sent waits for the send to finish. The
 question is recorded best-effort: when the record store fails (a full disk), the answer
 still goes out, without vote buttons, and the admin channel is told once.
+
+The cog also routes the clicks on the buttons under its answers (:mod:`._buttons`), also
+on answers sent before a restart.
 """
 
 from __future__ import annotations
@@ -29,7 +32,6 @@ import logging
 import re
 import sqlite3
 import time
-from collections import OrderedDict
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, replace
 from typing import Any
@@ -39,9 +41,10 @@ from discord import app_commands
 from discord.ext import commands
 
 from bot.access import Visibility, interaction_visibility, message_visibility
-from bot.buttons import (
+from bot.client import NO_MENTIONS, NatverksBot
+from bot.config import AnswerMode
+from bot.exts.answers._buttons import (
     AskPersonButton,
-    Bounded,
     DeleteButton,
     FeedbackButton,
     HumanRequest,
@@ -50,20 +53,18 @@ from bot.buttons import (
     action_state,
     asker_tag,
 )
-from bot.client import NO_MENTIONS, NatverksBot
-from bot.config import AnswerMode
+from bot.exts.answers._conversations import CONVERSATIONS_IN_MEMORY, Conversations
 from bot.formatting import FormattedAnswer, escape, format_answer, one_line
 from bot.i18n import command_text, language_of_locale, t
 from bot.ratelimit import RateLimitedError
 from bot.services.conversation import ask_follow_up, next_context
 from bot.services.records import QuestionRecord
 from index.answer import Answer, clean_question
+from index.bounded import BoundedMap
 from index.types import Language
 
 log = logging.getLogger(__name__)
 
-# Follow-up contexts kept in memory (older ones are read back from the record store).
-CONVERSATIONS_IN_MEMORY = 10_000
 THREAD_NAME_LIMIT = 100
 # How long a follow-up waits for answers still being sent before it looks elsewhere.
 SEND_WAIT_SECONDS = 10.0
@@ -97,34 +98,6 @@ class _Answered:
     message: FormattedAnswer
 
 
-class _Conversations:
-    """A bounded map: answer message or thread id -> context for the next follow-up.
-
-    Each context is kept with the record store's forget generation it was read at; one
-    read at another generation may quote someone forgotten since, and is dropped.
-    """
-
-    def __init__(self, size: int = CONVERSATIONS_IN_MEMORY) -> None:
-        self._size = size
-        self._items: OrderedDict[int, tuple[str, int | None]] = OrderedDict()
-
-    def get(self, key: int, generation: int | None = None) -> str | None:
-        item = self._items.get(key)
-        if item is None:
-            return None
-        if item[1] != generation:
-            del self._items[key]
-            return None
-        self._items.move_to_end(key)
-        return item[0]
-
-    def put(self, key: int, value: str, generation: int | None = None) -> None:
-        self._items[key] = (value, generation)
-        self._items.move_to_end(key)
-        while len(self._items) > self._size:
-            self._items.popitem(last=False)
-
-
 def strip_bot_mentions(content: str, bot_id: int, role_id: int | None = None) -> str:
     """Return the message text without mentions of the bot (user or its managed role)."""
     pattern = rf"<@!?{bot_id}>"
@@ -148,15 +121,27 @@ async def _typing(channel: discord.abc.Messageable) -> AsyncIterator[None]:
             await stack.aclose()
 
 
+# The buttons under answers whose clicks the cog routes (their custom ids say which).
+BUTTONS = (FeedbackButton, DeleteButton, MoreSourcesButton, AskPersonButton)
+
+
 class AskCog(commands.Cog):
     """Answers questions: the /ask command, mentions, direct messages and follow-ups."""
 
     def __init__(self, bot: NatverksBot) -> None:
         self.bot = bot
-        self.conversations = _Conversations()
+        self.conversations = Conversations()
         self._sending_now: set[asyncio.Future[None]] = set()
-        self._hinted: Bounded[str, bool] = Bounded(CONVERSATIONS_IN_MEMORY)
+        self._hinted: BoundedMap[str, bool] = BoundedMap(CONVERSATIONS_IN_MEMORY)
         self._record_failing = False
+
+    async def cog_load(self) -> None:
+        """Make the bot route the clicks on answer buttons, also on answers sent before."""
+        self.bot.add_dynamic_items(*BUTTONS)
+
+    async def cog_unload(self) -> None:
+        """Stop routing answer-button clicks."""
+        self.bot.remove_dynamic_items(*BUTTONS)
 
     # -- slash command ---------------------------------------------------------------
 
@@ -217,13 +202,13 @@ class AskCog(commands.Cog):
             )
             new_thread = await self._start_thread(header, asked, interaction.channel)
             if new_thread is not None:
-                async with self._sending(asked, answered, thread_id=new_thread.id) as sending:
+                async with self._sending(asked, thread_id=new_thread.id) as sending:
                     sending.sent = await new_thread.send(
                         embeds=embeds, view=view, allowed_mentions=NO_MENTIONS
                     )
                 await self._finish(asked, answered, sending.sent.id, thread_id=new_thread.id)
                 return
-        async with self._sending(asked, answered, thread_id=thread_id) as sending:
+        async with self._sending(asked, thread_id=thread_id) as sending:
             sending.sent = await interaction.followup.send(
                 embeds=embeds,
                 view=view,
@@ -236,7 +221,7 @@ class AskCog(commands.Cog):
     async def _generation(self) -> int | None:
         """Return the record store's forget generation (None when it cannot be read)."""
         try:
-            return await self.bot.record("forget_generation")
+            return await self.bot.require_records().forget_generation()
         except (sqlite3.Error, OSError, RuntimeError) as exc:
             log.warning("could not read the forget generation: %s", exc)
             return None
@@ -348,7 +333,7 @@ class AskCog(commands.Cog):
         view = self._view(asked, answered, removable=True)
         if thread is not None:
             thread_id = thread.id
-        async with self._sending(asked, answered, thread_id=thread_id) as sending:
+        async with self._sending(asked, thread_id=thread_id) as sending:
             if thread is not None:
                 sending.sent = await thread.send(
                     embeds=answered.message.embeds, view=view, allowed_mentions=NO_MENTIONS
@@ -456,8 +441,7 @@ class AskCog(commands.Cog):
     async def _record_question(self, asked: _Asked, answer: Answer) -> int | None:
         """Record the question; on a failing record store return None and tell admins once."""
         try:
-            record_id = await self.bot.record(
-                "add",
+            record_id = await self.bot.require_records().add_question(
                 QuestionRecord(
                     guild_id=asked.guild_id,
                     channel_id=asked.channel_id,
@@ -524,9 +508,7 @@ class AskCog(commands.Cog):
         return view
 
     @contextlib.asynccontextmanager
-    async def _sending(
-        self, asked: _Asked, answered: _Answered, *, thread_id: int | None
-    ) -> AsyncIterator[_Sending]:
+    async def _sending(self, asked: _Asked, *, thread_id: int | None) -> AsyncIterator[_Sending]:
         """Send inside this block; the conversation is registered before the block ends.
 
         A follow-up that arrives while an answer is being sent waits for the block
@@ -564,8 +546,7 @@ class AskCog(commands.Cog):
         latency_ms = (time.perf_counter() - asked.received) * 1000
         if answered.record_id is not None:
             try:
-                await self.bot.record(
-                    "set_message",
+                await self.bot.require_records().put_conversation(
                     answered.record_id,
                     message_id,
                     thread_id=thread_id,
@@ -608,7 +589,7 @@ class AskCog(commands.Cog):
         # Not in memory (a restart, or long ago): ask the record store.
         for key in keys:
             try:
-                earlier = await self.bot.record("conversation", key)
+                earlier = await self.bot.require_records().get_conversation(key)
             except (sqlite3.Error, OSError, RuntimeError) as exc:
                 log.warning("could not read the conversation of %s: %s", key, exc)
                 return None, None
@@ -637,8 +618,3 @@ class _Sending:
 
 def _in_thread(channel: object) -> bool:
     return isinstance(channel, discord.Thread)
-
-
-async def setup(bot: NatverksBot) -> None:
-    """Load the ask feature."""
-    await bot.add_cog(AskCog(bot))

@@ -6,18 +6,20 @@ hit (the reason names it), never how many seconds something took.
 
 from __future__ import annotations
 
+import hashlib
 import io
 import zipfile
 
 import docx
 import pytest
 
-import index.documents as documents
 from index.build import BuildSettings, build_index
 from index.documents import (
+    READERS,
     DocumentError,
+    IsolatedReader,
+    ParsedUploads,
     ParseLimits,
-    parse_limits,
     read_document,
     read_document_isolated,
 )
@@ -80,8 +82,7 @@ def _inflated(data: bytes) -> int:
 def _read(tmp_path, name: str, data: bytes, limits: ParseLimits | None = None):
     path = tmp_path / name
     path.write_bytes(data)
-    with parse_limits(limits):
-        return read_document(path, tmp_path)
+    return read_document(path, tmp_path, limits=limits)
 
 
 def test_a_7_kb_word_file_of_100_000_paragraphs_is_refused(tmp_path):
@@ -155,29 +156,74 @@ def _reader_children() -> list[str]:
 def test_a_checked_upload_is_parsed_once_in_a_child_and_not_again_by_the_reindex(
     tmp_path, monkeypatch
 ):
-    calls = []
-    real = documents._READERS[".docx"]
-    monkeypatch.setitem(documents._READERS, ".docx", lambda data: calls.append(1) or real(data))
+    here = []  # parses in this process
+    real = READERS[".docx"]
+    monkeypatch.setitem(READERS, ".docx", lambda data, limits: here.append(1) or real(data, limits))
+    in_child = []  # parses sent to a reader's child process
+    real_parse = IsolatedReader._parse
+    monkeypatch.setattr(
+        IsolatedReader,
+        "_parse",
+        lambda self, data, suffix: in_child.append(suffix) or real_parse(self, data, suffix),
+    )
     upload = tmp_path / "upload"
     upload.mkdir()
     data = small_docx(5)
     (upload / "plan.docx").write_bytes(data)
 
-    checked = read_document_isolated(upload / "plan.docx", upload)
+    with IsolatedReader() as reader:
+        checked, parsed = reader.check(upload / "plan.docx", upload)
+    assert in_child == [".docx"]
+    uploads = ParsedUploads()  # the engine's (Engine.uploads); the upload check adds to it
+    uploads.add(parsed)
 
     knowledge = tmp_path / "knowledge"
     knowledge.mkdir()
     (knowledge / "plan.docx").write_bytes(data)
     encoder = FakeEncoder()
     settings = BuildSettings(encoder.model_id, encoder.dimension, "internal")
-    summary = build_index(knowledge, tmp_path / "index", encoder, settings)
+    summary = build_index(knowledge, tmp_path / "index", encoder, settings, uploads=uploads)
 
-    assert calls == []  # the child parsed it; this process never did
+    assert in_child == [".docx"]  # the reindex took the checked upload's parse
     assert summary.added == ["plan.docx"] and summary.chunks >= 1
     assert "Stycke 4 om mottagandet" in checked.text
     (knowledge / "annan.docx").write_bytes(small_docx(6))
+    summary = build_index(knowledge, tmp_path / "index", encoder, settings, uploads=uploads)
+    assert summary.added == ["annan.docx"]
+    assert in_child == [".docx", ".docx"]  # a file nobody checked is parsed in a child too
+    assert here == []  # never in this process
+    assert not _reader_children()
+
+
+def test_a_reindex_without_the_uploads_parses_the_checked_file_again(tmp_path, monkeypatch):
+    in_child = []
+    real_parse = IsolatedReader._parse
+    monkeypatch.setattr(
+        IsolatedReader,
+        "_parse",
+        lambda self, data, suffix: in_child.append(suffix) or real_parse(self, data, suffix),
+    )
+    knowledge = tmp_path / "knowledge"
+    knowledge.mkdir()
+    (knowledge / "plan.docx").write_bytes(small_docx(2))
+    read_document_isolated(knowledge / "plan.docx", knowledge)  # nothing kept anywhere
+    encoder = FakeEncoder()
+    settings = BuildSettings(encoder.model_id, encoder.dimension, "internal")
     build_index(knowledge, tmp_path / "index", encoder, settings)
-    assert calls == [1]  # a file nobody checked is parsed here, once
+    assert in_child == [".docx", ".docx"]
+
+
+def test_the_kept_upload_parses_are_bounded_newest_first(tmp_path):
+    uploads = ParsedUploads(size=2)
+    with IsolatedReader() as reader:
+        for n in range(3):
+            (tmp_path / f"{n}.txt").write_text(f"Text nummer {n}.", encoding="utf-8")
+            uploads.add(reader.check(tmp_path / f"{n}.txt", tmp_path)[1])
+    digests = [hashlib.sha256(f"Text nummer {n}.".encode()).hexdigest() for n in range(3)]
+    assert len(uploads) == 2
+    assert uploads.get(".txt", digests[0]) is None
+    assert uploads.get(".txt", digests[2]).sections[0].text == "Text nummer 2."
+    assert uploads.get(".md", digests[2]) is None  # the same bytes as another format
 
 
 def test_a_word_files_styles_are_looked_up_once_not_per_paragraph(tmp_path, monkeypatch):
@@ -191,3 +237,21 @@ def test_a_word_files_styles_are_looked_up_once_not_per_paragraph(tmp_path, monk
     document = _read(tmp_path, "stycken.docx", small_docx(2_000))
     assert "Stycke 1999" in document.text
     assert len(lookups) <= 2
+
+
+def test_a_reindex_skips_a_document_past_its_budget_and_indexes_the_rest(tmp_path):
+    knowledge = tmp_path / "knowledge"
+    knowledge.mkdir()
+    (knowledge / "långsam.docx").write_bytes(many_paragraphs_docx(100_000))
+    (knowledge / "snabb.md").write_text("# Snabb\n\nEn kort text om mötet.", encoding="utf-8")
+    encoder = FakeEncoder()
+    limits = ParseLimits(max_paragraphs=10**6, parse_seconds=0.5)
+    settings = BuildSettings(encoder.model_id, encoder.dimension, "public", parse_limits=limits)
+
+    summary = build_index(knowledge, tmp_path / "index", encoder, settings)
+
+    assert summary.added == ["snabb.md"]
+    assert [(s.path, s.reason) for s in summary.skipped] == [
+        ("långsam.docx", "reading it takes longer than 0.5 s (documents.parse_seconds)")
+    ]
+    assert not _reader_children()

@@ -24,8 +24,8 @@ from index.documents import (
     read_document,
 )
 
-SEED = Path(__file__).parents[2].parent / "shared/seed-documents/allt-startade-i-almedalen.txt"
-KNOWLEDGE = Path(__file__).parents[2] / "knowledge"
+SEED = Path(__file__).parents[3].parent / "shared/seed-documents/allt-startade-i-almedalen.txt"
+KNOWLEDGE = Path(__file__).parents[3] / "knowledge"
 PNG_BYTES = bytes.fromhex("89504e470d0a1a0a0000000d49484452") + bytes(range(256))
 
 
@@ -486,12 +486,12 @@ def test_load_documents_keeps_good_files_and_reports_bad_ones(tmp_path, caplog):
 
 
 def test_load_documents_survives_unexpected_reader_errors(tmp_path, monkeypatch):
-    import index.documents as documents
+    from index.documents import READERS
 
-    def broken(data):
+    def broken(data, limits):
         raise KeyError("bug")
 
-    monkeypatch.setitem(documents._READERS, ".txt", broken)
+    monkeypatch.setitem(READERS, ".txt", broken)
     write(tmp_path, "a.txt", "Text.")
     write(tmp_path, "b.md", "Text.")
 

