@@ -198,6 +198,7 @@ STRINGS: dict[str, str] = {
     "cli.opt.user_id": "the person's Discord user id",
     "cli.error": "natverksbot: error: {message}",
     "cli.first_index": "Building the index for the first time …",
+    "cli.preparing_model": "Preparing the language model once (about a minute) …",
     "cli.progress.read": "reading documents",
     "cli.progress.embed": "indexing passages",
     "cli.progress.write": "writing the index",

@@ -198,6 +198,7 @@ STRINGS: dict[str, str] = {
     "cli.opt.user_id": "personens användar-id i Discord",
     "cli.error": "natverksbot: fel: {message}",
     "cli.first_index": "Bygger indexet för första gången …",
+    "cli.preparing_model": "Förbereder språkmodellen en gång (ungefär en minut) …",
     "cli.progress.read": "läser dokument",
     "cli.progress.embed": "läser in och indexerar avsnitt",
     "cli.progress.write": "skriver indexet",

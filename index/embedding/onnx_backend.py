@@ -13,6 +13,7 @@ docs/PERFORMANCE.md has the measured speed and retrieval quality of both).
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import os
@@ -21,7 +22,8 @@ import subprocess
 import sys
 import threading
 import warnings
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextvars import ContextVar
 from pathlib import Path
 from typing import Any
 
@@ -126,9 +128,9 @@ class OnnxEncoder:
         self.quantize = quantize
         self.batch_size = batch_size
         self.threads = threads or os.cpu_count() or 1
-        if name == E5_MODEL and export_needed(name, self.export_dir):
-            # The child writes e5's folder too: dequantising it peaked at 1 GB.
-            prepare_in_child(name, self.export_dir)
+        if name == E5_MODEL and _e5_missing(self.export_dir):
+            # Written by a child too: dequantising the package's weights peaks at 1 GB.
+            prepare_in_child(name, self.export_dir, export=False)
         self._path, _ = resolve_model_path(name, self.export_dir, weights=False)
         folder = Path(self._path)
         if not folder.is_dir():
@@ -157,8 +159,15 @@ class OnnxEncoder:
         self._tokenizer: Any = None
         self._table: EmbeddingTable | None = None
         self._piece_chars: int | None = None
-        if not (export_folder(self.export_dir, folder) / "model.onnx").is_file():
-            prepare_in_child(name, self.export_dir)
+
+    def prepare(self) -> None:
+        """Export the model to ONNX now if it is not yet (in a child; a minute for e5).
+
+        Otherwise the first encoding does it; the command line and the bot call this
+        first, so the export is announced and not mistaken for a stalled build.
+        """
+        if not (export_folder(self.export_dir, self._folder) / "model.onnx").is_file():
+            prepare_in_child(self.name, self.export_dir)
 
     # -- identity ----------------------------------------------------------------------
 
@@ -193,7 +202,6 @@ class OnnxEncoder:
                     path = self.model_file()
                     if not path.is_file():
                         if not (path.parent / "model.onnx").is_file():
-                            # Deleted since the encoder was made: exported again.
                             prepare_in_child(self.name, self.export_dir)
                         if self.quantize:
                             quantize_onnx(path.parent / "model.onnx", path)
@@ -418,12 +426,8 @@ def export_needed(name: str, export_dir: Path) -> bool:
     That is writing e5's folder from its package and exporting the model to ONNX, once.
     A model that cannot be found needs nothing here: making the encoder says why.
     """
-    if name == E5_MODEL:
-        try:
-            if materialized(export_dir) is None:
-                return True
-        except PackageModelError:
-            return False
+    if name == E5_MODEL and _e5_missing(export_dir):
+        return True
     try:
         path, _tried = resolve_model_path(name, export_dir, weights=False)
     except ModelNotFoundError:
@@ -432,21 +436,52 @@ def export_needed(name: str, export_dir: Path) -> bool:
     return folder.is_dir() and not (export_folder(export_dir, folder) / "model.onnx").is_file()
 
 
+_BEFORE_PREPARE: ContextVar[Callable[[], None] | None] = ContextVar("before_prepare", default=None)
+
+
+@contextlib.contextmanager
+def announcing_preparation(callback: Callable[[], None]) -> Iterator[None]:
+    """Within the block, call ``callback`` before a model is prepared (exported) in a child.
+
+    The command line says "preparing the model once (about a minute)" with it; nothing is
+    called when the model is ready already.
+    """
+    token = _BEFORE_PREPARE.set(callback)
+    try:
+        yield
+    finally:
+        _BEFORE_PREPARE.reset(token)
+
+
+def _e5_missing(export_dir: Path) -> bool:
+    """Return whether e5's folder is still to be written (False: written, or no package)."""
+    try:
+        return materialized(export_dir) is None
+    except PackageModelError:  # making the encoder says so
+        return False
+
+
 class ModelExportError(ModelNotFoundError):
     """Exporting the model to ONNX failed (the child process said why)."""
 
 
-def prepare_in_child(name: str, export_dir: Path) -> None:
+def prepare_in_child(name: str, export_dir: Path, *, export: bool = True) -> None:
     """Export ``name`` to ONNX under ``export_dir`` in a child process; raise on failure.
 
     The export loads torch and the float32 model (e5: 2.6 GB at its peak, measured in
     docs/DEPLOY.md); in a child, all of it goes back to the system when the child ends, and
-    the bot or the index build that asked never holds any of it.
+    the bot or the index build that asked never holds any of it. ``export=False`` only
+    writes e5's model folder (:func:`prepare`).
     """
+    announce = _BEFORE_PREPARE.get()
+    if announce is not None:
+        announce()
     root = str(Path(__file__).resolve().parents[2])  # the folder that holds index/
     env = dict(os.environ)
     env["PYTHONPATH"] = os.pathsep.join(p for p in (root, env.get("PYTHONPATH")) if p)
     command = [sys.executable, "-m", "index.embedding.onnx_backend", name, str(export_dir)]
+    if not export:
+        command.append("--folder-only")
     log.info("preparing %s in a child process (once)", name)
     result = subprocess.run(
         command, env=env, stdin=subprocess.DEVNULL, capture_output=True, text=True, check=False
@@ -458,12 +493,12 @@ def prepare_in_child(name: str, export_dir: Path) -> None:
         raise ModelExportError(f"exporting the model '{name}' to ONNX failed: {reason}")
 
 
-def prepare(name: str, export_dir: Path) -> Path:
+def prepare(name: str, export_dir: Path, *, export: bool = True) -> Path:
     """Write the model folder and its ONNX export if missing (what the child runs).
 
     Idempotent and safe to run twice at once (a lock in ``export_dir``): the export's key
     is the folder's fingerprint, which dropping e5's weights after it does not change.
-    Returns the ONNX file.
+    Returns the ONNX file; with ``export=False`` only e5's folder is written.
     """
     import fcntl
 
@@ -474,11 +509,13 @@ def prepare(name: str, export_dir: Path) -> Path:
         if name == E5_MODEL and materialized(export_dir) is not None:
             path, _tried = resolve_model_path(name, export_dir, weights=False)
             target = export_folder(export_dir, Path(path)) / "model.onnx"
-            if target.is_file():
+            if target.is_file() or not export:
                 return target
-        path, _tried = resolve_model_path(name, export_dir)
+        path, _tried = resolve_model_path(name, export_dir, weights=export)
         folder = Path(path)
         target = export_folder(export_dir, folder) / "model.onnx"
+        if not export:
+            return target
         if not target.is_file():
             export_onnx(folder, target)
         if name == E5_MODEL:  # never a folder of someone else's: only the one written here
@@ -664,14 +701,19 @@ def quantize_onnx(source: Path, target: Path) -> None:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Run :func:`prepare` for ``NAME EXPORT_DIR`` (the child of prepare_in_child)."""
+    """Run :func:`prepare` for ``NAME EXPORT_DIR [--folder-only]`` (prepare_in_child's child)."""
     args = list(sys.argv[1:] if argv is None else argv)
+    export = "--folder-only" not in args
+    args = [a for a in args if a != "--folder-only"]
     if len(args) != 2:
-        print("usage: python -m index.embedding.onnx_backend NAME EXPORT_DIR", file=sys.stderr)
+        print(
+            "usage: python -m index.embedding.onnx_backend NAME EXPORT_DIR [--folder-only]",
+            file=sys.stderr,
+        )
         return 2
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     try:
-        prepare(args[0], Path(args[1]))
+        prepare(args[0], Path(args[1]), export=export)
     except Exception as exc:  # noqa: BLE001 - the parent shows this last line
         log.debug("export failed", exc_info=True)
         print(f"{type(exc).__name__}: {' '.join(str(exc).split())}", file=sys.stderr)
