@@ -39,6 +39,7 @@ NO_MENTIONS = discord.AllowedMentions.none()
 # The features, loaded in this order by setup_hook; errors first so it sees every failure.
 EXTENSIONS = (
     "bot.exts.errors",
+    "bot.exts.heartbeat",
     "bot.exts.ask",
     "bot.exts.feedback",
     "bot.exts.answer_actions",
