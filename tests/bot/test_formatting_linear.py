@@ -16,7 +16,7 @@ from collections.abc import Callable
 import pytest
 
 from bot import formatting
-from bot.exts.ask import strip_bot_mentions
+from bot.exts.answers._cog import strip_bot_mentions
 
 MB = 1_000_000
 BOUND_SECONDS = 2.0
