@@ -22,7 +22,7 @@ from bot.services.health import (
     read_heartbeat,
     write_heartbeat,
 )
-from bot.services.records import DATABASE_NAME, RecordStore
+from bot.services.records import DATABASE_NAME, SQLiteRecordStore
 from index.engine import Engine
 from index.store import current_build
 from tests.bot.conftest import make_config
@@ -38,7 +38,7 @@ def healthy(tmp_path, knowledge, fake_encoder):
     path.write_text(f"knowledge_dir: {knowledge}\nstate_dir: {state}\n", encoding="utf-8")
     config = load_config(path, environ={})
     Engine(fake_calibrated(config.engine), fake_encoder, engine_phrases()).reindex()
-    RecordStore.open(state, environ={}, create_salt=True).close()
+    SQLiteRecordStore.open(state, environ={}, create_salt=True).close()
     write_heartbeat(heartbeat_path(state), make_heartbeat(True, 0.042, 0.0))
     return path, config
 
