@@ -40,6 +40,7 @@ NO_MENTIONS = discord.AllowedMentions.none()
 # The features, loaded in this order by setup_hook; errors first so it sees every failure.
 EXTENSIONS = (
     "bot.exts.errors",
+    "bot.exts.heartbeat",
     "bot.exts.answers",
     "bot.exts.help",
     "bot.exts.admin",

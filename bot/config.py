@@ -250,6 +250,13 @@ class SyncConfig(_Section):
     sources_interval_minutes: float = Field(0.0, ge=0, le=525600)
 
 
+class HealthConfig(_Section):
+    """The running bot's heartbeat and what ``natverksbot health`` accepts as fresh."""
+
+    heartbeat_seconds: float = Field(10.0, gt=0, le=600)
+    max_age_seconds: float = Field(60.0, gt=0, le=86400)
+
+
 class Config(_Section):
     """The whole configuration, with paths resolved against the config file's folder.
 
@@ -275,6 +282,7 @@ class Config(_Section):
     sources: SourcesConfig = SourcesConfig()
     sync: SyncConfig = SyncConfig()
     knowledge: KnowledgeConfig = KnowledgeConfig()
+    health: HealthConfig = HealthConfig()
 
     @property
     def index_path(self) -> Path:

@@ -415,15 +415,17 @@ def _embed(
     """
     texts = [p.text for p in passages]
     sentences = [s for p in passages for s in p.chunk.sentences]
-    total = len(texts) + len(sentences)
+    # The encoder counts texts (a passage and each of its sentences); progress speaks in
+    # passages, the unit of the summary, each weighed by its share of the texts.
+    work = len(texts) + len(sentences)
     done = 0
 
     def on_embedded(count: int) -> None:
         nonlocal done
         done += count
-        run.report("embed", done, total)
+        run.report("embed", done * len(texts) // max(work, 1), len(texts))
 
-    run.report("embed", 0, total)
+    run.report("embed", 0, len(texts))
     try:
         cache = EmbeddingCache(run.index_dir / "embeddings.sqlite")
         try:

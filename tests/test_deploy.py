@@ -195,3 +195,13 @@ def test_configparser_reads_the_unit_as_systemd_style_ini():
     parser.read(UNIT, encoding="utf-8")
     assert parser.sections() == ["Unit", "Service", "Install"]
     assert parser["Install"]["WantedBy"] == "multi-user.target"
+
+
+def test_the_unit_waits_for_ready_and_watches_the_event_loop():
+    service = {key: values[-1] for key, values in unit_settings()["Service"].items()}
+    assert service["Type"] == "notify" and service["NotifyAccess"] == "main"
+    watchdog = int(service["WatchdogSec"])
+    # The bot pings every health.heartbeat_seconds (at least twice per watchdog period).
+    heartbeat = load_config(ROOT / "config.yaml", environ={}).health.heartbeat_seconds
+    assert heartbeat * 2 <= watchdog
+    assert "AF_UNIX" in service["RestrictAddressFamilies"]  # $NOTIFY_SOCKET

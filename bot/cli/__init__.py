@@ -3,9 +3,9 @@
 Thin: :mod:`bot.cli.parser` builds the parser; one module per command group parses its
 arguments, calls the services and prints (:mod:`bot.cli.questions`: ask, chat, eval;
 :mod:`bot.cli.runner`: run, sync-commands; :mod:`bot.cli.knowledge`: index, status, kb,
-fetch-sources, backup, report, forget-user; :mod:`bot.cli.setup`: init). Known errors
-become one plain line on stderr and a non-zero exit
-(:func:`bot.services.errors.describe_error`); nothing prints a traceback unless
+fetch-sources, backup, report, forget-user; :mod:`bot.cli.setup`: init;
+:mod:`bot.cli.health`: health). Known errors become one plain line on stderr and a
+non-zero exit (:func:`bot.services.errors.describe_error`); nothing prints a traceback unless
 ``--debug`` is given.
 """
 
@@ -49,6 +49,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "status": ("knowledge", "cmd_status"),
     "run": ("runner", "cmd_run"),
     "sync-commands": ("runner", "cmd_sync_commands"),
+    "health": ("health", "cmd_health"),
     "fetch-sources": ("knowledge", "cmd_fetch_sources"),
     "report": ("knowledge", "cmd_report"),
     "forget-user": ("knowledge", "cmd_forget_user"),

@@ -44,7 +44,10 @@ class CliError(Exception):
 def _engine(config: Config) -> Engine:
     from bot.services.indexing import open_engine
 
-    return open_engine(config)
+    def before_prepare() -> None:
+        print(_("cli.preparing_model"), file=sys.stderr, flush=True)
+
+    return open_engine(config, before_prepare=before_prepare)
 
 
 def _progress_bar() -> tuple[Callable[[str, int, int], None], Callable[[], None]]:

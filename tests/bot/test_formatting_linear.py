@@ -17,6 +17,7 @@ import pytest
 from bot.exts.ask import strip_bot_mentions
 
 from bot import formatting
+from bot.exts.answers._cog import strip_bot_mentions
 
 MB = 1_000_000
 BOUND_SECONDS = 2.0

@@ -297,3 +297,22 @@ def test_changing_one_of_many_documents_reuses_the_others_chunks(tmp_path):
         sum(1 for c in after if c.doc_id == "del-3/dokument-003.md" and "fritidsgårdar" in c.text)
         == 1
     )
+
+
+def test_embedding_progress_counts_passages_the_unit_of_the_summary(
+    knowledge, index_dir, fake_encoder
+):
+    reports = []
+    summary = build(
+        knowledge,
+        index_dir,
+        fake_encoder,
+        progress=lambda stage, done, total: reports.append((stage, done, total)),
+    )
+
+    embed = [(done, total) for stage, done, total in reports if stage == "embed"]
+    assert embed[0] == (0, summary.chunks)
+    assert embed[-1] == (summary.chunks, summary.chunks)
+    assert {total for _done, total in embed} == {summary.chunks}
+    done = [d for d, _total in embed]
+    assert done == sorted(done)
