@@ -14,7 +14,6 @@ import time
 from collections.abc import Callable
 
 import pytest
-from bot.exts.ask import strip_bot_mentions
 
 from bot import formatting
 from bot.exts.answers._cog import strip_bot_mentions
