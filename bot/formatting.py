@@ -400,6 +400,10 @@ def format_answer(
     in ``answer.near``, which the asker may see). ``help_hint`` adds the pointer to /hjälp.
     """
     language = answer.language
+    if answer.kind == "small_talk":  # a short reply to a greeting: no title, no footer
+        text, _ = escaped_within(answer.text, DESCRIPTION_LIMIT)
+        embed = discord.Embed(description=text, colour=EMBED_COLOUR)
+        return FormattedAnswer(content=None, embeds=[embed], shortened=False, left_out=0)
     title, _ = escaped_within(answer.question, TITLE_LIMIT)
     hint = (" " + t("answer.help_hint", language)) if help_hint else ""
     if answer.answered:
