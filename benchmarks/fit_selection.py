@@ -159,6 +159,7 @@ class _Row:
         self.word_cover = row["word"]
         self.char_cover = row["char"]
         self.context_cover = row["context"]
+        self.features = row["features"]
 
 
 class _Top:

@@ -17,12 +17,14 @@ import numpy as np
 from index.lexical import char_terms, stem, word_terms, words
 from index.search import Hit
 from index.selection import (
+    FEATURES,
     WEIGHTS,
     SelectionModel,
     SentenceCandidate,
     is_title,
     leans_back,
     load_selection_model,
+    promoted,
     question_shape,
     ranking_key,
     sentence_features,
@@ -371,6 +373,7 @@ def answer_features(
         words_cover,
         best.char_cover,
         float(language == "en"),
+        float(bool(best.features) and (best.features[_ASKED] > 0 or promoted(best.features) > 0)),
     ]
 
 
@@ -446,6 +449,9 @@ def sources_by_document(sources: list[Source]) -> list[tuple[Source, list[str]]]
         if source.location and source.location not in locations:
             locations.append(source.location)
     return list(grouped.values())
+
+
+_ASKED = FEATURES.index("asked_form")
 
 
 def answer_passages(hits: list[Hit], passages: int, context: str | None) -> list[Hit]:

@@ -95,10 +95,20 @@ _YES_NO_EN = re.compile(
 )
 _SUMMARY_Q = re.compile(
     r"\b(?:sammanfatta\w*|sammanfattning|summari[sz]\w*|summary|give me an overview|"
-    r"vad handlar|vad går \w+ ut på|what is \w+ about|what's \w+ about|what are \w+ about)\b",
+    r"ge en översikt)\b",
     re.I,
 )
-_ABOUT_END = re.compile(r"\b(?:om|about)\s*[?.!]*\s*$", re.I)
+# "Vad handlar pressmeddelandet om?" asks for a document's summary; "Vad handlade
+# seminariet om?" asks for a fact in one: the subject must be a document.
+_ABOUT = re.compile(
+    r"^\s*(?:vad handlar|vad går|what is|what's|what are)\s+(?:\w+\s+){0,3}?"
+    r"(?:texten|text|dokument\w*|pressmeddelande\w*|rapport\w*|protokoll\w*|"
+    r"handlingsplan\w*|program\w*|nyhet\w*|artikel\w*|artikeln|rutin\w*|nyhetsbrev\w*|"
+    r"inbjudan|sidan|document|press release|report|minutes|plan|programme|program|"
+    r"article|newsletter|routine|invitation|page)(?:\s+[^\W\d_]+){0,3}?\s+(?:om|ut på|about)"
+    r"\s*[?.!]*\s*$",
+    re.I,
+)
 
 # -- what a sentence is ----------------------------------------------------------------
 
@@ -208,9 +218,7 @@ def question_shape(question: str) -> QuestionShape:
         kinds.add("definition")
         subject = frozenset(_content_stems(match.group(1)))
     yes_no = bool(_YES_NO_SV.match(text) or _YES_NO_EN.match(text))
-    summary = bool(_SUMMARY_Q.search(text)) or (
-        bool(_ABOUT_END.search(text)) and bool(re.match(r"\s*(?:vad|what)\b", text, re.I))
-    )
+    summary = bool(_SUMMARY_Q.search(text)) or bool(_ABOUT.match(text))
     return QuestionShape(
         frozenset(kinds),
         frozenset(_content_stems(text)),
@@ -329,6 +337,7 @@ FEATURES: tuple[str, ...] = (
     "kind_named",  # the municipalities asked about, named
     "kind_name",  # a name in quotes or "med rubriken", for "vad heter"
     "names",  # share of the question's names that the sentence names
+    "settles",  # a yes/no question: the share of its names the sentence names
     "form_line",  # a title, caption, credit or byline the question does not ask for
     "title",  # the document's title line
     "caption",  # a photo caption
@@ -445,6 +454,7 @@ def sentence_features(
         signals["named"],
         signals["name"],
         named,
+        named if shape.yes_no else 0.0,
         float(form),
         float(title),
         float(caption),
@@ -463,6 +473,7 @@ _FORM_LINE = FEATURES.index("form_line")
 
 
 _NAMED = FEATURES.index("kind_named")
+_SETTLES = FEATURES.index("settles")
 
 
 def ranking_key(features: Sequence[float], probability: float) -> tuple[float, float, float, float]:
@@ -474,8 +485,17 @@ def ranking_key(features: Sequence[float], probability: float) -> tuple[float, f
     them, and "vilka nätverk …?" a list: those come before the rest. Otherwise the fitted
     model's probability decides.
     """
+    return (-features[_ASKED_FORM], features[_FORM_LINE], -promoted(features), -probability)
+
+
+def promoted(features: Sequence[float]) -> float:
+    """Return how strongly a rule puts a candidate first (0: the fitted model decides).
+
+    "Vilka kommuner …?" wants the sentence naming the most of them, "vilka nätverk …?" a
+    list, and "Är Nässjö med …?" a sentence that names Nässjö.
+    """
     named = features[_NAMED] if features[_NAMED] >= 0.5 else 0.0
-    return (-features[_ASKED_FORM], features[_FORM_LINE], -named, -probability)
+    return max(named, features[_SETTLES] if features[_SETTLES] >= 1.0 else 0.0)
 
 
 ANSWER_FEATURES: tuple[str, ...] = (
@@ -485,6 +505,7 @@ ANSWER_FEATURES: tuple[str, ...] = (
     "words",  # the best candidate's word coverage
     "chars",  # its character coverage
     "english",  # 1 for an English question (its cosines with Swedish text run lower)
+    "rule",  # 1 when a rule, not the fitted model, put the best candidate first
 )
 
 
