@@ -142,7 +142,7 @@ class AnswerSettings:
     max_sentences: Annotated[int, Field(ge=1, le=10)] = 2
     passages: Annotated[int, Field(ge=1, le=20)] = 10  # top passages the quotes are drawn from
     # Below this answer probability the engine abstains (benchmarks/fit_selection.py).
-    min_confidence: Annotated[float, Field(ge=0, le=1)] = 0.24
+    min_confidence: Annotated[float, Field(ge=0, le=1)] = 0.22
     max_question_chars: Annotated[int, Field(ge=10, le=10000)] = 500
     confidence: ConfidenceSettings = field(default_factory=ConfidenceSettings)
     # The fitted sentence and answer models (benchmarks/fit_selection.py); None: the file
