@@ -194,9 +194,11 @@ async def test_an_english_question_gets_english_labels(world: World):
         )
 
     embed = reply.embeds[0]
-    assert "Press 👍 or 👎" in embed["footer"]["text"] or "Try asking" in embed["footer"]["text"]
-    if embed.get("fields"):
-        assert embed["fields"][0]["name"] == "Sources"
+    assert "2012" in embed["description"]  # answered: the labels below are an answer's
+    assert embed["footer"]["text"].startswith(
+        "Quoted word for word from the network's documents. Did it help? Press 👍 or 👎."
+    )
+    assert embed["fields"][0]["name"] == "Sources"
     labels = [c["label"] for row in reply.components for c in row["components"]]
     assert labels[:2] == ["Helpful", "Not helpful"] and labels[-1] == "Remove"
 
