@@ -103,6 +103,10 @@ Observing the bot
   that replaces it is recorded as its ``"create"``.
 - ``await fake.wait_for_bot_message(predicate=None, *, timeout=5.0, include_edits=False)``:
   the next not yet returned ``BotMessage`` matching ``predicate`` (each call consumes one).
+- ``await fake.idle(timeout=5.0)``: the bot has read every event the fake dispatched, every
+  task it started to handle one has finished (listeners, commands, components and the tasks
+  they start; not a view's timeout) and no REST request is in flight. Await it, never a
+  sleep, before asserting that nothing (more) arrived. Needs a bot started by ``run_bot``.
 - ``await fake.wait_until(check, *, timeout=5.0, what="...")``: the first non-None result of
   ``check()``, re-checked on every record and every 10 ms (for conditions on the bot's side).
 - ``FakeInteraction``: ``.id``, ``.token``, ``.payload``, ``.dispatched_at``, ``.callback``

@@ -46,6 +46,9 @@ from tests.fakes.discord.rest import RestMixin
 
 log = logging.getLogger(__name__)
 
+_TIMERS = frozenset({"BaseView.__timeout_task_impl", "Loop._loop"})
+"""Coroutines a bot's handler may start that wait for time, not for Discord (idle() skips)."""
+
 # --------------------------------------------------------------------------------------
 # the fake
 
@@ -104,6 +107,12 @@ class FakeDiscord(GatewayMixin, InteractionsMixin, RestMixin):
         self.connections: list[GatewayConnection] = []
         self.sessions: dict[str, GatewaySession] = {}
         self.identify_count = 0
+        # What idle() waits for: REST requests being handled, the bots run_bot started and
+        # the tasks each bot started for an event (see _track_handlers).
+        self.requests_in_flight = 0
+        self._bots: list[discord.Client] = []
+        self._readers: set[asyncio.Task[Any]] = set()
+        self._handlers: set[asyncio.Task[Any]] = set()
 
         self._routes = self._build_routes()
         self._runner: web.AppRunner | None = None
@@ -189,7 +198,12 @@ class FakeDiscord(GatewayMixin, InteractionsMixin, RestMixin):
         except BaseException:
             await bot.close()
             raise
+        loop = asyncio.get_running_loop()
+        previous_factory = loop.get_task_factory()
+        loop.set_task_factory(self._track_handlers(previous_factory))
         task = asyncio.create_task(bot.connect(reconnect=True), name="fake-discord-bot")
+        self._readers.add(task)
+        self._bots.append(bot)
         ready = asyncio.create_task(bot.wait_until_ready())
         try:
             done, _ = await asyncio.wait(
@@ -209,6 +223,71 @@ class FakeDiscord(GatewayMixin, InteractionsMixin, RestMixin):
                     await asyncio.wait_for(task, timeout)
                 except TimeoutError:
                     task.cancel()
+            self._bots.remove(bot)
+            self._readers.discard(task)
+            loop.set_task_factory(previous_factory)
+
+    def _track_handlers(self, previous: Any) -> Callable[..., asyncio.Task[Any]]:
+        """Return a task factory that records the tasks a bot starts to handle an event.
+
+        discord.py reads the gateway in the task of ``bot.connect()`` and starts a task for
+        every listener, command and component it dispatches to; those tasks may start more.
+        A task counts when the task that created it is a reader or a counted task, except
+        the timers that wait for nothing the fake sends (a view's timeout, an ext.tasks loop).
+        """
+
+        def factory(loop: asyncio.AbstractEventLoop, coro: Any, **kwargs: Any) -> asyncio.Task:
+            if previous is None:
+                task = asyncio.Task(coro, loop=loop, **kwargs)
+            else:
+                task = previous(loop, coro, **kwargs)
+            parent = asyncio.current_task(loop)
+            if (
+                parent is not None
+                and (parent in self._readers or parent in self._handlers)
+                and getattr(coro, "__qualname__", "") not in _TIMERS
+            ):
+                self._handlers.add(task)
+                task.add_done_callback(self._handler_done)
+            return task
+
+        return factory
+
+    def _handler_done(self, task: asyncio.Task[Any]) -> None:
+        self._handlers.discard(task)
+        self._notifier.notify()
+
+    def _busy(self) -> list[str]:
+        """Return what keeps the fake from being idle, in words ([] when it is idle)."""
+        busy = [f"task {t.get_name()}" for t in self._handlers if not t.done()]
+        if self.requests_in_flight:
+            busy.append(f"{self.requests_in_flight} REST request(s) in flight")
+        for bot in self._bots:
+            ws = bot.ws
+            if ws is None or bot.is_closed():
+                continue
+            session = self.sessions.get(ws.session_id or "")
+            read = ws.sequence or 0
+            if session is not None and session.connection is not None and read < session.seq:
+                busy.append(f"events {read + 1}..{session.seq} not yet read by the bot")
+        return busy
+
+    async def idle(self, timeout: float = 5.0) -> None:
+        """Return once the bot has handled every event and no REST request is in flight.
+
+        Wait for this, never sleep, before asserting that nothing (more) arrived. Idle
+        means: every event the fake dispatched has been read by each bot ``run_bot``
+        started, every task the bot started to handle one (listeners, commands, components
+        and the tasks they start) has finished, and no REST request is in flight. A handler
+        that waits for a user (a confirmation view's ``wait()``) is busy until it times out.
+        """
+        if not self._bots:
+            raise RuntimeError("FakeDiscord.idle(): no bot is running (use run_bot)")
+
+        def what() -> str:
+            return "the bot to be idle (busy: " + ", ".join(self._busy()) + ")"
+
+        await self._notifier.wait_for(lambda: True if not self._busy() else None, timeout, what)
 
     async def wait_until(
         self, check: Callable[[], T | None], *, timeout: float = 5.0, what: str = "a condition"

@@ -164,6 +164,7 @@ class RestMixin:
     async def _handle(self, request: web.Request) -> web.StreamResponse:
         if request.headers.get("Upgrade", "").lower() == "websocket":
             return await self._gateway(request)
+        self.requests_in_flight += 1
         try:
             return await self._handle_http(request)
         except Exception as exc:  # a bug of the fake; 400 so that discord.py does not retry
@@ -172,6 +173,9 @@ class RestMixin:
             return DiscordError(
                 400, 0, f"FakeDiscord internal error (fix tests/fakes/discord/): {exc!r}"
             ).response()
+        finally:
+            self.requests_in_flight -= 1
+            self._notifier.notify()
 
     async def _handle_http(self, request: web.Request) -> web.StreamResponse:
         arrived = time.monotonic()
