@@ -6,7 +6,6 @@ a full record store, and follow-ups that race the answer's own send.
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import sqlite3
 
@@ -328,7 +327,7 @@ async def test_with_the_record_store_full_questions_are_still_answered(world: Wo
         told = await world.fake.wait_for_bot_message(
             lambda m: m.channel_id == int(admin_channel["id"])
         )
-        await asyncio.sleep(0.2)
+        await world.fake.idle()
 
     for answer in (first, second):
         assert "2012" in answer.embeds[0]["description"]

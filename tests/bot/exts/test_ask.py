@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
-
 import discord
 import pytest
 
@@ -109,7 +107,7 @@ async def test_a_reply_without_a_ping_is_not_seen_and_not_answered(world: World)
             world.public.text_channel_id, None, "Tack!", reference=first, mention_author=False
         )
         await world.fake.send_user_message(world.public.text_channel_id, None, "hej alla")
-        await asyncio.sleep(0.2)
+        await world.fake.idle()
 
     assert len(world.fake.bot_messages) == 1
 
@@ -208,7 +206,7 @@ async def test_the_bots_own_and_other_bots_messages_are_ignored(world: World):
     world.fake.add_member(world.public, other)
     async with world.running():
         await world.fake.send_user_message(world.public.text_channel_id, other, world.mention("x"))
-        await asyncio.sleep(0.2)
+        await world.fake.idle()
     assert world.fake.bot_messages == []
 
 
