@@ -92,6 +92,20 @@ def fake_encoder() -> FakeEncoder:
     return FakeEncoder()
 
 
+REAL_MODEL_FIXTURES = frozenset(
+    {"e5_encoder", "e5_folder", "real_encoder", "minilm_encoder", "onnx_encoder"}
+)
+"""Fixtures that load a real model: a test using one, even through another fixture, is
+``integration`` (the full lane, ``./run test``), never in ``./run test --fast``."""
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Mark every test that uses a real model ``integration`` (README: the test lanes)."""
+    for item in items:
+        if REAL_MODEL_FIXTURES & set(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.integration)
+
+
 MODELS = ROOT / ".state" / "models"
 """Model folders and ONNX exports, shared by test sessions (written once, like the app's)."""
 
