@@ -92,17 +92,27 @@ def fake_encoder() -> FakeEncoder:
     return FakeEncoder()
 
 
-REAL_MODEL_FIXTURES = frozenset(
-    {"e5_encoder", "e5_folder", "real_encoder", "minilm_encoder", "onnx_encoder"}
+FULL_LANE_FIXTURES = frozenset(
+    {
+        # the real model
+        "e5_encoder",
+        "e5_folder",
+        "real_encoder",
+        "minilm_encoder",
+        "onnx_encoder",
+        # the fake Discord, end to end with the real discord.py client
+        "fake_discord",
+        "fake_in_thread",
+    }
 )
-"""Fixtures that load a real model: a test using one, even through another fixture, is
-``integration`` (the full lane, ``./run test``), never in ``./run test --fast``."""
+"""A test using one of these, even through another fixture (``world``), is
+``integration``: the full lane (``./run test``), never ``./run test --fast``."""
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Mark every test that uses a real model ``integration`` (README: the test lanes)."""
+    """Mark ``integration`` every test that uses a full-lane fixture (README: the lanes)."""
     for item in items:
-        if REAL_MODEL_FIXTURES & set(getattr(item, "fixturenames", ())):
+        if FULL_LANE_FIXTURES & set(getattr(item, "fixturenames", ())):
             item.add_marker(pytest.mark.integration)
 
 

@@ -1,10 +1,10 @@
-"""The test lanes (README): a test that uses a real model is in the full lane only."""
+"""The test lanes (README): the real model and the fake Discord are in the full lane only."""
 
 from __future__ import annotations
 
 import pytest
 
-from tests.conftest import REAL_MODEL_FIXTURES, pytest_collection_modifyitems
+from tests.conftest import FULL_LANE_FIXTURES, pytest_collection_modifyitems
 
 FAST = "not integration and not slow"  # what ./run test --fast passes to pytest -m
 
@@ -20,8 +20,8 @@ class _Item:
         self.markers.append(marker.name)
 
 
-@pytest.mark.parametrize("fixture", sorted(REAL_MODEL_FIXTURES))
-def test_a_real_model_fixture_puts_the_test_in_the_full_lane(fixture):
+@pytest.mark.parametrize("fixture", sorted(FULL_LANE_FIXTURES))
+def test_a_full_lane_fixture_puts_the_test_in_the_full_lane(fixture):
     item = _Item("tmp_path", fixture)
     pytest_collection_modifyitems([item])
     assert item.markers == ["integration"]

@@ -71,6 +71,7 @@ async def test_wrong_token_is_refused(fake_discord: FakeDiscord):
     await bot.close()
 
 
+@pytest.mark.integration  # the fake Discord end to end, without the fixture
 async def test_heartbeats_are_acknowledged_over_several_intervals():
     async with FakeDiscord(heartbeat_interval=0.2) as fake:
         fake.add_guild()
@@ -484,6 +485,7 @@ async def test_persistent_view_button_click_reaches_the_callback(fake_discord: F
     assert updated.id == sent.id
 
 
+@pytest.mark.integration  # the fake Discord end to end, without the fixture
 async def test_a_late_first_response_gets_unknown_interaction():
     async with FakeDiscord(interaction_deadline=0.1) as fake:
         fake.add_guild()
