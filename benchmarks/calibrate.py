@@ -23,12 +23,11 @@ from pathlib import Path
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
+from _common import ROOT
 
-from bot.config import load_config  # noqa: E402
-from index.embedding import create_encoder  # noqa: E402
-from index.engine import Engine  # noqa: E402
+from bot.config import load_config
+from index.embedding import create_encoder
+from index.engine import Engine
 
 SHARED = ROOT.parent / "shared" / "eval"
 
