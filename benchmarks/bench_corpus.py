@@ -13,15 +13,13 @@ from __future__ import annotations
 
 import argparse
 import random
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
+import _common  # noqa: F401 - puts the project on sys.path
 
-from index.chunking import chunk_document  # noqa: E402
-from index.documents import Document, Section  # noqa: E402
+from index.chunking import chunk_document
+from index.documents import Document, Section
 
 DOC_CHARS = 1500
 """Target length of one document (a few news items of one reel)."""

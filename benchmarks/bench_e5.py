@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import math
 import os
 import statistics
 import subprocess
@@ -33,10 +32,7 @@ from pathlib import Path
 import numpy as np
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
-FAQ = ROOT.parent / "shared" / "eval" / "swedish-faq-dev"
-MODELS = ROOT / ".state" / "models"
+from _common import FAQ, MODELS, ROOT
 
 
 def load() -> float:
@@ -56,6 +52,9 @@ def faq_data():
 
 
 def ndcg(queries, docs, ids, rows):
+    """Dense-only nDCG@10 by language, documents ranked by their best passage."""
+    from index.evaluate import retrieval_scores
+
     scores = queries @ docs.T
     out = {}
     for lang in ("sv", "en"):
@@ -64,8 +63,7 @@ def ndcg(queries, docs, ids, rows):
             if q["lang"] != lang:
                 continue
             ranked = list(dict.fromkeys(np.array(ids)[np.argsort(-row)]))[:10]
-            r = ranked.index(q["expected_source"]) + 1 if q["expected_source"] in ranked else 0
-            gains.append(1 / math.log2(r + 1) if r else 0.0)
+            gains.append(retrieval_scores(ranked, q["expected_source"])["ndcg@10"])
         out[lang] = round(float(np.mean(gains)), 3)
     return out
 

@@ -2,7 +2,7 @@
 
 Usage: .venv/bin/python benchmarks/bench_engine.py [--docs 2000] [--approx 50000]
 
-Measures, with the packaged MiniLM on this machine:
+Measures, with config.yaml's model (multilingual-e5-small by default) on this machine:
 1. `ask` latency in a warm process over the FAQ dev set's questions (median, p95);
 2. index build throughput against the raw encoder's on the same chunks;
 3. reindex with nothing changed on a generated knowledge base of --docs documents;
@@ -16,7 +16,6 @@ import json
 import os
 import shutil
 import statistics
-import sys
 import tempfile
 import time
 from dataclasses import replace
@@ -24,24 +23,15 @@ from pathlib import Path
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
+import faiss
+import numpy as np
+from _common import FAQ, ROOT, percentile
 
-import faiss  # noqa: E402
-import numpy as np  # noqa: E402
-
-from bot.config import load_config  # noqa: E402
-from index.chunking import chunk_document, passage_text  # noqa: E402
-from index.documents import load_documents  # noqa: E402
-from index.embedding import create_encoder  # noqa: E402
-from index.engine import Engine  # noqa: E402
-
-FAQ = ROOT.parent / "shared" / "eval" / "swedish-faq-dev"
-
-
-def pct(values: list[float], p: float) -> float:
-    values = sorted(values)
-    return values[min(len(values) - 1, int(round(p / 100 * (len(values) - 1))))]
+from bot.config import load_config
+from index.chunking import chunk_document, passage_text
+from index.documents import load_documents
+from index.embedding import create_encoder
+from index.engine import Engine
 
 
 def make_engine(knowledge: Path, state: Path, encoder, **changes) -> Engine:
@@ -70,7 +60,7 @@ def bench_latency(encoder, tmp: Path) -> dict:
     return {
         "questions": len(questions),
         "ask_median_ms": statistics.median(totals),
-        "ask_p95_ms": pct(totals, 95),
+        "ask_p95_ms": percentile(totals, 95),
         "encode_median_ms": statistics.median(encodes),
     }
 

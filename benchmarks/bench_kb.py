@@ -5,10 +5,11 @@ Usage: .venv/bin/python benchmarks/bench_kb.py [--runs 3] [--questions 100000] [
 
 1. Time from ``/kb add`` of a 20-page PDF to the first answer that cites it. The real bot
    (create_bot, real discord.py client) runs against the in-process fake Discord (on its
-   own thread and loop), with the packaged MiniLM over a copy of the shipped knowledge base
-   plus the FAQ dev set's documents (``--no-faq``: the shipped base only). An admin uploads
-   a generated 20-page PDF (a real text layer, one fact on page 14); as soon as the reply
-   with the reindex summary arrives, /ask asks about the fact. Measured from the fake's
+   own thread and loop), with config.yaml's model (multilingual-e5-small by default) over a
+   copy of the shipped knowledge base plus the FAQ dev set's documents (``--no-faq``: the
+   shipped base only). An admin uploads a generated 20-page PDF (a real text layer, one
+   fact on page 14); as soon as the reply with the reindex summary arrives, /ask asks about
+   the fact. Measured from the fake's
    INTERACTION_CREATE of /kb add to the answer message that cites the PDF, over --runs
    different PDFs (each a new document, so nothing comes from the embedding cache).
 2. Report generation time on a record of --questions questions over 30 days (70 %
@@ -39,19 +40,17 @@ from pathlib import Path
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
+import discord
+from _common import ROOT, SHARED
 
-import discord  # noqa: E402
+from bot.client import create_bot
+from bot.config import load_config
+from bot.services.records import SQLiteRecordStore
+from bot.services.report import build_report, format_tables, render_html, render_png
+from tests.fakes.discord import FakeDiscord
+from tests.fakes.pdf import make_pdf
 
-from bot.client import create_bot  # noqa: E402
-from bot.config import load_config  # noqa: E402
-from bot.services.records import SQLiteRecordStore  # noqa: E402
-from bot.services.report import build_report, format_tables, render_html, render_png  # noqa: E402
-from tests.fakes.discord import FakeDiscord  # noqa: E402
-from tests.fakes.pdf import make_pdf  # noqa: E402
-
-FAQ_KNOWLEDGE = ROOT.parent / "shared" / "eval" / "swedish-faq-dev" / "knowledge"
+FAQ_KNOWLEDGE = SHARED / "eval" / "swedish-faq-dev" / "knowledge"
 DAY = 86_400
 
 # Each run's fact and question: a new programme per run, so nothing is cached.

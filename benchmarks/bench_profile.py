@@ -12,14 +12,11 @@ from __future__ import annotations
 import argparse
 import collections
 import random
-import sys
 from dataclasses import replace
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-
-import bench_corpus  # noqa: E402
-from bench_scale import (  # noqa: E402
+import bench_corpus
+from bench_scale import (
     STATE,
     config_for,
     corpus,
@@ -28,8 +25,8 @@ from bench_scale import (  # noqa: E402
     measure_throughput,
 )
 
-from index.embedding import create_encoder  # noqa: E402
-from index.engine import Engine  # noqa: E402
+from index.embedding import create_encoder
+from index.engine import Engine
 
 
 def run(size: int, askers: int, seconds: float, batch: int, backend: str) -> None:

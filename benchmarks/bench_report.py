@@ -316,9 +316,9 @@ def render(results: dict, plot_name: str) -> str:
     if peer:
         out.append("\n### Peer: txtai on the same data\n")
         out.append(
-            f"txtai `Embeddings(path=<the packaged MiniLM>, content=True, hybrid=True)` (BM25 + "
-            f"dense, faiss) against this engine, same {peer['chunks']:,} chunks, same questions, "
-            "same process.\n"
+            f"txtai `Embeddings(path=<{peer.get('model', 'our model')}>, content=True, "
+            f"hybrid=True)` (BM25 + dense, faiss) against this engine, same {peer['chunks']:,} "
+            "chunks, same questions, same process.\n"
         )
         out.append("| | build | search median / p95 | FAQ dev nDCG@10 sv / en |")
         out.append("|---|---|---|---|")

@@ -47,24 +47,20 @@ from pathlib import Path
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
-sys.path.insert(0, str(ROOT / "benchmarks"))
+import bench_corpus
+import faiss
+import numpy as np
+from _common import FAQ, ROOT, percentile
 
-import bench_corpus  # noqa: E402
-import faiss  # noqa: E402
-import numpy as np  # noqa: E402
-
-from bot.config import load_config  # noqa: E402
-from index.embedding import EmbeddingCache, create_encoder, text_hash  # noqa: E402
-from index.engine import Engine  # noqa: E402
-from index.evaluate import load_questions, retrieval_scores  # noqa: E402
-from index.search import rank_documents  # noqa: E402
+from bot.config import load_config
+from index.embedding import EmbeddingCache, create_encoder, text_hash
+from index.engine import Engine
+from index.evaluate import load_questions, retrieval_scores
+from index.search import rank_documents
 
 STATE = ROOT / ".state" / "bench"
 RESULTS = STATE / "results.json"
 VECTORS = STATE / "vectors.sqlite"
-FAQ = ROOT.parent / "shared" / "eval" / "swedish-faq-dev"
 DOC = ROOT / "docs" / "PERFORMANCE.md"
 PLOT = ROOT / "docs" / "performance-latency.png"
 SIZES = (10_000, 50_000, 100_000)
@@ -75,16 +71,11 @@ def log(message: str) -> None:
     print(f"[{time.strftime('%H:%M:%S')}] {message}", flush=True)
 
 
-def pct(values: list[float], p: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(round(p / 100 * (len(ordered) - 1))))]
-
-
 def summary_ms(values: list[float]) -> dict[str, float]:
     return {
         "median": statistics.median(values),
-        "p95": pct(values, 95),
-        "p99": pct(values, 99),
+        "p95": percentile(values, 95),
+        "p99": percentile(values, 99),
         "n": len(values),
     }
 

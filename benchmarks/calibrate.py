@@ -27,14 +27,12 @@ import tempfile
 from dataclasses import replace
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-SHARED = ROOT.parent / "shared" / "eval"
-sys.path.insert(0, str(ROOT))
+from _common import ROOT, SHARED
 
-from bot.config import load_config  # noqa: E402
-from index.embedding import create_encoder  # noqa: E402
-from index.engine import Engine  # noqa: E402
-from index.evaluate import evaluate, load_questions, passed, quote_matches  # noqa: E402
+from bot.config import load_config
+from index.embedding import create_encoder
+from index.engine import Engine
+from index.evaluate import evaluate, load_questions, passed, quote_matches
 
 
 def engine_for(knowledge: Path, state: Path, encoder) -> Engine:
@@ -124,7 +122,7 @@ def main() -> None:
             encoder,
         )
         shipped.reindex()
-        report = evaluate(shipped, load_questions(SHARED / "dev-questions.jsonl"))
+        report = evaluate(shipped, load_questions(SHARED / "eval" / "dev-questions.jsonl"))
         print(
             f"\nshipped dev questions at {configured}: {'all pass' if passed(report) else 'FAIL'}"
         )

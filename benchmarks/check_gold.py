@@ -27,12 +27,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
+from _common import ROOT
 
-from index.documents import load_documents  # noqa: E402
-from index.evaluate import KINDS, normalise_space  # noqa: E402
-from index.lexical import STOPWORDS, stem, words  # noqa: E402
+from index.documents import load_documents
+from index.evaluate import KINDS, normalise_space
+from index.lexical import STOPWORDS, stem, words
 
 LANGUAGES = ("sv", "en")
 REQUIRED = {

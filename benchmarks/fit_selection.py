@@ -23,28 +23,23 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
 from datetime import date
 from pathlib import Path
 
 import numpy as np
+from _common import ROOT
 
-os.environ.setdefault("HF_HUB_OFFLINE", "1")
-os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
-
-from bot.config import load_config  # noqa: E402
-from index.answer import (  # noqa: E402
+from bot.config import load_config
+from index.answer import (
     answer_features,
     answer_passages,
     rank_sentences,
 )
-from index.embedding import create_encoder  # noqa: E402
-from index.engine import Engine  # noqa: E402
-from index.evaluate import quote_matches  # noqa: E402
-from index.selection import (  # noqa: E402
+from index.embedding import create_encoder
+from index.engine import Engine
+from index.evaluate import quote_matches
+from index.selection import (
     ANSWER_FEATURES,
     FEATURES,
     WEIGHTS,

@@ -15,7 +15,6 @@ import itertools
 import json
 import math
 import os
-import sys
 import time
 from pathlib import Path
 
@@ -23,16 +22,13 @@ import numpy as np
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
+from _common import FAQ, ROOT
 
-from index.answer import detect_language  # noqa: E402
-from index.chunking import chunk_document, lead_text, passage_text  # noqa: E402
-from index.documents import load_documents  # noqa: E402
-from index.embedding.onnx_backend import OnnxEncoder  # noqa: E402
-from index.lexical import BM25Index, char_terms, word_terms  # noqa: E402
-
-FAQ = ROOT.parent / "shared" / "eval" / "swedish-faq-dev"
+from index.answer import detect_language
+from index.chunking import chunk_document, lead_text, passage_text
+from index.documents import load_documents
+from index.embedding.onnx_backend import OnnxEncoder
+from index.lexical import BM25Index, char_terms, word_terms
 
 
 def main() -> None:

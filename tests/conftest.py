@@ -91,6 +91,30 @@ def fake_encoder() -> FakeEncoder:
     return FakeEncoder()
 
 
+FULL_LANE_FIXTURES = frozenset(
+    {
+        # the real model
+        "e5_encoder",
+        "e5_folder",
+        "real_encoder",
+        "minilm_encoder",
+        "onnx_encoder",
+        # the fake Discord, end to end with the real discord.py client
+        "fake_discord",
+        "fake_in_thread",
+    }
+)
+"""A test using one of these, even through another fixture (``world``), is
+``integration``: the full lane (``./run test``), never ``./run test --fast``."""
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Mark ``integration`` every test that uses a full-lane fixture (README: the lanes)."""
+    for item in items:
+        if FULL_LANE_FIXTURES & set(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.integration)
+
+
 MODELS = ROOT / ".state" / "models"
 """Model folders and ONNX exports, shared by test sessions (written once, like the app's)."""
 

@@ -6,6 +6,8 @@ import asyncio
 import threading
 import time
 
+import pytest
+
 from bot.client import create_bot
 from tests.bot.conftest import ANSWERABLE, make_config
 from tests.fakes.discord import FakeDiscord
@@ -19,6 +21,7 @@ async def _loop_lag(stop: asyncio.Event, samples: list[float], tick: float = 0.0
         samples.append(time.perf_counter() - before - tick)
 
 
+@pytest.mark.integration  # the fake Discord end to end, without the fixture
 async def test_a_slow_engine_does_not_stall_heartbeats(knowledge, tmp_path, indexed_engine):
     ask = indexed_engine.ask
     sleeping_in: list[str] = []

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import re
 
 import pytest
@@ -146,7 +145,7 @@ async def test_a_flood_of_mentions_gets_one_reaction_not_a_reply_each(world: Wor
             what="two answers",
         )
         await world.fake.wait_until(lambda: world.fake.reactions or None, what="a reaction")
-        await asyncio.sleep(0.3)  # room for any further (wrong) replies
+        await world.fake.idle()  # any further (wrong) replies are in
 
     assert len(world.fake.bot_messages) == 2  # the two answers, no refusal posted
     assert [r[2] for r in world.fake.reactions] == ["⏳"]
@@ -160,7 +159,7 @@ async def test_a_flood_of_direct_messages_gets_one_notice(world: World):
         await world.fake.wait_until(
             lambda: len(world.fake.bot_messages) == 2 or None, what="answer and notice"
         )
-        await asyncio.sleep(0.3)
+        await world.fake.idle()
 
     [answer] = [m for m in world.fake.bot_messages if m.embeds]
     [notice] = [m for m in world.fake.bot_messages if not m.embeds]
@@ -188,7 +187,7 @@ async def test_a_flood_of_bad_questions_gets_the_limits_replies_and_one_reaction
         await world.fake.wait_until(
             lambda: len(world.fake.bot_messages) >= 2 or None, what="two refusals"
         )
-        await asyncio.sleep(0.3)  # room for any further (wrong) replies
+        await world.fake.idle()  # any further (wrong) replies are in
 
     assert len(world.fake.bot_messages) == 2
     assert all(m.content.startswith(refusal) for m in world.fake.bot_messages)
@@ -206,7 +205,7 @@ async def test_a_flood_of_empty_direct_messages_gets_the_limits_replies_and_one_
         await world.fake.wait_until(
             lambda: len(world.fake.bot_messages) >= 2 or None, what="refusal and notice"
         )
-        await asyncio.sleep(0.3)
+        await world.fake.idle()
 
     first, notice = world.fake.bot_messages
     assert first.content.startswith("Skriv en fråga")

@@ -129,6 +129,7 @@ def test_a_local_model_folder_is_used_from_model_name_through_index_and_ask(
     assert f"backend:   {backend};" in out
 
 
+@pytest.mark.integration  # rebuilds the index with the real default model
 def test_an_index_of_another_model_is_refused_until_it_is_rebuilt(tmp_path, tiny_model):
     knowledge = fill_knowledge(tmp_path / "knowledge")
     config = tmp_path / "config.yaml"

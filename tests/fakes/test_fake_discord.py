@@ -71,6 +71,7 @@ async def test_wrong_token_is_refused(fake_discord: FakeDiscord):
     await bot.close()
 
 
+@pytest.mark.integration  # the fake Discord end to end, without the fixture
 async def test_heartbeats_are_acknowledged_over_several_intervals():
     async with FakeDiscord(heartbeat_interval=0.2) as fake:
         fake.add_guild()
@@ -484,6 +485,7 @@ async def test_persistent_view_button_click_reaches_the_callback(fake_discord: F
     assert updated.id == sent.id
 
 
+@pytest.mark.integration  # the fake Discord end to end, without the fixture
 async def test_a_late_first_response_gets_unknown_interaction():
     async with FakeDiscord(interaction_deadline=0.1) as fake:
         fake.add_guild()
@@ -559,6 +561,102 @@ async def test_modal_submission_reaches_on_submit(fake_discord: FakeDiscord):
 
     assert submitted == ["Mer om VLAN"]
     assert thanks.ephemeral and thanks.content == "Tack!"
+
+
+# ---------------------------------------------------------------- idle
+
+
+def _slow_replier(delay: float, replies: int = 1) -> commands.Bot:
+    """A bot that answers every user message ``replies`` times, ``delay`` seconds apart."""
+    bot = make_bot()
+
+    @bot.listen()
+    async def on_message(message: discord.Message):
+        if not message.author.bot:
+            for n in range(replies):
+                await asyncio.sleep(delay)
+                # Another task, as a handler that hands work on would start.
+                await asyncio.create_task(message.channel.send(f"svar {n}"))
+
+    return bot
+
+
+async def test_idle_waits_until_every_handler_is_done(fake_discord: FakeDiscord):
+    guild = fake_discord.add_guild()
+    async with fake_discord.run_bot(_slow_replier(0.1, replies=3)):
+        await fake_discord.send_user_message(guild.text_channel_id, None, "hej")
+        await fake_discord.idle()
+        replies = [m.content for m in fake_discord.bot_messages]
+
+    assert replies == ["svar 0", "svar 1", "svar 2"]
+
+
+async def test_idle_waits_until_every_event_is_read(fake_discord: FakeDiscord):
+    guild = fake_discord.add_guild()
+    # A plain client without listeners: no handler task shows that events are still unread.
+    bot = discord.Client(intents=discord.Intents.default())
+    async with fake_discord.run_bot(bot):
+        for n in range(100):
+            await fake_discord.send_user_message(guild.text_channel_id, None, f"nr {n}")
+        await fake_discord.idle()
+        cached = len(bot.cached_messages)
+
+    assert cached == 100
+
+
+async def test_idle_waits_for_a_response_held_back(fake_discord: FakeDiscord):
+    guild = fake_discord.add_guild()
+    fake_discord.response_delays[("POST", "/channels/{channel_id}/messages")] = 0.3
+    bot = make_bot()
+    async with fake_discord.run_bot(bot):
+        # Sent from outside any event handler, as a background loop of the bot would.
+        send = asyncio.create_task(bot.get_channel(guild.text_channel_id).send("hej"))
+        await fake_discord.wait_until(lambda: fake_discord.requests_in_flight or None)
+        await fake_discord.idle()
+        answered = fake_discord.requests[-1].status
+        await send
+
+    assert answered == 200
+
+
+async def test_idle_names_what_keeps_the_bot_busy(fake_discord: FakeDiscord):
+    guild = fake_discord.add_guild()
+    never = asyncio.Event()
+    bot = make_bot()
+
+    @bot.listen()
+    async def on_message(message: discord.Message):
+        await never.wait()
+
+    async with fake_discord.run_bot(bot):
+        await fake_discord.send_user_message(guild.text_channel_id, None, "hej")
+        with pytest.raises(TimeoutError, match="busy: task discord.py: on_message"):
+            await fake_discord.idle(timeout=0.2)
+        never.set()
+        await fake_discord.idle()
+
+
+async def test_a_view_waiting_for_its_timeout_is_idle(fake_discord: FakeDiscord):
+    guild = fake_discord.add_guild()
+    bot = make_bot()
+
+    @bot.listen()
+    async def on_message(message: discord.Message):
+        if not message.author.bot:
+            view = discord.ui.View(timeout=60)
+            view.add_item(discord.ui.Button(label="Ja", custom_id="ja"))
+            await message.channel.send("Säker?", view=view)
+
+    async with fake_discord.run_bot(bot):
+        await fake_discord.send_user_message(guild.text_channel_id, None, "hej")
+        await fake_discord.idle(timeout=2.0)
+
+    assert [m.content for m in fake_discord.bot_messages] == ["Säker?"]
+
+
+async def test_idle_without_a_running_bot_says_so(fake_discord: FakeDiscord):
+    with pytest.raises(RuntimeError, match="no bot is running"):
+        await fake_discord.idle()
 
 
 # ---------------------------------------------------------------- validation tables

@@ -139,11 +139,13 @@ def test_int8_vectors_get_a_model_id_of_their_own(tmp_path):
     assert int8.model_file().name == "model-int8.onnx"
 
 
+@pytest.mark.integration  # exports and loads the real MiniLM (25 s), its name notwithstanding
 def test_empty_input_gives_an_empty_matrix_without_loading(tmp_path):
     encoder = OnnxEncoder(MINILM_MODEL, export_dir=tmp_path)
     assert encoder.encode_documents([]).shape == (0, 384)
 
 
+@pytest.mark.integration  # writes the real e5 model folder into tmp_path, each time
 @pytest.mark.parametrize(
     ("backend", "kind"),
     [("torch", SentenceTransformerEncoder), ("onnx", OnnxEncoder), ("onnx-int8", OnnxEncoder)],

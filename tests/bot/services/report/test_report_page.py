@@ -11,6 +11,8 @@ from datetime import UTC
 from html.parser import HTMLParser
 from importlib import resources
 
+import pytest
+
 from bot.services.records import SQLiteRecordStore
 from bot.services.report import build_report, render_html
 from bot.services.report.page import TEMPLATE
@@ -71,6 +73,7 @@ def test_the_template_is_package_data():
     assert template.is_file() and "<!DOCTYPE html>" in template.read_text(encoding="utf-8")
 
 
+@pytest.mark.integration  # builds the project's wheel with pip: a real install step
 def test_a_built_wheel_ships_the_template(tmp_path):
     """A non-editable install (``pip install .``) gets what pyproject.toml declares."""
     project = tmp_path / "project"
