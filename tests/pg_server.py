@@ -29,6 +29,7 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
+DSN_ENV = "NATVERKSBOT_PG_DSN"
 SERVER_USER = "natverksbot-pg"
 DATABASE = "natverksbot"
 START_TIMEOUT_S = 120
@@ -202,6 +203,44 @@ def running(folder: Path) -> Iterator[str]:
         yield start(folder)
     finally:
         stop(folder)
+
+
+def dsn_or_skip() -> str:
+    """Return the test server's DSN; skip (one line) without one, but fail in CI.
+
+    CI (``CI`` set) must run the PostgreSQL backend's tests: a missing DSN or client
+    there is an error, never a skip.
+    """
+    import pytest
+
+    dsn = os.environ.get(DSN_ENV, "")
+    if os.environ.get("CI"):
+        if not dsn:
+            pytest.fail(f"CI is set but {DSN_ENV} is not: .ci/run starts the server", False)
+        return dsn
+    if not dsn:
+        pytest.skip(f"no PostgreSQL: set {DSN_ENV} (python -m tests.pg_server start DIR)")
+    if importlib.util.find_spec("psycopg") is None:
+        pytest.skip("no PostgreSQL client: pip install -e '.[dev]'")
+    return dsn
+
+
+@contextlib.contextmanager
+def fresh_schema(dsn: str) -> Iterator[str]:
+    """Yield the name of a new, empty schema in the test server; drop it after."""
+    import uuid
+
+    import psycopg
+    from psycopg import sql
+
+    name = f"test_{uuid.uuid4().hex[:16]}"
+    with psycopg.connect(dsn, autocommit=True) as db:
+        db.execute(sql.SQL("CREATE SCHEMA {}").format(sql.Identifier(name)))
+    try:
+        yield name
+    finally:
+        with psycopg.connect(dsn, autocommit=True) as db:
+            db.execute(sql.SQL("DROP SCHEMA {} CASCADE").format(sql.Identifier(name)))
 
 
 def main(argv: list[str]) -> int:
