@@ -28,6 +28,7 @@ import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 DSN_ENV = "NATVERKSBOT_PG_DSN"
 SERVER_USER = "natverksbot-pg"
@@ -223,6 +224,17 @@ def dsn_or_skip() -> str:
     if importlib.util.find_spec("psycopg") is None:
         pytest.skip("no PostgreSQL client: pip install -e '.[dev]'")
     return dsn
+
+
+def client_or_skip() -> Any:
+    """Return the psycopg module; skip without it, but fail in CI (it must be installed there)."""
+    import pytest
+
+    if os.environ.get("CI"):
+        import psycopg
+
+        return psycopg
+    return pytest.importorskip("psycopg", reason="no PostgreSQL client: pip install -e '.[dev]'")
 
 
 @contextlib.contextmanager

@@ -12,9 +12,9 @@ import threading
 import pytest
 
 from bot.services.records import QuestionRecord, RecordsError
-from tests.pg_server import DSN_ENV, dsn_or_skip, fresh_schema
+from tests.pg_server import DSN_ENV, client_or_skip, dsn_or_skip, fresh_schema
 
-psycopg = pytest.importorskip("psycopg", reason="no PostgreSQL client: pip install -e '.[dev]'")
+psycopg = client_or_skip()
 
 from bot.services.records_pg import PostgresRecordStore  # noqa: E402 - needs psycopg
 
