@@ -398,6 +398,7 @@ STRINGS: dict[str, str] = {
     "config.err.top_level": "{path}: the top level must be a mapping of keys",
     "config.err.invalid": "{path}: {problems}",
     "config.err.no_knowledge": "{path}: knowledge_dir: folder not found: {folder}",
+    "config.err.index_backend_not_yet": "{path}: index.backend: postgres is not available yet (only the question record runs on PostgreSQL so far, docs/SCALING.md): use embedded",
     "config.err.env_section": "environment override {name}: {key} is not a section",
     "config.err.env_value": "environment variable {name}: not a valid value ({reason})",
     "config.problem.top_level": "(top level)",

@@ -398,6 +398,7 @@ STRINGS: dict[str, str] = {
     "config.err.top_level": "{path}: den översta nivån måste vara en samling nycklar",
     "config.err.invalid": "{path}: {problems}",
     "config.err.no_knowledge": "{path}: knowledge_dir: mappen finns inte: {folder}",
+    "config.err.index_backend_not_yet": "{path}: index.backend: postgres finns inte än (bara frågeregistret körs på PostgreSQL hittills, docs/SCALING.md): använd embedded",
     "config.err.env_section": "miljövariabeln för {name}: {key} är inget avsnitt",
     "config.err.env_value": "miljövariabeln {name}: inget giltigt värde ({reason})",
     "config.problem.top_level": "(översta nivån)",
