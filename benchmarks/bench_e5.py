@@ -506,6 +506,58 @@ def engine(quick: bool) -> None:
             )
 
 
+def pooled(rounds: int) -> None:
+    """Passages and their sentences: encoded apart (before) or in one pool, longest first.
+
+    A third of the FAQ passages with their sentences per round, the two ways taking turns
+    to go first on one encoder; CPU seconds of the process (every thread) and wall time,
+    and the median of the per-round ratios. Same texts, same vectors (checked).
+    """
+    from index.chunking import chunk_document
+    from index.documents import load_documents
+    from index.embedding.onnx_backend import OnnxEncoder
+
+    docs = load_documents(FAQ / "knowledge").documents
+    pairs = [(d, c) for d in docs for c in chunk_document(d, 700, 1)]
+    texts, _, _ = faq_data()
+    encoder = OnnxEncoder("multilingual-e5-small", export_dir=MODELS)
+    encoder.encode_documents(texts[:8])
+    cpu_ratios, wall_ratios = [], []
+    l0 = load()
+    third = len(texts) // 3 + 1
+    for i in range(rounds):
+        part = range((i % 3) * third, min(len(texts), (i % 3 + 1) * third))
+        passages = [texts[j] for j in part]
+        sentences = list(dict.fromkeys(s for j in part for s in pairs[j][1].sentences))
+        pool = sorted(passages + sentences, key=len, reverse=True)
+        spent: dict[str, tuple[float, float]] = {}
+        got: dict[str, dict[str, np.ndarray]] = {}
+        ways = [("apart", [passages, sentences]), ("pool", [pool])]
+        for name, calls in ways[:: 1 if i % 2 == 0 else -1]:
+            c, t = time.process_time(), time.perf_counter()
+            vectors = [encoder.encode_documents(texts_) for texts_ in calls]
+            spent[name] = (time.process_time() - c, time.perf_counter() - t)
+            got[name] = {
+                x: v
+                for texts_, vs in zip(calls, vectors, strict=True)
+                for x, v in zip(texts_, vs, strict=True)
+            }
+        worst = min(float(got["apart"][x] @ got["pool"][x]) for x in got["pool"])
+        cpu_ratios.append(spent["apart"][0] / spent["pool"][0])
+        wall_ratios.append(spent["apart"][1] / spent["pool"][1])
+        print(
+            f"- round {i + 1}: {len(passages)} passages + {len(sentences)} sentences;"
+            f" apart {spent['apart'][0]:.1f} s CPU / {spent['apart'][1]:.1f} s,"
+            f" pool {spent['pool'][0]:.1f} s CPU / {spent['pool'][1]:.1f} s;"
+            f" lowest cosine {worst:.6f} (load {load()})",
+            flush=True,
+        )
+    print(
+        f"pool against apart: {statistics.median(cpu_ratios):.2f}x CPU,"
+        f" {statistics.median(wall_ratios):.2f}x wall (load {l0}-{load()})"
+    )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--backend")
@@ -514,6 +566,7 @@ def main() -> None:
     parser.add_argument("--reference", type=Path)
     parser.add_argument("--variants", nargs="*", help="ONNX variants to compare, interleaved")
     parser.add_argument("--rounds", type=int, default=2)
+    parser.add_argument("--pooled", action="store_true", help="passages + sentences in one pool")
     parser.add_argument("--builds", action="store_true", help="builds and ask, old and new")
     parser.add_argument("--ratio", choices=["graph-table", "split"], help="speed-up, interleaved")
     parser.add_argument("--int8", nargs="*", help="partial int8 variants against fp32")
@@ -536,6 +589,9 @@ def main() -> None:
     if args.builds:
         print(f"load average at start: {os.getloadavg()}")
         builds(args.rounds)
+        return
+    if args.pooled:
+        pooled(args.rounds)
         return
     if args.backend:
         print(json.dumps(one_backend(args.backend)))

@@ -17,6 +17,8 @@ markers, with the plot ``docs/performance-latency.png``):
 - ``million``   1,000,000 vectors (the 100,000 real ones + 900,000 drawn from a Gaussian
                 mixture fitted to them): exact, IVF and HNSW recall@10 and latency, and
                 `ask` over a 1,000,000-chunk index (the real chunks' text repeated);
+- ``filtered``  a public reader's recall@10 on a 500,000-vector HNSW index, public chunks
+                2 % to 90 % of it (whole topics or at random), against exact search;
 - ``peer``      txtai's hybrid index with the same model on the same chunks and the FAQ
                 dev set, next to ours.
 
@@ -588,10 +590,15 @@ def stage_sizes(results: dict, args: argparse.Namespace) -> None:
 # ------------------------------------------------------------------------ a million
 
 
-def synthetic_vectors(real: np.ndarray, n: int, seed: int = 0) -> np.ndarray:
-    """Draw n vectors from a diagonal Gaussian mixture fitted (k-means) to the real ones."""
+def synthetic_vectors(
+    real: np.ndarray, n: int, seed: int = 0, *, topics: bool = False
+) -> np.ndarray | tuple[np.ndarray, np.ndarray]:
+    """Draw n vectors from a diagonal Gaussian mixture fitted (k-means) to the real ones.
+
+    With ``topics``, also return each vector's mixture component (its "topic").
+    """
     d = real.shape[1]
-    k = 1024
+    k = min(1024, max(8, len(real) // 39))
     km = faiss.Kmeans(d, k, niter=15, seed=seed, spherical=True)
     km.train(real)
     _, assign = km.index.search(real, 1)
@@ -609,7 +616,8 @@ def synthetic_vectors(real: np.ndarray, n: int, seed: int = 0) -> np.ndarray:
     picks = rng.choice(k, size=n, p=counts / counts.sum())
     out = means[picks] + rng.standard_normal((n, d), dtype=np.float32) * std[picks]
     out /= np.linalg.norm(out, axis=1, keepdims=True)
-    return out.astype(np.float32)
+    out = out.astype(np.float32)
+    return (out, picks) if topics else out
 
 
 def stage_million(results: dict, args: argparse.Namespace) -> None:
@@ -784,6 +792,116 @@ def build_million_index(index, million_dir: Path, reps: int, kind: str, param: i
     (target / "CURRENT").write_text("million")
 
 
+# ------------------------------------------------------------------------ filtered
+
+
+def faq_vectors() -> np.ndarray:
+    """Return the FAQ knowledge base's passage and sentence vectors (built once, cached)."""
+    config = config_for(FAQ / "knowledge", STATE / "faq", "onnx")
+    shipped = load_config(ROOT / "config.yaml").engine.chunking
+    engine = Engine(replace(config.engine, chunking=shipped), create_encoder(config.engine.model))
+    try:
+        if not engine.has_index():
+            engine.reindex()
+        index = engine.index
+        passages = index.dense.reconstruct_n(0, index.size)
+        sentences = np.asarray(index._sentence_vectors, dtype=np.float32)
+    finally:
+        engine.close()
+    return np.concatenate([passages, sentences])
+
+
+def stage_filtered(results: dict, args: argparse.Namespace) -> None:
+    """Public readers' recall@10 on an HNSW index, public 2 % to 90 % of the vectors.
+
+    The vectors are drawn from a mixture fitted to the FAQ knowledge base's passage and
+    sentence vectors; public chunks are marked by whole topics (a mixture component: whole
+    documents about a few subjects) and at random. The engine's own search
+    (index/dense.py: exact over a small scope, HNSW with a selector over a large one) is
+    compared with exact search over the same scope, and with HNSW alone.
+    """
+    from index.dense import EXACT_SCOPE_SHARE, AllowedChunks, _search, read_dense, search_dense
+    from index.dense import write_dense as write
+    from index.settings import DenseSettings
+
+    n = args.filtered_size
+    real = faq_vectors()
+    log(f"drawing {n} vectors from a mixture fitted to {len(real)} FAQ vectors")
+    vectors, topics = synthetic_vectors(real, n, topics=True)
+    config = load_config(ROOT / "config.yaml")
+    encoder = create_encoder(config.engine.model)
+    questions = [q.question for q in faq_questions()][:200]
+    queries = encoder.encode_queries(questions)
+    settings = DenseSettings(dense_index="hnsw")
+    out: dict = {
+        "vectors": n,
+        "real": len(real),
+        "questions": len(queries),
+        "m": settings.hnsw_m,
+        "ef_search": settings.hnsw_ef_search,
+        "exact_scope_share": EXACT_SCOPE_SHARE,
+        "scopes": {},
+    }
+    folder = STATE / "filtered"
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / f"hnsw-{n}.faiss"
+    if not path.is_file():
+        t = time.perf_counter()
+        write(path, vectors, "hnsw", vectors.shape[1], settings)
+        out["build_s"] = time.perf_counter() - t
+        log(f"hnsw build of {n}: {out['build_s']:.0f} s (load {loadavg()})")
+    hnsw = read_dense(path, "hnsw")
+    exact = faiss.IndexFlatIP(vectors.shape[1])
+    exact.add(vectors)
+    rng = np.random.default_rng(5)
+    order = rng.permutation(topics.max() + 1)
+    sizes = np.bincount(topics, minlength=len(order))[order]
+    for share in args.shares:
+        for marked in ("topics", "random"):
+            if marked == "random":
+                public = rng.random(n) < share
+            else:
+                chosen = order[: int(np.searchsorted(np.cumsum(sizes), share * n)) + 1]
+                public = np.isin(topics, chosen)
+            allowed = AllowedChunks(public)
+            faiss.omp_set_num_threads(os.cpu_count() or 1)
+            _, truth = exact.search(
+                queries, 10, params=faiss.SearchParameters(sel=allowed.selector)
+            )
+            engine_ms, hnsw_ms = [], []
+            got_engine, got_hnsw = [], []
+            for q in queries:  # one question at a time, interleaved, as `ask` searches
+                t = time.perf_counter()
+                _, ids = search_dense(
+                    hnsw,
+                    q[None],
+                    10,
+                    kind="hnsw",
+                    ef_search=settings.hnsw_ef_search,
+                    nprobe=1,
+                    allowed=allowed,
+                )
+                engine_ms.append((time.perf_counter() - t) * 1000)
+                got_engine.append(np.pad(ids[0], (0, 10 - len(ids[0])), constant_values=-1))
+                t = time.perf_counter()
+                _, ids = _search(hnsw, q[None], 10, "hnsw", settings.hnsw_ef_search, 1, allowed)
+                hnsw_ms.append((time.perf_counter() - t) * 1000)
+                got_hnsw.append(ids[0])
+            row = {
+                "public": round(allowed.count / n, 4),
+                "exact_scope": allowed.small,
+                "recall@10": recall(truth, np.array(got_engine)),
+                "ms": statistics.median(engine_ms),
+                "hnsw_recall@10": recall(truth, np.array(got_hnsw)),
+                "hnsw_ms": statistics.median(hnsw_ms),
+                "loadavg": loadavg(),
+            }
+            out["scopes"][f"{share}-{marked}"] = row
+            log(f"public {share:.0%} by {marked}: {row}")
+            results["filtered"] = out
+            save_results(results)
+
+
 # ------------------------------------------------------------------------ peer
 
 
@@ -891,13 +1009,17 @@ def stage_peer(results: dict, args: argparse.Namespace) -> None:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description="performance at scale (issue 5)")
-    ap.add_argument("--only", nargs="*", choices=["backends", "sizes", "million", "peer", "report"])
+    ap.add_argument(
+        "--only", nargs="*", choices=["backends", "sizes", "million", "filtered", "peer", "report"]
+    )
     ap.add_argument("--sizes", nargs="*", type=int, default=list(SIZES))
     ap.add_argument("--cold", nargs="*", type=int, default=[10_000])
     ap.add_argument("--backend", default=None, help="encoder backend (default: config.yaml's)")
     ap.add_argument("--seconds", type=float, default=8.0, help="per throughput measurement")
     ap.add_argument("--backend-chunks", type=int, default=1024)
     ap.add_argument("--peer-size", type=int, default=10_000)
+    ap.add_argument("--filtered-size", type=int, default=500_000)
+    ap.add_argument("--shares", nargs="*", type=float, default=[0.02, 0.1, 0.2, 0.3, 0.9])
     args = ap.parse_args()
     args.backend = args.backend or load_config(ROOT / "config.yaml").model.backend
     stages = args.only or ["backends", "sizes", "million", "peer", "report"]
@@ -916,6 +1038,7 @@ def main() -> None:
             "backends": stage_backends,
             "sizes": stage_sizes,
             "million": stage_million,
+            "filtered": stage_filtered,
             "peer": stage_peer,
             "report": lambda r, a: __import__("bench_report").write_report(r, DOC, PLOT),
         }[stage](results, args)

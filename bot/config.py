@@ -257,6 +257,16 @@ class HealthConfig(_Section):
     max_age_seconds: float = Field(60.0, gt=0, le=86400)
 
 
+class IndexConfig(_Section):
+    """Where the built index lives: the embedded folder (FAISS, keywords, SQLite) or PostgreSQL.
+
+    ``postgres`` (pgvector, its DSN only from ``NATVERKSBOT_PG_DSN``) is refused at load
+    for now: only the question record runs on PostgreSQL so far (docs/SCALING.md).
+    """
+
+    backend: Literal["embedded", "postgres"] = "embedded"
+
+
 class Config(_Section):
     """The whole configuration, with paths resolved against the config file's folder.
 
@@ -269,6 +279,7 @@ class Config(_Section):
     knowledge_dir: Path = Path("knowledge")
     state_dir: Path = Path(".state")
     index_dir: Path | None = None
+    index: IndexConfig = IndexConfig()
     default_visibility: Visibility = "internal"
     cli_language: Literal["sv", "en"] = "en"
     model: ModelSettings = ModelSettings()
@@ -395,6 +406,8 @@ def load_config(
     except ValidationError as exc:
         problems = [dict(err) for err in exc.errors()]
         raise ConfigError("config.err.invalid", problems=problems, path=path) from None
+    if config.index.backend == "postgres":
+        raise ConfigError("config.err.index_backend_not_yet", path=path)
     base = path.resolve().parent
     resolved = {
         key: (base / value) if not Path(value).is_absolute() else Path(value)

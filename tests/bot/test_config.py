@@ -457,3 +457,25 @@ def test_the_shipped_config_lists_every_setting_once():
     settings = Config().model_dump()
 
     assert _leaves(written) == _leaves(settings)
+
+
+@pytest.mark.parametrize(
+    ("text", "environ", "outcome"),
+    [
+        ("", {}, "embedded"),
+        ("index:\n  backend: embedded\n", {}, "embedded"),
+        ("index:\n  backend: postgres\n", {}, "index.backend: postgres is not available yet"),
+        ("", {"NATVERKSBOT_INDEX__BACKEND": "postgres"}, "postgres is not available yet"),
+        ("index:\n  backend: faiss\n", {}, "index.backend"),
+    ],
+)
+def test_the_index_backend_is_embedded_and_postgres_is_refused_for_now(
+    tmp_path, text, environ, outcome
+):
+    path = write_config(tmp_path, text)
+    if outcome == "embedded":
+        assert load_config(path, environ=environ).index.backend == "embedded"
+        return
+    with pytest.raises(ConfigError, match=outcome) as caught:
+        load_config(path, environ=environ)
+    assert "\n" not in str(caught.value)

@@ -150,3 +150,41 @@ def test_approximate_index_is_chosen_above_the_configured_size(knowledge, tmp_pa
     )
     assert engine.index.size > 3
     assert engine.index.manifest["dense_index"] == "hnsw"
+
+
+@pytest.fixture(scope="module")
+def clustered_hnsw(tmp_path_factory):
+    """20,000 vectors in 100 topics, in an HNSW index built with small graph settings."""
+    rng = np.random.default_rng(0)
+    topics = rng.integers(0, 100, 20_000)
+    centres = rng.standard_normal((100, 32)).astype(np.float32)
+    vectors = centres[topics] + rng.standard_normal((20_000, 32)).astype(np.float32)
+    vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
+    path = tmp_path_factory.mktemp("hnsw") / "dense.faiss"
+    settings = DenseSettings(
+        dense_index="hnsw", hnsw_m=16, hnsw_ef_construction=40, hnsw_ef_search=64
+    )
+    dense.write_dense(path, vectors, "hnsw", 32, settings)
+    return vectors, topics, dense.read_dense(path, "hnsw")
+
+
+@pytest.mark.parametrize("marked", ["whole topics", "at random"])
+def test_a_reader_who_sees_two_percent_of_an_hnsw_index_finds_the_true_nearest(
+    clustered_hnsw, marked
+):
+    vectors, topics, index = clustered_hnsw
+    rng = np.random.default_rng(1)
+    public = topics < 2 if marked == "whole topics" else rng.random(len(vectors)) < 0.02
+    allowed = dense.AllowedChunks(public)
+    queries = rng.standard_normal((50, 32)).astype(np.float32)
+    queries /= np.linalg.norm(queries, axis=1, keepdims=True)
+    exact = faiss.IndexFlatIP(32)
+    exact.add(vectors)
+    _, truth = exact.search(queries, 10, params=faiss.SearchParameters(sel=allowed.selector))
+    scores, ids = dense.search_dense(
+        index, queries, 10, kind="hnsw", ef_search=64, nprobe=1, allowed=allowed
+    )
+    recall = np.mean([len(set(t) & set(i)) / 10 for t, i in zip(truth, ids, strict=True)])
+    assert recall >= 0.95
+    assert all(public[i].all() for i in ids)
+    assert all(np.all(np.diff(s) <= 0) for s in scores)

@@ -1,16 +1,18 @@
 """The record store's contract: what every backend of RecordStore must do, through it alone.
 
-Each test runs once per backend in BACKENDS (SQLite today; PostgreSQL joins with issue 20)
-and uses only the interface's methods, so a backend passes by behaving, not by its schema.
-What only SQLite does (its schema, migrations, salt file, bytes on disk) is in
-test_records.py.
+Each test runs once per backend in BACKENDS (SQLite, and PostgreSQL in a fresh schema of
+the server in NATVERKSBOT_PG_DSN: skipped without one, failing in CI) and uses only the
+interface's methods, so a backend passes by behaving, not by its schema. What only SQLite
+does (its schema, migrations, salt file, bytes on disk) is in test_records.py.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import threading
 import time
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
@@ -18,22 +20,43 @@ import pytest
 from bot.services.conversation import next_context
 from bot.services.record_store import AsyncRecordStore, RecordStore
 from bot.services.records import DAY_SECONDS, ChangeRecord, QuestionRecord, SQLiteRecordStore
+from tests.pg_server import dsn_or_skip, fresh_schema
 
 USER = 123456789012345678
 
 
-def _sqlite(tmp_path) -> RecordStore:
-    return SQLiteRecordStore.open(tmp_path / "state", environ={}, create_salt=True)
+@contextlib.contextmanager
+def _sqlite(tmp_path) -> Iterator[RecordStore]:
+    store = SQLiteRecordStore.open(tmp_path / "state", environ={}, create_salt=True)
+    try:
+        yield store
+    finally:
+        store.close()
 
 
-BACKENDS = {"sqlite": _sqlite}
+@contextlib.contextmanager
+def _postgres(tmp_path) -> Iterator[RecordStore]:
+    from bot.services.records_pg import PostgresRecordStore
+
+    dsn = dsn_or_skip()
+    with fresh_schema(dsn) as schema:
+        store = PostgresRecordStore.open(
+            dsn, tmp_path / "state", environ={}, create_salt=True, schema=schema
+        )
+        try:
+            yield store
+        finally:
+            store.close()
 
 
-@pytest.fixture(params=sorted(BACKENDS))
+BACKENDS = {"sqlite": _sqlite, "postgres": _postgres}
+MARKS = {"postgres": [pytest.mark.postgres]}
+
+
+@pytest.fixture(params=[pytest.param(name, marks=MARKS.get(name, ())) for name in sorted(BACKENDS)])
 def store(request, tmp_path):
-    store = BACKENDS[request.param](tmp_path)
-    yield store
-    store.close()
+    with BACKENDS[request.param](tmp_path) as store:
+        yield store
 
 
 def _record(**kw) -> QuestionRecord:
