@@ -264,7 +264,7 @@ STRINGS: dict[str, str] = {
     "report.asked": "asked",
     "report.answered": "answered",
     "report.unanswered": "unanswered",
-    "report.small_talk": "small talk (greetings, thanks)",
+    "report.small_talk": "small talk",
     "report.share": "share answered",
     "report.share_short": "share",
     "report.latency": "median time to answer",

@@ -264,7 +264,7 @@ STRINGS: dict[str, str] = {
     "report.asked": "frågor",
     "report.answered": "besvarade",
     "report.unanswered": "obesvarade",
-    "report.small_talk": "småprat (hälsningar, tack)",
+    "report.small_talk": "småprat",
     "report.share": "andel besvarade",
     "report.share_short": "andel",
     "report.latency": "mediantid till svar",
