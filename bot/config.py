@@ -215,6 +215,11 @@ class DiscordConfig(_Section):
     answer_modes: dict[int, AnswerMode] = {}
     human_help: dict[int, HumanHelpConfig] = {}
     help_description: str | None = None
+    # The privileged Message Content intent (enabled in Discord's developer portal first):
+    # with it, the asker's plain messages in a thread the bot made for an answer are
+    # follow-ups, until someone else writes there or thread_idle_minutes pass.
+    message_content: bool = False
+    thread_idle_minutes: float = Field(30.0, gt=0, le=10080)
 
 
 class SourcesConfig(_Section):

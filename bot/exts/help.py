@@ -18,6 +18,7 @@ from discord.ext import commands
 
 from bot.access import interaction_visibility
 from bot.client import NO_MENTIONS, NatverksBot
+from bot.config import DiscordConfig
 from bot.formatting import EMBED_COLOUR, clip, escape
 from bot.i18n import Language, command_text, language_of_locale, t
 from index.engine import DocumentInfo
@@ -68,7 +69,11 @@ def help_embed(bot: NatverksBot, visibility: str, language: Language) -> discord
             lines = knowledge_summary(engine.documents(), visibility, language)
         knows = clip("\n".join(lines), 1024) if lines else t("help.nothing_yet", language)
     embed.add_field(name=t("help.knows", language), value=knows, inline=False)
-    embed.add_field(name=t("help.how", language), value=t("help.how_text", language), inline=False)
+    embed.add_field(
+        name=t("help.how", language),
+        value=t("help.how_text", language, follow_up=_follow_up_text(config, language)),
+        inline=False,
+    )
     embed.add_field(
         name=t("help.stored", language),
         value=t("help.stored_text", language, days=config.retention_days),
@@ -78,6 +83,14 @@ def help_embed(bot: NatverksBot, visibility: str, language: Language) -> discord
         name=t("help.delete", language), value=t("help.delete_text", language), inline=False
     )
     return embed
+
+
+def _follow_up_text(config: DiscordConfig, language: Language) -> str:
+    """Return how to ask a follow-up in a thread: mention the bot, or just write there."""
+    if not config.message_content:  # Discord shows the bot only messages that mention it
+        return t("help.follow_up.mention", language)
+    minutes = f"{config.thread_idle_minutes:g}"
+    return t("help.follow_up.plain", language, minutes=minutes)
 
 
 class HelpCog(commands.Cog):
