@@ -220,6 +220,8 @@ class DiscordConfig(_Section):
     # follow-ups, until someone else writes there or thread_idle_minutes pass.
     message_content: bool = False
     thread_idle_minutes: float = Field(30.0, gt=0, le=10080)
+    # Where a declined question on a public server may go next: a line of text or a URL.
+    public_contact: str | None = None
 
 
 class SourcesConfig(_Section):

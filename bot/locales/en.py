@@ -130,6 +130,7 @@ STRINGS: dict[str, str] = {
     "answer.footer_declined": "Try asking in another way, with other words.",
     "answer.help_hint": "Type /help to see what I can answer and how questions are stored.",
     "answer.near": "These documents came closest:",
+    "answer.contact": "Want to ask a person? {contact}",
     "answer.more_title": "More sources",
     "answer.remove": "Remove",
     "answer.removed": "The answer is removed.",

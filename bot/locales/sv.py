@@ -130,6 +130,7 @@ STRINGS: dict[str, str] = {
     "answer.footer_declined": "Pröva att fråga på ett annat sätt, med andra ord.",
     "answer.help_hint": "Skriv /hjälp för att se vad jag kan svara på och hur frågor sparas.",
     "answer.near": "Närmast kom de här dokumenten:",
+    "answer.contact": "Vill du fråga en människa? {contact}",
     "answer.more_title": "Fler källor",
     "answer.remove": "Ta bort",
     "answer.removed": "Svaret är borttaget.",

@@ -170,6 +170,24 @@ async def test_a_decline_names_the_closest_documents_and_has_no_quote_footer(wor
     assert not any(c.startswith("ans:human:") for c in custom_ids(reply))  # not configured
 
 
+async def test_a_decline_has_no_vote_buttons_and_a_public_one_ends_with_the_contact(world: World):
+    contact = "https://www.kommun.se/kontakt"
+    async with world.running(public_contact=contact):
+        public = await world.ask_by_mention(world.public, DECLINED)
+        staff = await world.ask_by_mention(world.staff, DECLINED)
+        answered = await world.ask_by_mention(world.public, ANSWERABLE)
+
+    for decline in (public, staff):
+        assert not any(c.startswith("fb:") for c in custom_ids(decline))
+    assert custom_ids(answered)[0].startswith("fb:up:")
+    assert public.embeds[0]["description"].endswith(
+        "Vill du fråga en människa? [www.kommun.se/kontakt](https://www.kommun.se/kontakt)"
+    )
+    assert "kommun.se" not in staff.embeds[0]["description"]
+    assert "kommun.se" not in answered.embeds[0]["description"]
+    assert public.allowed_mentions == {"parse": []}
+
+
 @pytest.fixture
 def helpers(world: World) -> dict:
     role = world.fake.add_role(world.staff, "Handläggare")

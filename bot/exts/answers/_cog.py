@@ -445,8 +445,17 @@ class AskCog(commands.Cog):
         self.bot.answered_since_start += int(answer.answered)
         record_id = await self._record_question(asked, answer)
         hint = self._first_answer_for(asked.user_id)
-        message = format_answer(answer, help_hint=hint, near_limit=NEAR_SHOWN)
+        message = format_answer(
+            answer, help_hint=hint, near_limit=NEAR_SHOWN, contact=self._public_contact(asked)
+        )
         return _Answered(answer, record_id, message)
+
+    def _public_contact(self, asked: _Asked) -> str | None:
+        """Return ``discord.public_contact`` for a question from outside the staff servers."""
+        config = self.bot.config.discord
+        if asked.guild_id is not None and asked.guild_id in config.staff_guild_ids:
+            return None
+        return config.public_contact
 
     def _first_answer_for(self, user_id: int) -> bool:
         """Return True the first time a user gets an answer (they get the /hjälp hint)."""
@@ -496,7 +505,7 @@ class AskCog(commands.Cog):
         """Return the buttons of an answer: votes, more sources, ask a person, remove."""
         answer, language = answered.answer, answered.answer.language
         view = discord.ui.View(timeout=None)
-        if answered.record_id is not None:
+        if answered.record_id is not None and answer.answered:  # no votes on a decline
             view.add_item(FeedbackButton("up", answered.record_id, language))
             view.add_item(FeedbackButton("down", answered.record_id, language))
         state = action_state(self.bot)
