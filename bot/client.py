@@ -43,6 +43,7 @@ EXTENSIONS = (
     "bot.exts.heartbeat",
     "bot.exts.answers",
     "bot.exts.help",
+    "bot.exts.forget",
     "bot.exts.admin",
     "bot.exts.kb",
     "bot.exts.retention",

@@ -331,11 +331,11 @@ def source_fields(
     style = _STYLES[-1]
     lines = [source_line(i, s, style, p) for i, (s, p) in enumerate(documents, 1)]
     for keep in range(len(lines) - 1, 0, -1):
-        more = t("answer.more_sources", language, count=len(lines) - keep)
+        more = t("answer.more_sources", language, n=len(lines) - keep)
         fields = _pack_fields([*lines[:keep], more], name, more_name)
         if _fields_size(fields) <= budget and len(fields) <= FIELDS_LIMIT:
             return fields, len(lines) - keep
-    more = t("answer.more_sources", language, count=len(lines))
+    more = t("answer.more_sources", language, n=len(lines))
     return [(name, more)], len(lines)
 
 

@@ -51,7 +51,7 @@ def knowledge_summary(
         ]
         label = f"{folder}/" if folder else t("help.other_documents", language)
         about = ", ".join(escape(clip(name, 60)) for name in names)
-        count = t("help.documents", language, count=len(docs))
+        count = t("help.documents", language, n=len(docs))
         lines.append(f"**{escape(label)}** – {count}" + (f": {about}" if about else ""))
     return lines
 
@@ -76,7 +76,7 @@ def help_embed(bot: NatverksBot, visibility: str, language: Language) -> discord
     )
     embed.add_field(
         name=t("help.stored", language),
-        value=t("help.stored_text", language, days=config.retention_days),
+        value=t("help.stored_text", language, n=config.retention_days),
         inline=False,
     )
     embed.add_field(
@@ -89,8 +89,9 @@ def _follow_up_text(config: DiscordConfig, language: Language) -> str:
     """Return how to ask a follow-up in a thread: mention the bot, or just write there."""
     if not config.message_content:  # Discord shows the bot only messages that mention it
         return t("help.follow_up.mention", language)
-    minutes = f"{config.thread_idle_minutes:g}"
-    return t("help.follow_up.plain", language, minutes=minutes)
+    minutes = config.thread_idle_minutes
+    shown = int(minutes) if minutes.is_integer() else minutes
+    return t("help.follow_up.plain", language, n=shown)
 
 
 class HelpCog(commands.Cog):

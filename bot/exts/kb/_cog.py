@@ -32,7 +32,6 @@ from discord.ext import commands
 
 from bot.access import admin_only, interaction_visibility, is_admin
 from bot.client import NO_MENTIONS, NatverksBot
-from bot.exts.kb._confirm import ConfirmView
 from bot.exts.kb._listing import ListView, listed_documents, trash_label
 from bot.exts.kb._report import (
     REPORT_DAYS,
@@ -81,6 +80,7 @@ from bot.services.web import (
     remove_source,
 )
 from bot.services.web.policy import UnsafeURLError, check_url_resolves
+from bot.views import ConfirmView
 from index.build import BuildSummary
 from index.documents import ParsedFile
 
@@ -233,7 +233,9 @@ class KnowledgeCog(commands.Cog):
             await self._refuse(interaction, "remove", document, exc)
             return
         name = f"**{escape_inline(info.id)}**"
-        view = ConfirmView(language, interaction.user.id)
+        view = ConfirmView(
+            interaction.user.id, t("kb.remove.yes", language), t("kb.remove.no", language)
+        )
         await interaction.followup.send(
             format_notice(t("kb.remove.confirm", language, name=name)),
             view=view,
@@ -258,7 +260,7 @@ class KnowledgeCog(commands.Cog):
             "kb.removed",
             language,
             name=f"**{escape_inline(removed.id)}**",
-            days=config.knowledge.trash_days,
+            n=config.knowledge.trash_days,
         )
         await self._reply_reindexed(interaction, text, summary)
 

@@ -67,7 +67,7 @@ def list_line(entry: Listed, language: Language) -> str:
     elif entry.chunks is None:
         parts.append(t("kb.list.not_indexed", language))
     else:
-        parts.append(t("kb.list.chunks", language, chunks=entry.chunks))
+        parts.append(t("kb.list.chunks", language, n=entry.chunks))
     when = discord.utils.format_dt(datetime.fromtimestamp(entry.file.modified).astimezone(), "R")
     parts.append(t("kb.list.changed", language, when=when))
     return f"**{escape_inline(clip(entry.file.id, 200))}**\n" + " · ".join(parts)
@@ -147,7 +147,7 @@ class ListView(ExpiringView):
             text=t(
                 "kb.list.footer",
                 language,
-                count=len(self.entries),
+                n=len(self.entries),
                 public=public,
                 internal=internal,
                 size=format_size(sum(e.file.size for e in self.entries)),
