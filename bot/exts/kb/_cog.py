@@ -32,7 +32,7 @@ from discord.ext import commands
 
 from bot.access import admin_only, interaction_visibility, is_admin
 from bot.client import NO_MENTIONS, NatverksBot
-from bot.exts.kb._listing import ListView, listed_documents, trash_label
+from bot.exts.kb._listing import ListView, listed_documents, matching, trash_label
 from bot.exts.kb._report import (
     REPORT_DAYS,
     REPORT_IMAGE,
@@ -51,6 +51,7 @@ from bot.formatting import (
     format_status,
 )
 from bot.i18n import Language, command_text, language_of_locale, t
+from bot.locales.reasons import say_reason
 from bot.services.changes import trash_change
 from bot.services.fetching import fetch_and_log
 from bot.services.indexing import reindex_unless_locked
@@ -475,13 +476,27 @@ class KnowledgeCog(commands.Cog):
     # -- list ----------------------------------------------------------------------
 
     @kb.command(name=command_text("kb.list.name"), description=command_text("kb.list.description"))
+    @app_commands.rename(match=command_text("kb.list.filter.name"))
+    @app_commands.describe(match=command_text("kb.list.filter.description"))
     @admin_only()
-    async def list_documents(self, interaction: discord.Interaction) -> None:
-        """Show the documents page by page: visibility, size, chunks, last change."""
+    async def list_documents(
+        self, interaction: discord.Interaction, match: str | None = None
+    ) -> None:
+        """Show the documents page by page: visibility, size, chunks, last change.
+
+        ``match`` (the option ``filter``) keeps those whose id or title contains it,
+        ignoring case.
+        """
         language = language_of_locale(interaction.locale)
         await interaction.response.defer(ephemeral=True, thinking=True)
         engine = self.bot.require_engine()
         entries = await self.bot.run_engine(listed_documents, engine, self.bot.config.knowledge_dir)
+        if match and match.strip():
+            entries = matching(entries, match)
+            if not entries:
+                text = t("kb.list.no_match", language, filter=escape_inline(clip(match, 100)))
+                await self._reply(interaction, text)
+                return
         view = ListView(entries, language, interaction.user.id)
         if view.pages > 1:
             view.message = await interaction.followup.send(
@@ -634,7 +649,10 @@ class KnowledgeCog(commands.Cog):
         """Tell the admin why the knowledge folder refused ``action`` on ``subject``."""
         log.info("refused /kb %s of %r: %s", action, subject, exc)
         language = language_of_locale(interaction.locale)
-        values = {k: escape_inline(str(v)) for k, v in exc.values.items()}
+        values = dict(exc.values)
+        if "reason" in values:  # a document reader's English diagnostic
+            values["reason"] = say_reason(str(values["reason"]), language)
+        values = {k: escape_inline(str(v)) for k, v in values.items()}
         if bold:
             values = {k: f"**{v}**" for k, v in values.items()}
         await self._reply(interaction, t(exc.key, language, **values))
