@@ -49,10 +49,14 @@ def knowledge_summary(
         names = [name for name, _ in topics.most_common(NAMES_PER_FOLDER)] or [
             doc.title for doc in docs[:NAMES_PER_FOLDER] if doc.title
         ]
-        label = f"{folder}/" if folder else t("help.other_documents", language)
         about = ", ".join(escape(clip(name, 60)) for name in names)
         count = t("help.documents", language, n=len(docs))
-        lines.append(f"**{escape(label)}** – {count}" + (f": {about}" if about else ""))
+        line = count + (f": {about}" if about else "")
+        if list(folders) == [""]:  # only the root: "Övriga" would be other than nothing
+            lines.append(line)
+            continue
+        label = f"{folder}/" if folder else t("help.other_documents", language)
+        lines.append(f"**{escape(label)}** – {line}")
     return lines
 
 

@@ -153,7 +153,7 @@ def test_index_prints_a_summary_table_listing_skipped_files(first_index):
     assert first_index.out.startswith("Index built (")
     rows = table(first_index.out)
     assert rows["documents"] == "3"
-    assert rows["chunks"] == rows["re-embedded"] == "7"
+    assert rows["chunks"] == rows["new passages embedded"] == "7"
     assert rows["reused"] == "0"
     assert rows["added / updated / removed"] == "3 / 0 / 0"
     assert rows["skipped"] == "1"
@@ -168,7 +168,7 @@ def test_second_index_says_up_to_date_and_embeds_nothing(cli):
     assert run.code == 0
     assert run.out.splitlines()[0] == "Index up to date"
     rows = table(run.out)
-    assert (rows["re-embedded"], rows["reused"], rows["chunks"]) == ("0", "7", "7")
+    assert (rows["new passages embedded"], rows["reused"], rows["chunks"]) == ("0", "7", "7")
 
 
 @pytest.mark.integration
@@ -195,7 +195,7 @@ def test_index_with_a_damaged_embedding_cache_moves_it_aside_and_succeeds(cli, s
     run = cli("index", "--force")
 
     assert run.code == 0, run.err
-    assert (table(run.out)["re-embedded"], table(run.out)["reused"]) == ("7", "0")
+    assert (table(run.out)["new passages embedded"], table(run.out)["reused"]) == ("7", "0")
     assert "Traceback" not in run.err
     assert [p.read_bytes()[:14] for p in cache.parent.glob("embeddings.sqlite.damaged-*")] == [
         b"not a database"

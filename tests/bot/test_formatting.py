@@ -325,7 +325,7 @@ def test_an_unchanged_index_says_so():
     ("stage", "expected"),
     [
         ("read", "Omindexering pågår (7 s): Läser dokument 3/40"),
-        ("embed", "Omindexering pågår (7 s): Läser in och indexerar avsnitt 3/40"),
+        ("embed", "Omindexering pågår (7 s): Indexerar avsnitt 3/40"),
         ("odd", "Omindexering pågår (7 s): odd 3/40"),
     ],
 )
@@ -351,7 +351,7 @@ def test_status_embed_lists_what_admins_need():
     assert fields["Avsnitt"] == "7"
     assert fields["Senast indexerad"].startswith("<t:1735787045")
     assert fields["Indexets storlek"] == "2.50 MB"
-    assert fields["Frågor sedan start"] == "5 (4 besvarade)"
+    assert fields["Frågor sedan boten startade"] == "5 (4 besvarade)"
     validate_message_body({"embeds": [embed]})
 
 
@@ -445,7 +445,7 @@ def test_a_decline_names_up_to_three_closest_documents_by_title_only():
     assert embed["description"].splitlines() == [
         "Det hittar jag inget om i kunskapsbasen.",
         "",
-        "Närmast kom de här dokumenten:",
+        "De här dokumenten ligger närmast:",
         "• Nära 0",
         "• Nära 1",
         "• Nära 2",

@@ -95,6 +95,24 @@ def test_the_two_catalogues_have_exactly_the_same_keys():
         "ersätt: True",
         "Posta",
         "publik",
+        # Issue 22: wordings replaced by Swedish that reads as Swedish.
+        "Pröva att fråga",
+        "med andra ord",
+        "Närmast kom",
+        "saltad hash",
+        "för gammalt för knappen",
+        "Läser in och indexerar",
+        "läser in och indexerar",
+        "Förlåt",
+        "Nämn mig",
+        "Frågor sedan start",
+        "Den här servern har ställt",
+        "tillståndsmapp",
+        "språkmodellen",
+        "prompter",
+        "snedstreck",
+        "borttagen {when}",
+        "kan tas tillbaka med /kb",
     ],
 )
 def test_the_swedish_catalogue_has_none_of_the_known_bad_wordings(jargon):
@@ -191,7 +209,8 @@ _COUNT_BEFORE_NOUN = re.compile(
 )
 # "({length} tecken)": a question too long is at least 2 characters; "{limit} tecken" is
 # the same word for 1 in Swedish, and the English text says "under {limit}".
-_NOT_COUNTED = {"question.too_long"}
+# "{pages} sidor, fler än {limit}": more pages than a limit of at least 1 is at least 2.
+_NOT_COUNTED = {"question.too_long", "reason.pdf_pages"}
 
 
 def test_no_plain_text_puts_a_count_before_a_noun():
@@ -207,3 +226,37 @@ def test_no_plain_text_puts_a_count_before_a_noun():
 def test_a_counted_text_without_its_count_is_a_clear_error():
     with pytest.raises(TypeError, match="n="):
         t("help.documents", "sv")
+
+
+@pytest.mark.parametrize(
+    "jargon",
+    ["re-embedded", "salted hash", "with other words", "too old for the button", "Try asking"],
+)
+def test_the_english_catalogue_has_none_of_the_known_bad_wordings(jargon):
+    from bot.locales import en
+
+    texts = [form for text in en.STRINGS.values() for form in _forms(text)]
+    assert not [text for text in texts if jargon in text]
+
+
+@pytest.mark.parametrize(
+    ("key", "values", "swedish"),
+    [
+        ("answer.footer_declined", {}, "Försök formulera frågan på ett annat sätt."),
+        (
+            "kb.removed",
+            {"name": "x", "n": 30},
+            "Tog bort x. Dokumentet ligger i papperskorgen i 30 dagar och kan återställas"
+            " med /kb återställ.",
+        ),
+        ("reindex.stage.embed", {}, "Indexerar avsnitt"),
+        ("cli.progress.embed", {}, "indexerar avsnitt"),
+        ("answer.near", {}, "De här dokumenten ligger närmast:"),
+        ("answer.gone", {}, "Knappen fungerar inte längre för det här svaret. Ställ frågan igen."),
+        ("status.questions", {}, "Frågor sedan boten startade"),
+        ("cli.cmd.sync", {}, "registrera slash-kommandona hos Discord"),
+        ("kb.trash.removed", {"when": "igår"}, "borttaget igår"),
+    ],
+)
+def test_the_swedish_texts_of_issue_22(key, values, swedish):
+    assert t(key, "sv", **values) == swedish

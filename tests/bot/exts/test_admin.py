@@ -96,7 +96,7 @@ async def test_an_admin_role_may_see_the_status(world: World):
     assert int(fields["Avsnitt"]) >= 3
     assert fields["Senast indexerad"].startswith("<t:")
     assert fields["Indexets storlek"].endswith(" MB")
-    assert fields["Frågor sedan start"] == "1 (1 besvarade)"
+    assert fields["Frågor sedan boten startade"] == "1 (1 besvarade)"
 
 
 async def test_reindex_while_20_questions_are_in_flight_loses_none(world: World):

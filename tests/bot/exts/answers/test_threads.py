@@ -136,11 +136,11 @@ def test_the_message_content_intent_follows_the_setting(enabled):
 @pytest.mark.parametrize(
     ("settings", "expected", "absent"),
     [
-        ({}, "nämn mig (@Nätverksboten) i tråden", "skriv i tråden"),
+        ({}, "skriv @Nätverksboten i tråden", "skriv i tråden"),
         (
             {"message_content": True, "thread_idle_minutes": 45},
             "skriv i tråden som jag startade",
-            "nämn mig (@Nätverksboten) i tråden",
+            "skriv @Nätverksboten i tråden",
         ),
     ],
 )

@@ -319,7 +319,9 @@ async def test_remove_offers_documents_to_admins_only_and_removes_one(world: Wor
         "Ta bort **sommarskola.md**? Dokumentet flyttas till papperskorgen och försvinner ur "
         "svaren."
     )
-    assert reply.content.startswith("Tog bort **sommarskola.md**. Den ligger i papperskorgen")
+    assert reply.content.startswith(
+        "Tog bort **sommarskola.md**. Dokumentet ligger i papperskorgen"
+    )
     assert "0 / 0 / 1" in reply.embeds[0]["description"]
     assert not (world.knowledge / "sommarskola.md").exists()
     assert missing.content == r"Det finns inget dokument som heter **../config.yaml**."
