@@ -427,6 +427,33 @@ def test_bad_setup_is_one_line_and_exit_1(tmp_path, site, config_text, extra, fr
     assert_one_line_error(run, *fragments)
 
 
+@pytest.mark.parametrize(
+    ("extra", "environ", "said"),
+    [
+        (["--knowledge", "no-such-folder"], {}, "--knowledge: folder not found: "),
+        (
+            [],
+            {"NATVERKSBOT_SEARCH__TOPK": "5"},
+            "the environment variable NATVERKSBOT_SEARCH__TOPK: search.topk: unknown key",
+        ),
+    ],
+    ids=["option", "environment"],
+)
+def test_an_error_names_its_real_source_not_the_file(
+    tmp_path, site, monkeypatch, extra, environ, said
+):
+    config = tmp_path / "config.yaml"
+    config.write_text(f"knowledge_dir: {site.knowledge}\n", encoding="utf-8")
+    monkeypatch.chdir(tmp_path)
+    for name, value in environ.items():
+        monkeypatch.setenv(name, value)
+
+    run = run_main("--config", config, *extra, "status")
+
+    assert_one_line_error(run, said)
+    assert "config.yaml" not in run.err
+
+
 def test_missing_config_file_is_one_line(tmp_path):
     run = run_main("--config", tmp_path / "saknas.yaml", "status")
 
