@@ -43,6 +43,7 @@ EXTENSIONS = (
     "bot.exts.heartbeat",
     "bot.exts.answers",
     "bot.exts.help",
+    "bot.exts.forget",
     "bot.exts.admin",
     "bot.exts.kb",
     "bot.exts.retention",
@@ -82,10 +83,14 @@ class EngineNotReadyError(Exception):
     """The bot has no engine yet (it was built for syncing commands only)."""
 
 
-def bot_intents() -> discord.Intents:
-    """Return the gateway intents: the defaults, no privileged ones, no message content."""
+def bot_intents(*, message_content: bool = False) -> discord.Intents:
+    """Return the gateway intents: the defaults, and message content only when configured.
+
+    ``message_content`` is ``discord.message_content``: Discord's one privileged intent
+    the bot may use, enabled in the developer portal first.
+    """
     intents = discord.Intents.default()
-    intents.message_content = False
+    intents.message_content = message_content
     intents.members = False
     intents.presences = False
     intents.guild_messages = True
@@ -107,7 +112,7 @@ class NatverksBot(commands.Bot):
         quiet_voice_warnings()
         super().__init__(
             command_prefix=commands.when_mentioned,
-            intents=bot_intents(),
+            intents=bot_intents(message_content=config.discord.message_content),
             allowed_mentions=NO_MENTIONS,
             help_command=None,
         )

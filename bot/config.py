@@ -50,11 +50,23 @@ class ConfigError(ExplainedError):
         super().__init__(key, **values)
 
     def say(self, language: str) -> str:
-        """Return the message in ``language``, each validation problem included."""
+        """Return the message in ``language``, each problem named by where it came from.
+
+        A problem of the file follows the file's path; one set by an environment variable
+        or a command-line option (its ``source``) names that instead.
+        """
         if not self.problems:
             return super().say(language)
-        problems = "; ".join(_problem(err, language) for err in self.problems)
-        return t(self.key, language, **self.values, problems=problems)
+        in_file = [err for err in self.problems if not err.get("source")]
+        parts = []
+        if in_file:
+            problems = "; ".join(_problem(err, language) for err in in_file)
+            parts.append(t(self.key, language, **self.values, problems=problems))
+        for err in self.problems:
+            source = err.get("source")
+            if source:
+                parts.append(_sourced_problem(err, source, language))
+        return "; ".join(parts)
 
 
 # pydantic's error types -> the catalogue's texts (others keep pydantic's English words).
@@ -83,20 +95,61 @@ _PROBLEMS = {
     "dataclass_type": "config.problem.mapping",
     "dataclass_args_type": "config.problem.mapping",
     "list_type": "config.problem.list",
+    "no_folder": "config.problem.no_folder",
     "string_type": "config.problem.text",
 }
 
 
-def _problem(err: dict[str, Any], language: str) -> str:
+def _problem(err: dict[str, Any], language: str, *, where: bool = True) -> str:
     """Return one validation problem as "key: what is wrong" in ``language``."""
-    where = ".".join(str(p) for p in err["loc"]) or t("config.problem.top_level", language)
     key = _PROBLEMS.get(err["type"])
     if key is None:
-        return f"{where}: {err['msg']}"
-    context = dict(err.get("ctx") or {})
-    if "expected" in context:  # "'public' or 'internal'"
-        context["expected"] = str(context["expected"]).replace(" or ", t("config.or", language))
-    return f"{where}: {t(key, language, **context)}"
+        wrong = str(err["msg"])
+    else:
+        context = dict(err.get("ctx") or {})
+        if "expected" in context:  # "'public' or 'internal'"
+            context["expected"] = str(context["expected"]).replace(" or ", t("config.or", language))
+        wrong = t(key, language, **context)
+    if not where:
+        return wrong
+    dotted = ".".join(str(p) for p in err["loc"]) or t("config.problem.top_level", language)
+    return f"{dotted}: {wrong}"
+
+
+def _sourced_problem(err: dict[str, Any], source: tuple[str, str], language: str) -> str:
+    """Return a problem of an environment variable or an option, naming it first."""
+    kind, name = source
+    if kind == "env":  # the variable's name says the key too; the key is said for typos
+        return f"{t('config.source.env', language, name=name)}: {_problem(err, language)}"
+    return f"{name}: {_problem(err, language, where=False)}"  # an option sets one key
+
+
+def _sources(
+    env_keys: list[list[str]], environ_names: list[str], options: Mapping[str, str]
+) -> dict[tuple[str, ...], tuple[str, str]]:
+    """Return where each overridden key came from: (key path) -> ("env" | "option", name)."""
+    found: dict[tuple[str, ...], tuple[str, str]] = {}
+    for keys, name in zip(env_keys, environ_names, strict=True):
+        found[tuple(keys)] = ("env", name)
+    for dotted, option in options.items():
+        found[tuple(dotted.split("."))] = ("option", option)
+    return found
+
+
+def _with_sources(
+    problems: list[dict[str, Any]], sources: Mapping[tuple[str, ...], tuple[str, str]]
+) -> list[dict[str, Any]]:
+    """Return the problems, each with the source of the override it is in, if any."""
+    marked = []
+    for err in problems:
+        loc = tuple(str(p) for p in err["loc"])
+        source = None
+        for length in range(len(loc), 0, -1):  # the longest overridden key that holds it
+            source = sources.get(loc[:length])
+            if source is not None:
+                break
+        marked.append({**err, "source": source} if source else err)
+    return marked
 
 
 # Keys that were renamed or moved -> their successor. A file (or an override) that still
@@ -221,6 +274,13 @@ class DiscordConfig(_Section):
     answer_modes: dict[int, AnswerMode] = {}
     human_help: dict[int, HumanHelpConfig] = {}
     help_description: str | None = None
+    # The privileged Message Content intent (enabled in Discord's developer portal first):
+    # with it, the asker's plain messages in a thread the bot made for an answer are
+    # follow-ups, until someone else writes there or thread_idle_minutes pass.
+    message_content: bool = False
+    thread_idle_minutes: float = Field(30.0, gt=0, le=10080)
+    # Where a declined question on a public server may go next: a line of text or a URL.
+    public_contact: str | None = None
 
 
 class SourcesConfig(_Section):
@@ -341,8 +401,8 @@ def _set_path(data: dict[str, Any], keys: list[str], value: Any) -> None:
     node[keys[-1]] = value
 
 
-def _env_overrides(environ: dict[str, str]) -> list[tuple[list[str], Any]]:
-    """Read ``NATVERKSBOT_SECTION__KEY=value`` pairs; values are parsed as YAML scalars."""
+def _env_overrides(environ: dict[str, str]) -> list[tuple[list[str], Any, str]]:
+    """Read ``NATVERKSBOT_SECTION__KEY=value`` pairs (keys, YAML scalar value, the name)."""
     overrides = []
     for name, raw in environ.items():
         if not name.startswith(ENV_PREFIX) or name in _NOT_OVERRIDES:
@@ -352,7 +412,7 @@ def _env_overrides(environ: dict[str, str]) -> list[tuple[list[str], Any]]:
             value = yaml.safe_load(raw) if raw != "" else None
         except yaml.YAMLError as exc:
             raise ConfigError("config.err.env_value", name=name, reason=_one_line(exc)) from exc
-        overrides.append((keys, value))
+        overrides.append((keys, value, name))
     return overrides
 
 
@@ -370,11 +430,14 @@ def load_config(
     overrides: dict[str, Any] | None = None,
     environ: dict[str, str] | None = None,
     check_dirs: bool = True,
+    options: Mapping[str, str] | None = None,
 ) -> Config:
     """Load, override and validate the configuration; raise ConfigError naming file and key.
 
     ``overrides`` maps dotted keys (``"knowledge_dir"``, ``"model.name"``) to values, as the
     CLI's global options do; they win over the environment, which wins over the file.
+    ``options`` names the command-line option of each override (``"--knowledge"``), so an
+    error in one blames that option, as an error in an environment variable names it.
     """
     if path is None:
         path = default_config_path(environ)
@@ -389,18 +452,24 @@ def load_config(
         raise ConfigError("config.err.yaml", path=path, reason=_one_line(exc)) from exc
     if not isinstance(data, dict):
         raise ConfigError("config.err.top_level", path=path)
-    for keys, value in _env_overrides(dict(os.environ if environ is None else environ)):
+    from_env = _env_overrides(dict(os.environ if environ is None else environ))
+    for keys, value, _name in from_env:
         _set_path(data, keys, value)
-    for dotted, value in (overrides or {}).items():
-        if value is not None:
-            _set_path(data, dotted.split("."), value)
+    given = {dotted: value for dotted, value in (overrides or {}).items() if value is not None}
+    for dotted, value in given.items():
+        _set_path(data, dotted.split("."), value)
+    sources = _sources(
+        [keys for keys, _, _ in from_env],
+        [name for _, _, name in from_env],
+        {dotted: (options or {}).get(dotted, dotted) for dotted in given},
+    )
     renamed = renamed_keys(data)
     if renamed:
-        raise ConfigError("config.err.invalid", problems=renamed, path=path)
+        raise ConfigError("config.err.invalid", problems=_with_sources(renamed, sources), path=path)
     try:
         config = Config.model_validate(data)
     except ValidationError as exc:
-        problems = [dict(err) for err in exc.errors()]
+        problems = _with_sources([dict(err) for err in exc.errors()], sources)
         raise ConfigError("config.err.invalid", problems=problems, path=path) from None
     if config.index.backend == "postgres":
         raise ConfigError("config.err.index_backend_not_yet", path=path)
@@ -423,5 +492,8 @@ def load_config(
         update={**resolved, "model": replace(config.model, export_dir=export_dir)}
     )
     if check_dirs and not config.knowledge_dir.is_dir():
-        raise ConfigError("config.err.no_knowledge", path=path, folder=config.knowledge_dir)
+        missing = {"loc": ("knowledge_dir",), "type": "no_folder"}
+        missing["ctx"] = {"folder": str(config.knowledge_dir)}
+        [problem] = _with_sources([missing], sources)
+        raise ConfigError("config.err.invalid", problems=[problem], path=path)
     return config

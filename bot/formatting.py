@@ -331,11 +331,11 @@ def source_fields(
     style = _STYLES[-1]
     lines = [source_line(i, s, style, p) for i, (s, p) in enumerate(documents, 1)]
     for keep in range(len(lines) - 1, 0, -1):
-        more = t("answer.more_sources", language, count=len(lines) - keep)
+        more = t("answer.more_sources", language, n=len(lines) - keep)
         fields = _pack_fields([*lines[:keep], more], name, more_name)
         if _fields_size(fields) <= budget and len(fields) <= FIELDS_LIMIT:
             return fields, len(lines) - keep
-    more = t("answer.more_sources", language, count=len(lines))
+    more = t("answer.more_sources", language, n=len(lines))
     return [(name, more)], len(lines)
 
 
@@ -345,25 +345,46 @@ def document_numbers(sources: Sequence[Source]) -> list[int]:
     return [numbers.setdefault(s.id, len(numbers) + 1) for s in sources]
 
 
-def _decline_lines(answer: Answer, budget: int, near_limit: int) -> tuple[str, bool]:
-    """Return the decline and the titles of the closest documents, within ``budget``."""
+def format_contact(contact: str, language: str) -> str:
+    """Return the line that says whom to contact: a whole http(s) URL as a link, else text.
+
+    Text is escaped like everything else (no mention, markdown or link acts; a URL in it
+    is inert); a URL alone becomes a masked link showing its host and path.
+    """
+    url = safe_url(contact)
+    if url is not None:
+        parts = urlsplit(contact.strip())
+        shown = escape_inline(clip((parts.netloc + parts.path).rstrip("/"), 100))
+        return t("answer.contact", language, contact=f"[{shown}]({url})")
+    text, _ = escaped_within(contact, 300)
+    return t("answer.contact", language, contact=text)
+
+
+def _decline_lines(
+    answer: Answer, budget: int, near_limit: int, contact: str | None = None
+) -> tuple[str, bool]:
+    """Return the decline, the titles of the closest documents and the contact line."""
+    ending = ["", format_contact(contact, answer.language)] if contact else []
+    budget -= len("\n".join(ending)) + (1 if ending else 0)
     text, was_cut = escaped_within(t("answer.abstain", answer.language), budget)
     near = answer.near[:near_limit]
-    if not near:
-        return text, was_cut
     lines = [text, "", t("answer.near", answer.language)]
     for source in near:
         lines.append("• " + escaped_within(source.title or source.id, 120)[0])
         if len("\n".join(lines)) > budget:
             lines.pop()
             break
-    return ("\n".join(lines) if len(lines) > 3 else text), was_cut
+    if len(lines) <= 3:
+        lines = [text]
+    return "\n".join(lines + ending), was_cut
 
 
-def _quote_lines(answer: Answer, budget: int, near_limit: int = 3) -> tuple[str, bool]:
+def _quote_lines(
+    answer: Answer, budget: int, near_limit: int = 3, contact: str | None = None
+) -> tuple[str, bool]:
     """Return the quotes as a blockquote within ``budget`` characters, and whether cut."""
     if not answer.answered or not answer.quotes:
-        return _decline_lines(answer, budget, near_limit)
+        return _decline_lines(answer, budget, near_limit, contact)
     numbers = document_numbers(answer.sources)
     lines: list[str] = []
     used = 0
@@ -392,12 +413,13 @@ def _quote_lines(answer: Answer, budget: int, near_limit: int = 3) -> tuple[str,
 
 
 def format_answer(
-    answer: Answer, *, help_hint: bool = False, near_limit: int = 3
+    answer: Answer, *, help_hint: bool = False, near_limit: int = 3, contact: str | None = None
 ) -> FormattedAnswer:
     """Return the message for an answer: one embed with quotes, sources and a footer.
 
     A decline lists the titles of up to ``near_limit`` documents that came closest (those
-    in ``answer.near``, which the asker may see). ``help_hint`` adds the pointer to /hjälp.
+    in ``answer.near``, which the asker may see), and ends with ``contact`` when given
+    (``discord.public_contact``). ``help_hint`` adds the pointer to /hjälp.
     """
     language = answer.language
     if answer.kind == "small_talk":  # a short reply to a greeting: no title, no footer
@@ -412,7 +434,7 @@ def format_answer(
     else:
         footer_full = footer_cut = t("answer.footer_declined", language) + hint
     reserved = len(title) + max(len(footer_full), len(footer_cut))
-    full_description, _ = _quote_lines(answer, DESCRIPTION_LIMIT, near_limit)
+    full_description, _ = _quote_lines(answer, DESCRIPTION_LIMIT, near_limit, contact)
     description_floor = min(len(full_description), MIN_DESCRIPTION)
     fields, left_out = source_fields(
         answer.sources if answer.answered else [],
@@ -420,7 +442,7 @@ def format_answer(
         EMBED_TOTAL_LIMIT - reserved - description_floor,
     )
     room = min(DESCRIPTION_LIMIT, EMBED_TOTAL_LIMIT - reserved - _fields_size(fields))
-    description, shortened = _quote_lines(answer, room, near_limit)
+    description, shortened = _quote_lines(answer, room, near_limit, contact)
     embed = discord.Embed(title=title, description=description, colour=EMBED_COLOUR)
     for name, value in fields:
         embed.add_field(name=name, value=value, inline=False)

@@ -1,8 +1,9 @@
-"""Views shared by the features: a paged or temporary view that tidies up after itself."""
+"""Views shared by the features: a view that tidies up after itself, a confirmation."""
 
 from __future__ import annotations
 
 import logging
+import secrets
 
 import discord
 
@@ -34,3 +35,47 @@ class ExpiringView(discord.ui.View):
             await self.message.edit(view=None)
         except discord.HTTPException as exc:  # deleted, or the token expired
             log.debug("could not remove the buttons of %s: %s", self.message.id, exc)
+
+
+CONFIRM_TIMEOUT = 5 * 60
+
+
+class ConfirmView(discord.ui.View):
+    """Two buttons, confirm and cancel, for the person who asked; the choice ends the view.
+
+    ``confirmed`` is True or False after a click, None when nobody chose in time.
+    """
+
+    def __init__(self, owner_id: int, yes_label: str, no_label: str) -> None:
+        super().__init__(timeout=CONFIRM_TIMEOUT)
+        self.owner_id = owner_id
+        self.confirmed: bool | None = None
+        token = secrets.token_hex(4)
+        yes: discord.ui.Button[ConfirmView] = discord.ui.Button(
+            label=yes_label, style=discord.ButtonStyle.danger, custom_id=f"confirm:{token}:yes"
+        )
+        no: discord.ui.Button[ConfirmView] = discord.ui.Button(
+            label=no_label, style=discord.ButtonStyle.secondary, custom_id=f"confirm:{token}:no"
+        )
+        yes.callback = self._yes  # type: ignore[method-assign]
+        no.callback = self._no  # type: ignore[method-assign]
+        self.add_item(yes)
+        self.add_item(no)
+
+    async def interaction_check(self, interaction: discord.Interaction) -> bool:
+        """Let only the person who asked answer."""
+        return interaction.user.id == self.owner_id
+
+    async def _yes(self, interaction: discord.Interaction) -> None:
+        await self._choose(interaction, confirmed=True)
+
+    async def _no(self, interaction: discord.Interaction) -> None:
+        await self._choose(interaction, confirmed=False)
+
+    async def _choose(self, interaction: discord.Interaction, *, confirmed: bool) -> None:
+        self.confirmed = confirmed
+        for item in self.children:
+            if isinstance(item, discord.ui.Button):
+                item.disabled = True
+        self.stop()
+        await interaction.response.edit_message(view=self)

@@ -312,7 +312,7 @@ def _read_new(run: _Run, path: Path, doc_id: str) -> Fresh | None:
     try:
         doc = run.reader.read(path, run.knowledge_dir, settings.default_visibility)
     except DocumentError as exc:
-        log.warning("skipped %s: %s", doc_id, exc)
+        log.info("skipped %s: %s", doc_id, exc)  # the summary reports it, once
         summary.skipped.append(SkippedFile(doc_id, str(exc)))
         return None
     chunks = chunk_document(doc, settings.chunking.max_chars, settings.chunking.overlap_sentences)

@@ -31,7 +31,8 @@ def _load(args: argparse.Namespace) -> Config:
         "knowledge_dir": args.knowledge.resolve() if args.knowledge else None,
         "index_dir": args.index_dir.resolve() if args.index_dir else None,
     }
-    config = load_config(args.config, overrides=overrides)
+    options = {"knowledge_dir": "--knowledge", "index_dir": "--index-dir"}
+    config = load_config(args.config, overrides=overrides, options=options)
     if args.knowledge and not args.index_dir:
         # Another knowledge folder gets an index of its own, never the shipped one's.
         key = hashlib.sha256(str(config.knowledge_dir).encode()).hexdigest()[:12]

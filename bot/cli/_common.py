@@ -128,8 +128,8 @@ def _print_answer(answer: Any, as_json: bool) -> None:
 
 
 def _count(n: int, noun: str) -> str:
-    """Return "1 row" / "2 rows" in the CLI's language (``cli.noun.<noun>.one|many``)."""
-    return f"{n} {_(f'cli.noun.{noun}.one' if n == 1 else f'cli.noun.{noun}.many')}"
+    """Return "1 row" / "2 rows" in the CLI's language (the counted text ``count.<noun>``)."""
+    return _(f"count.{noun}", n=n)
 
 
 def _reindex_after_change(engine: Engine) -> None:

@@ -187,7 +187,7 @@ def cmd_fetch_sources(args: argparse.Namespace, config: Config) -> int:
     print(
         _(
             "cli.fetch.summary",
-            pages=len(report.results),
+            n=len(report.results),
             seconds=f"{report.seconds:.1f}",
             added=report.count("added"),
             updated=report.count("updated"),
@@ -317,7 +317,7 @@ def _kb_remove(config: Config, document: str, *, yes: bool) -> TrashEntry | None
             print(_("cli.kb.nothing_removed"))
             return None
     entry = trash_document(config.knowledge_dir, config.trash_dir, info.id)
-    print(_("cli.kb.moved", id=entry.id, key=entry.key, days=config.knowledge.trash_days))
+    print(_("cli.kb.moved", id=entry.id, key=entry.key, n=config.knowledge.trash_days))
     return entry
 
 

@@ -154,5 +154,5 @@ def _format_report(report: dict[str, Any]) -> str:
         lines.append(_("cli.eval.fail", id=f["id"], kind=f["kind"], question=f.get("question", "")))
     retrieval_misses = sum(1 for f in report["failures"] if f["kind"] == "retrieval")
     if retrieval_misses:
-        lines.append(_("cli.eval.retrieval_misses", count=retrieval_misses))
+        lines.append(_("cli.eval.retrieval_misses", n=retrieval_misses))
     return "\n".join(lines)

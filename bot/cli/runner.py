@@ -249,7 +249,7 @@ async def _sync(bot: NatverksBot, token: str, guild_id: int | None) -> int:
             if target is not None
             else t("cli.synced.global", language)
         )
-        print(t("cli.synced", language, count=len(synced), where=where, names=names))
+        print(t("cli.synced", language, n=len(synced), where=where, names=names))
     return EXIT_OK
 
 

@@ -33,7 +33,7 @@ Target = discord.Interaction | discord.Message
 def describe(error: BaseException, language: Language) -> str | None:
     """Return the polite message for a known error, or None for an unexpected one."""
     if isinstance(error, RateLimitedError):
-        return t(f"rate_limited.{error.scope}", language, seconds=error.seconds)
+        return t(f"rate_limited.{error.scope}", language, n=error.seconds)
     if isinstance(error, NotAdmin | app_commands.MissingPermissions):
         return t("not_admin", language)
     if isinstance(error, app_commands.CommandNotFound):  # e.g. an outdated registration

@@ -18,6 +18,7 @@ from discord.ext import commands
 
 from bot.access import interaction_visibility
 from bot.client import NO_MENTIONS, NatverksBot
+from bot.config import DiscordConfig
 from bot.formatting import EMBED_COLOUR, clip, escape
 from bot.i18n import Language, command_text, language_of_locale, t
 from index.engine import DocumentInfo
@@ -48,10 +49,14 @@ def knowledge_summary(
         names = [name for name, _ in topics.most_common(NAMES_PER_FOLDER)] or [
             doc.title for doc in docs[:NAMES_PER_FOLDER] if doc.title
         ]
-        label = f"{folder}/" if folder else t("help.other_documents", language)
         about = ", ".join(escape(clip(name, 60)) for name in names)
-        count = t("help.documents", language, count=len(docs))
-        lines.append(f"**{escape(label)}** – {count}" + (f": {about}" if about else ""))
+        count = t("help.documents", language, n=len(docs))
+        line = count + (f": {about}" if about else "")
+        if list(folders) == [""]:  # only the root: "Övriga" would be other than nothing
+            lines.append(line)
+            continue
+        label = f"{folder}/" if folder else t("help.other_documents", language)
+        lines.append(f"**{escape(label)}** – {line}")
     return lines
 
 
@@ -68,16 +73,29 @@ def help_embed(bot: NatverksBot, visibility: str, language: Language) -> discord
             lines = knowledge_summary(engine.documents(), visibility, language)
         knows = clip("\n".join(lines), 1024) if lines else t("help.nothing_yet", language)
     embed.add_field(name=t("help.knows", language), value=knows, inline=False)
-    embed.add_field(name=t("help.how", language), value=t("help.how_text", language), inline=False)
+    embed.add_field(
+        name=t("help.how", language),
+        value=t("help.how_text", language, follow_up=_follow_up_text(config, language)),
+        inline=False,
+    )
     embed.add_field(
         name=t("help.stored", language),
-        value=t("help.stored_text", language, days=config.retention_days),
+        value=t("help.stored_text", language, n=config.retention_days),
         inline=False,
     )
     embed.add_field(
         name=t("help.delete", language), value=t("help.delete_text", language), inline=False
     )
     return embed
+
+
+def _follow_up_text(config: DiscordConfig, language: Language) -> str:
+    """Return how to ask a follow-up in a thread: mention the bot, or just write there."""
+    if not config.message_content:  # Discord shows the bot only messages that mention it
+        return t("help.follow_up.mention", language)
+    minutes = config.thread_idle_minutes
+    shown = int(minutes) if minutes.is_integer() else minutes
+    return t("help.follow_up.plain", language, n=shown)
 
 
 class HelpCog(commands.Cog):

@@ -18,17 +18,33 @@ if TYPE_CHECKING:  # the engine (numpy, FAISS) loads only when an answer is need
 # all of a language's texts in one file. Both must have the same keys and fields (tested).
 CATALOGUES: dict[Language, ModuleType] = {"sv": sv, "en": en}
 
+# A text, or a counted text's forms: {"one": text when n == 1, "other": text otherwise}.
+Text = str | dict[str, str]
+
 # key -> {"sv": text, "en": text}: the lookup everything uses (and may extend).
-STRINGS: dict[str, dict[Language, str]] = {
+STRINGS: dict[str, dict[Language, Text]] = {
     key: {"sv": sv.STRINGS[key], "en": en.STRINGS.get(key, sv.STRINGS[key])} for key in sv.STRINGS
 }
 
 
 def t(key: str, language: str, /, **values: object) -> str:
-    """Return the text ``key`` in ``language`` (Swedish when unknown), formatted."""
+    """Return the text ``key`` in ``language`` (Swedish when unknown), formatted.
+
+    A counted text (its forms in a dict) needs ``n``, the count: the form "one" is used
+    when ``n`` is 1, "other" for every other count (0, 2 …), in Swedish and English alike.
+    """
     texts = STRINGS[key]
     text = texts.get(language, texts["sv"])  # type: ignore[call-overload]
+    if isinstance(text, dict):
+        if "n" not in values:
+            raise TypeError(f"{key} is a counted text: pass its count as n=")
+        text = text[plural_form(values["n"])]
     return text.format(**values) if values else text
+
+
+def plural_form(n: object) -> str:
+    """Return the form a count takes in Swedish and English: "one" for 1, else "other"."""
+    return "one" if n == 1 else "other"
 
 
 def engine_phrases() -> dict[Language, Phrases]:

@@ -153,7 +153,7 @@ def check_index(index_dir: Path, language: str) -> CheckResult:
         reason = " ".join(str(exc).split()) or type(exc).__name__
         return CheckResult("index", False, t("health.index.failed", language, reason=reason))
     try:
-        detail = t("health.index.ok", language, build=index.folder.name, passages=index.size)
+        detail = t("health.index.ok", language, build=index.folder.name, n=index.size)
     finally:
         index.close()
     return CheckResult("index", True, detail)

@@ -160,6 +160,10 @@ class AsyncRecordStore:
         """Return how many times someone was forgotten."""
         return await self._run(self.store.forget_generation)
 
+    async def forget_user(self, user_id: int) -> Forgotten:
+        """Delete a person's questions and votes, and their words wherever they are quoted."""
+        return await self._run(self.store.forget_user, user_id)
+
     async def purge(self, retention_days: int) -> int:
         """Delete questions older than ``retention_days``; return how many."""
         return await self._run(self.store.purge, retention_days)

@@ -137,7 +137,7 @@ async def test_a_public_asker_never_sees_an_internal_title_anywhere(world: World
     for trace in INTERNAL_TRACES:
         assert trace not in shown
     # Both lists were there to leak: the closest documents and the more sources.
-    assert "Närmast kom" in shown
+    assert "ligger närmast" in shown
     assert more and all(m.embeds[0]["fields"][0]["name"] == "Fler källor" for m in more)
 
 
@@ -149,7 +149,7 @@ async def test_the_closest_documents_follow_where_the_question_is_asked(world: W
     # The same decline names the internal budget in the staff guild only, so the
     # public-guild tests above can fail.
     assert "• Intern budget" in staff.embeds[0]["description"]
-    assert "Närmast kom" in public.embeds[0]["description"]
+    assert "ligger närmast" in public.embeds[0]["description"]
     assert "Intern budget" not in public.all_text()
 
 
@@ -167,9 +167,27 @@ async def test_a_decline_names_the_closest_documents_and_has_no_quote_footer(wor
 
     embed = reply.embeds[0]
     assert embed["description"].startswith("Det hittar jag inget om i kunskapsbasen.")
-    assert "Närmast kom de här dokumenten:\n• Sommarskolan i Borlänge" in embed["description"]
+    assert "De här dokumenten ligger närmast:\n• Sommarskolan i Borlänge" in embed["description"]
     assert "Ordagranna citat" not in embed["footer"]["text"]
     assert not any(c.startswith("ans:human:") for c in custom_ids(reply))  # not configured
+
+
+async def test_a_decline_has_no_vote_buttons_and_a_public_one_ends_with_the_contact(world: World):
+    contact = "https://www.kommun.se/kontakt"
+    async with world.running(public_contact=contact):
+        public = await world.ask_by_mention(world.public, DECLINED)
+        staff = await world.ask_by_mention(world.staff, DECLINED)
+        answered = await world.ask_by_mention(world.public, ANSWERABLE)
+
+    for decline in (public, staff):
+        assert not any(c.startswith("fb:") for c in custom_ids(decline))
+    assert custom_ids(answered)[0].startswith("fb:up:")
+    assert public.embeds[0]["description"].endswith(
+        "Vill du fråga en människa? [www.kommun.se/kontakt](https://www.kommun.se/kontakt)"
+    )
+    assert "kommun.se" not in staff.embeds[0]["description"]
+    assert "kommun.se" not in answered.embeds[0]["description"]
+    assert public.allowed_mentions == {"parse": []}
 
 
 @pytest.fixture
@@ -277,9 +295,11 @@ async def test_help_is_private_and_names_only_what_the_asker_may_see(world: Worl
 
     assert public_help.ephemeral and staff_help.ephemeral
     public_text = public_help.all_text()
-    assert "Övriga dokument" in public_text and "intern/" not in public_text
-    assert "30 dagar" in public_text and "saltad hash" in public_text
-    assert "/fråga" in public_text and "administratör" in public_text
+    # The public sees only the root's documents: no "Övriga dokument" heading over them.
+    assert "\n2 dokument: " in public_text and "Övriga dokument" not in public_text
+    assert "intern/" not in public_text
+    assert "30 dagar" in public_text and "pseudonymiserad form" in public_text
+    assert "/fråga" in public_text and "/glöm-mig" in public_text
     for trace in INTERNAL_TRACES:
         assert trace not in public_text
     assert "intern/" in staff_help.all_text() and "30 days" in staff_help.all_text()

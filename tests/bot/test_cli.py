@@ -153,7 +153,7 @@ def test_index_prints_a_summary_table_listing_skipped_files(first_index):
     assert first_index.out.startswith("Index built (")
     rows = table(first_index.out)
     assert rows["documents"] == "3"
-    assert rows["chunks"] == rows["re-embedded"] == "7"
+    assert rows["chunks"] == rows["new passages embedded"] == "7"
     assert rows["reused"] == "0"
     assert rows["added / updated / removed"] == "3 / 0 / 0"
     assert rows["skipped"] == "1"
@@ -168,7 +168,7 @@ def test_second_index_says_up_to_date_and_embeds_nothing(cli):
     assert run.code == 0
     assert run.out.splitlines()[0] == "Index up to date"
     rows = table(run.out)
-    assert (rows["re-embedded"], rows["reused"], rows["chunks"]) == ("0", "7", "7")
+    assert (rows["new passages embedded"], rows["reused"], rows["chunks"]) == ("0", "7", "7")
 
 
 @pytest.mark.integration
@@ -195,7 +195,7 @@ def test_index_with_a_damaged_embedding_cache_moves_it_aside_and_succeeds(cli, s
     run = cli("index", "--force")
 
     assert run.code == 0, run.err
-    assert (table(run.out)["re-embedded"], table(run.out)["reused"]) == ("7", "0")
+    assert (table(run.out)["new passages embedded"], table(run.out)["reused"]) == ("7", "0")
     assert "Traceback" not in run.err
     assert [p.read_bytes()[:14] for p in cache.parent.glob("embeddings.sqlite.damaged-*")] == [
         b"not a database"
@@ -425,6 +425,33 @@ def test_bad_setup_is_one_line_and_exit_1(tmp_path, site, config_text, extra, fr
     run = run_main("--config", config, *extra, *command)
 
     assert_one_line_error(run, *fragments)
+
+
+@pytest.mark.parametrize(
+    ("extra", "environ", "said"),
+    [
+        (["--knowledge", "no-such-folder"], {}, "--knowledge: folder not found: "),
+        (
+            [],
+            {"NATVERKSBOT_SEARCH__TOPK": "5"},
+            "the environment variable NATVERKSBOT_SEARCH__TOPK: search.topk: unknown key",
+        ),
+    ],
+    ids=["option", "environment"],
+)
+def test_an_error_names_its_real_source_not_the_file(
+    tmp_path, site, monkeypatch, extra, environ, said
+):
+    config = tmp_path / "config.yaml"
+    config.write_text(f"knowledge_dir: {site.knowledge}\n", encoding="utf-8")
+    monkeypatch.chdir(tmp_path)
+    for name, value in environ.items():
+        monkeypatch.setenv(name, value)
+
+    run = run_main("--config", config, *extra, "status")
+
+    assert_one_line_error(run, said)
+    assert "config.yaml" not in run.err
 
 
 def test_missing_config_file_is_one_line(tmp_path):

@@ -403,8 +403,9 @@ def test_a_removed_key_is_refused_as_removed(tmp_path, text, environ):
     with pytest.raises(ConfigError) as raised:
         load_config(path, environ=environ)
 
+    where = "the environment variable NATVERKSBOT_MODEL__SENTENCES_IN_PASSAGE" if environ else path
     assert str(raised.value) == (
-        f"{path}: model.sentences_in_passage: removed, it sets nothing now: delete it"
+        f"{where}: model.sentences_in_passage: removed, it sets nothing now: delete it"
     )
 
 
@@ -479,3 +480,64 @@ def test_the_index_backend_is_embedded_and_postgres_is_refused_for_now(
     with pytest.raises(ConfigError, match=outcome) as caught:
         load_config(path, environ=environ)
     assert "\n" not in str(caught.value)
+
+
+# ------------------------------------------------------------- where an error comes from
+
+
+@pytest.mark.parametrize(
+    ("environ", "said"),
+    [
+        (
+            {"NATVERKSBOT_SEARCH__TOPK": "5"},
+            "the environment variable NATVERKSBOT_SEARCH__TOPK: search.topk: unknown key",
+        ),
+        (
+            {"NATVERKSBOT_DISCORD__RATE_LIMIT__PER_USER_PER_MINUTE": "many"},
+            "the environment variable NATVERKSBOT_DISCORD__RATE_LIMIT__PER_USER_PER_MINUTE:"
+            " discord.rate_limit.per_user_per_minute: Input should be a valid integer",
+        ),
+        (
+            {"NATVERKSBOT_KNOWLEDGE_DIR": "/no/such/folder"},
+            "the environment variable NATVERKSBOT_KNOWLEDGE_DIR: knowledge_dir:"
+            " folder not found: /no/such/folder",
+        ),
+    ],
+)
+def test_an_environment_variables_error_names_the_variable_not_the_file(tmp_path, environ, said):
+    path = write_config(tmp_path, FILE)
+
+    with pytest.raises(ConfigError) as raised:
+        load_config(path, environ=environ)
+
+    assert str(raised.value) == said
+    assert str(path) not in str(raised.value)
+
+
+def test_an_options_error_names_the_option(tmp_path):
+    path = write_config(tmp_path, FILE)
+
+    with pytest.raises(ConfigError) as raised:
+        load_config(
+            path,
+            environ={},
+            overrides={"knowledge_dir": tmp_path / "no-such-folder"},
+            options={"knowledge_dir": "--knowledge"},
+        )
+
+    assert str(raised.value) == f"--knowledge: folder not found: {tmp_path / 'no-such-folder'}"
+    assert raised.value.say("sv") == (
+        f"--knowledge: mappen finns inte: {tmp_path / 'no-such-folder'}"
+    )
+
+
+def test_the_files_own_error_still_names_the_file(tmp_path):
+    path = write_config(tmp_path, "knowledge_dir: /no/such/folder\nsearch:\n  topk: 5\n")
+
+    with pytest.raises(ConfigError) as raised:
+        load_config(path, environ={"NATVERKSBOT_MODEL__NMAE": "x"})
+
+    assert str(raised.value).startswith(f"{path}: search.topk: unknown key")
+    assert "the environment variable NATVERKSBOT_MODEL__NMAE: model.nmae: unknown key" in str(
+        raised.value
+    )

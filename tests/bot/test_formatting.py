@@ -325,7 +325,7 @@ def test_an_unchanged_index_says_so():
     ("stage", "expected"),
     [
         ("read", "Omindexering pågår (7 s): Läser dokument 3/40"),
-        ("embed", "Omindexering pågår (7 s): Läser in och indexerar avsnitt 3/40"),
+        ("embed", "Omindexering pågår (7 s): Indexerar avsnitt 3/40"),
         ("odd", "Omindexering pågår (7 s): odd 3/40"),
     ],
 )
@@ -351,7 +351,7 @@ def test_status_embed_lists_what_admins_need():
     assert fields["Avsnitt"] == "7"
     assert fields["Senast indexerad"].startswith("<t:1735787045")
     assert fields["Indexets storlek"] == "2.50 MB"
-    assert fields["Frågor sedan start"] == "5 (4 besvarade)"
+    assert fields["Frågor sedan boten startade"] == "5 (4 besvarade)"
     validate_message_body({"embeds": [embed]})
 
 
@@ -445,7 +445,7 @@ def test_a_decline_names_up_to_three_closest_documents_by_title_only():
     assert embed["description"].splitlines() == [
         "Det hittar jag inget om i kunskapsbasen.",
         "",
-        "Närmast kom de här dokumenten:",
+        "De här dokumenten ligger närmast:",
         "• Nära 0",
         "• Nära 1",
         "• Nära 2",
@@ -489,3 +489,37 @@ def test_more_sources_show_the_left_out_and_nearby_documents_the_asker_may_see()
     assert embed_size(public) <= EMBED_TOTAL_LIMIT
     validate_message_body({"embeds": [public]})
     validate_message_body({"embeds": [internal]})
+
+
+@pytest.mark.parametrize(
+    ("contact", "shown"),
+    [
+        ("Ring kommunens växel, 0243-740 00.", "Ring kommunens växel, 0243-740 00."),
+        (
+            "@everyone <@123> **fet** https://x.se/a",
+            "@\u200beveryone \\<@123\\> \\*\\*fet\\*\\* `https://x.se/a`",
+        ),
+        (
+            "https://www.kommun.se/kontakt/",
+            "[www.kommun.se/kontakt](https://www.kommun.se/kontakt/)",
+        ),
+        ("https://x.se/a_(b)", "[x.se/a\\_(b)](https://x.se/a_%28b%29)"),
+        ("javascript://x.se", "`javascript://x.se`"),
+    ],
+)
+def test_a_decline_ends_with_the_contact_safely(contact, shown):
+    embed = format_answer(_declined([_source(1, "Nära")]), contact=contact).embed_dicts()[0]
+    assert embed["description"].splitlines()[-2:] == ["", f"Vill du fråga en människa? {shown}"]
+    assert "Nära" in embed["description"]
+
+
+def test_an_answer_never_carries_the_contact():
+    embed = format_answer(CASES["one quote, one source"], contact="Ring oss").embed_dicts()[0]
+    assert "Ring oss" not in embed["description"]
+
+
+def test_the_contact_line_survives_a_decline_that_fills_the_description():
+    near = [_source(i, "N" * 119) for i in range(40)]
+    embed = format_answer(_declined(near), near_limit=40, contact="Ring oss").embed_dicts()[0]
+    assert embed["description"].endswith("Vill du fråga en människa? Ring oss")
+    assert len(embed["description"]) <= DESCRIPTION_LIMIT

@@ -170,11 +170,11 @@ def test_sync_commands_registers_global_commands_and_admin_commands_in_staff_gui
     status = sync_commands(config)
     out, err = capsys.readouterr()
     assert status == 0, err
-    assert sorted(c["name"] for c in fake.synced_commands[None]) == ["ask", "help"]
+    assert sorted(c["name"] for c in fake.synced_commands[None]) == ["ask", "forget-me", "help"]
     assert sorted(c["name"] for c in fake.synced_commands[staff.id]) == ["kb", "reindex"]
     assert public.id not in fake.synced_commands  # the public server never sees /kb
     assert out.splitlines() == [
-        "Synced 2 commands globally (may take a while): ask, help",
+        "Synced 3 commands globally (may take a while): ask, forget-me, help",
         f"Synced 2 commands to guild {staff.id}: kb, reindex",
     ]
     assert fake.connections == []  # REST only, no gateway
@@ -199,7 +199,8 @@ def test_sync_commands_to_one_guild_gives_it_all_it_should_have_at_once(
     out, err = capsys.readouterr()
     assert status == 0, err
     names = sorted(c["name"] for c in fake.synced_commands[target.id])
-    assert names == (["ask", "help", "kb", "reindex"] if staff else ["ask", "help"])
+    everyone = ["ask", "forget-me", "help"]
+    assert names == (sorted([*everyone, "kb", "reindex"]) if staff else everyone)
     assert None not in fake.synced_commands
     assert out.startswith(f"Synced {len(names)} commands to guild {target.id}")
     # The code's commands, not the tree with the global ones copied to the guild.

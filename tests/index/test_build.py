@@ -316,3 +316,18 @@ def test_embedding_progress_counts_passages_the_unit_of_the_summary(
     assert {total for _done, total in embed} == {summary.chunks}
     done = [d for d, _total in embed]
     assert done == sorted(done)
+
+
+def test_a_skipped_file_is_reported_once_in_the_summary_not_also_as_a_warning(
+    tmp_path, index_dir, fake_encoder, caplog
+):
+    knowledge = tmp_path / "knowledge"
+    write_doc(knowledge, "vanlig.md", "# Vanlig\n\nEtt vanligt dokument om skolan.\n")
+    (knowledge / "trasig.pdf").write_bytes(b"\x89PNG\r\n\x1a\n" + bytes(100))
+
+    with caplog.at_level("INFO"):
+        summary = build(knowledge, index_dir, fake_encoder)
+
+    assert [s.path for s in summary.skipped] == ["trasig.pdf"]
+    warned = [r for r in caplog.records if r.levelname == "WARNING" and "trasig" in r.getMessage()]
+    assert warned == []

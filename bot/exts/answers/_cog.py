@@ -54,6 +54,7 @@ from bot.exts.answers._buttons import (
     asker_tag,
 )
 from bot.exts.answers._conversations import CONVERSATIONS_IN_MEMORY, Conversations
+from bot.exts.answers._threads import AnswerThreads
 from bot.formatting import FormattedAnswer, escape, format_answer, one_line
 from bot.i18n import command_text, language_of_locale, t
 from bot.ratelimit import RateLimitedError
@@ -134,6 +135,7 @@ class AskCog(commands.Cog):
         self._sending_now: set[asyncio.Future[None]] = set()
         self._hinted: BoundedMap[str, bool] = BoundedMap(CONVERSATIONS_IN_MEMORY)
         self._record_failing = False
+        self.threads = AnswerThreads(bot.config.discord.thread_idle_minutes * 60)
 
     async def cog_load(self) -> None:
         """Make the bot route the clicks on answer buttons, also on answers sent before."""
@@ -265,8 +267,10 @@ class AskCog(commands.Cog):
             return
         if message.type not in (discord.MessageType.default, discord.MessageType.reply):
             return
-        if message.guild is not None and not self._addressed(message):
-            return
+        if message.guild is not None:
+            follow_up = self._plain_follow_up(message)  # every thread message counts
+            if not follow_up and not self._addressed(message):
+                return
         try:
             await self._answer_message(message)
         except RateLimitedError as exc:
@@ -286,6 +290,18 @@ class AskCog(commands.Cog):
             await message.add_reaction(RATE_LIMIT_REACTION)
         except discord.HTTPException as exc:
             log.debug("could not react to %s: %s", message.id, exc)
+
+    def _plain_follow_up(self, message: discord.Message) -> bool:
+        """Return whether an unaddressed message is the asker's follow-up in their thread.
+
+        Only with ``discord.message_content`` (else Discord sends no text to read). Any
+        message in an answer thread counts: someone else's ends the asker's plain turns.
+        """
+        if not self.bot.config.discord.message_content:
+            return False
+        if not _in_thread(message.channel):
+            return False
+        return self.threads.follows_up(message.channel.id, message.author.id)
 
     def _addressed(self, message: discord.Message) -> bool:
         """Return whether a guild message is meant for the bot (a mention or a reply ping)."""
@@ -368,10 +384,12 @@ class AskCog(commands.Cog):
         """Return a new thread started from ``message``, named after the question, or None."""
         name = one_line(asked.text)[:THREAD_NAME_LIMIT] or "?"
         try:
-            return await channel.create_thread(name=name, message=message)
+            thread = await channel.create_thread(name=name, message=message)
         except discord.HTTPException as exc:
             log.warning("could not start a thread in %s: %s", message.channel.id, exc)
             return None
+        self.threads.started(thread.id, asked.user_id)
+        return thread
 
     # -- the shared path -------------------------------------------------------------
 
@@ -428,8 +446,17 @@ class AskCog(commands.Cog):
             self.bot.answered_since_start += int(answer.answered)
         record_id = await self._record_question(asked, answer)
         hint = self._first_answer_for(asked.user_id)
-        message = format_answer(answer, help_hint=hint, near_limit=NEAR_SHOWN)
+        message = format_answer(
+            answer, help_hint=hint, near_limit=NEAR_SHOWN, contact=self._public_contact(asked)
+        )
         return _Answered(answer, record_id, message)
+
+    def _public_contact(self, asked: _Asked) -> str | None:
+        """Return ``discord.public_contact`` for a question from outside the staff servers."""
+        config = self.bot.config.discord
+        if asked.guild_id is not None and asked.guild_id in config.staff_guild_ids:
+            return None
+        return config.public_contact
 
     def _first_answer_for(self, user_id: int) -> bool:
         """Return True the first time a user gets an answer (they get the /hjälp hint)."""
@@ -484,7 +511,7 @@ class AskCog(commands.Cog):
             if removable:
                 view.add_item(DeleteButton(asker_tag(self.bot, asked.user_id), language))
             return view
-        if answered.record_id is not None:
+        if answered.record_id is not None and answer.answered:  # no votes on a decline
             view.add_item(FeedbackButton("up", answered.record_id, language))
             view.add_item(FeedbackButton("down", answered.record_id, language))
         state = action_state(self.bot)

@@ -32,8 +32,7 @@ from discord.ext import commands
 
 from bot.access import admin_only, interaction_visibility, is_admin
 from bot.client import NO_MENTIONS, NatverksBot
-from bot.exts.kb._confirm import ConfirmView
-from bot.exts.kb._listing import ListView, listed_documents, trash_label
+from bot.exts.kb._listing import ListView, listed_documents, matching, trash_label
 from bot.exts.kb._report import (
     REPORT_DAYS,
     REPORT_IMAGE,
@@ -52,6 +51,7 @@ from bot.formatting import (
     format_status,
 )
 from bot.i18n import Language, command_text, language_of_locale, t
+from bot.locales.reasons import say_reason
 from bot.services.changes import trash_change
 from bot.services.fetching import fetch_and_log
 from bot.services.indexing import reindex_unless_locked
@@ -81,6 +81,7 @@ from bot.services.web import (
     remove_source,
 )
 from bot.services.web.policy import UnsafeURLError, check_url_resolves
+from bot.views import ConfirmView
 from index.build import BuildSummary
 from index.documents import ParsedFile
 
@@ -233,7 +234,9 @@ class KnowledgeCog(commands.Cog):
             await self._refuse(interaction, "remove", document, exc)
             return
         name = f"**{escape_inline(info.id)}**"
-        view = ConfirmView(language, interaction.user.id)
+        view = ConfirmView(
+            interaction.user.id, t("kb.remove.yes", language), t("kb.remove.no", language)
+        )
         await interaction.followup.send(
             format_notice(t("kb.remove.confirm", language, name=name)),
             view=view,
@@ -258,7 +261,7 @@ class KnowledgeCog(commands.Cog):
             "kb.removed",
             language,
             name=f"**{escape_inline(removed.id)}**",
-            days=config.knowledge.trash_days,
+            n=config.knowledge.trash_days,
         )
         await self._reply_reindexed(interaction, text, summary)
 
@@ -473,13 +476,27 @@ class KnowledgeCog(commands.Cog):
     # -- list ----------------------------------------------------------------------
 
     @kb.command(name=command_text("kb.list.name"), description=command_text("kb.list.description"))
+    @app_commands.rename(match=command_text("kb.list.filter.name"))
+    @app_commands.describe(match=command_text("kb.list.filter.description"))
     @admin_only()
-    async def list_documents(self, interaction: discord.Interaction) -> None:
-        """Show the documents page by page: visibility, size, chunks, last change."""
+    async def list_documents(
+        self, interaction: discord.Interaction, match: str | None = None
+    ) -> None:
+        """Show the documents page by page: visibility, size, chunks, last change.
+
+        ``match`` (the option ``filter``) keeps those whose id or title contains it,
+        ignoring case.
+        """
         language = language_of_locale(interaction.locale)
         await interaction.response.defer(ephemeral=True, thinking=True)
         engine = self.bot.require_engine()
         entries = await self.bot.run_engine(listed_documents, engine, self.bot.config.knowledge_dir)
+        if match and match.strip():
+            entries = matching(entries, match)
+            if not entries:
+                text = t("kb.list.no_match", language, filter=escape_inline(clip(match, 100)))
+                await self._reply(interaction, text)
+                return
         view = ListView(entries, language, interaction.user.id)
         if view.pages > 1:
             view.message = await interaction.followup.send(
@@ -632,7 +649,10 @@ class KnowledgeCog(commands.Cog):
         """Tell the admin why the knowledge folder refused ``action`` on ``subject``."""
         log.info("refused /kb %s of %r: %s", action, subject, exc)
         language = language_of_locale(interaction.locale)
-        values = {k: escape_inline(str(v)) for k, v in exc.values.items()}
+        values = dict(exc.values)
+        if "reason" in values:  # a document reader's English diagnostic
+            values["reason"] = say_reason(str(values["reason"]), language)
+        values = {k: escape_inline(str(v)) for k, v in values.items()}
         if bold:
             values = {k: f"**{v}**" for k, v in values.items()}
         await self._reply(interaction, t(exc.key, language, **values))

@@ -12,6 +12,7 @@ import discord
 
 from bot.formatting import EMBED_COLOUR, clip, escape_inline, one_line
 from bot.i18n import Language, t
+from bot.locales.reasons import say_reason
 from bot.services.knowledge import FileInfo, TrashEntry, format_size, list_documents
 from bot.views import ExpiringView
 from index.engine import Engine
@@ -31,15 +32,19 @@ class Listed:
     visibility: str | None
     chunks: int | None
     skipped: str | None
+    title: str | None = None
 
 
 def listed_documents(engine: Engine, knowledge_dir: Path) -> list[Listed]:
     """Return the documents with what the live index knows of them (blocking)."""
     files = list_documents(knowledge_dir)
     indexed: dict[str, tuple[str, int]] = {}
+    titles: dict[str, str] = {}
     skipped: dict[str, str] = {}
     try:
-        indexed = {d.doc_id: (d.visibility, d.chunks) for d in engine.documents()}
+        documents = engine.documents()
+        indexed = {d.doc_id: (d.visibility, d.chunks) for d in documents}
+        titles = {d.doc_id: d.title for d in documents}
         skipped = {s.path: s.reason for s in engine.skipped_files()}
     except StoreError as exc:
         log.info("listing without an index: %s", exc)
@@ -49,9 +54,16 @@ def listed_documents(engine: Engine, knowledge_dir: Path) -> list[Listed]:
             indexed[f.id][0] if f.id in indexed else None,
             indexed[f.id][1] if f.id in indexed else None,
             skipped.get(f.id),
+            titles.get(f.id),
         )
         for f in files
     ]
+
+
+def matching(entries: list[Listed], text: str) -> list[Listed]:
+    """Return the entries whose document id or title contains ``text``, ignoring case."""
+    wanted = text.strip().casefold()
+    return [e for e in entries if wanted in f"{e.file.id}\n{e.title or ''}".casefold()]
 
 
 def list_line(entry: Listed, language: Language) -> str:
@@ -62,12 +74,19 @@ def list_line(entry: Listed, language: Language) -> str:
     parts.append(format_size(entry.file.size))
     if entry.skipped is not None:
         parts.append(
-            escape_inline(clip(one_line(t("kb.list.skipped", language, reason=entry.skipped)), 120))
+            escape_inline(
+                clip(
+                    one_line(
+                        t("kb.list.skipped", language, reason=say_reason(entry.skipped, language))
+                    ),
+                    120,
+                )
+            )
         )
     elif entry.chunks is None:
         parts.append(t("kb.list.not_indexed", language))
     else:
-        parts.append(t("kb.list.chunks", language, chunks=entry.chunks))
+        parts.append(t("kb.list.chunks", language, n=entry.chunks))
     when = discord.utils.format_dt(datetime.fromtimestamp(entry.file.modified).astimezone(), "R")
     parts.append(t("kb.list.changed", language, when=when))
     return f"**{escape_inline(clip(entry.file.id, 200))}**\n" + " · ".join(parts)
@@ -147,7 +166,7 @@ class ListView(ExpiringView):
             text=t(
                 "kb.list.footer",
                 language,
-                count=len(self.entries),
+                n=len(self.entries),
                 public=public,
                 internal=internal,
                 size=format_size(sum(e.file.size for e in self.entries)),

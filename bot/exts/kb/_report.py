@@ -67,7 +67,14 @@ def format_report(
             f"👍 {s.up} 👎 {s.down} {escape_inline(clip(s.document, 150))}" for s in report.feedback
         ],
         "kb.report.guilds": [
-            f"{name_of(g.guild_id, language)}: {g.asked} / {g.answered}" for g in report.guilds[:10]
+            t(
+                "kb.report.guild_line",
+                language,
+                guild=name_of(g.guild_id, language),
+                asked=g.asked,
+                answered=g.answered,
+            )
+            for g in report.guilds[:10]
         ],
     }
     none = t("kb.report.none", language)

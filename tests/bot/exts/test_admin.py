@@ -53,14 +53,14 @@ async def test_admin_commands_are_hidden_by_default_and_localized(world: World):
         await bot.tree.sync(guild=discord.Object(world.staff.id))
         await bot.tree.sync(guild=discord.Object(world.public.id))
     global_commands = {c["name"] for c in world.fake.synced_commands[None]}
-    assert global_commands == {"ask", "help"}
+    assert global_commands == {"ask", "forget-me", "help"}
     assert world.fake.synced_commands[world.public.id] == []  # the public server: none
     commands = {
         c["name"]: c
         for c in world.fake.synced_commands[None] + world.fake.synced_commands[world.staff.id]
     }
     validate_commands(list(commands.values()))
-    assert set(commands) == {"ask", "help", "reindex", "kb"}
+    assert set(commands) == {"ask", "forget-me", "help", "reindex", "kb"}
     manage_guild = str(discord.Permissions(manage_guild=True).value)
     assert commands["reindex"]["default_member_permissions"] == manage_guild
     assert commands["kb"]["default_member_permissions"] == manage_guild
@@ -77,6 +77,8 @@ async def test_admin_commands_are_hidden_by_default_and_localized(world: World):
     assert only_me["name_localizations"] == {"sv-SE": "bara-till-mig"}
     assert thread["name_localizations"] == {"sv-SE": "tråd"}
     assert commands["help"]["name_localizations"] == {"sv-SE": "hjälp"}
+    assert commands["forget-me"]["name_localizations"] == {"sv-SE": "glöm-mig"}
+    assert commands["forget-me"]["default_member_permissions"] is None  # for everyone
     assert commands["reindex"]["name_localizations"] == {"sv-SE": "omindexera"}
 
 
@@ -94,7 +96,7 @@ async def test_an_admin_role_may_see_the_status(world: World):
     assert int(fields["Avsnitt"]) >= 3
     assert fields["Senast indexerad"].startswith("<t:")
     assert fields["Indexets storlek"].endswith(" MB")
-    assert fields["Frågor sedan start"] == "1 (1 besvarade)"
+    assert fields["Frågor sedan boten startade"] == "1 (1 besvarade)"
 
 
 async def test_reindex_while_20_questions_are_in_flight_loses_none(world: World):

@@ -221,8 +221,8 @@ async def test_the_engine_failing_gives_an_apology_not_a_traceback(world: World,
         await ix.wait_for_callback()
         slash = await ix.wait_for_message()
 
-    assert reply.content.startswith("Förlåt, något gick fel")
-    assert slash.content.startswith("Förlåt, något gick fel")
+    assert reply.content.startswith("Tyvärr, något gick fel")
+    assert slash.content.startswith("Tyvärr, något gick fel")
     assert "Traceback" not in reply.content + slash.content
     assert "disk on fire" not in reply.content + slash.content
     assert "disk on fire" in caplog.text  # logged with its traceback instead

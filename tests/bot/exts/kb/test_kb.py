@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import time
 
 import discord
@@ -162,8 +163,8 @@ async def test_an_upload_with_deeply_nested_front_matter_gets_the_normal_refusal
 @pytest.mark.parametrize(
     ("name", "reason"),
     [
-        ("stycken.docx", "more than 20000 paragraphs (documents.max_paragraphs)"),
-        ("ström.pdf", "more than 1 MB (documents.max_page_stream_mb)"),
+        ("stycken.docx", "fler än 20000 stycken (documents.max_paragraphs)"),
+        ("ström.pdf", "mer än 1 MB (documents.max_page_stream_mb)"),
     ],
 )
 async def test_a_small_upload_that_unpacks_to_a_lot_is_refused_in_one_line(
@@ -216,15 +217,28 @@ async def test_an_upload_over_the_limit_is_refused_without_downloading_it(
     assert folder_files(world.knowledge) == before
 
 
-async def test_a_pdf_that_is_really_a_png_is_refused_with_the_reason(world: World):
+@pytest.mark.parametrize(
+    ("locale", "said"),
+    [
+        ("sv-SE", "Filen går inte att läsa och sparades inte: det är ingen PDF utan en PNG-bild"),
+        ("en-US", "The file cannot be read and was not saved: it is not a PDF but a PNG image"),
+    ],
+)
+async def test_a_pdf_that_is_really_a_png_is_refused_with_the_reason(world: World, locale, said):
     admin = world.admin()
     before = folder_files(world.knowledge)
     png = b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR" + b"\x00" * 200
     async with world.running():
-        reply = await _add(world, admin, "rapport.pdf", png)
-    assert reply.content == (
-        "Filen går inte att läsa och sparades inte: not a valid PDF: it is a PNG image"
-    )
+        attachment = world.fake.add_attachment("rapport.pdf", png)
+        ix = await world.fake.invoke_slash(
+            "kb add",
+            {"file": attachment, "visibility": "internal"},
+            guild=world.staff,
+            user=admin,
+            locale=locale,
+        )
+        reply = await ix.wait_for_message(timeout=10)
+    assert reply.content == said
     assert folder_files(world.knowledge) == before
 
 
@@ -305,7 +319,9 @@ async def test_remove_offers_documents_to_admins_only_and_removes_one(world: Wor
         "Ta bort **sommarskola.md**? Dokumentet flyttas till papperskorgen och försvinner ur "
         "svaren."
     )
-    assert reply.content.startswith("Tog bort **sommarskola.md**. Den ligger i papperskorgen")
+    assert reply.content.startswith(
+        "Tog bort **sommarskola.md**. Dokumentet ligger i papperskorgen"
+    )
     assert "0 / 0 / 1" in reply.embeds[0]["description"]
     assert not (world.knowledge / "sommarskola.md").exists()
     assert missing.content == r"Det finns inget dokument som heter **../config.yaml**."
@@ -346,6 +362,40 @@ async def test_the_list_shows_every_document_in_pages_with_buttons(world: World)
     assert "**ny-ej-indexerad.txt**\n4 B · inte indexerad" in second.embeds[0]["description"]
     buttons = {c["custom_id"]: c for row in second.components for c in row["components"]}
     assert not buttons[previous_id].get("disabled") and buttons[next_id]["disabled"]
+
+
+@pytest.mark.parametrize(
+    ("typed", "shown"),
+    [
+        ("BUDGET", ["intern/budget.md"]),  # the id, ignoring case
+        ("almedalen", ["allt-startade-i-almedalen.md"]),
+        ("sommarskolan i borlänge", ["sommarskola.md"]),  # the title
+    ],
+)
+async def test_the_list_takes_a_filter_on_the_id_or_title(world: World, typed, shown):
+    admin = world.admin()
+    async with world.running():
+        ix = await world.fake.invoke_slash(
+            "kb list", {"filter": typed}, guild=world.staff, user=admin
+        )
+        listed = await ix.wait_for_message()
+
+    names = re.findall(r"^\*\*(.+?)\*\*$", listed.embeds[0]["description"], re.MULTILINE)
+    assert [n.replace("\\", "") for n in names] == shown
+    assert listed.embeds[0]["footer"]["text"].startswith("1 dokument · ")
+
+
+async def test_a_filter_that_matches_nothing_says_so(world: World):
+    admin = world.admin()
+    async with world.running():
+        ix = await world.fake.invoke_slash(
+            "kb list", {"filter": "*finns inte*"}, guild=world.staff, user=admin
+        )
+        said = await ix.wait_for_message()
+
+    assert said.ephemeral and said.content == (
+        "Inget dokument har \\*finns inte\\* i namnet eller titeln."
+    )
 
 
 def _week_of_questions(world: World) -> None:
@@ -407,7 +457,7 @@ async def test_the_weekly_report_is_shown_to_the_admin_alone_with_the_chart_as_a
     assert "skilsmässa" not in post.all_text()
     cited = fields["Mest citerade dokument"]
     assert "1× allt-startade-i-almedalen.md" in cited and "1× intern/budget.md" in cited
-    assert fields["Per server"].startswith("Personalen: 5 / 1")
+    assert fields["Per server"].startswith("Personalen: Frågor 5 · besvarade 1")
     assert post.allowed_mentions == {"parse": []}
 
 

@@ -58,7 +58,7 @@ async def test_remove_then_restore_gives_back_the_same_answers(world: World):
     assert removed.content.startswith("Tog bort **sommarskola.md**.")
     assert "juli" in before and "juli" not in while_gone
     [choice] = offered
-    assert choice["name"].startswith("sommarskola.md · borttagen 20")
+    assert choice["name"].startswith("sommarskola.md · borttaget 20")
     assert hidden == []
     assert restored.content == "Återställde **sommarskola.md**."
     assert "1 / 0 / 0" in restored.embeds[0]["description"]
