@@ -80,7 +80,7 @@ def fake_calibrated(settings):
     answer = replace(
         settings.answer,
         confidence=confidence,
-        min_confidence=0.45,
+        min_confidence=0.4,
         selection_weights=ROOT / "tests" / "fake_selection_weights.json",
     )
     return replace(settings, answer=answer, search=replace(settings.search, fusion=fusion))

@@ -16,8 +16,10 @@ from tests.bot.conftest import ANSWERABLE, EngineSpy, World, all_bot_text, custo
 from tests.bot.test_bot_safety import INTERNAL_QUESTIONS, INTERNAL_TRACES
 
 DECLINED = "Vad kostar sommarskolan?"  # declined, with sommarskola.md the closest document
-WITH_NEAR = "Hur stor är nätverkets budget för sommarskolan?"  # answered, one more document
-NEAR_INTERNAL = "Vilket kodord gäller i år?"  # declined; internally the budget came closest
+WITH_NEAR = "Hur stor är sommarskolan i Borlänge?"  # answered, one more document
+NEAR_INTERNAL = (
+    "Vilken budget har nätverket för 2026?"  # declined; internally the budget came closest
+)
 
 
 def _button(message, prefix: str) -> str:
