@@ -172,9 +172,15 @@ RENAMED_KEYS: dict[str, str] = {
     "answer.cosine_floor_sv": "answer.confidence.floor_sv",
     "answer.cosine_floor_en": "answer.confidence.floor_en",
     "answer.cosine_width": "answer.confidence.width",
-    "answer.lexical_share_sv": "answer.confidence.lexical_sv",
-    "answer.lexical_share_en": "answer.confidence.lexical_en",
-    "answer.answer_type_bonus": "answer.confidence.answer_type",
+    "answer.lexical_share_sv": "index/selection_weights.json",
+    "answer.lexical_share_en": "index/selection_weights.json",
+    "answer.answer_type_bonus": "index/selection_weights.json",
+    # The fitted sentence and answer models replaced the hand-set weights.
+    "answer.confidence.lexical_sv": "index/selection_weights.json",
+    "answer.confidence.lexical_en": "index/selection_weights.json",
+    "answer.confidence.answer_type": "index/selection_weights.json",
+    "answer.confidence.quote_semantic": "index/selection_weights.json",
+    "answer.confidence.lexical_alone": "index/selection_weights.json",
     "discord.answer_mode": "discord.slash_answer_mode",
     "discord.answer_in_threads": "discord.mention_answer_mode",  # true: thread, false: reply
 }

@@ -388,6 +388,9 @@ def _quote_lines(
     numbers = document_numbers(answer.sources)
     lines: list[str] = []
     used = 0
+    if answer.lead:  # "Ja." or "Källan säger:" before the quote of a yes/no question
+        lines.append(escaped_within(answer.lead, 60)[0])
+        used = len(lines[0])
     for quote in answer.quotes:
         number = numbers[quote.source] if quote.source < len(numbers) else quote.source + 1
         marker = f" **[{number}]**"
@@ -419,6 +422,10 @@ def format_answer(
     (``discord.public_contact``). ``help_hint`` adds the pointer to /hjälp.
     """
     language = answer.language
+    if answer.kind == "small_talk":  # a short reply to a greeting: no title, no footer
+        text, _ = escaped_within(answer.text, DESCRIPTION_LIMIT)
+        embed = discord.Embed(description=text, colour=EMBED_COLOUR)
+        return FormattedAnswer(content=None, embeds=[embed], shortened=False, left_out=0)
     title, _ = escaped_within(answer.question, TITLE_LIMIT)
     hint = (" " + t("answer.help_hint", language)) if help_hint else ""
     if answer.answered:

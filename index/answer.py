@@ -14,8 +14,21 @@ from typing import Any
 
 import numpy as np
 
-from index.lexical import char_terms, word_terms, words
+from index.lexical import char_terms, stem, word_terms, words
 from index.search import Hit
+from index.selection import (
+    FEATURES,
+    WEIGHTS,
+    SelectionModel,
+    SentenceCandidate,
+    is_title,
+    leans_back,
+    load_selection_model,
+    promoted,
+    question_shape,
+    ranking_key,
+    sentence_features,
+)
 from index.settings import AnswerSettings, ConfidenceSettings
 from index.store import ChunkRecord, DocumentRecord, Index
 from index.types import Language
@@ -76,6 +89,13 @@ class Phrases:
     abstain: str = ""  # the answer's text when the documents do not say
     sources: str = ""  # the heading above the source list of a plain-text answer
     page: str = "{page}"  # a page as a place in a document, with {page}
+    yes: str = ""  # the lead of a quote that settles a yes/no question ("Ja.")
+    # The reply to small talk, by kind (index/smalltalk.py): greeting, thanks, help, bye.
+    small_talk_greeting: str = ""
+    small_talk_thanks: str = ""
+    small_talk_help: str = ""
+    small_talk_bye: str = ""
+    source_says: str = ""  # the neutral lead of a quote answering a yes/no question
 
 
 class QuestionError(ValueError):
@@ -132,6 +152,11 @@ class Answer:
     # Documents that came close but are not cited (the asker may see them): on abstention
     # the closest ones, otherwise relevant passages that were not quoted. Best first.
     near: list[Source] = field(default_factory=list)
+    # The words before the quotes: "Ja." or "Källan säger:" for a yes/no question.
+    lead: str = ""
+    # "answer" (quotes or a decline), "summary" or "small_talk" (a greeting, thanks or
+    # "vad kan du?": a short reply, neither an answer nor a decline).
+    kind: str = "answer"
 
     def to_json(self) -> dict[str, Any]:
         """Return the documented JSON form (README: "ask --json")."""
@@ -145,6 +170,7 @@ class Answer:
                 for s in self.sources
             ],
             "language": self.language,
+            "kind": self.kind,
             "confidence": round(self.confidence, 4),
             "timings_ms": {k: round(v, 2) for k, v in self.timings_ms.items()},
         }
@@ -184,12 +210,12 @@ class _Candidate:
     hit_rank: int
     position: int
     chunk: ChunkRecord
-    score: float
+    score: float  # the sentence model's probability that this is a correct first quote
     word_cover: float
     char_cover: float
     context_cover: float = 0.0
     semantic: float = 0.0  # cosine of the sentence's vector and the question's
-    typed: float = 0.0  # 1 when it holds the kind of answer asked for (a year for "när")
+    features: tuple[float, ...] = ()
 
 
 def _coverage(query: set[str], sentence: set[str], weights: dict[str, float] | None) -> float:
@@ -208,103 +234,6 @@ def location_of(chunk: ChunkRecord, phrases: Phrases) -> str | None:
     return chunk.heading
 
 
-# Answer types: what kind of text a question asks for, and what such a sentence contains.
-_YEAR = re.compile(r"\b(?:1[89]|20)\d\d\b")
-_MONTH = re.compile(
-    r"\b(?:januari|februari|mars|april|maj|juni|juli|augusti|september|oktober|november|"
-    r"december|january|february|march|may|june|july|august|october)\b",
-    re.I,
-)
-_NUMBER = re.compile(r"\d")
-_ANSWER_TYPES: tuple[tuple[re.Pattern[str], str], ...] = (
-    (re.compile(r"\b(?:när|vilket år|sedan när|when|what year|since when)\b", re.I), "time"),
-    (re.compile(r"\b(?:vem|vilka personer|who)\b", re.I), "person"),
-    (
-        re.compile(
-            r"\b(?:kostar|kostnad\w*|pris\w*|hur mycket|belopp|cost\w*|price|how much)\b",
-            re.I,
-        ),
-        "number",
-    ),
-    (re.compile(r"\b(?:hur många|how many|antal\w*|number of)\b", re.I), "count"),
-    (re.compile(r"\b(?:varför|why|vad är syftet|what is the purpose)\b", re.I), "reason"),
-)
-# A count is a number, a number word, or a list; a reason says why or what for.
-_COUNT = re.compile(
-    r"\d|\b(?:två|tre|fyra|fem|sex|sju|åtta|nio|tio|elva|tolv|tjugo|hundra|tusen|"
-    r"two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|twenty|hundred|thousand)\b",
-    re.I,
-)
-_REASON = re.compile(
-    r"\b(?:för att|eftersom|därför|syfte\w*|mål\w*|avsikt\w*|behov\w*|orsak\w*|skäl\w*|"
-    r"på grund av|because|in order to|so that|purpose|aim\w*|reason\w*|goal\w*)\b",
-    re.I,
-)
-# "Which ... municipality": a question word, then later on its line a municipality word.
-# Two searches, not r"\b(?:which|...)\b.*\bkommun": tried after every question word, that
-# pattern's ".*" made "what what what ..." quadratic (100 kB of it: 99 s).
-_WHICH = re.compile(r"\b(?:vilka|vilken|which|what|hur många|how many)\b", re.I)
-_MUNICIPALITY_WORD = re.compile(r"\b(?:kommun|municipalit)", re.I)
-# "Borlänge, Falun och Nässjö": two capitalised words, then "och" and a third. The first
-# word is taken whole from its start (it holds a capital with a letter after it), which
-# finds what r"[A-ZÅÄÖ]\w+(?:, [A-ZÅÄÖ]\w+)+,? (?:och|samt|and) [A-ZÅÄÖ]\w+" found, but
-# in linear time: that pattern was tried from every capital of a long word (20,000
-# capitals: 18 s), and after every word of a long list.
-_ENUMERATION = re.compile(r"\b(?=\w*[A-ZÅÄÖ]\w)\w+, [A-ZÅÄÖ]\w+,? (?:och|samt|and) [A-ZÅÄÖ]\w")
-# A sentence that leans on the one before it ("Om detta …", "Det …", "Dessa …") is not
-# understood alone: the one before comes along.
-_LEANS_BACK = re.compile(
-    r"^(?:om detta|om det|det|detta|dessa|denna|där|därför|this|these)\b",
-    re.I,
-)
-_PERSON = re.compile(
-    r"\b[A-ZÅÄÖ][a-zåäöé]+(?:-[A-ZÅÄÖ][a-zåäöé]+)? [A-ZÅÄÖ][a-zåäöé]+\b|"
-    r"\b\w*(?:chef|ordförande|minister|direktör|samordnare|handläggare)\b",
-)
-
-
-def answer_types(question: str) -> set[str]:
-    """Return the kinds of answer a question asks for (time, person, municipality, number)."""
-    kinds = {kind for pattern, kind in _ANSWER_TYPES if pattern.search(question)}
-    if _asks_for_municipalities(question):
-        kinds.add("municipality")
-    return kinds
-
-
-def _asks_for_municipalities(question: str) -> bool:
-    """Return whether a line of the question has a question word and, after it, "kommun"."""
-    for line in question.split("\n"):
-        which = _WHICH.search(line)
-        if which is not None and _MUNICIPALITY_WORD.search(line, which.end()):
-            return True
-    return False
-
-
-def _type_match(kinds: set[str], sentence: str, municipalities: frozenset[str]) -> float:
-    """Return 1.0 when a sentence holds the kind of answer asked for, else 0."""
-    if not kinds:
-        return 0.0
-    found = 0.0
-    if "time" in kinds and _YEAR.search(sentence):
-        found = 1.0
-    elif "time" in kinds and _MONTH.search(sentence):
-        found = 0.5  # a month answers "when" less often than a year does
-    if "person" in kinds and _PERSON.search(sentence):
-        found = 1.0
-    if "number" in kinds and _NUMBER.search(sentence):
-        found = 1.0
-    if "count" in kinds and (
-        _COUNT.search(sentence) or _is_list_unit(sentence) or _ENUMERATION.search(sentence)
-    ):
-        found = 1.0
-    if "reason" in kinds and _REASON.search(sentence):
-        found = 1.0
-    if "municipality" in kinds and municipalities:
-        named = sum(1 for m in municipalities if m in sentence)
-        found = max(found, min(named / 2, 1.0))
-    return found
-
-
 def _is_list_unit(unit: str) -> bool:
     """Return whether a sentence unit is a short lead-in with its list ("Exempel är: • a • b")."""
     first, _, rest = unit.partition("\n")
@@ -317,6 +246,40 @@ def _quote_text(unit: str) -> str:
     return "\n".join(line for line in lines if line)
 
 
+@dataclass(frozen=True)
+class _Place:
+    """A sentence unit found in the top passages, before it is scored."""
+
+    text: str
+    hit_rank: int
+    position: int
+    chunk: ChunkRecord
+    hit_score: float
+    cosine: float
+
+
+def _places(
+    index: Index, hits: list[tuple[Hit, ChunkRecord]], query_vector: np.ndarray | None
+) -> list[_Place]:
+    """Return each distinct sentence unit of the passages once, with its cosine."""
+    seen: set[str] = set()
+    out: list[_Place] = []
+    for rank, (hit, chunk) in enumerate(hits):
+        cosines: list[float] = []
+        if query_vector is not None:
+            vectors = index.sentence_vectors(chunk.id)
+            if len(vectors) == len(chunk.sentences):
+                cosines = [float(v) for v in vectors @ query_vector]
+        for position, sentence in enumerate(chunk.sentences):
+            key = _quote_text(sentence)
+            if not key or key in seen:
+                continue
+            seen.add(key)
+            cosine = cosines[position] if cosines else 0.0
+            out.append(_Place(key, rank, position, chunk, hit.score, cosine))
+    return out
+
+
 def _score_sentences(
     index: Index,
     question: str,
@@ -324,125 +287,108 @@ def _score_sentences(
     hits: list[tuple[Hit, ChunkRecord]],
     query_vector: np.ndarray | None = None,
     visibility: str = "public",
-    semantic_weight: float = 0.5,
+    model: SelectionModel | None = None,
 ) -> list[_Candidate]:
+    """Return the candidate sentences of the passages, each with its features and score."""
+    model = model or load_selection_model()
+    shape = question_shape(question)
     q_words = set(word_terms(question))
     q_chars = set(char_terms(question))
     c_words = set(word_terms(context)) - q_words if context else set()
     idf = index.idf(q_words | c_words, visibility)
-    kinds = answer_types(question)
     municipalities = index.municipalities_for(visibility)
     best_hit = max((h.score for h, _ in hits), default=1.0) or 1.0
-    seen: set[str] = set()
+    places = _places(index, hits, query_vector)
+    document_best: dict[str, float] = {}
+    for hit, _ in hits:
+        document_best[hit.doc_id] = max(document_best.get(hit.doc_id, 0.0), hit.score)
+    by_cosine = sorted(range(len(places)), key=lambda i: -places[i].cosine)
+    cosine_rank = {i: rank for rank, i in enumerate(by_cosine)}
+    top_cosine = places[by_cosine[0]].cosine if places else 0.0
     out: list[_Candidate] = []
-    semantic: dict[tuple[int, int], float] = {}
-    if query_vector is not None:
-        for _, chunk in hits:
-            vectors = index.sentence_vectors(chunk.id)
-            if len(vectors) == len(chunk.sentences):
-                for position, value in enumerate(vectors @ query_vector):
-                    semantic[(chunk.id, position)] = float(value)
-    # The model's cosines sit in a narrow band: what tells sentences apart is where each
-    # stands between the lowest and the highest of this question's candidates.
-    low, high = (min(semantic.values()), max(semantic.values())) if semantic else (0.0, 0.0)
-    spread = high - low
-    for rank, (hit, chunk) in enumerate(hits):
-        for position, sentence in enumerate(chunk.sentences):
-            key = _quote_text(sentence)
-            if not key or key in seen:
-                continue
-            seen.add(key)
-            cosine = semantic.get((chunk.id, position), 0.0)
-            relative = (cosine - low) / spread if spread > 0 else 0.0
-            s_words = set(word_terms(sentence))
-            s_chars = set(char_terms(sentence))
-            word_cover = _coverage(q_words, s_words, idf)
-            char_cover = _coverage(q_chars, s_chars, None)
-            # A follow-up ("Och när startade den?") names little itself: the passage found
-            # with the earlier question in the query and the earlier question's words count more.
-            context_cover = _coverage(c_words, s_words, idf) if c_words else 0.0
-            passage_weight = 0.45 if c_words else 0.2
-            typed = _type_match(kinds, sentence, municipalities)
-            score = (
-                0.45 * word_cover
-                + 0.35 * char_cover
-                + 0.2 * context_cover
-                + semantic_weight * relative
-                + passage_weight * (hit.score / best_hit)
-                + 0.25 * typed
-                - 0.02 * rank
+    for i, place in enumerate(places):
+        s_words = set(word_terms(place.text))
+        word_cover = _coverage(q_words, s_words, idf)
+        char_cover = _coverage(q_chars, set(char_terms(place.text)), None)
+        context_cover = _coverage(c_words, s_words, idf) if c_words else 0.0
+        title = index.documents[place.chunk.doc_id].title
+        first = place.chunk.ordinal == 0 and place.position == 0
+        second = (
+            place.chunk.ordinal == 0
+            and place.position == 1
+            and is_title(place.chunk.sentences[0], title)
+        )
+        features = sentence_features(
+            shape,
+            SentenceCandidate(place.text, title, place.position, first, second),
+            cosine_gap=place.cosine - top_cosine,
+            cosine_rank=cosine_rank[i],
+            word_cover=word_cover,
+            char_cover=char_cover,
+            context_cover=context_cover,
+            passage=place.hit_score / best_hit,
+            document=document_best[place.chunk.doc_id] / best_hit,
+            municipalities=municipalities,
+        )
+        out.append(
+            _Candidate(
+                place.text,
+                place.hit_rank,
+                place.position,
+                place.chunk,
+                model.sentence.probability(features),
+                word_cover,
+                char_cover,
+                context_cover,
+                place.cosine,
+                tuple(features),
             )
-            out.append(
-                _Candidate(
-                    key,
-                    rank,
-                    position,
-                    chunk,
-                    score,
-                    word_cover,
-                    char_cover,
-                    context_cover,
-                    cosine,
-                    typed,
-                )
-            )
+        )
     return out
+
+
+def answer_features(
+    top: Hit | None,
+    candidates: list[_Candidate],
+    language: Language,
+    settings: ConfidenceSettings | None = None,
+) -> list[float]:
+    """Return the features of the answer model for candidates sorted best first.
+
+    The cosine is mapped from [floor, floor + width] onto [0, 1] with the model's own
+    floors (``ConfidenceSettings``), so the fitted weights hold for another model once its
+    floors are measured.
+    """
+    s = settings or ConfidenceSettings()
+    best = candidates[0]
+    second = candidates[1].score if len(candidates) > 1 else 0.0
+    cosine = max(top.dense if top else 0.0, best.semantic)
+    floor = s.floor_en if language == "en" else s.floor_sv
+    dense = min(max((cosine - floor) / max(s.width, 1e-9), 0.0), 1.0)
+    words_cover = max(best.word_cover, best.context_cover)
+    return [
+        best.score,
+        best.score - second,
+        dense,
+        words_cover,
+        best.char_cover,
+        float(language == "en"),
+        float(bool(best.features) and (best.features[_ASKED] > 0 or promoted(best.features) > 0)),
+    ]
 
 
 def confidence_of(
     top: Hit | None,
-    best: _Candidate | None,
+    candidates: list[_Candidate],
     language: Language,
     settings: ConfidenceSettings | None = None,
+    model: SelectionModel | None = None,
 ) -> float:
-    """Return a score in [0, 1] for how well the evidence answers the question.
-
-    The model's cosine carries it in both languages (an English question over Swedish text
-    has few words in common with its answer); the lexical coverage of the question by the
-    best sentence adds its share.
-    """
-    s = settings or ConfidenceSettings()
-    if top is None or best is None:
+    """Return the probability that the best of ``candidates`` (sorted) answers the question."""
+    if top is None or not candidates:
         return 0.0
-    lexical = 0.6 * best.word_cover + 0.4 * best.char_cover
-    cosine = max(top.dense, best.semantic)
-    floor, share = (s.floor_en, s.lexical_en) if language == "en" else (s.floor_sv, s.lexical_sv)
-    dense = min(max((cosine - floor) / max(s.width, 1e-9), 0.0), 1.0)
-    mixed = (1 - share) * dense + share * lexical + s.answer_type * best.typed
-    alone = lexical if lexical >= s.lexical_alone else 0.0
-    return min(1.0, max(mixed, alone))
-
-
-def _follow_up_confidence(
-    index: Index,
-    question: str,
-    context: str,
-    chosen: list[_Candidate],
-    top: Hit | None,
-    language: Language,
-    visibility: str,
-    settings: ConfidenceSettings | None = None,
-) -> float:
-    """Return the confidence of a follow-up: how well all quotes cover both questions."""
-    q_words = set(word_terms(question))
-    c_words = set(word_terms(context)) - q_words
-    idf = index.idf(q_words | c_words, visibility)
-    weights = {**{t: 0.5 * idf[t] for t in c_words}, **{t: idf[t] for t in q_words}}
-    said_words = set().union(*(word_terms(c.text) for c in chosen))
-    q_chars = set(char_terms(question)) | set(char_terms(context))
-    said_chars = set().union(*(char_terms(c.text) for c in chosen))
-    pseudo = _Candidate(
-        "",
-        0,
-        0,
-        chosen[0].chunk,
-        0.0,
-        _coverage(q_words | c_words, said_words, weights),
-        _coverage(q_chars, said_chars, None),
-        semantic=max(c.semantic for c in chosen),
-        typed=max(c.typed for c in chosen),
-    )
-    return confidence_of(top, pseudo, language, settings)
+    model = model or load_selection_model()
+    return model.answer.probability(answer_features(top, candidates, language, settings))
 
 
 # A document "came close" when its best sentence reaches this share of the confidence an
@@ -461,6 +407,7 @@ def near_documents(
     limit: int = NEAR_LIMIT,
     settings: ConfidenceSettings | None = None,
     phrases: Phrases | None = None,
+    model: SelectionModel | None = None,
 ) -> list[Source]:
     """Return the documents of ``hits`` not in ``cited`` whose best sentence reaches ``floor``.
 
@@ -474,7 +421,7 @@ def near_documents(
         doc_id = cand.chunk.doc_id
         if doc_id in cited or cand.chunk.id not in hit_of:
             continue
-        closeness = confidence_of(hit_of[cand.chunk.id], cand, language, settings)
+        closeness = confidence_of(hit_of[cand.chunk.id], [cand], language, settings, model)
         if closeness >= floor and closeness > best.get(doc_id, (-1.0, cand))[0]:
             best[doc_id] = (closeness, cand)
     near = []
@@ -504,6 +451,33 @@ def sources_by_document(sources: list[Source]) -> list[tuple[Source, list[str]]]
     return list(grouped.values())
 
 
+_ASKED = FEATURES.index("asked_form")
+
+
+def answer_passages(hits: list[Hit], passages: int, context: str | None) -> list[Hit]:
+    """Return the hits the quotes are drawn from: the top ones, or the top document's."""
+    if context and hits:
+        return [h for h in hits if h.doc_id == hits[0].doc_id][:passages]
+    return hits[:passages]
+
+
+def rank_sentences(
+    index: Index,
+    question: str,
+    hits: list[Hit],
+    context: str | None = None,
+    query_vector: np.ndarray | None = None,
+    visibility: str = "public",
+    model: SelectionModel | None = None,
+) -> list[_Candidate]:
+    """Return the sentences of the hits' passages, best first by the sentence model."""
+    chunks = index.chunks([h.chunk_id for h in hits])
+    pairs = [(h, chunks[h.chunk_id]) for h in hits if h.chunk_id in chunks]
+    candidates = _score_sentences(index, question, context, pairs, query_vector, visibility, model)
+    candidates.sort(key=lambda c: ranking_key(c.features, c.score))
+    return candidates
+
+
 def build_answer(
     index: Index,
     question: str,
@@ -519,10 +493,12 @@ def build_answer(
 ) -> Answer:
     """Return the extractive answer for ranked hits, or an abstention when evidence is weak.
 
-    With ``context`` (a follow-up), quotes come from the top document only: the follow-up
-    is about what the conversation is about, and the earlier question's words count too.
-    ``settings`` bound the quotes and passages, set the abstention threshold and calibrate
-    the confidence; ``phrases`` are the words around the quotes in the answer's language.
+    The answer is one quote, the sentence the fitted sentence model ranks first; a second
+    comes only when it carries what the first lacks (``_complete``). With ``context`` (a
+    follow-up), quotes come from the top document only: the follow-up is about what the
+    conversation is about, and the earlier question's words count too. ``settings`` bound
+    the quotes and passages, set the abstention threshold and calibrate the confidence;
+    ``phrases`` are the words around the quotes in the answer's language.
     """
     settings = settings or AnswerSettings()
     max_sentences, passages, min_confidence = (
@@ -531,44 +507,41 @@ def build_answer(
         settings.min_confidence,
     )
     calibration = settings.confidence
+    model = load_selection_model(settings.selection_weights or WEIGHTS)
     phrases = phrases or Phrases()
     floor = NEAR_FRACTION * min_confidence if near_floor is None else near_floor
-    top_hits = hits[:passages]
-    if context and top_hits:
-        top_hits = [h for h in hits if h.doc_id == hits[0].doc_id][:passages]
-    chunks = index.chunks([h.chunk_id for h in top_hits])
-    pairs = [(h, chunks[h.chunk_id]) for h in top_hits if h.chunk_id in chunks]
-    semantic_weight = calibration.quote_semantic
-    candidates = _score_sentences(
-        index, question, context, pairs, query_vector, visibility, semantic_weight
-    )
-    candidates.sort(key=lambda c: -c.score)
-    best = candidates[0] if candidates else None
+    top_hits = answer_passages(hits, passages, context)
+    candidates = rank_sentences(index, question, top_hits, context, query_vector, visibility, model)
     top = top_hits[0] if top_hits else None
-    if best is None:
+    if not candidates:
         return Answer(question, False, phrases.abstain, [], [], language, 0.0)
-
-    chosen = _choose(best, candidates, max_sentences)
-    if context:
-        confidence = _follow_up_confidence(
-            index, question, context, chosen, top, language, visibility, calibration
-        )
-    else:
-        confidence = confidence_of(top, best, language, calibration)
+    best = candidates[0]
+    confidence = confidence_of(top, candidates, language, calibration, model)
     evidence = {
         "cosine": max(top.dense if top else 0.0, best.semantic),
         "lexical": 0.6 * best.word_cover + 0.4 * best.char_cover,
-        "typed": best.typed,
+        "sentence": best.score,
     }
     answered = confidence >= min_confidence
     quotes, sources = (
-        _cite(index, _complete(chosen, candidates), top_hits, phrases) if answered else ([], [])
+        _cite(index, _complete(question, candidates, max_sentences), top_hits, phrases)
+        if answered
+        else ([], [])
     )
     cited = {s.id for s in sources}
     near = near_documents(
-        index, candidates, top_hits, cited, language, floor, settings=calibration, phrases=phrases
+        index,
+        candidates,
+        top_hits,
+        cited,
+        language,
+        floor,
+        settings=calibration,
+        phrases=phrases,
+        model=model,
     )
-    text = format_answer(quotes, sources, phrases) if answered else phrases.abstain
+    lead = _lead(question, best, phrases) if answered else ""
+    text = format_answer(quotes, sources, phrases, lead) if answered else phrases.abstain
     return Answer(
         question,
         answered,
@@ -579,41 +552,76 @@ def build_answer(
         confidence,
         evidence=evidence,
         near=near,
+        lead=lead,
     )
 
 
-def _choose(best: _Candidate, candidates: list[_Candidate], limit: int) -> list[_Candidate]:
-    """Return the best sentence and those nearly as good that share the question's words."""
+# Verbs of a yes/no question that are its form, not the relation asked about.
+_YES_NO_FILLER = frozenset(
+    stem(w) for w in "finns fanns gäller stämmer brukar behöver måste kommer does do did".split()
+)
+# A question in two parts ("Vem leder projektet och när startade det?").
+_TWO_PARTS = re.compile(
+    r"\b(?:och|samt|and)\s+(?:när|var|vem|vilka|vilken|vad|hur|varför|when|where|who|which|"
+    r"what|how|why)\b",
+    re.I,
+)
+
+
+def _complete(question: str, ranked: list[_Candidate], limit: int) -> list[_Candidate]:
+    """Return the best sentence, and a second only where it carries what the first lacks.
+
+    The second is the list that continues the first ("Några exempel på det är: • …"), the
+    sentence that "Om detta …" leans on, or, for a question in two parts, the best sentence
+    that covers question words the first does not.
+    """
+    best = ranked[0]
     chosen = [best]
-    for cand in candidates[1:]:
-        if len(chosen) >= limit:
-            break
-        related = cand.word_cover > 0 or cand.char_cover > 0.3 or cand.context_cover > 0
-        if cand.score >= 0.75 * best.score and related:
-            chosen.append(cand)
-    return chosen
+    by_place = {(c.chunk.id, c.position): c for c in ranked}
+    follower = by_place.get((best.chunk.id, best.position + 1))
+    if follower is not None and _is_list_unit(follower.text) and not _is_list_unit(best.text):
+        chosen.append(follower)
+    before = by_place.get((best.chunk.id, best.position - 1))
+    if best.position > 0 and before is not None and leans_back(best.text):
+        chosen.append(before)
+    if len(chosen) == 1 and limit > 1 and _TWO_PARTS.search(question[:2000]):
+        said = set(word_terms(best.text))
+        for cand in ranked[1:4]:
+            new = set(word_terms(cand.text)) - said
+            asked = set(word_terms(question))
+            if cand.score >= 0.5 * best.score and new & asked - said:
+                chosen.append(cand)
+                break
+    return chosen[: max(limit, 1)]
 
 
-def _complete(chosen: list[_Candidate], candidates: list[_Candidate]) -> list[_Candidate]:
-    """Return the chosen sentences with what they need to be read alone, in document order."""
-    chosen = list(chosen)
-    # A sentence followed by a short lead-in and its list ("Några exempel på det är: • …")
-    # is incomplete without the list, so the list comes along.
-    by_place = {(c.chunk.id, c.position): c for c in candidates}
-    for cand in list(chosen):
-        follower = by_place.get((cand.chunk.id, cand.position + 1))
-        nxt = cand.chunk.sentences[cand.position + 1 : cand.position + 2]
-        if follower and nxt and _is_list_unit(nxt[0]) and follower not in chosen:
-            chosen.append(follower)
-    # A sentence that leans on the one before it brings that one along.
-    for cand in list(chosen):
-        before = by_place.get((cand.chunk.id, cand.position - 1))
-        if cand.position > 0 and _LEANS_BACK.match(cand.text) and before is not None:
-            if before not in chosen:
-                chosen.append(before)
-    # Quotes from one passage read best in document order.
-    chosen.sort(key=lambda c: (c.hit_rank, c.chunk.ordinal, c.position))
-    return chosen
+def _lead(question: str, best: _Candidate, phrases: Phrases) -> str:
+    """Return the words before the quote: "Ja." only when the quote settles a yes/no question.
+
+    The sentence must name every name and content word of the question ("Är Nässjö med i
+    nätverket?" is settled by a sentence naming Nässjö and the network); otherwise the
+    evidence is quoted under a neutral lead. The engine never says "no" because something
+    is missing.
+    """
+    shape = question_shape(question)
+    if not shape.yes_no:
+        return ""
+    said = set(word_terms(best.text))
+    asked = shape.terms - _YES_NO_FILLER
+    if asked and all(_named(term, said) for term in asked):
+        return phrases.yes
+    return phrases.source_says
+
+
+def _named(term: str, said: set[str]) -> bool:
+    """Return whether a question's stem is in a sentence, or one is a prefix of the other.
+
+    Snowball leaves "sommarskolan" whole but cuts "sommarskola" to "sommarskol": a stem
+    of four letters or more that begins the other counts as the same word.
+    """
+    return term in said or any(
+        min(len(term), len(s)) >= 4 and (term.startswith(s) or s.startswith(term)) for s in said
+    )
 
 
 def _cite(
@@ -645,7 +653,9 @@ def _cite(
     return quotes, sources
 
 
-def format_answer(quotes: list[Quote], sources: list[Source], phrases: Phrases) -> str:
+def format_answer(
+    quotes: list[Quote], sources: list[Source], phrases: Phrases, lead: str = ""
+) -> str:
     """Return the plain-text answer: the quotes marked with their document, then one line each.
 
     A document cited at several places is listed once, with all its places; the list has
@@ -661,4 +671,5 @@ def format_answer(quotes: list[Quote], sources: list[Source], phrases: Phrases) 
         link = f" <{source.url}>" if source.url else ""
         refs.append(f"[{i}] {source.title} ({source.id}{where}){dated}{link}")
     heading = [phrases.sources] if phrases.sources else []
-    return "\n".join(lines) + "\n\n" + "\n".join([*heading, *refs])
+    before = [lead] if lead else []
+    return "\n".join([*before, *lines]) + "\n\n" + "\n".join([*heading, *refs])

@@ -15,17 +15,34 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from index.answer import Answer, Phrases, QuestionError, build_answer, clean_question
 from index.batching import BatchingEncoder
 from index.build import BuildSettings, BuildSummary, Progress, build_index
 from index.documents import ParsedUploads, SkippedFile
 from index.embedding import Encoder
-from index.search import Retriever, SearchResult, hybrid_search
+from index.search import Hit, Retriever, SearchResult, hybrid_search
+from index.selection import question_shape
 from index.settings import EngineSettings
+from index.smalltalk import small_talk
 from index.store import Index, current_build, index_status, load_index
+from index.summary import build_summary
 from index.types import Language, Visibility
 
 log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Retrieved:
+    """A question made ready for the answer step: cleaned, encoded and searched."""
+
+    text: str  # the question without mentions
+    language: Language
+    context: str | None  # the cleaned earlier question of a follow-up
+    vector: np.ndarray
+    hits: list[Hit]
+    timings_ms: dict[str, float]
 
 
 class Engine:
@@ -148,6 +165,39 @@ class Engine:
         result.timings_ms["encode"] = encode_ms
         return result
 
+    def retrieve(
+        self,
+        question: str,
+        *,
+        visibility: Visibility,
+        context: str | None = None,
+        language_hint: Language | None = None,
+    ) -> Retrieved:
+        """Return what an answer is built from: the cleaned question, its vector, the hits.
+
+        ``context`` is an earlier question of the same conversation: it widens the search
+        for a follow-up such as "Och när startade det?". Raise QuestionError if unfit.
+        """
+        limit = self.settings.answer.max_question_chars
+        text, language = clean_question(question, limit, language_hint)
+        query, context_text = text, None
+        if context:
+            context_text, _ = clean_question(context[:limit], 10**6)
+            query = f"{context_text} {text}"
+        t = time.perf_counter()
+        vector = self._queries.encode_queries([query])[0]
+        encode_ms = (time.perf_counter() - t) * 1000
+        result = hybrid_search(
+            self.index,
+            query,
+            vector,
+            visibility=visibility,
+            top_k=self.settings.search.top_k,
+            fusion=self.settings.search.fusion,
+        )
+        timings = {"encode": encode_ms, "search": sum(result.timings_ms.values())}
+        return Retrieved(text, language, context_text, vector, result.hits, timings)
+
     def ask(
         self,
         question: str,
@@ -160,43 +210,44 @@ class Engine:
         """Return a cited extractive answer, or an abstention; raise QuestionError if unfit.
 
         ``context`` is an earlier question of the same conversation: it widens the search
-        for a follow-up such as "Och när startade det?".
+        for a follow-up such as "Och när startade det?". A request for a summary
+        ("Sammanfatta …", "Vad handlar … om?") gets the best-matching document's lead and
+        its most central sentences.
         """
         started = time.perf_counter()
-        limit = self.settings.answer.max_question_chars
-        text, detected = clean_question(question, limit, language_hint)
-        language = language or detected
-        query = text
-        if context:
-            context_text, _ = clean_question(context[:limit], 10**6)
-            query = f"{context_text} {text}"
+        text, _ = clean_question(question, self.settings.answer.max_question_chars, language_hint)
+        if (talk := small_talk(text)) is not None:
+            phrases = self.phrases.get(language or talk.language) or Phrases()
+            reply = getattr(phrases, f"small_talk_{talk.kind}")
+            return Answer(
+                text, False, reply, [], [], language or talk.language, 0.0, kind="small_talk"
+            )
+        found = self.retrieve(
+            question, visibility=visibility, context=context, language_hint=language_hint
+        )
+        language = language or found.language
+        settings = self.settings.answer
         index = self.index
         t = time.perf_counter()
-        vector = self._queries.encode_queries([query])[0]
-        encode_ms = (time.perf_counter() - t) * 1000
-        result = hybrid_search(
-            index,
-            query,
-            vector,
-            visibility=visibility,
-            top_k=self.settings.search.top_k,
-            fusion=self.settings.search.fusion,
-        )
-        t = time.perf_counter()
-        answer = build_answer(
-            index,
-            text,
-            language,
-            result.hits,
-            settings=self.settings.answer,
-            context=context_text if context else None,
-            query_vector=vector,
-            visibility=visibility,
-            phrases=self.phrases.get(language),
-        )
+        phrases = self.phrases.get(language)
+        if question_shape(found.text).summary and not context:
+            answer = build_summary(
+                index, found.text, language, found.hits, visibility=visibility, phrases=phrases
+            )
+        else:
+            answer = build_answer(
+                index,
+                found.text,
+                language,
+                found.hits,
+                settings=settings,
+                context=found.context,
+                query_vector=found.vector,
+                visibility=visibility,
+                phrases=phrases,
+            )
         answer.timings_ms = {
-            "encode": encode_ms,
-            "search": sum(v for k, v in result.timings_ms.items()),
+            **found.timings_ms,
             "answer": (time.perf_counter() - t) * 1000,
             "total": (time.perf_counter() - started) * 1000,
         }

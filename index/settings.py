@@ -116,12 +116,13 @@ class SearchSettings:
 
 @dataclass(frozen=True)
 class ConfidenceSettings:
-    """How the evidence becomes a confidence (``answer.confidence``; benchmarks/calibrate.py).
+    """How a cosine counts as evidence for the answer model (``answer.confidence``).
 
     The best cosine of passage and sentence is mapped from [floor, floor + width] onto
-    [0, 1] and mixed with the best sentence's lexical coverage of the question. An English
-    question's cosine with Swedish text runs lower, so each language has its own floor;
-    the defaults are measured for multilingual-e5-small.
+    [0, 1] before the fitted answer model (index/selection_weights.json) weighs it. An
+    English question's cosine with Swedish text runs lower, so each language has its own
+    floor; the defaults are measured for multilingual-e5-small, and another model needs
+    its own (benchmarks/calibrate.py).
     """
 
     __pydantic_config__ = SECTION
@@ -129,16 +130,6 @@ class ConfidenceSettings:
     floor_sv: Annotated[float, Field(ge=-1, le=1)] = 0.82
     floor_en: Annotated[float, Field(ge=-1, le=1)] = 0.76
     width: Annotated[float, Field(gt=0, le=2)] = 0.08
-    lexical_sv: Annotated[float, Field(ge=0, le=1)] = 0.0
-    lexical_en: Annotated[float, Field(ge=0, le=1)] = 0.2
-    # Added when the best sentence holds the kind of answer asked for.
-    answer_type: Annotated[float, Field(ge=0, le=1)] = 0.2
-    # Not confidence but its twin: how much a sentence's own cosine (scaled over the
-    # candidates) counts in picking the quotes.
-    quote_semantic: Annotated[float, Field(ge=0, le=1)] = 0.5
-    # A best sentence that covers this share of the question's (idf-weighted) words is
-    # evidence enough by itself: no question that must be declined came above 0.59.
-    lexical_alone: Annotated[float, Field(ge=0, le=1)] = 0.7
 
 
 @dataclass(frozen=True)
@@ -147,12 +138,16 @@ class AnswerSettings:
 
     __pydantic_config__ = SECTION
 
-    max_sentences: Annotated[int, Field(ge=1, le=10)] = 3  # quoted sentences in an answer
-    passages: Annotated[int, Field(ge=1, le=20)] = 4  # top passages the quotes are drawn from
-    # Below this the engine abstains (benchmarks/calibrate.py).
-    min_confidence: Annotated[float, Field(ge=0, le=1)] = 0.53
+    # Quotes in an answer: one, and a second only when it carries what the first lacks.
+    max_sentences: Annotated[int, Field(ge=1, le=10)] = 2
+    passages: Annotated[int, Field(ge=1, le=20)] = 10  # top passages the quotes are drawn from
+    # Below this answer probability the engine abstains (benchmarks/fit_selection.py).
+    min_confidence: Annotated[float, Field(ge=0, le=1)] = 0.22
     max_question_chars: Annotated[int, Field(ge=10, le=10000)] = 500
     confidence: ConfidenceSettings = field(default_factory=ConfidenceSettings)
+    # The fitted sentence and answer models (benchmarks/fit_selection.py); None: the file
+    # shipped for multilingual-e5-small. Another model needs weights fitted for it.
+    selection_weights: Path | None = None
 
 
 @dataclass(frozen=True)

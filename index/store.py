@@ -190,6 +190,7 @@ class Index:
             )
         doc_ids = [r[0] for r in self._db.execute("SELECT doc_id FROM chunks ORDER BY id")]
         self.chunk_doc_ids: list[str] = doc_ids
+        self._chunks_of: dict[str, list[int]] | None = None
         self.public_mask = np.fromiter(
             (self.documents[d].visibility == "public" for d in doc_ids),
             dtype=bool,
@@ -320,6 +321,15 @@ class Index:
         """Return a chunk's sentence vectors (float32, one row per sentence, in order)."""
         start, end = self._sentence_offsets[chunk_id], self._sentence_offsets[chunk_id + 1]
         return np.asarray(self._sentence_vectors[start:end], dtype=np.float32)
+
+    def chunk_ids_of(self, doc_id: str) -> list[int]:
+        """Return the ids of a document's chunks, in id order."""
+        if self._chunks_of is None:
+            grouped: dict[str, list[int]] = {}
+            for chunk_id, owner in enumerate(self.chunk_doc_ids):
+                grouped.setdefault(owner, []).append(chunk_id)
+            self._chunks_of = grouped
+        return list(self._chunks_of.get(doc_id, ()))
 
     def chunks(self, ids: list[int]) -> dict[int, ChunkRecord]:
         """Return the chunk records for ids, by id."""

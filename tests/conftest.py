@@ -63,27 +63,26 @@ class FakeEncoder:
 
 
 def fake_calibrated(settings):
-    """Return engine settings with the abstention calibrated for FakeEncoder's cosines.
+    """Return engine settings with the cosine floors and threshold set for FakeEncoder.
 
-    The shipped calibration is measured for multilingual-e5 (cosines 0.7-0.95); the fake
+    The shipped floors are measured for multilingual-e5 (cosines 0.7-0.95); the fake
     encoder's trigram cosines run 0.2-0.8 and carry no meaning beyond shared letters, so
-    tests with it use this one, and the fusion measured for a weak dense signal (MiniLM).
+    tests with it use these, and the fusion measured for a weak dense signal (MiniLM).
     """
     from dataclasses import replace
 
     from index.settings import ConfidenceSettings, FusionSettings
 
-    confidence = ConfidenceSettings(
-        floor_sv=0.3,
-        floor_en=0.3,
-        width=0.5,
-        lexical_sv=0.6,
-        lexical_en=0.5,
-        answer_type=0.0,
-        quote_semantic=0.0,  # letter overlap, which the word and n-gram coverage measure
-    )
+    confidence = ConfidenceSettings(floor_sv=0.3, floor_en=0.3, width=0.5)
     fusion = FusionSettings(dense=0.3, words=0.1, chars=0.2, lead=0.2, dense_norm="max")
-    answer = replace(settings.answer, min_confidence=0.3, confidence=confidence)
+    # The fitted models (index/selection_weights.json) weigh e5's cosines; the fake's
+    # trigram cosines get hand-set, lexical-leaning weights of their own.
+    answer = replace(
+        settings.answer,
+        confidence=confidence,
+        min_confidence=0.4,
+        selection_weights=ROOT / "tests" / "fake_selection_weights.json",
+    )
     return replace(settings, answer=answer, search=replace(settings.search, fusion=fusion))
 
 

@@ -56,6 +56,12 @@ def engine_phrases() -> dict[Language, Phrases]:
             abstain=t("answer.abstain", language),
             sources=t("answer.sources_heading", language),
             page=t("answer.page", language, page="{page}"),
+            yes=t("answer.yes", language),
+            source_says=t("answer.source_says", language),
+            small_talk_greeting=t("answer.small_talk.greeting", language),
+            small_talk_thanks=t("answer.small_talk.thanks", language),
+            small_talk_help=t("answer.small_talk.help", language),
+            small_talk_bye=t("answer.small_talk.bye", language),
         )
         for language in CATALOGUES
     }

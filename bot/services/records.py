@@ -53,7 +53,7 @@ log = logging.getLogger(__name__)
 DATABASE_NAME = "bot.sqlite"
 SALT_NAME = "user-salt"
 SALT_ENV = "NATVERKSBOT_USER_SALT"
-SCHEMA_VERSION = 4
+SCHEMA_VERSION = 5
 DAY_SECONDS = 86_400
 SALT_CHECK = b"natverksbot salt check v1"
 """The constant whose HMAC with the salt is stored in the database as its fingerprint."""
@@ -82,6 +82,7 @@ CREATE TABLE IF NOT EXISTS questions (
     message_id  INTEGER,                       -- keyed hash of the bot's answer message id
     thread_id   INTEGER,                       -- keyed hash of the answer's thread id
     answer_mode TEXT,                          -- public | private | thread; NULL before v4
+    kind        TEXT,                          -- answer | summary | small_talk; NULL before v5
     votes_up    INTEGER NOT NULL DEFAULT 0,
     votes_down  INTEGER NOT NULL DEFAULT 0,
     feedback    INTEGER                        -- NULL no votes, else sign(up - down)
@@ -141,6 +142,9 @@ class QuestionRecord:
     context_generation: int | None = None
     # Where the answer went: "private" is an ephemeral /ask answer (only the asker saw it).
     answer_mode: AnswerMode = "public"
+    # "answer" (quotes or a decline), "summary", or "small_talk" (a greeting or thanks:
+    # counted, but neither answered nor unanswered).
+    kind: str = "answer"
 
 
 @dataclass(frozen=True)
@@ -224,6 +228,12 @@ class AskedQuestion:
     question: str
     via: str
     answer_mode: str | None = None
+    kind: str | None = None  # None: recorded before schema 5 (an answer or a decline)
+
+    @property
+    def small_talk(self) -> bool:
+        """Return whether this was small talk (a greeting, thanks), not a question."""
+        return self.kind == "small_talk"
 
     @property
     def private(self) -> bool:
@@ -364,6 +374,8 @@ class SQLiteRecordStore:
             self._migrate_to_3(db)
         if 0 < version < 4:
             self._migrate_to_4(db)
+        if 0 < version < 5:
+            self._migrate_to_5(db)
         db.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
 
     def _migrate_to_3(self, db: sqlite3.Connection) -> None:
@@ -393,6 +405,12 @@ class SQLiteRecordStore:
         columns = {row[1] for row in db.execute("PRAGMA table_info(questions)")}
         if "answer_mode" not in columns:
             db.execute("ALTER TABLE questions ADD COLUMN answer_mode TEXT")
+
+    def _migrate_to_5(self, db: sqlite3.Connection) -> None:
+        """Add the kind of reply; the rows recorded before it keep NULL (answers)."""
+        columns = {row[1] for row in db.execute("PRAGMA table_info(questions)")}
+        if "kind" not in columns:
+            db.execute("ALTER TABLE questions ADD COLUMN kind TEXT")
 
     def _check_salt(self, db: sqlite3.Connection) -> None:
         """Store the salt's fingerprint in a new database; refuse a salt that is not its own."""
@@ -472,7 +490,7 @@ class SQLiteRecordStore:
         cursor = db.execute(
             "INSERT INTO questions (asked_at, guild_id, channel_id, user_hash, via, question,"
             " context, answered, sources, confidence, latency_ms, visibility, language,"
-            " answer_mode) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            " answer_mode, kind) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (
                 record.asked_at,
                 record.guild_id,
@@ -488,6 +506,7 @@ class SQLiteRecordStore:
                 record.visibility,
                 record.language,
                 record.answer_mode,
+                record.kind,
             ),
         )
         return int(cursor.lastrowid or 0)
@@ -736,7 +755,7 @@ def read_questions(
         return []
     sql = (
         "SELECT asked_at, guild_id, answered, latency_ms, sources, votes_up, votes_down,"
-        " question, via, answer_mode FROM questions WHERE asked_at >= ? AND asked_at < ?"
+        " question, via, answer_mode, kind FROM questions WHERE asked_at >= ? AND asked_at < ?"
     )
     args: tuple[object, ...] = (since, until)
     if visibility is not None:
@@ -747,6 +766,8 @@ def read_questions(
         columns = {row[1] for row in db.execute("PRAGMA table_info(questions)")}
         if "answer_mode" not in columns:  # a record the bot has not upgraded yet
             sql = sql.replace("via, answer_mode", "via, NULL")
+        if "kind" not in columns:
+            sql = sql.replace(", kind FROM", ", NULL FROM")
         with contextlib.suppress(sqlite3.OperationalError):  # no table yet
             rows = db.execute(sql + " ORDER BY asked_at", args).fetchall()
     return [
@@ -761,8 +782,9 @@ def read_questions(
             question,
             via,
             mode,
+            kind,
         )
-        for at, guild, answered, latency, sources, up, down, question, via, mode in rows
+        for at, guild, answered, latency, sources, up, down, question, via, mode, kind in rows
     ]
 
 

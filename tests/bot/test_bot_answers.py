@@ -16,8 +16,10 @@ from tests.bot.conftest import ANSWERABLE, EngineSpy, World, all_bot_text, custo
 from tests.bot.test_bot_safety import INTERNAL_QUESTIONS, INTERNAL_TRACES
 
 DECLINED = "Vad kostar sommarskolan?"  # declined, with sommarskola.md the closest document
-WITH_NEAR = "Hur stor är nätverkets budget för sommarskolan?"  # answered, one more document
-NEAR_INTERNAL = "Vilket kodord gäller i år?"  # declined; internally the budget came closest
+WITH_NEAR = "Hur stor är sommarskolan i Borlänge?"  # answered, one more document
+NEAR_INTERNAL = (
+    "Vilken budget har nätverket för 2026?"  # declined; internally the budget came closest
+)
 
 
 def _button(message, prefix: str) -> str:
@@ -399,3 +401,39 @@ async def test_in_a_forum_that_defaults_to_threads_each_post_is_one_conversation
 
     assert first.channel_id == second.channel_id == post_id
     assert spy.calls[1]["context"] == "När hålls sommarskolan?"
+
+
+# ---------------------------------------------------------------- small talk
+
+
+@pytest.mark.parametrize(
+    ("message", "start"), [("Hej!", "Hej!"), ("Tack så mycket!", "Varsågod!"), ("Thanks!", "You")]
+)
+async def test_small_talk_gets_a_short_reply_without_decline_or_buttons(
+    world: World, helpers, message, start
+):
+    async with world.running():
+        reply = await world.ask_by_mention(world.staff, message)
+
+    embed = reply.embeds[0]
+    assert embed["description"].startswith(start)
+    assert "/hjälp" in embed["description"] or "/help" in embed["description"]
+    assert "hittar jag inget" not in embed["description"]
+    assert "can't find" not in embed["description"]
+    assert "footer" not in embed and "title" not in embed
+    ids = custom_ids(reply)
+    assert not any(c.startswith(("ans:human:", "fb:", "ans:more:")) for c in ids), ids
+    [row] = record_rows(world.state)
+    assert (row["kind"], row["answered"]) == ("small_talk", 0)
+
+
+async def test_small_talk_is_counted_apart_in_the_report(world: World):
+    from bot.services.records import DATABASE_NAME
+    from bot.services.report import build_report
+
+    async with world.running():
+        await world.ask_by_mention(world.public, "Hej!")
+        await world.ask_by_mention(world.public, DECLINED)
+    report = build_report(world.state / DATABASE_NAME, since=0.0, top=5)
+    assert (report.asked, report.unanswered, report.small_talk) == (1, 1, 1)
+    assert [g.question for g in report.gaps] == [DECLINED]

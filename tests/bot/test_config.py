@@ -346,7 +346,7 @@ def test_the_shipped_config_reaches_the_engine_as_written():
     fusion = settings.search.fusion
     assert (fusion.dense, fusion.words, fusion.chars, fusion.lead) == (1.0, 0.0, 0.05, 0.05)
     assert (settings.search.top_k, fusion.candidates, fusion.dense_norm) == (10, 300, "minmax")
-    assert (settings.answer.min_confidence, settings.answer.confidence.floor_en) == (0.53, 0.76)
+    assert (settings.answer.min_confidence, settings.answer.confidence.floor_en) == (0.22, 0.76)
     assert (settings.model.backend, settings.model.query_batch_max) == ("onnx", 32)
 
 
@@ -366,7 +366,12 @@ def test_the_shipped_config_reaches_the_engine_as_written():
         (
             "answer:\n  answer_type_bonus: 0\n",
             "answer.answer_type_bonus",
-            "answer.confidence.answer_type",
+            "index/selection_weights.json",
+        ),
+        (
+            "answer:\n  confidence:\n    quote_semantic: 0.5\n",
+            "answer.confidence.quote_semantic",
+            "index/selection_weights.json",
         ),
         ("discord:\n  answer_mode: thread\n", "discord.answer_mode", "discord.slash_answer_mode"),
         (

@@ -441,8 +441,9 @@ class AskCog(commands.Cog):
         )
         if asked.visibility != "internal":  # never name what the asker may not see
             answer.near = [s for s in answer.near if s.visibility == "public"]
-        self.bot.questions_since_start += 1
-        self.bot.answered_since_start += int(answer.answered)
+        if answer.kind != "small_talk":  # a greeting is no question
+            self.bot.questions_since_start += 1
+            self.bot.answered_since_start += int(answer.answered)
         record_id = await self._record_question(asked, answer)
         hint = self._first_answer_for(asked.user_id)
         message = format_answer(
@@ -483,6 +484,7 @@ class AskCog(commands.Cog):
                     language=answer.language,
                     context_generation=asked.generation,
                     answer_mode=asked.mode,
+                    kind=answer.kind,
                 ),
             )
         except (sqlite3.Error, OSError, RuntimeError) as exc:
@@ -505,6 +507,10 @@ class AskCog(commands.Cog):
         """Return the buttons of an answer: votes, more sources, ask a person, remove."""
         answer, language = answered.answer, answered.answer.language
         view = discord.ui.View(timeout=None)
+        if answer.kind == "small_talk":  # a reply to a greeting: nothing to vote on or ask
+            if removable:
+                view.add_item(DeleteButton(asker_tag(self.bot, asked.user_id), language))
+            return view
         if answered.record_id is not None and answer.answered:  # no votes on a decline
             view.add_item(FeedbackButton("up", answered.record_id, language))
             view.add_item(FeedbackButton("down", answered.record_id, language))

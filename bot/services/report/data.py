@@ -66,6 +66,7 @@ class Report:
     feedback: tuple[DocumentStat, ...]
     guilds: tuple[GuildStat, ...]
     unanswered: int = 0
+    small_talk: int = 0  # greetings and thanks: not questions, so neither answered nor not
     seconds: float = field(default=0.0, compare=False)
 
     @property
@@ -138,11 +139,15 @@ class _Tally:
         self.latencies: list[float] = []
         self.guilds: dict[int | None, _GuildTally] = defaultdict(_GuildTally)
         self.unanswered: list[str] = []
+        self.small_talk = 0
 
     def add(
         self, row: AskedQuestion, *, words: bool, show_document: Callable[[str], bool] | None
     ) -> None:
         """Count one question; ``words``: its text may show among the gaps."""
+        if row.small_talk:  # counted apart: a greeting is neither answered nor a gap
+            self.small_talk += 1
+            return
         boundaries = self.boundaries
         while self.cursor + 1 < len(boundaries) and row.asked_at >= boundaries[self.cursor + 1][0]:
             self.cursor += 1
@@ -194,6 +199,7 @@ class _Tally:
                 GuildStat(g, v.asked, v.answered, _median(v.latencies)) for g, v in guilds
             ),
             unanswered=self.asked - self.answered,
+            small_talk=self.small_talk,
         )
 
 

@@ -67,6 +67,7 @@ def report_view(report: Report, language: str, variants_separator: str = " · ")
         (_("report.share"), percent(report.answered_share)),
         (_("report.latency"), milliseconds(report.median_latency_ms)),
         (_("report.unanswered"), thousands(report.unanswered)),
+        (_("report.small_talk"), thousands(report.small_talk)),
     )
     return ReportView(
         summary=summary,

@@ -14,6 +14,7 @@ import pytest
 from bot.services.records import (
     DAY_SECONDS,
     SALT_ENV,
+    SCHEMA_VERSION,
     QuestionRecord,
     RecordsError,
     SQLiteRecordStore,
@@ -292,7 +293,7 @@ def test_the_answer_mode_is_stored_and_a_version_3_record_gets_it_unknown(tmp_pa
         assert [(r["id"], r["answer_mode"]) for r in store.rows()][0] == (private, None)
         assert [r["answer_mode"] for r in store.rows()][2] == "thread"
         (version,) = store._db.execute("PRAGMA user_version").fetchone()
-        assert version == 4
+        assert version == SCHEMA_VERSION
     finally:
         store.close()
 

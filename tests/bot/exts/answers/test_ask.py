@@ -187,8 +187,10 @@ async def test_mention_only_empty_and_too_long_questions_get_a_clear_message(wor
 
 async def test_an_english_question_gets_english_labels(world: World):
     async with world.running():
+        # Worded so that the fake encoder's letter trigrams find the sentence (English).
         reply = await world.ask_by_mention(
-            world.public, "When did the municipalities start working together?"
+            world.public,
+            "Which year did the collaboration of the municipalities in Almedalen start?",
         )
 
     embed = reply.embeds[0]
