@@ -33,7 +33,17 @@ from index.types import Visibility
 ENV_PREFIX = "NATVERKSBOT_"
 CONFIG_ENV = "NATVERKSBOT_CONFIG"
 # Environment switches of the CLI that share the prefix but are not config keys.
-_NOT_OVERRIDES = frozenset({CONFIG_ENV, "NATVERKSBOT_PROGRESS", "NATVERKSBOT_USER_SALT"})
+# Variables of ours that are not settings: the config's path, the progress bar, the salt,
+# the PostgreSQL DSN (never in a file) and the torch wheel index ./run may use.
+_NOT_OVERRIDES = frozenset(
+    {
+        CONFIG_ENV,
+        "NATVERKSBOT_PROGRESS",
+        "NATVERKSBOT_USER_SALT",
+        "NATVERKSBOT_PG_DSN",
+        "NATVERKSBOT_TORCH_INDEX",
+    }
+)
 DEFAULT_MODEL = ModelSettings.name
 
 

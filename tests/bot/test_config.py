@@ -541,3 +541,18 @@ def test_the_files_own_error_still_names_the_file(tmp_path):
     assert "the environment variable NATVERKSBOT_MODEL__NMAE: model.nmae: unknown key" in str(
         raised.value
     )
+
+
+@pytest.mark.parametrize(
+    "variable",
+    [
+        "NATVERKSBOT_PG_DSN",
+        "NATVERKSBOT_TORCH_INDEX",
+        "NATVERKSBOT_USER_SALT",
+        "NATVERKSBOT_PROGRESS",
+    ],
+)
+def test_our_variables_that_are_not_settings_are_not_read_as_keys(tmp_path, variable):
+    path = write_config(tmp_path, "")
+    config = load_config(path, environ={variable: "postgresql://127.0.0.1:5432/x"})
+    assert config.index.backend == "embedded"
