@@ -4,24 +4,18 @@
 :class:`bot.services.record_store.RecordStore`; the dataclasses it takes and returns are
 defined here.
 
-Each question the engine answered (or abstained on) is a row: time, guild and channel
-ids, a salted hash of the asker's id (never the raw id), the question and the earlier
-question it followed up, answered or not, the cited source ids, latency, visibility,
-language, where the answer went (``answer_mode``: a private one the asker alone saw,
-whose words no report shows), the bot's answer message (so follow-ups and feedback work
-after a restart), and its feedback. Ids that would lead back to a person are stored as
-keyed hashes too: the answer message and thread (a follow-up hashes the id it replies
-to the same way) and the channel of a direct message.
+Each question is a row: time, guild and channel, a salted hash of the asker's id (never
+the id), the question and the one it followed up, answered or not (or small talk), the
+cited sources, latency, visibility, language, where the answer went (``answer_mode``: no
+report shows a private one's words), the answer message (so follow-ups and feedback work
+after a restart) and its feedback. The answer message and thread and a direct message's
+channel are stored as keyed hashes too.
 
-The salt of every hash is made by the bot's first start (:func:`load_salt` with
-``create=True``) and never by another command: the database keeps a keyed fingerprint
-of it (``meta.salt_check``), so a command run with another salt fails with one line
-instead of finding nothing. ``meta.forget_generation`` counts the people forgotten, so a
-running bot drops follow-up contexts it holds in memory when the command line forgets
-someone. Votes live in their own table, one per user and answer. Changes to the
-knowledge base (documents added, replaced, removed, web pages fetched) are logged in
-``changes``: who (the same salted hash; NULL for the command line and the scheduled
-sync), what, when.
+The salt is made by the bot's first start only (:func:`load_salt`); ``meta.salt_check``
+keeps a keyed fingerprint of it, so another salt fails in one line. ``meta.forget_generation``
+counts people forgotten (a running bot then drops follow-up contexts it holds). Votes:
+one per user and answer. ``changes`` logs knowledge-base changes: who (the salted hash;
+NULL for the command line and the sync), what, when.
 
 The store is blocking and meant to be used from one worker thread (the bot runs every
 call on its single records executor); it opens the database in WAL mode.
@@ -372,10 +366,8 @@ class SQLiteRecordStore:
         db.executescript(_SCHEMA)
         if 0 < version < 3:
             self._migrate_to_3(db)
-        if 0 < version < 4:
-            self._migrate_to_4(db)
         if 0 < version < 5:
-            self._migrate_to_5(db)
+            self._add_columns(db)
         db.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
 
     def _migrate_to_3(self, db: sqlite3.Connection) -> None:
@@ -400,17 +392,12 @@ class SQLiteRecordStore:
                 )
         log.info("hashed the message, thread and DM channel ids of %d records", len(rows))
 
-    def _migrate_to_4(self, db: sqlite3.Connection) -> None:
-        """Add the answer mode; the questions recorded before it keep NULL (not known)."""
+    def _add_columns(self, db: sqlite3.Connection) -> None:
+        """Add the columns of schema 4 (answer mode) and 5 (kind); old rows keep NULL."""
         columns = {row[1] for row in db.execute("PRAGMA table_info(questions)")}
-        if "answer_mode" not in columns:
-            db.execute("ALTER TABLE questions ADD COLUMN answer_mode TEXT")
-
-    def _migrate_to_5(self, db: sqlite3.Connection) -> None:
-        """Add the kind of reply; the rows recorded before it keep NULL (answers)."""
-        columns = {row[1] for row in db.execute("PRAGMA table_info(questions)")}
-        if "kind" not in columns:
-            db.execute("ALTER TABLE questions ADD COLUMN kind TEXT")
+        for column in ("answer_mode", "kind"):
+            if column not in columns:
+                db.execute(f"ALTER TABLE questions ADD COLUMN {column} TEXT")
 
     def _check_salt(self, db: sqlite3.Connection) -> None:
         """Store the salt's fingerprint in a new database; refuse a salt that is not its own."""
