@@ -17,8 +17,7 @@ counts people forgotten (a running bot then drops follow-up contexts it holds). 
 one per user and answer. ``changes`` logs knowledge-base changes: who (the salted hash;
 NULL for the command line and the sync), what, when.
 
-The store is blocking and meant to be used from one worker thread (the bot runs every
-call on its single records executor); it opens the database in WAL mode.
+Blocking, for one worker thread (the bot's records executor); the database is in WAL mode.
 """
 
 from __future__ import annotations
