@@ -18,7 +18,7 @@ from index.lexical import char_terms, word_terms, words
 from index.search import Hit
 from index.settings import AnswerSettings, ConfidenceSettings
 from index.store import ChunkRecord, DocumentRecord, Index
-from index.types import Language
+from index.types import Language, Visibility
 
 _MENTION = re.compile(r"<(?:@[!&]?|#)\d+>|@everyone|@here|<a?:\w+:\d+>")
 # Function words and question words: what a question is written in shows in them, not in
@@ -102,7 +102,7 @@ class Source:
     url: str | None
     location: str | None
     score: float
-    visibility: str = "public"
+    visibility: Visibility = "public"
     date: str | None = None
 
 
@@ -323,7 +323,7 @@ def _score_sentences(
     context: str | None,
     hits: list[tuple[Hit, ChunkRecord]],
     query_vector: np.ndarray | None = None,
-    visibility: str = "public",
+    visibility: Visibility = "public",
     semantic_weight: float = 0.5,
 ) -> list[_Candidate]:
     q_words = set(word_terms(question))
@@ -420,7 +420,7 @@ def _follow_up_confidence(
     chosen: list[_Candidate],
     top: Hit | None,
     language: Language,
-    visibility: str,
+    visibility: Visibility,
     settings: ConfidenceSettings | None = None,
 ) -> float:
     """Return the confidence of a follow-up: how well all quotes cover both questions."""
@@ -513,7 +513,7 @@ def build_answer(
     settings: AnswerSettings | None = None,
     context: str | None = None,
     query_vector: np.ndarray | None = None,
-    visibility: str = "public",
+    visibility: Visibility = "public",
     near_floor: float | None = None,
     phrases: Phrases | None = None,
 ) -> Answer:

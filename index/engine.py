@@ -232,7 +232,7 @@ class DocumentInfo:
 
     doc_id: str
     title: str
-    visibility: str
+    visibility: Visibility
     chunks: int
     topics: tuple[str, ...] = ()
 
