@@ -16,6 +16,7 @@ from bot.services.knowledge import FileInfo, TrashEntry, format_size, list_docum
 from bot.views import ExpiringView
 from index.engine import Engine
 from index.store import StoreError
+from index.types import Visibility
 
 log = logging.getLogger(__name__)
 
@@ -28,7 +29,7 @@ class Listed:
     """A document file as /kb list shows it."""
 
     file: FileInfo
-    visibility: str | None
+    visibility: Visibility | None
     chunks: int | None
     skipped: str | None
 
@@ -36,7 +37,7 @@ class Listed:
 def listed_documents(engine: Engine, knowledge_dir: Path) -> list[Listed]:
     """Return the documents with what the live index knows of them (blocking)."""
     files = list_documents(knowledge_dir)
-    indexed: dict[str, tuple[str, int]] = {}
+    indexed: dict[str, tuple[Visibility, int]] = {}
     skipped: dict[str, str] = {}
     try:
         indexed = {d.doc_id: (d.visibility, d.chunks) for d in engine.documents()}
