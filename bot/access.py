@@ -8,13 +8,16 @@ only. The visibility goes into the engine's search; nothing is filtered afterwar
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
+from typing import TypeVar
 
 import discord
 from discord import app_commands
 
 from bot.config import DiscordConfig
 from index.types import Visibility
+
+_T = TypeVar("_T")
 
 
 class NotAdmin(app_commands.CheckFailure):
@@ -69,7 +72,7 @@ def message_visibility(config: DiscordConfig, message: discord.Message) -> Visib
     )
 
 
-def admin_only() -> object:
+def admin_only() -> Callable[[_T], _T]:
     """Return an app-command check: configured admin roles or Manage Server, staff guild."""
 
     async def predicate(interaction: discord.Interaction) -> bool:

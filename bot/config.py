@@ -502,7 +502,7 @@ def load_config(
         update={**resolved, "model": replace(config.model, export_dir=export_dir)}
     )
     if check_dirs and not config.knowledge_dir.is_dir():
-        missing = {"loc": ("knowledge_dir",), "type": "no_folder"}
+        missing: dict[str, Any] = {"loc": ("knowledge_dir",), "type": "no_folder"}
         missing["ctx"] = {"folder": str(config.knowledge_dir)}
         [problem] = _with_sources([missing], sources)
         raise ConfigError("config.err.invalid", problems=[problem], path=path)

@@ -14,7 +14,7 @@ import re
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 import discord
@@ -24,6 +24,10 @@ from bot.services.summary import summary_heading, summary_rows
 from bot.services.web import FetchReport
 from index.answer import Answer, Source, sources_by_document
 from index.build import BuildSummary
+from index.types import Visibility
+
+if TYPE_CHECKING:
+    from discord.types.embed import Embed as EmbedData
 
 # Discord's limits (https://discord.com/developers/docs/resources/message#embed-object-embed-limits).
 CONTENT_LIMIT = 2000
@@ -70,7 +74,7 @@ class FormattedAnswer:
     shortened: bool = False
     left_out: int = 0  # documents cited but not listed (no room)
 
-    def embed_dicts(self) -> list[dict[str, Any]]:
+    def embed_dicts(self) -> list[EmbedData]:
         """Return the embeds as the JSON Discord receives."""
         return [e.to_dict() for e in self.embeds]
 
@@ -264,7 +268,7 @@ def source_line(
     number: int,
     source: Source,
     style: _SourceStyle = _STYLES[0],
-    locations: Sequence[str] | None = None,
+    locations: Sequence[str | None] | None = None,
 ) -> str:
     """Return one document as a compact markdown line: number, linked title, places, date."""
     raw_title = source.title or source.id
@@ -456,7 +460,7 @@ def format_answer(
 
 
 def format_more_sources(
-    answer: Answer, left_out: int, language: str, visibility: str
+    answer: Answer, left_out: int, language: str, visibility: Visibility
 ) -> discord.Embed | None:
     """Return the private "more sources" list: documents not listed, then nearby ones.
 

@@ -31,7 +31,7 @@ from index.selection import (
 )
 from index.settings import AnswerSettings, ConfidenceSettings
 from index.store import ChunkRecord, DocumentRecord, Index
-from index.types import Language
+from index.types import Language, Visibility
 
 _MENTION = re.compile(r"<(?:@[!&]?|#)\d+>|@everyone|@here|<a?:\w+:\d+>")
 # Function words and question words: what a question is written in shows in them, not in
@@ -122,7 +122,7 @@ class Source:
     url: str | None
     location: str | None
     score: float
-    visibility: str = "public"
+    visibility: Visibility = "public"
     date: str | None = None
 
 
@@ -286,7 +286,7 @@ def _score_sentences(
     context: str | None,
     hits: list[tuple[Hit, ChunkRecord]],
     query_vector: np.ndarray | None = None,
-    visibility: str = "public",
+    visibility: Visibility = "public",
     model: SelectionModel | None = None,
 ) -> list[_Candidate]:
     """Return the candidate sentences of the passages, each with its features and score."""
@@ -467,7 +467,7 @@ def rank_sentences(
     hits: list[Hit],
     context: str | None = None,
     query_vector: np.ndarray | None = None,
-    visibility: str = "public",
+    visibility: Visibility = "public",
     model: SelectionModel | None = None,
 ) -> list[_Candidate]:
     """Return the sentences of the hits' passages, best first by the sentence model."""
@@ -487,7 +487,7 @@ def build_answer(
     settings: AnswerSettings | None = None,
     context: str | None = None,
     query_vector: np.ndarray | None = None,
-    visibility: str = "public",
+    visibility: Visibility = "public",
     near_floor: float | None = None,
     phrases: Phrases | None = None,
 ) -> Answer:

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -289,7 +289,7 @@ def chunk_document(
     chunks: list[Chunk] = []
     for section in document.sections:
         # Cut already when the document was read in the reader's child process.
-        sentences = section.sentences
+        sentences: Sequence[str] | None = section.sentences
         if sentences is None:
             sentences = split_sentences(section.text)
         units = _fit(list(sentences), max_chars)

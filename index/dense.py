@@ -70,6 +70,7 @@ def write_dense(
     # This thread may have searched before (one OpenMP thread); training uses every core.
     faiss.omp_set_num_threads(os.cpu_count() or 1)
     _search_threads.single = False
+    inner: faiss.Index
     if kind == "hnsw":
         inner = faiss.IndexHNSWFlat(dimension, settings.hnsw_m, faiss.METRIC_INNER_PRODUCT)
         inner.hnsw.efConstruction = settings.hnsw_ef_construction
@@ -90,7 +91,8 @@ def _trained_ivf(vectors: np.ndarray, dimension: int, settings: DenseSettings) -
     quantizer = faiss.IndexFlatIP(dimension)
     inner = faiss.IndexIVFFlat(quantizer, dimension, lists, faiss.METRIC_INNER_PRODUCT)
     inner.own_fields = True
-    quantizer.this.disown()
+    # SWIG's ownership handle, which faiss's stubs leave out: attr-defined.
+    quantizer.this.disown()  # type: ignore[attr-defined]
     inner.nprobe = nprobe(settings, len(vectors))
     # k-means on an evenly spread sample: enough per list, and a fixed seed so the
     # same vectors always give the same lists.
@@ -113,7 +115,9 @@ def read_dense(path: Path, kind: str) -> Any:
     """
     if kind == "ivf":
         dense = faiss.read_index(str(path), faiss.IO_FLAG_MMAP)
-        lists = faiss.downcast_InvertedLists(faiss.downcast_index(dense.index).invlists)
+        # faiss's stubs type read_index and downcast_index as the base Index: attr-defined.
+        ivf = faiss.downcast_index(dense.index)  # type: ignore[attr-defined]
+        lists = faiss.downcast_InvertedLists(ivf.invlists)  # type: ignore[attr-defined]
         if hasattr(lists, "prefetch_nthread"):
             lists.prefetch_nthread = 0
         return dense
@@ -179,9 +183,12 @@ def _search(
 ) -> tuple[np.ndarray, np.ndarray]:
     """Return FAISS's (scores, ids) for the index's own kind of search."""
     if kind == "hnsw":
-        params: Any = faiss.SearchParametersHNSW(efSearch=max(k, ef_search))
+        # faiss's stubs lack SearchParametersHNSW and SearchParametersIVF's keywords.
+        params: Any = faiss.SearchParametersHNSW(  # type: ignore[attr-defined]
+            efSearch=max(k, ef_search)
+        )
     elif kind == "ivf":
-        params = faiss.SearchParametersIVF(nprobe=nprobe)
+        params = faiss.SearchParametersIVF(nprobe=nprobe)  # type: ignore[call-arg]
     else:
         params = faiss.SearchParameters()
     if allowed is not None:
@@ -200,12 +207,15 @@ def _search_scope_exactly(
     through the id map. IVF is scanned over all of its lists.
     """
     if kind == "ivf":
-        lists = faiss.downcast_index(dense.index).nlist
-        params = faiss.SearchParametersIVF(nprobe=lists, sel=allowed.selector)
+        # faiss's stubs know neither a downcast index's fields nor these keywords.
+        lists = faiss.downcast_index(dense.index).nlist  # type: ignore[attr-defined]
+        params = faiss.SearchParametersIVF(nprobe=lists, sel=allowed.selector)  # type: ignore[call-arg]
         return dense.search(queries, k, params=params)
-    storage = faiss.downcast_index(faiss.downcast_index(dense.index).storage)
+    storage = faiss.downcast_index(faiss.downcast_index(dense.index).storage)  # type: ignore[attr-defined]
     scores, positions = storage.search(
-        queries, k, params=faiss.SearchParameters(sel=allowed.selector)
+        queries,
+        k,
+        params=faiss.SearchParameters(sel=allowed.selector),  # type: ignore[call-arg]
     )
     id_map = faiss.rev_swig_ptr(dense.id_map.data(), dense.ntotal)
     ids = np.where(positions >= 0, id_map[np.clip(positions, 0, None)], -1)

@@ -217,8 +217,8 @@ class Engine:
         started = time.perf_counter()
         text, _ = clean_question(question, self.settings.answer.max_question_chars, language_hint)
         if (talk := small_talk(text)) is not None:
-            phrases = self.phrases.get(language or talk.language) or Phrases()
-            reply = getattr(phrases, f"small_talk_{talk.kind}")
+            said = self.phrases.get(language or talk.language) or Phrases()
+            reply = getattr(said, f"small_talk_{talk.kind}")
             return Answer(
                 text, False, reply, [], [], language or talk.language, 0.0, kind="small_talk"
             )
@@ -283,7 +283,7 @@ class DocumentInfo:
 
     doc_id: str
     title: str
-    visibility: str
+    visibility: Visibility
     chunks: int
     topics: tuple[str, ...] = ()
 

@@ -14,6 +14,7 @@ from collections import Counter
 from collections.abc import Iterable, Sequence
 from functools import lru_cache
 from pathlib import Path
+from typing import Literal
 
 import numpy as np
 import snowballstemmer
@@ -171,7 +172,7 @@ class BM25Index:
         saved = json.loads((folder / f"{name}.vocab.json").read_text(encoding="utf-8"))
         if (folder / f"{name}.npz").is_file():  # written before the raw-array format
             return cls(saved, sparse.load_npz(folder / f"{name}.npz").tocsc())
-        mode = "r" if mmap else None
+        mode: Literal["r"] | None = "r" if mmap else None
         data, indices, indptr = (
             np.load(folder / f"{name}.{part}.npy", mmap_mode=mode, allow_pickle=False)
             for part in ("data", "indices", "indptr")

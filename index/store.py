@@ -42,6 +42,7 @@ from index.dense import AllowedChunks, read_dense, search_dense
 from index.documents import Document
 from index.embedding import Encoder
 from index.lexical import BM25Index
+from index.types import Visibility
 
 log = logging.getLogger(__name__)
 
@@ -76,7 +77,7 @@ class DocumentRecord:
 
     id: str
     title: str
-    visibility: str
+    visibility: Visibility
     content_hash: str
     author: str | None = None
     date: str | None = None
@@ -185,7 +186,8 @@ class Index:
             "SELECT id, title, visibility, content_hash, author, date, url, municipalities,"
             " topics FROM documents"
         ):
-            self.documents[row[0]] = DocumentRecord(
+            # mypy takes the unpacked row for every field: call-arg.
+            self.documents[row[0]] = DocumentRecord(  # type: ignore[call-arg]
                 *row[:7], tuple(json.loads(row[7])), tuple(json.loads(row[8]))
             )
         doc_ids = [r[0] for r in self._db.execute("SELECT doc_id FROM chunks ORDER BY id")]
@@ -244,10 +246,10 @@ class Index:
                 " run `natverksbot index` to rebuild it"
             )
 
-    def _field(self, name: str, visibility: str) -> BM25Index:
+    def _field(self, name: str, visibility: Visibility) -> BM25Index:
         return getattr(self, name) if visibility == "internal" else self._public_fields[name]
 
-    def keyword_scores(self, name: str, terms: list[str], visibility: str) -> np.ndarray:
+    def keyword_scores(self, name: str, terms: list[str], visibility: Visibility) -> np.ndarray:
         """Return one keyword field's BM25 score of every chunk, with that reader's statistics.
 
         A public reader's scores come from the public passages' own index (their idf and
@@ -260,27 +262,27 @@ class Index:
             out[self._public_ids] = self._public_fields[name].scores(terms)
         return out
 
-    def idf(self, terms: set[str], visibility: str) -> dict[str, float]:
+    def idf(self, terms: set[str], visibility: Visibility) -> dict[str, float]:
         """Return the BM25 idf of each stem among the chunks a reader may see (unknown: max)."""
         return self._field("words", visibility).idf(terms)
 
-    def municipalities_for(self, visibility: str) -> frozenset[str]:
+    def municipalities_for(self, visibility: Visibility) -> frozenset[str]:
         """Return the municipalities named by the documents a reader may see."""
         return self.municipalities if visibility == "internal" else self.public_municipalities
 
-    def allowed_mask(self, visibility: str) -> np.ndarray | None:
+    def allowed_mask(self, visibility: Visibility) -> np.ndarray | None:
         """Return a boolean mask of chunks a reader of that visibility may see (None: all)."""
         return None if visibility == "internal" else self.public_mask
 
     def search_dense(
-        self, query: np.ndarray, k: int, visibility: str
+        self, query: np.ndarray, k: int, visibility: Visibility
     ) -> tuple[np.ndarray, np.ndarray]:
         """Return (scores, ids) of the k nearest allowed chunks; ids are -1 past the end."""
         scores, ids = self.search_dense_many(query.reshape(1, -1), k, visibility)
         return scores[0], ids[0]
 
     def search_dense_many(
-        self, queries: np.ndarray, k: int, visibility: str
+        self, queries: np.ndarray, k: int, visibility: Visibility
     ) -> tuple[list[np.ndarray], list[np.ndarray]]:
         """Return per query (scores, ids) of the k nearest allowed chunks, in one FAISS call.
 

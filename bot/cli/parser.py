@@ -59,7 +59,7 @@ def speaking(language: Language) -> Iterator[None]:
     translation = ArgparseTranslation(language)
     saved = argparse._, argparse.ngettext  # type: ignore[attr-defined]
     argparse._ = translation.gettext  # type: ignore[attr-defined]
-    argparse.ngettext = translation.ngettext
+    argparse.ngettext = translation.ngettext  # type: ignore[attr-defined]
     try:
         yield
     finally:

@@ -22,6 +22,7 @@ from bot.config import DiscordConfig
 from bot.formatting import EMBED_COLOUR, clip, escape
 from bot.i18n import Language, command_text, language_of_locale, t
 from index.engine import DocumentInfo
+from index.types import Visibility
 
 log = logging.getLogger(__name__)
 
@@ -30,7 +31,7 @@ NAMES_PER_FOLDER = 4
 
 
 def knowledge_summary(
-    documents: Iterable[DocumentInfo], visibility: str, language: Language
+    documents: Iterable[DocumentInfo], visibility: Visibility, language: Language
 ) -> list[str]:
     """Return one line per top folder: its document count and commonest topics or titles.
 
@@ -60,7 +61,7 @@ def knowledge_summary(
     return lines
 
 
-def help_embed(bot: NatverksBot, visibility: str, language: Language) -> discord.Embed:
+def help_embed(bot: NatverksBot, visibility: Visibility, language: Language) -> discord.Embed:
     """Return the /hjälp text for someone asking where ``visibility`` applies."""
     config = bot.config.discord
     embed = discord.Embed(title=t("help.title", language), colour=EMBED_COLOUR)

@@ -68,6 +68,7 @@ CREATE TABLE IF NOT EXISTS questions (
     message_id  BIGINT,                        -- keyed hash of the bot's answer message id
     thread_id   BIGINT,                        -- keyed hash of the answer's thread id
     answer_mode TEXT,                          -- public | private | thread
+    kind        TEXT,                          -- answer | summary | small_talk
     votes_up    INTEGER NOT NULL DEFAULT 0,
     votes_down  INTEGER NOT NULL DEFAULT 0,
     feedback    INTEGER                        -- NULL no votes, else sign(up - down)
@@ -268,7 +269,8 @@ class PostgresRecordStore:
             row = db.execute(
                 "INSERT INTO questions (asked_at, guild_id, channel_id, user_hash, via, question,"
                 " context, answered, sources, confidence, latency_ms, visibility, language,"
-                " answer_mode) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)"
+                " answer_mode, kind)"
+                " VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)"
                 " RETURNING id",
                 (
                     record.asked_at,
@@ -285,6 +287,7 @@ class PostgresRecordStore:
                     record.visibility,
                     record.language,
                     record.answer_mode,
+                    record.kind,
                 ),
             ).fetchone()
         assert row is not None  # RETURNING always yields the new row
@@ -394,17 +397,20 @@ class PostgresRecordStore:
         """Return the questions asked from ``since`` until ``until``, oldest first (reports)."""
         query = (
             "SELECT asked_at, guild_id, answered, latency_ms, sources, votes_up, votes_down,"
-            " question, via, answer_mode FROM questions WHERE asked_at >= %s AND asked_at < %s"
+            " question, via, answer_mode, kind FROM questions"
+            " WHERE asked_at >= %s AND asked_at < %s"
         )
         args: tuple[object, ...] = (since, until)
         if visibility is not None:
             query += " AND visibility = %s"
             args += (visibility,)
         with self._transaction() as db:
-            rows = db.execute(query + " ORDER BY asked_at, id", args).fetchall()  # type: ignore[call-overload]
+            rows = db.execute(query + " ORDER BY asked_at, id", args).fetchall()
         return [
-            AskedQuestion(at, guild, bool(answered), latency, list(sources), up, down, q, via, mode)
-            for at, guild, answered, latency, sources, up, down, q, via, mode in rows
+            AskedQuestion(
+                at, guild, bool(answered), latency, list(sources), up, down, q, via, mode, kind
+            )
+            for at, guild, answered, latency, sources, up, down, q, via, mode, kind in rows
         ]
 
     def forget_user(self, user_id: int) -> Forgotten:

@@ -317,7 +317,7 @@ def _child_main() -> None:
         out.flush()
         try:
             parsed = parse(data, header["suffix"], ParseLimits(**header["limits"]))
-            sections = [
+            sections: list[dict[str, Any]] = [
                 {"text": text, "heading": s.heading, "page": s.page}
                 for s in parsed.sections
                 if (text := tidy_text(s.text))

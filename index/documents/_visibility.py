@@ -26,7 +26,9 @@ over ``default_visibility``. The bot's ``/kb add`` writes it.
 """
 
 # Parsed lists by path, with the (inode, size, mtime) they were parsed at.
-_visibility_lists: dict[Path, tuple[tuple[int, int, int], dict[str, str] | DocumentError]] = {}
+_visibility_lists: dict[
+    Path, tuple[tuple[int, int, int], dict[str, Visibility] | DocumentError]
+] = {}
 _visibility_lock = threading.Lock()
 
 
@@ -52,10 +54,10 @@ def read_visibility_list(folder: Path) -> dict[str, Visibility]:
             _visibility_lists[path] = cached
     if isinstance(cached[1], DocumentError):
         raise cached[1]
-    return dict(cached[1])  # type: ignore[arg-type]
+    return dict(cached[1])
 
 
-def _parse_visibility_list(path: Path) -> dict[str, str] | DocumentError:
+def _parse_visibility_list(path: Path) -> dict[str, Visibility] | DocumentError:
     """Return the parsed list at ``path``, or the DocumentError that describes the problem."""
     try:
         data = load_yaml(path.read_text(encoding="utf-8")) or {}
@@ -65,7 +67,7 @@ def _parse_visibility_list(path: Path) -> dict[str, str] | DocumentError:
         return DocumentError(f"{VISIBILITY_FILE} cannot be read: {' '.join(str(exc).split())}")
     if not isinstance(data, dict):
         return DocumentError(f"{VISIBILITY_FILE} must be 'file name: visibility' lines")
-    result: dict[str, str] = {}
+    result: dict[str, Visibility] = {}
     for name, value in data.items():
         if not isinstance(name, str):
             return DocumentError(
@@ -95,7 +97,7 @@ def recorded_visibility(path: Path) -> Visibility | None:
     """
     path = Path(path)
     entries = read_visibility_list(path.parent)
-    return entries.get(unicodedata.normalize("NFC", path.name))  # type: ignore[return-value]
+    return entries.get(unicodedata.normalize("NFC", path.name))
 
 
 def with_recorded_visibility(digest: str, path: Path) -> str:

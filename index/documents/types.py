@@ -17,7 +17,7 @@ from index.types import Visibility
 HEADING_SEPARATOR = " › "
 """Joins a heading to its ancestors in :attr:`Section.heading`."""
 
-VISIBILITIES: tuple[str, ...] = get_args(Visibility)
+VISIBILITIES: tuple[Visibility, ...] = get_args(Visibility)
 """The visibilities a document may have, as written in front matter and visibility lists."""
 
 

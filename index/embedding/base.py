@@ -128,10 +128,10 @@ def fingerprint(path: str, extra: str) -> str:
         for rel, size in dropped_files(folder).items():
             files.setdefault(tuple(rel.split("/")), (size, None))
         for parts in sorted(files):  # the order of sorted paths: part by part
-            size, item = files[parts]
+            size, source = files[parts]
             digest.update(f"{'/'.join(parts)}:{size}".encode())
-            if item is not None and item.suffix == ".json" and size < 1_000_000:
-                digest.update(item.read_bytes())
+            if source is not None and source.suffix == ".json" and size < 1_000_000:
+                digest.update(source.read_bytes())
     return digest.hexdigest()[:16]
 
 

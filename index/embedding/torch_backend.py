@@ -100,7 +100,9 @@ class SentenceTransformerEncoder:
         model = self._load()
         getter = getattr(model, "get_embedding_dimension", None)
         getter = getter or model.get_sentence_embedding_dimension
-        return int(getter())
+        # sentence-transformers types it int | None (None: no module states a dimension);
+        # int(None) then raises, as it always did: arg-type.
+        return int(getter())  # type: ignore[arg-type]
 
     def _encode(self, texts: Sequence[str], prompt: str | None, batch_size: int) -> np.ndarray:
         model = self._load()

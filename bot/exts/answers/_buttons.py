@@ -151,7 +151,7 @@ class _TokenButton(_AnswerButton):
 
     @classmethod
     async def from_custom_id(
-        cls, interaction: discord.Interaction, item: discord.ui.Button, match: re.Match[str], /
+        cls, interaction: discord.Interaction, item: discord.ui.Item[Any], match: re.Match[str], /
     ) -> Self:
         """Return the button a click's custom id stands for."""
         return cls(match["token"], language_of_locale(interaction.locale))
@@ -222,7 +222,7 @@ class MoreSourcesButton(
             return
         # The narrower of where it was asked and where it is clicked.
         here = interaction_visibility(bot.config.discord, interaction)
-        visibility = "internal" if more.visibility == here == "internal" else "public"
+        visibility: Visibility = "internal" if more.visibility == here == "internal" else "public"
         embed = format_more_sources(more.answer, more.left_out, more.answer.language, visibility)
         if embed is None:
             await _say(interaction, t("answer.no_more", language))
@@ -308,7 +308,7 @@ class FeedbackButton(
 
     def __init__(self, vote: str, record_id: int, language: str = "sv") -> None:
         value, emoji = VOTES[vote]
-        super().__init__(  # type: ignore[call-arg]  # DynamicItem, next in the MRO
+        super().__init__(
             discord.ui.Button(
                 style=discord.ButtonStyle.secondary,
                 emoji=emoji,
@@ -324,7 +324,7 @@ class FeedbackButton(
     async def from_custom_id(
         cls,
         interaction: discord.Interaction,
-        item: discord.ui.Button,
+        item: discord.ui.Item[Any],
         match: re.Match[str],
         /,
     ) -> FeedbackButton:

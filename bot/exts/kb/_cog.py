@@ -30,7 +30,7 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
-from bot.access import admin_only, interaction_visibility, is_admin
+from bot.access import Visibility, admin_only, interaction_visibility, is_admin
 from bot.client import NO_MENTIONS, NatverksBot
 from bot.exts.kb._listing import ListView, listed_documents, matching, trash_label
 from bot.exts.kb._report import (
@@ -163,7 +163,7 @@ class KnowledgeCog(commands.Cog):
         await interaction.response.defer(ephemeral=True, thinking=True)
         config = self.bot.config
         limit = int(config.discord.max_upload_mb * 1_000_000)
-        chosen = "public" if visibility == "public" else "internal"
+        chosen: Visibility = "public" if visibility == "public" else "internal"
         try:
             name = sanitise_name(file.filename)
             check_size(file.size, limit)  # Discord says the size: refuse before downloading
@@ -387,7 +387,7 @@ class KnowledgeCog(commands.Cog):
         language = language_of_locale(interaction.locale)
         await interaction.response.defer(ephemeral=True, thinking=True)
         config = self.bot.config
-        chosen = "public" if visibility == "public" else "internal"
+        chosen: Visibility = "public" if visibility == "public" else "internal"
         url = url.strip()
         allowed = config.sources.allowed_hosts
         try:

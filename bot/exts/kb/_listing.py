@@ -17,6 +17,7 @@ from bot.services.knowledge import FileInfo, TrashEntry, format_size, list_docum
 from bot.views import ExpiringView
 from index.engine import Engine
 from index.store import StoreError
+from index.types import Visibility
 
 log = logging.getLogger(__name__)
 
@@ -29,7 +30,7 @@ class Listed:
     """A document file as /kb list shows it."""
 
     file: FileInfo
-    visibility: str | None
+    visibility: Visibility | None
     chunks: int | None
     skipped: str | None
     title: str | None = None
@@ -38,7 +39,7 @@ class Listed:
 def listed_documents(engine: Engine, knowledge_dir: Path) -> list[Listed]:
     """Return the documents with what the live index knows of them (blocking)."""
     files = list_documents(knowledge_dir)
-    indexed: dict[str, tuple[str, int]] = {}
+    indexed: dict[str, tuple[Visibility, int]] = {}
     titles: dict[str, str] = {}
     skipped: dict[str, str] = {}
     try:

@@ -91,6 +91,6 @@ def _bars(chart: Chart) -> list[str]:
             'stroke-width="2.5"/>'
         )
         for point in points:
-            x, y = point.split(",")
-            parts.append(f'<circle cx="{x}" cy="{y}" r="3" fill="{COLOURS.share}"/>')
+            cx, cy = point.split(",")
+            parts.append(f'<circle cx="{cx}" cy="{cy}" r="3" fill="{COLOURS.share}"/>')
     return parts
