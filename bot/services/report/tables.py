@@ -67,7 +67,9 @@ def report_view(report: Report, language: str, variants_separator: str = " · ")
         (_("report.share"), percent(report.answered_share)),
         (_("report.latency"), milliseconds(report.median_latency_ms)),
         (_("report.unanswered"), thousands(report.unanswered)),
-        (_("report.small_talk"), thousands(report.small_talk)),
+    ) + (
+        # Greetings and thanks, counted apart from questions: shown once there are any.
+        ((_("report.small_talk"), thousands(report.small_talk)),) if report.small_talk else ()
     )
     return ReportView(
         summary=summary,

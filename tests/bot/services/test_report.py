@@ -73,8 +73,8 @@ def test_private_questions_are_counted_but_their_words_never_shown(tmp_path, rec
     for shown in (text, page):
         assert "19800101" not in shown and "personnummer" not in shown
         assert "vad kostar ett bygglov" in shown  # the other unanswered questions are there
-    # Counted: 7 asked (the sample's six and it), 3 answered, 4 unanswered, no small talk.
-    assert re.search(r"^  asked .* unanswered +small talk\n.*\n +7 +3 .* +4 +0$", text, re.M)
+    # Counted: 7 asked (the sample's six and it), 3 answered, 4 unanswered.
+    assert re.search(r"^  asked .* unanswered\n.*\n +7 +3 .* +4$", text, re.MULTILINE)
 
 
 def _summary(out: str) -> list[str]:
