@@ -135,9 +135,7 @@ class QuestionRecord:
     context_generation: int | None = None
     # Where the answer went: "private" is an ephemeral /ask answer (only the asker saw it).
     answer_mode: AnswerMode = "public"
-    # "answer" (quotes or a decline), "summary", or "small_talk" (a greeting or thanks:
-    # counted, but neither answered nor unanswered).
-    kind: str = "answer"
+    kind: str = "answer"  # or "summary", or "small_talk" (counted, neither answered nor not)
 
 
 @dataclass(frozen=True)
@@ -224,17 +222,8 @@ class AskedQuestion:
     kind: str | None = None  # None: recorded before schema 5 (an answer or a decline)
 
     @property
-    def small_talk(self) -> bool:
-        """Return whether this was small talk (a greeting, thanks), not a question."""
-        return self.kind == "small_talk"
-
-    @property
     def private(self) -> bool:
-        """Return whether only the asker saw the answer (``/ask`` with "only me").
-
-        A ``/ask`` recorded before the answer mode was (schema 4) may have been private:
-        it counts as private, since nobody can tell.
-        """
+        """Return whether only the asker saw it (a ``/ask`` from before schema 4 may have)."""
         return self.answer_mode == "private" or (self.answer_mode is None and self.via == "slash")
 
 
@@ -288,6 +277,23 @@ def make_private_dir(folder: Path) -> None:
 def salt_fingerprint(salt: bytes) -> str:
     """Return the keyed fingerprint of a salt stored in the database (not the salt)."""
     return hmac.new(salt, SALT_CHECK, hashlib.sha256).hexdigest()
+
+
+def user_hash(salt: bytes | None, user_id: int, where: object) -> str:
+    """Return the salted hash that stands for a user id, the same in every backend."""
+    if salt is None:
+        raise RecordsError("records.err.no_salt", path=where)
+    return hmac.new(salt, str(int(user_id)).encode(), hashlib.sha256).hexdigest()
+
+
+def id_hash(salt: bytes | None, discord_id: int | None, where: object) -> int | None:
+    """Return the keyed hash (a positive 63-bit integer) of a Discord id, in every backend."""
+    if discord_id is None:
+        return None
+    if salt is None:
+        raise RecordsError("records.err.no_salt", path=where)
+    digest = hmac.new(salt, b"id:%d" % int(discord_id), hashlib.sha256).digest()
+    return int.from_bytes(digest[:8], "big") >> 1
 
 
 class SQLiteRecordStore:
@@ -440,18 +446,11 @@ class SQLiteRecordStore:
 
     def hash_user(self, user_id: int) -> str:
         """Return the salted hash that stands for a user id in the record."""
-        if self._salt is None:
-            raise RecordsError("records.err.no_salt", path=self.path)
-        return hmac.new(self._salt, str(int(user_id)).encode(), hashlib.sha256).hexdigest()
+        return user_hash(self._salt, user_id, self.path)
 
     def hash_id(self, discord_id: int | None) -> int | None:
         """Return the keyed hash (a positive 63-bit integer) stored for a Discord id."""
-        if discord_id is None:
-            return None
-        if self._salt is None:
-            raise RecordsError("records.err.no_salt", path=self.path)
-        digest = hmac.new(self._salt, b"id:%d" % int(discord_id), hashlib.sha256).digest()
-        return int.from_bytes(digest[:8], "big") >> 1
+        return id_hash(self._salt, discord_id, self.path)
 
     def forget_generation(self) -> int:
         """Return how many times someone was forgotten (a running bot compares it)."""

@@ -14,7 +14,6 @@ the ``[postgres]`` extra. The store is blocking and meant for one thread, like S
 
 from __future__ import annotations
 
-import hashlib
 import hmac
 import logging
 import time
@@ -36,8 +35,10 @@ from bot.services.records import (
     RecordsError,
     VoteResult,
     _quotes,
+    id_hash,
     load_salt,
     salt_fingerprint,
+    user_hash,
 )
 
 if TYPE_CHECKING:
@@ -234,18 +235,11 @@ class PostgresRecordStore:
 
     def hash_user(self, user_id: int) -> str:
         """Return the salted hash that stands for a user id in the record."""
-        if self._salt is None:
-            raise RecordsError("records.err.no_salt", path=self.where)
-        return hmac.new(self._salt, str(int(user_id)).encode(), hashlib.sha256).hexdigest()
+        return user_hash(self._salt, user_id, self.where)
 
     def hash_id(self, discord_id: int | None) -> int | None:
         """Return the keyed hash (a positive 63-bit integer) stored for a Discord id."""
-        if discord_id is None:
-            return None
-        if self._salt is None:
-            raise RecordsError("records.err.no_salt", path=self.where)
-        digest = hmac.new(self._salt, b"id:%d" % int(discord_id), hashlib.sha256).digest()
-        return int.from_bytes(digest[:8], "big") >> 1
+        return id_hash(self._salt, discord_id, self.where)
 
     def forget_generation(self) -> int:
         """Return how many times someone was forgotten (a running bot compares it)."""

@@ -145,7 +145,7 @@ class _Tally:
         self, row: AskedQuestion, *, words: bool, show_document: Callable[[str], bool] | None
     ) -> None:
         """Count one question; ``words``: its text may show among the gaps."""
-        if row.small_talk:  # counted apart: a greeting is neither answered nor a gap
+        if row.kind == "small_talk":  # counted apart: a greeting is neither answered nor a gap
             self.small_talk += 1
             return
         boundaries = self.boundaries
